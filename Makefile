@@ -1,0 +1,45 @@
+# Two commands matter: `make run` (the local stack) and `make test` (every test). See README.md.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: venv run test unit package bench lock requirements clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+run: venv
+	$(BIN)/hotspot run
+
+test: venv
+	$(BIN)/python -m pytest -q
+
+unit: venv
+	$(BIN)/python -m pytest -q tests/unit
+
+package: venv
+	$(BIN)/python -m infra.package
+
+bench: venv
+	$(BIN)/python -m bench
+
+# Re-resolve the pins after editing pyproject.toml, then derive each service's requirements.txt.
+lock:
+	rm -rf build/lock-venv && $(PYTHON) -m venv build/lock-venv
+	build/lock-venv/bin/pip install --quiet --upgrade pip
+	build/lock-venv/bin/pip install --quiet '.[dev]'
+	build/lock-venv/bin/pip freeze --exclude-editable | grep -v '^hotspot-tracker' > requirements.lock
+	$(MAKE) requirements
+
+requirements: venv
+	$(BIN)/python -m infra.requirements
+
+clean:
+	rm -rf build $(VENV) services/*/vendor

@@ -1,0 +1,1 @@
+"""Deployment and local-stack tooling: resource definitions, provisioning, packaging and the `hotspot` CLI."""

@@ -1,0 +1,85 @@
+"""Create the resources of `infra/resources.py` in the current endpoint (moto, for the local stack).
+
+Idempotent: whatever already exists is left as it is or brought to the defined settings, so running
+it twice is harmless. On AWS the deployment template creates these instead (`infra/package.py`).
+"""
+
+import json
+
+from botocore.exceptions import ClientError
+
+from infra.resources import (
+    DLQ_RETENTION_SECONDS,
+    MAX_RECEIVE_COUNT,
+    VISIBILITY_TIMEOUT_SECONDS,
+    buckets,
+    dead_letter_queue,
+    queues,
+    tables,
+)
+from shared.aws import client
+from shared.settings import Settings
+
+
+def provision(settings: Settings) -> None:
+    _create_tables(settings)
+    _create_queues(settings)
+    _create_buckets(settings)
+
+
+def _create_tables(settings: Settings) -> None:
+    dynamodb = client("dynamodb")
+    for definition in tables(settings):
+        # TimeToLiveAttribute is ours, not a CreateTable argument: TTL is switched on separately.
+        create_args = {key: value for key, value in definition.items() if key != "TimeToLiveAttribute"}
+        try:
+            dynamodb.create_table(**create_args)
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ResourceInUseException":
+                raise
+        ttl_attribute = definition.get("TimeToLiveAttribute")
+        if ttl_attribute:
+            _enable_ttl(definition["TableName"], ttl_attribute)
+
+
+def _enable_ttl(table: str, attribute: str) -> None:
+    dynamodb = client("dynamodb")
+    # DynamoDB refuses to enable TTL twice, so look first.
+    status = dynamodb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]["TimeToLiveStatus"]
+    if status not in ("ENABLED", "ENABLING"):
+        dynamodb.update_time_to_live(
+            TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute}
+        )
+
+
+def _ensure_queue(name: str, attributes: dict[str, str]) -> str:
+    """Create the queue or, if it exists, set its attributes (CreateQueue refuses differing ones)."""
+    sqs = client("sqs")
+    url: str = sqs.create_queue(QueueName=name)["QueueUrl"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
+    return url
+
+
+def _create_queues(settings: Settings) -> None:
+    sqs = client("sqs")
+    for name in queues(settings):
+        dlq_url = _ensure_queue(dead_letter_queue(name), {"MessageRetentionPeriod": str(DLQ_RETENTION_SECONDS)})
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        redrive_policy = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)}
+        _ensure_queue(
+            name,
+            {"VisibilityTimeout": str(VISIBILITY_TIMEOUT_SECONDS), "RedrivePolicy": json.dumps(redrive_policy)},
+        )
+
+
+def _create_buckets(settings: Settings) -> None:
+    s3 = client("s3")
+    region = s3.meta.region_name
+    # us-east-1 is the one region that rejects an explicit location constraint.
+    location = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+    for bucket in buckets(settings):
+        try:
+            s3.create_bucket(Bucket=bucket, **location)
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "BucketAlreadyOwnedByYou":
+                raise

@@ -1,0 +1,1 @@
+"""Domain logic, data access and settings shared by the intake, routing and reporting services."""

@@ -1,0 +1,23 @@
+"""Lazily created boto3 clients, one per service per process.
+
+Clients are made on first use so that importing a Lambda module stays cheap (cold start) and so that
+moto, started by a test, patches every client the code uses. `reset_clients()` forgets them.
+The endpoint comes from boto3's own `AWS_ENDPOINT_URL` setting, which the local stack points at moto.
+"""
+
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=10)
+
+
+@cache
+def client(service: str) -> Any:
+    return boto3.session.Session().client(service, config=_CONFIG)
+
+
+def reset_clients() -> None:
+    client.cache_clear()

@@ -1,0 +1,25 @@
+"""SQS batches the way Lambda wants them: each record on its own, failures reported by message id.
+
+Chalice calls handler(event), so Powertools' BatchProcessor is used as an object, fed the raw event
+and its context. The deployed event source mapping must set ReportBatchItemFailures (infra/package.py).
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from shared.messages import Envelope
+
+
+def process_messages(event: Any, handle: Callable[[Envelope], object]) -> dict:
+    """Run `handle` on every message of a Chalice SQSEvent; returns {"batchItemFailures": [...]}."""
+
+    def handle_record(record: SQSRecord) -> None:
+        handle(Envelope.model_validate_json(record.body))
+
+    return process_partial_response(
+        event=event.to_dict(), record_handler=handle_record, processor=BatchProcessor(event_type=EventType.SQS),
+        context=event.context,
+    )

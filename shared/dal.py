@@ -1,0 +1,256 @@
+"""DynamoDB access: the only module that talks to the tables.
+
+Cases table (single table, keys `pk`/`sk`, every index projects all attributes):
+
+| item / access pattern                         | key                                                       |
+|-----------------------------------------------|-----------------------------------------------------------|
+| case by id = by tracking number               | pk `CASE#<no>`, sk `CASE`                                 |
+| complainant of a case (personal data, apart)  | pk `CASE#<no>`, sk `COMPLAINANT`                          |
+| audit events of a case, in order              | pk `CASE#<no>`, sk `EVENT#<version:08>`                   |
+| notifications already sent for a case         | pk `CASE#<no>`, sk `NOTICE#<notification id>`             |
+| a department's cases by status, by due time   | gsi1: `DEPT#<code>#<status>` / `<due or received>#<no>`   |
+| county-wide cases by status, by receipt time  | gsi2: `STATUS#<status>` / `<received_at>#<no>`            |
+| cases due before a time (sharded by UTC day)  | gsi3: `DUE#<yyyy-mm-dd>` / `<due_at>#<no>` (sparse: set only while a deadline runs) |
+| cases by complainant (keyed hash of contact)  | gsi4: `CONTACT#<hash>` / `<received_at>#<no>` (on the complainant item) |
+
+Idempotency table: `key` -> stored answer, expiring through the `expires_at` TTL attribute.
+"""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+from pydantic import BaseModel
+
+from shared.aws import client
+from shared.models import AuditEvent, Case, Complainant, Status
+from shared.settings import Settings
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+class ConditionFailed(Exception):
+    """A conditional write lost: the item exists already or changed since it was read."""
+
+
+def _to_item(values: dict[str, Any]) -> dict[str, Any]:
+    return {name: _serializer.serialize(_decimals(value)) for name, value in values.items() if value is not None}
+
+
+def _decimals(value: Any) -> Any:
+    # DynamoDB numbers are Decimals; floats are refused by the serializer.
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {key: _decimals(inner) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [_decimals(inner) for inner in value]
+    return value
+
+
+def _from_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: _deserializer.deserialize(value) for name, value in item.items()}
+
+
+def _dump(model: BaseModel) -> dict[str, Any]:
+    return model.model_dump(mode="json")
+
+
+def _is_condition_failure(error: ClientError) -> bool:
+    code = error.response["Error"]["Code"]
+    if code == "ConditionalCheckFailedException":
+        return True
+    if code == "TransactionCanceledException":
+        reasons = error.response.get("CancellationReasons", [])
+        return any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons) or not reasons
+    return False
+
+
+def case_key(tracking_no: str) -> dict[str, Any]:
+    return _to_item({"pk": f"CASE#{tracking_no}", "sk": "CASE"})
+
+
+def _case_item(case: Case) -> dict[str, Any]:
+    values = _dump(case)
+    values.update(pk=f"CASE#{case.tracking_no}", sk="CASE")
+    values.update(gsi2pk=f"STATUS#{case.status}", gsi2sk=f"{values['received_at']}#{case.tracking_no}")
+    if case.department:
+        order = values["acceptance_due_at"] or values["received_at"]
+        values.update(gsi1pk=f"DEPT#{case.department}#{case.status}", gsi1sk=f"{order}#{case.tracking_no}")
+    if case.status == Status.routed and case.acceptance_due_at:
+        values.update(gsi3pk=f"DUE#{due_shard(case.acceptance_due_at)}", gsi3sk=f"{values['acceptance_due_at']}#{case.tracking_no}")
+    return _to_item(values)
+
+
+def due_shard(moment: datetime) -> str:
+    """The gsi3 partition of a deadline: its UTC day, so that no one partition holds every case."""
+    return moment.astimezone(UTC).date().isoformat()
+
+
+def _event_item(event: AuditEvent) -> dict[str, Any]:
+    values = _dump(event)
+    values.update(pk=f"CASE#{event.tracking_no}", sk=f"EVENT#{event.version:08d}")
+    return _to_item(values)
+
+
+class CaseStore:
+    """Cases, their complainants and their audit events."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._table = settings.cases_table
+
+    def create(self, case: Case, complainant: Complainant | None, event: AuditEvent, contact_hash: str | None) -> None:
+        """Store a new case with its first audit event; ConditionFailed if the tracking number is taken."""
+        writes = [
+            {"Put": {"TableName": self._table, "Item": _case_item(case), "ConditionExpression": "attribute_not_exists(pk)"}},
+            {"Put": {"TableName": self._table, "Item": _event_item(event)}},
+        ]
+        if complainant is not None:
+            values = _dump(complainant)
+            values.update(pk=f"CASE#{case.tracking_no}", sk="COMPLAINANT")
+            if contact_hash:
+                values.update(gsi4pk=f"CONTACT#{contact_hash}", gsi4sk=f"{_dump(case)['received_at']}#{case.tracking_no}")
+            writes.append({"Put": {"TableName": self._table, "Item": _to_item(values)}})
+        self._transact(writes)
+
+    def get(self, tracking_no: str) -> Case | None:
+        response = client("dynamodb").get_item(TableName=self._table, Key=case_key(tracking_no), ConsistentRead=True)
+        item = response.get("Item")
+        return Case.model_validate(_from_item(item)) if item else None
+
+    def transition(self, before: Case, after: Case, event: AuditEvent) -> None:
+        """Replace the case and append its audit event in one transaction, guarded by the version read."""
+        self._transact([
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": _case_item(after),
+                    "ConditionExpression": "version = :version",
+                    "ExpressionAttributeValues": _to_item({":version": before.version}),
+                }
+            },
+            {"Put": {"TableName": self._table, "Item": _event_item(event), "ConditionExpression": "attribute_not_exists(pk)"}},
+        ])
+
+    def events(self, tracking_no: str) -> list[AuditEvent]:
+        items = self._query(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues=_to_item({":pk": f"CASE#{tracking_no}", ":prefix": "EVENT#"}),
+        )
+        return [AuditEvent.model_validate(item) for item in items]
+
+    def record_once(self, tracking_no: str, marker: str, values: dict[str, Any]) -> bool:
+        """Put a marker item unless it exists; False when it was there already (work done before)."""
+        item = {"pk": f"CASE#{tracking_no}", "sk": marker, **values}
+        try:
+            client("dynamodb").put_item(
+                TableName=self._table, Item=_to_item(item), ConditionExpression="attribute_not_exists(pk)"
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def forget(self, tracking_no: str, marker: str) -> None:
+        client("dynamodb").delete_item(TableName=self._table, Key=_to_item({"pk": f"CASE#{tracking_no}", "sk": marker}))
+
+    def mark_enqueued(self, tracking_no: str, at: datetime) -> None:
+        client("dynamodb").update_item(
+            TableName=self._table,
+            Key=case_key(tracking_no),
+            UpdateExpression="SET enqueued_at = :at",
+            ExpressionAttributeValues=_to_item({":at": at.isoformat()}),
+        )
+
+    def add_reminder(self, tracking_no: str, reminder: str) -> bool:
+        """Note that a reminder went out; False if it had already been noted (never send it twice)."""
+        try:
+            client("dynamodb").update_item(
+                TableName=self._table,
+                Key=case_key(tracking_no),
+                UpdateExpression="SET reminders_sent = list_append(if_not_exists(reminders_sent, :empty), :new)",
+                ConditionExpression="attribute_exists(pk) AND NOT contains(reminders_sent, :reminder)",
+                ExpressionAttributeValues=_to_item({":empty": [], ":new": [reminder], ":reminder": reminder}),
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def by_status(self, status: Status, received_before: datetime | None = None) -> Iterator[Case]:
+        condition = "gsi2pk = :pk"
+        values: dict[str, Any] = {":pk": f"STATUS#{status}"}
+        if received_before is not None:
+            condition += " AND gsi2sk < :before"
+            values[":before"] = received_before.isoformat()
+        for item in self._query(IndexName="gsi2", KeyConditionExpression=condition, ExpressionAttributeValues=_to_item(values)):
+            yield Case.model_validate(item)
+
+    def due_on(self, day: str, due_before: datetime) -> Iterator[Case]:
+        """Cases of one day's shard whose running deadline falls before `due_before`."""
+        for item in self._query(
+            IndexName="gsi3",
+            KeyConditionExpression="gsi3pk = :pk AND gsi3sk < :before",
+            ExpressionAttributeValues=_to_item({":pk": f"DUE#{day}", ":before": due_before.isoformat()}),
+        ):
+            yield Case.model_validate(item)
+
+    def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        paginator = client("dynamodb").get_paginator("query")
+        for page in paginator.paginate(TableName=self._table, **kwargs):
+            for item in page["Items"]:
+                yield _from_item(item)
+
+    @staticmethod
+    def _transact(writes: list[dict[str, Any]]) -> None:
+        try:
+            client("dynamodb").transact_write_items(TransactItems=writes)
+        except ClientError as error:
+            if _is_condition_failure(error):
+                raise ConditionFailed(str(error)) from error
+            raise
+
+
+class IdempotencyStore:
+    """Remembers the answer given to a request that carried an Idempotency-Key."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._table = settings.idempotency_table
+        self._ttl = settings.idempotency_ttl_seconds
+
+    def claim(self, key: str, fingerprint: str, now: datetime) -> dict[str, Any] | None:
+        """Claim the key for a new request; if someone already has it, return their record instead."""
+        record = {"key": key, "fingerprint": fingerprint, "state": "in_progress", "expires_at": int(now.timestamp()) + self._ttl}
+        try:
+            client("dynamodb").put_item(
+                TableName=self._table,
+                Item=_to_item(record),
+                # An expired record may linger: DynamoDB deletes TTL items lazily.
+                ConditionExpression="attribute_not_exists(#key) OR expires_at < :now",
+                ExpressionAttributeNames={"#key": "key"},
+                ExpressionAttributeValues=_to_item({":now": int(now.timestamp())}),
+            )
+        except ClientError as error:
+            if not _is_condition_failure(error):
+                raise
+            item = client("dynamodb").get_item(TableName=self._table, Key=_to_item({"key": key}), ConsistentRead=True)
+            return _from_item(item.get("Item", {})) or None
+        return None
+
+    def complete(self, key: str, status: int, body: dict[str, Any]) -> None:
+        client("dynamodb").update_item(
+            TableName=self._table,
+            Key=_to_item({"key": key}),
+            UpdateExpression="SET #state = :done, response_status = :status, response_body = :body",
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues=_to_item({":done": "complete", ":status": status, ":body": body}),
+        )
+
+    def release(self, key: str) -> None:
+        client("dynamodb").delete_item(TableName=self._table, Key=_to_item({"key": key}))

@@ -1,0 +1,78 @@
+"""Legal deadlines of a case, from the editable policy in `shared/data/deadline_policy.json`.
+
+Days are counted on local dates in the county's time zone (the start day itself is not counted); a
+deadline is due at the end of its due date, local time, and returned in UTC.
+"""
+
+from datetime import date, datetime, time, timedelta, timezone
+from functools import cache
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared import calendar
+from shared.reference_data import load_json
+
+
+class DeadlineRule(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    days: int = Field(ge=1)
+    counting: Literal["calendar", "working"]
+
+
+class DeadlinePolicy(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    timezone: str
+    due_time: time
+    reminder_before_hours: float = Field(gt=0)
+    rules: dict[str, DeadlineRule]
+
+
+class Deadline(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    due_at: datetime  # aware, UTC
+    # True when a year in the counted span had no official calendar (weekends-only fallback).
+    provisional: bool
+
+
+@cache
+def policy() -> DeadlinePolicy:
+    return DeadlinePolicy.model_validate(load_json("deadline_policy.json"))
+
+
+def reminder_window() -> timedelta:
+    """How long before a due time the 'due soon' reminder fires."""
+    return timedelta(hours=policy().reminder_before_hours)
+
+
+def acceptance_deadline(received_at: datetime) -> Deadline:
+    """When the decision to accept a complaint is due."""
+    return deadline_after(received_at, "acceptance")
+
+
+def deadline_after(start: datetime, rule_name: str) -> Deadline:
+    """The deadline of policy rule `rule_name` counted from `start` (an aware datetime)."""
+    if start.tzinfo is None or start.utcoffset() is None:
+        raise ValueError("start must be timezone-aware")
+    current = policy()
+    if rule_name not in current.rules:
+        raise KeyError(f"unknown deadline rule {rule_name!r}; known: {sorted(current.rules)}")
+    rule = current.rules[rule_name]
+    zone = ZoneInfo(current.timezone)
+    start_day = start.astimezone(zone).date()
+    if rule.counting == "working":
+        due_day = calendar.add_working_days(start_day, rule.days)
+    else:
+        due_day = start_day + timedelta(days=rule.days)
+        if not calendar.is_working_day(due_day):
+            due_day = calendar.next_working_day(due_day)
+    due_at = datetime.combine(due_day, current.due_time, tzinfo=zone).astimezone(timezone.utc)
+    return Deadline(due_at=due_at, provisional=_provisional(start_day, due_day))
+
+
+def _provisional(first: date, last: date) -> bool:
+    return not all(calendar.has_data(year) for year in range(first.year, last.year + 1))

@@ -1,0 +1,43 @@
+"""HTTP answers for the Chalice routes: UTF-8 JSON, our error shape, never a stack trace."""
+
+import functools
+import json
+from collections.abc import Callable
+from typing import Any
+
+from chalice import Response
+
+from shared.errors import ApiError
+from shared.observability import logger
+
+JSON = "application/json; charset=utf-8"
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    # ensure_ascii=False: Chinese text travels as UTF-8, readable and a third of the size.
+    return Response(
+        body=json.dumps(body, ensure_ascii=False, default=str),
+        status_code=status,
+        headers={"Content-Type": JSON, **(headers or {})},
+    )
+
+
+def error_response(error: ApiError) -> Response:
+    return json_response(error.status, error.body())
+
+
+def guarded(view: Callable[..., Response]) -> Callable[..., Response]:
+    """Turn ApiError into its 4xx answer and any other failure into a plain 500."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Response:
+        try:
+            return view(*args, **kwargs)
+        except ApiError as error:
+            return error_response(error)
+        except Exception:
+            logger.exception("request failed")
+            return error_response(ApiError(500, "internal_error", "系统暂时无法处理您的请求，请稍后再试"))
+
+    return wrapper
+

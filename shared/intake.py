@@ -1,0 +1,224 @@
+"""Intake: a complaint arrives, is archived raw, validated, stored and queued for routing."""
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from shared import identity, objects, queues, reference_data
+from shared.dal import CaseStore, ConditionFailed, IdempotencyStore
+from shared.errors import ApiError, FieldError, from_validation_error
+from shared.messages import Envelope, MessageType
+from shared.models import STATUS_NAMES, AuditEvent, Case, Channel, Complainant
+from shared.observability import logger
+from shared.settings import Settings
+
+TRACKING_ATTEMPTS = 5
+
+
+class ComplainantIn(Complainant):
+    """The complainant as submitted: each field given is checked."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        if value and not identity.is_valid_phone(value):
+            raise PydanticCustomError("invalid_phone", "电话号码格式不正确，请填写11位手机号或带区号的固定电话")
+        return value
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value and not identity.is_valid_email(value):
+            raise PydanticCustomError("invalid_email", "电子邮箱格式不正确")
+        return value
+
+    @field_validator("id_number")
+    @classmethod
+    def _id_number(cls, value: str | None) -> str | None:
+        if value and not identity.is_valid_id_number(value):
+            raise PydanticCustomError("invalid_id_number", "身份证号码校验不通过，请核对")
+        return value.upper() if value else value
+
+    @field_validator("credit_code")
+    @classmethod
+    def _credit_code(cls, value: str | None) -> str | None:
+        if value and not identity.is_valid_credit_code(value):
+            raise PydanticCustomError("invalid_credit_code", "统一社会信用代码校验不通过，请核对")
+        return value.upper() if value else value
+
+
+class ComplaintRequest(BaseModel):
+    """The body of POST /complaints."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
+
+    description: str = Field(min_length=1, max_length=10_000)
+    respondent: str | None = Field(default=None, max_length=200)
+    incident_at: str | None = Field(default=None, max_length=100)
+    location: str | None = Field(default=None, max_length=200)
+    complainant: ComplainantIn | None = None
+    anonymous: bool = False
+
+    @model_validator(mode="after")
+    def _anonymous_has_no_identity(self) -> "ComplaintRequest":
+        if self.anonymous and self.complainant and self.complainant.model_dump(exclude_none=True):
+            raise PydanticCustomError("invalid_anonymous", "选择匿名投诉时请不要填写个人信息")
+        return self
+
+
+class Receipt(BaseModel):
+    """What the complainant gets back: keep both numbers to check progress."""
+
+    tracking_no: str
+    verification_code: str
+    status: str
+    received_at: datetime
+
+
+class Answer(BaseModel):
+    status: int
+    body: dict
+    replayed: bool = False
+
+
+def archive_raw(settings: Settings, channel: Channel, body: bytes, content_type: str, now: datetime) -> str:
+    """Keep exactly what was sent, before anything else looks at it."""
+    key = f"raw/{channel}/{now:%Y/%m/%d}/{uuid.uuid4()}"
+    objects.put(settings.raw_bucket, key, body, content_type or "application/octet-stream")
+    return key
+
+
+def parse_request(body: bytes) -> ComplaintRequest:
+    try:
+        return ComplaintRequest.model_validate_json(body)
+    except ValidationError as error:
+        if any(item["type"] == "json_invalid" for item in error.errors()):
+            raise ApiError(400, "malformed_json", "提交的内容不是有效的 JSON，请检查后重新提交") from error
+        if any(item["type"] == "model_type" and not item["loc"] for item in error.errors()):
+            raise ApiError(400, "body_not_object", "提交的内容应为 JSON 对象") from error
+        raise from_validation_error(error) from error
+
+
+def verification_hash(tracking_no: str, code: str) -> str:
+    return hashlib.sha256(f"{tracking_no}:{code}".encode()).hexdigest()
+
+
+def new_tracking_no(settings: Settings, now: datetime) -> str:
+    # Digits only, so it can be read out on the phone and typed on a keypad.
+    local = now.astimezone(reference_data.county_timezone())
+    return f"{settings.tracking_prefix}{local:%y%m%d}{secrets.randbelow(10**6):06d}"
+
+
+def submit_complaint(
+    settings: Settings,
+    body: bytes,
+    content_type: str,
+    idempotency_key: str | None,
+    now: datetime | None = None,
+    channel: Channel = Channel.web,
+) -> Answer:
+    now = now or datetime.now(UTC)
+    raw_key = archive_raw(settings, channel, body, content_type, now)
+    reference = {"raw_ref": raw_key.rsplit("/", 1)[-1]}
+    try:
+        if (content_type or "").split(";", 1)[0].strip().lower() != "application/json":
+            raise ApiError(415, "unsupported_media_type", "请以 JSON 格式（Content-Type: application/json）提交")
+        if len(body) > settings.max_body_bytes:
+            raise ApiError(413, "payload_too_large", f"提交的内容超过 {settings.max_body_bytes // 1024} KB 上限")
+        request = parse_request(body)
+        if idempotency_key is not None:
+            return _submit_once(settings, request, raw_key, channel, idempotency_key, body, now)
+        return Answer(status=201, body=_create(settings, request, raw_key, channel, now).model_dump(mode="json"))
+    except ApiError as error:
+        logger.info("complaint rejected", extra={"code": error.code, "raw_key": raw_key})
+        return Answer(status=error.status, body=error.body(**reference))
+
+
+def _submit_once(
+    settings: Settings, request: ComplaintRequest, raw_key: str, channel: Channel, key: str, body: bytes, now: datetime
+) -> Answer:
+    if not 1 <= len(key) <= 200 or not key.isprintable():
+        raise ApiError(400, "invalid_idempotency_key", "Idempotency-Key 请求头应为 1 到 200 个可见字符",
+                       [FieldError(field="Idempotency-Key", code="invalid", message="格式不正确")])
+    store = IdempotencyStore(settings)
+    scoped_key = f"intake:{key}"
+    fingerprint = hashlib.sha256(body).hexdigest()
+    previous = store.claim(scoped_key, fingerprint, now)
+    if previous is not None:
+        if previous.get("fingerprint") != fingerprint:
+            raise ApiError(422, "idempotency_key_reused", "同一个 Idempotency-Key 已用于内容不同的投诉")
+        if previous.get("state") != "complete":
+            raise ApiError(409, "request_in_progress", "相同的投诉正在提交中，请稍后再查询")
+        return Answer(status=int(previous["response_status"]), body=previous["response_body"], replayed=True)
+    try:
+        receipt = _create(settings, request, raw_key, channel, now).model_dump(mode="json")
+    except Exception:
+        store.release(scoped_key)
+        raise
+    store.complete(scoped_key, 201, receipt)
+    return Answer(status=201, body=receipt)
+
+
+def _create(settings: Settings, request: ComplaintRequest, raw_key: str, channel: Channel, now: datetime) -> Receipt:
+    store = CaseStore(settings)
+    complainant = Complainant.model_validate(request.complainant.model_dump()) if request.complainant else None
+    has_complainant = bool(complainant and complainant.model_dump(exclude_none=True))
+    contact = complainant.contact_key() if complainant else None
+    contact_hash = identity.contact_hash(contact, settings.contact_hash_key) if contact else None
+    code = f"{secrets.randbelow(10**6):06d}"
+    for _ in range(TRACKING_ATTEMPTS):
+        tracking_no = new_tracking_no(settings, now)
+        case = Case(
+            tracking_no=tracking_no,
+            channel=channel,
+            received_at=now,
+            description=request.description,
+            respondent=request.respondent,
+            incident_at=request.incident_at,
+            location=request.location,
+            anonymous=request.anonymous or not has_complainant,
+            has_complainant=has_complainant,
+            raw_key=raw_key,
+            verification_hash=verification_hash(tracking_no, code),
+        )
+        event = AuditEvent(tracking_no=tracking_no, version=1, at=now, actor=f"channel:{channel}",
+                           action="receive", to_status=case.status, details={"raw_key": raw_key})
+        try:
+            store.create(case, complainant if has_complainant else None, event, contact_hash)
+            break
+        except ConditionFailed:
+            continue  # tracking number already taken today: draw another
+    else:
+        raise RuntimeError("no free tracking number after several draws")
+    try:
+        queues.send(settings.intake_queue, Envelope(type=MessageType.complaint_received, data={"tracking_no": tracking_no}))
+    except Exception:
+        # Stored but not queued: the sweeper in remind_deadlines queues it again, so answer success.
+        logger.exception("enqueue failed; the sweeper will retry", extra={"tracking_no": tracking_no})
+    logger.info("complaint received", extra={"tracking_no": tracking_no, "channel": str(channel)})
+    return Receipt(tracking_no=tracking_no, verification_code=code, status=case.status, received_at=now)
+
+
+def complaint_status(settings: Settings, tracking_no: str, code: str | None) -> dict:
+    """What a complainant may see: progress, never personal data. Unknown and wrong code look the same."""
+    case = CaseStore(settings).get(tracking_no) if tracking_no.isascii() and len(tracking_no) <= 40 else None
+    if case is None or not code or not hmac.compare_digest(case.verification_hash, verification_hash(tracking_no, code)):
+        raise ApiError(404, "not_found", "未找到该投诉，请核对投诉编号和查询码")
+    category = reference_data.category(case.category) if case.category else None
+    department = reference_data.department(case.department) if case.department else None
+    return {
+        "tracking_no": case.tracking_no,
+        "status": case.status,
+        "status_name": STATUS_NAMES[case.status],
+        "category": {"code": category.code, "name": category.name} if category else None,
+        "department": {"code": department.code, "name": department.name} if department else None,
+        "received_at": case.received_at.isoformat(),
+        "acceptance_due_at": case.acceptance_due_at.isoformat() if case.acceptance_due_at else None,
+    }

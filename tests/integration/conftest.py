@@ -1,0 +1,27 @@
+"""moto-backed AWS for the service integration tests: fresh, provisioned resources per test."""
+
+import pytest
+from moto import mock_aws
+
+from infra.provision import provision
+from shared import queues
+from shared.aws import reset_clients
+from shared.settings import Settings, get_settings
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    with mock_aws():
+        # moto patches only clients made after it starts: forget those of earlier tests.
+        reset_clients()
+        queues.reset()
+        settings = get_settings()
+        provision(settings)
+        yield settings
+    reset_clients()
+    queues.reset()

@@ -1,0 +1,160 @@
+"""The intake service against moto: POST and GET /complaints through the Chalice app."""
+
+import json
+
+import pytest
+from chalice.test import Client
+
+from shared import queues
+from shared.aws import client
+from shared.dal import CaseStore
+from shared.models import Status
+from shared.settings import Settings
+from tests.support import load_service, receive_all
+
+JSON = {"Content-Type": "application/json"}
+COMPLAINT = {
+    "description": "县市场监管局的执法人员一个月内到我们店里检查了四次，每次都没有出示检查通知书。",
+    "respondent": "县市场监管局",
+    "location": "靖宇镇东街",
+    "complainant": {"name": "王红", "phone": "13912345678", "organization": "靖宇县红星超市",
+                    "credit_code": "91350100M000100Y43"},
+}
+
+
+@pytest.fixture
+def http(aws: Settings):
+    with Client(load_service("intake").app) as test_client:
+        yield test_client.http
+
+
+def post(http, body: object, headers: dict | None = None):
+    raw = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
+    response = http.post("/complaints", headers={**JSON, **(headers or {})}, body=raw)
+    return response.status_code, json.loads(response.body)
+
+
+def raw_objects(settings: Settings) -> list[str]:
+    listed = client("s3").list_objects_v2(Bucket=settings.raw_bucket, Prefix="raw/")
+    return [item["Key"] for item in listed.get("Contents", [])]
+
+
+def test_complaint_is_archived_stored_queued_and_answered(http, aws: Settings) -> None:
+    # given a complaint with a named complainant
+    # when it is posted
+    status, body = post(http, COMPLAINT)
+    # then the complainant gets a tracking number and a verification code
+    assert status == 201
+    assert body["tracking_no"].startswith("ZF") and len(body["tracking_no"]) == 14
+    assert len(body["verification_code"]) == 6 and body["verification_code"].isdigit()
+    # and the raw body is archived, the case stored unrouted, and a message queued for routing
+    assert len(raw_objects(aws)) == 1
+    case = CaseStore(aws).get(body["tracking_no"])
+    assert case is not None and case.status == Status.received and case.has_complainant
+    assert case.description == COMPLAINT["description"]
+    messages = receive_all(queues.queue_url(aws.intake_queue), client("sqs"))
+    envelope = json.loads(messages[0]["Body"])
+    assert [envelope["type"], envelope["data"]] == ["complaint.received", {"tracking_no": body["tracking_no"]}]
+    assert {"id", "occurred_at", "version", "correlation_id"} <= envelope.keys()
+
+
+def test_personal_data_is_kept_apart_from_the_case(http, aws: Settings) -> None:
+    # given a stored complaint with a phone number
+    _, body = post(http, COMPLAINT)
+    # when the case item itself is read
+    item = client("dynamodb").get_item(TableName=aws.cases_table,
+                                       Key={"pk": {"S": f"CASE#{body['tracking_no']}"}, "sk": {"S": "CASE"}})["Item"]
+    # then it holds no personal data; the complainant item does, indexed by a keyed hash only
+    assert "13912345678" not in json.dumps(item) and "王红" not in json.dumps(item, ensure_ascii=False)
+    person = client("dynamodb").get_item(TableName=aws.cases_table,
+                                         Key={"pk": {"S": f"CASE#{body['tracking_no']}"}, "sk": {"S": "COMPLAINANT"}})["Item"]
+    assert person["phone"]["S"] == "13912345678"
+    assert "13912345678" not in person["gsi4pk"]["S"]
+
+
+def test_status_needs_the_right_code_and_shows_no_personal_data(http) -> None:
+    # given a stored complaint
+    _, receipt = post(http, COMPLAINT)
+    number, code = receipt["tracking_no"], receipt["verification_code"]
+    # when it is looked up with its code, by query or by header
+    by_query = http.get(f"/complaints/{number}?code={code}")
+    by_header = http.get(f"/complaints/{number}", headers={"X-Verification-Code": code})
+    # then progress is shown, in Chinese, without personal data
+    assert by_query.status_code == by_header.status_code == 200
+    shown = json.loads(by_query.body)
+    assert shown["status"] == "received" and shown["status_name"]
+    assert shown["category"] is None and shown["department"] is None
+    assert "13912345678" not in by_query.body.decode() and "王红" not in by_query.body.decode()
+    # and a wrong code looks exactly like an unknown number
+    wrong = http.get(f"/complaints/{number}?code=000000" if code != "000000" else f"/complaints/{number}?code=111111")
+    unknown = http.get(f"/complaints/ZF000000000000?code={code}")
+    assert wrong.status_code == unknown.status_code == 404
+    assert wrong.body == unknown.body
+
+
+def test_idempotency_key_replays_the_first_answer(http, aws: Settings) -> None:
+    # given a complaint posted with an Idempotency-Key
+    first = http.post("/complaints", headers={**JSON, "Idempotency-Key": "k-1"}, body=json.dumps(COMPLAINT))
+    # when the same request is retried
+    again = http.post("/complaints", headers={**JSON, "Idempotency-Key": "k-1"}, body=json.dumps(COMPLAINT))
+    # then the answer is the same and only one case exists
+    assert first.status_code == again.status_code == 201
+    assert json.loads(first.body) == json.loads(again.body)
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert len(list(CaseStore(aws).by_status(Status.received))) == 1
+    # and the same key with a different complaint is refused
+    other = http.post("/complaints", headers={**JSON, "Idempotency-Key": "k-1"},
+                      body=json.dumps({"description": "另一件事"}))
+    assert other.status_code == 422 and json.loads(other.body)["error"]["code"] == "idempotency_key_reused"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code", "field"),
+    [
+        (b'{"description": "\xe6\x9c\x89', 400, "malformed_json", None),
+        (b"[1, 2]", 400, "body_not_object", None),
+        ({}, 422, "validation_failed", "description"),
+        ({"description": "   "}, 422, "validation_failed", "description"),
+        ({"description": 123}, 422, "validation_failed", "description"),
+        ({"description": "有问题", "anonymous": "yes"}, 422, "validation_failed", "anonymous"),
+        ({"description": "有问题", "complainant": {"phone": "12345"}}, 422, "validation_failed", "complainant.phone"),
+        ({"description": "有问题", "complainant": {"id_number": "110105194912310021"}}, 422, "validation_failed",
+         "complainant.id_number"),
+        ({"description": "有问题", "anonymous": True, "complainant": {"name": "张三"}}, 422, "validation_failed", None),
+        ({"description": "有问题", "colour": "red"}, 422, "validation_failed", "colour"),
+        ({"description": "长" * (1024 * 1024)}, 413, "payload_too_large", None),
+    ],
+)
+def test_bad_input_gets_a_clear_4xx_and_is_kept(http, aws: Settings, body, status, code, field) -> None:
+    # given a bad request
+    # when it is posted
+    answer_status, answer = post(http, body)
+    # then the answer names the problem in a machine code and in Chinese, with the field
+    assert answer_status == status
+    assert answer["error"]["code"] == code
+    assert any("\u4e00" <= char <= "\u9fff" for char in answer["error"]["message"])
+    if field:
+        assert field in [item["field"] for item in answer["error"]["fields"]]
+        assert all(item["message"] for item in answer["error"]["fields"])
+    # and the raw input is archived under the reference given back
+    assert any(key.endswith(answer["error"]["raw_ref"]) for key in raw_objects(aws))
+    assert not list(CaseStore(aws).by_status(Status.received))
+
+
+def test_other_content_types_are_refused_but_kept(http, aws: Settings) -> None:
+    response = http.post("/complaints", headers={"Content-Type": "text/plain"}, body="我要投诉".encode())
+    assert response.status_code == 415
+    assert json.loads(response.body)["error"]["code"] == "unsupported_media_type"
+    assert len(raw_objects(aws)) == 1
+
+
+def test_a_failed_enqueue_still_answers_and_leaves_the_case_for_the_sweeper(http, aws, monkeypatch) -> None:
+    # given a queue that cannot be reached
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("queue down")
+    monkeypatch.setattr(queues, "send", unreachable)
+    # when a complaint is posted
+    status, body = post(http, {"description": "交警乱罚款"})
+    # then it is stored and answered; the sweeper (tested with routing) will queue it again
+    assert status == 201
+    assert CaseStore(aws).get(body["tracking_no"]).status == Status.received
