@@ -11,13 +11,15 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from shared.messages import Envelope
+from shared.observability import traced
 
 
 def process_messages(event: Any, handle: Callable[[Envelope], object]) -> dict:
     """Run `handle` on every message of a Chalice SQSEvent; returns {"batchItemFailures": [...]}."""
 
     def handle_record(record: SQSRecord) -> None:
-        handle(Envelope.model_validate_json(record.body))
+        with traced("message"):
+            handle(Envelope.model_validate_json(record.body))
 
     return process_partial_response(
         event=event.to_dict(), record_handler=handle_record, processor=BatchProcessor(event_type=EventType.SQS),

@@ -8,7 +8,7 @@ from typing import Any
 from chalice import Response
 
 from shared.errors import ApiError
-from shared.observability import logger
+from shared.observability import logger, traced
 
 JSON = "application/json; charset=utf-8"
 
@@ -32,7 +32,8 @@ def guarded(view: Callable[..., Response]) -> Callable[..., Response]:
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Response:
         try:
-            return view(*args, **kwargs)
+            with traced(view.__name__):
+                return view(*args, **kwargs)
         except ApiError as error:
             return error_response(error)
         except Exception:

@@ -56,3 +56,10 @@ def sqs_event(bodies: list[str], queue_arn: str = "arn:aws:sqs:us-east-1:1234567
         }
         for index, body in enumerate(bodies)
     ]}
+
+
+def scheduled_event() -> dict:
+    """What EventBridge sends a scheduled function."""
+    return {"version": "0", "id": "scheduled", "detail-type": "Scheduled Event", "source": "aws.events",
+            "account": "123456789012", "time": "2026-11-27T16:00:00Z", "region": "us-east-1",
+            "resources": ["arn:aws:events:us-east-1:123456789012:rule/schedule"], "detail": {}}

@@ -1,0 +1,134 @@
+"""The routing service against moto: the intake consumer, reminders, the sweeper and notifications."""
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from chalice.test import Client
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.sns.models import sns_backends
+
+from shared import queues, reminders
+from shared.aws import client
+from shared.dal import CaseStore
+from shared.intake import submit_complaint
+from shared.messages import Envelope
+from shared.models import Status
+from shared.settings import Settings
+from tests.support import load_service, receive_all, scheduled_event, sqs_event
+
+TEXT = "交警在路口查车罚款两百元，不开罚款收据，让我直接把钱转到他个人手机上。"
+
+
+@pytest.fixture
+def lambdas(aws: Settings):
+    with Client(load_service("routing").app) as test_client:
+        yield test_client.lambda_
+
+
+def receive(settings: Settings, text: str = TEXT, received_at: datetime | None = None) -> tuple[str, str]:
+    """Store a complaint through intake; return its tracking number and queued message body."""
+    answer = submit_complaint(settings, json.dumps({"description": text}).encode(), "application/json", None,
+                              now=received_at)
+    bodies = [m["Body"] for m in receive_all(queues.queue_url(settings.intake_queue), client("sqs"))]
+    return answer.body["tracking_no"], bodies[-1]
+
+
+def invoke(lambdas, name: str, bodies: list[str]) -> dict:
+    return lambdas.invoke(name, sqs_event(bodies)).payload
+
+
+def test_a_received_complaint_is_classified_routed_and_announced(lambdas, aws: Settings) -> None:
+    # given a stored complaint and its queued message
+    number, body = receive(aws)
+    # when the routing consumer gets it
+    result = invoke(lambdas, "route_complaint", [body])
+    # then the case is routed to the traffic police for the penalty, with a 15-day acceptance deadline
+    assert result == {"batchItemFailures": []}
+    case = CaseStore(aws).get(number)
+    assert (case.status, case.category, case.department) == (Status.routed, "penalty", "JJDD")
+    assert 0 < case.category_confidence <= 1 and 0 < case.department_confidence <= 1
+    assert case.assigned_unit == "JJDD:legal-office"
+    assert timedelta(days=15) <= case.acceptance_due_at - case.received_at < timedelta(days=22)
+    # and the audit trail has the receipt and the routing, and a case event is emitted
+    assert [e.action for e in CaseStore(aws).events(number)] == ["receive", "route"]
+    events = [json.loads(m["Body"]) for m in receive_all(queues.queue_url(aws.events_queue), client("sqs"))]
+    assert [(e["type"], e["data"]["tracking_no"], e["data"]["department"]) for e in events] == [
+        ("case.transitioned", number, "JJDD")]
+
+
+def test_a_redelivered_message_changes_nothing_twice(lambdas, aws: Settings) -> None:
+    # given a complaint already routed
+    number, body = receive(aws)
+    invoke(lambdas, "route_complaint", [body])
+    first = CaseStore(aws).get(number)
+    # when the same message arrives again
+    invoke(lambdas, "route_complaint", [body])
+    # then the case and its history are unchanged, and the re-announcement carries the same event id
+    assert CaseStore(aws).get(number) == first
+    assert len(CaseStore(aws).events(number)) == 2
+    ids = [json.loads(m["Body"])["id"] for m in receive_all(queues.queue_url(aws.events_queue), client("sqs"))]
+    assert len(ids) == 2 and len(set(ids)) == 1
+
+
+def test_only_the_failed_messages_of_a_batch_are_reported(lambdas, aws: Settings) -> None:
+    # given a batch with a good message, a malformed one and one naming no stored case
+    number, good = receive(aws)
+    ghost = Envelope(type="complaint.received", data={"tracking_no": "ZF000000000000"}).model_dump_json()
+    # when the batch is processed
+    result = invoke(lambdas, "route_complaint", [good, "not json", ghost])
+    # then exactly the two bad ones are reported as failures and the good one is routed
+    assert sorted(item["itemIdentifier"] for item in result["batchItemFailures"]) == ["msg-1", "msg-2"]
+    assert CaseStore(aws).get(number).status == Status.routed
+
+
+def test_reminders_find_due_cases_once_and_notifications_go_out_once(lambdas, aws: Settings) -> None:
+    # given a routed case
+    number, body = receive(aws)
+    invoke(lambdas, "route_complaint", [body])
+    due = CaseStore(aws).get(number).acceptance_due_at
+    # when the reminder run happens a day before the deadline, twice
+    first = reminders.remind_deadlines(aws, now=due - timedelta(days=1))
+    second = reminders.remind_deadlines(aws, now=due - timedelta(hours=23))
+    # then one 'due soon' notification is requested
+    assert (first.due_soon, second.due_soon) == (1, 0)
+    requested = [m["Body"] for m in receive_all(queues.queue_url(aws.notify_queue), client("sqs"))]
+    assert [json.loads(b)["data"]["kind"] for b in requested] == ["acceptance_due_soon"]
+    # and when the deadline has passed, one 'overdue' notification follows
+    assert reminders.remind_deadlines(aws, now=due + timedelta(minutes=1)).overdue == 1
+    requested += [m["Body"] for m in receive_all(queues.queue_url(aws.notify_queue), client("sqs"))]
+    # when the notification consumer gets the messages, the second one twice
+    invoke(lambdas, "send_notifications", [requested[0], requested[1], requested[1]])
+    # then each SMS went out once per recipient, in Chinese with the tracking number
+    sent = sns_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sms_messages
+    texts = [text for phone, text, *_ in sent.values()]
+    assert len(texts) == 2
+    assert all(number in text and "受理期限" in text for text in texts)
+    assert any("已超过" in text for text in texts)
+
+
+def test_reminder_run_uses_the_index_not_a_scan(lambdas, aws: Settings, monkeypatch) -> None:
+    # given a routed case and a client that refuses scans
+    number, body = receive(aws)
+    invoke(lambdas, "route_complaint", [body])
+    dynamodb = client("dynamodb")
+    monkeypatch.setattr(dynamodb, "scan", lambda **kwargs: pytest.fail("scan on a schedule path"))
+    # when the scheduled function runs through its handler
+    due = CaseStore(aws).get(number).acceptance_due_at
+    summary = reminders.remind_deadlines(aws, now=due - timedelta(hours=1))
+    # then the case was found
+    assert summary.due_soon == 1
+
+
+def test_the_sweeper_requeues_complaints_never_routed(lambdas, aws: Settings) -> None:
+    # given a complaint stored an hour ago whose message was lost
+    number, _ = receive(aws, received_at=datetime.now(UTC) - timedelta(hours=1))
+    # when the scheduled run happens (through the Lambda handler) twice
+    first = lambdas.invoke("remind_deadlines", scheduled_event()).payload
+    second = lambdas.invoke("remind_deadlines", scheduled_event()).payload
+    # then it is queued again once, and routing it works
+    assert (first["requeued"], second["requeued"]) == (1, 0)
+    bodies = [m["Body"] for m in receive_all(queues.queue_url(aws.intake_queue), client("sqs"))]
+    assert len(bodies) == 1
+    invoke(lambdas, "route_complaint", bodies)
+    assert CaseStore(aws).get(number).status == Status.routed
