@@ -1,0 +1,56 @@
+"""Routing throughput in-process (moto in memory): complaints routed per second through the handler,
+beside classification alone on the same texts."""
+
+import json
+import os
+import time
+from pathlib import Path
+
+from moto import mock_aws
+
+COMPLAINTS = int(os.environ.get("BENCH_COMPLAINTS", "300"))
+BATCH = 10
+SAMPLES = Path(__file__).resolve().parent.parent / "tests" / "data" / "sample_complaints.jsonl"
+
+
+def main() -> None:
+    os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1",
+                      POWERTOOLS_TRACE_DISABLED="true", POWERTOOLS_LOG_LEVEL="WARNING")
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    from chalice.test import Client
+
+    from infra.provision import provision
+    from shared import queues
+    from shared.classifier import classify
+    from shared.intake import submit_complaint
+    from shared.settings import get_settings
+    from tests.support import load_service, receive_all, sqs_event
+
+    texts = [json.loads(line)["text"] for line in SAMPLES.read_text(encoding="utf-8").splitlines() if line.strip()]
+    texts = [texts[index % len(texts)] for index in range(COMPLAINTS)]
+    started = time.perf_counter()
+    for text in texts:
+        classify(text)
+    classify_rate = COMPLAINTS / (time.perf_counter() - started)
+
+    with mock_aws():
+        settings = get_settings()
+        provision(settings)
+        for text in texts:
+            submit_complaint(settings, json.dumps({"description": text}).encode(), "application/json", None)
+        from shared.aws import client
+
+        bodies = [m["Body"] for m in receive_all(queues.queue_url(settings.intake_queue), client("sqs"))]
+        with Client(load_service("routing").app) as test_client:
+            started = time.perf_counter()
+            for offset in range(0, len(bodies), BATCH):
+                result = test_client.lambda_.invoke("route_complaint", sqs_event(bodies[offset:offset + BATCH])).payload
+                assert not result["batchItemFailures"], result
+            route_rate = len(bodies) / (time.perf_counter() - started)
+    print(f"routing throughput in-process, {COMPLAINTS} complaints in batches of {BATCH} (moto in memory)")
+    print(f"{'classify only (baseline)':<34} {classify_rate:10.0f} complaints/s")
+    print(f"{'route_complaint handler':<34} {route_rate:10.0f} complaints/s   x{route_rate / classify_rate:.3f} of baseline")
+
+
+if __name__ == "__main__":
+    main()
