@@ -58,16 +58,18 @@ def default_settings() -> Settings:
     return Settings.model_construct()
 
 
-def vendor_shared(service_dir: Path) -> Path:
+def vendor_shared(service_dir: Path) -> None:
     """Replace the service's vendor/shared with a fresh copy of the shared package, data files included."""
     target = service_dir / "vendor" / "shared"
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(ROOT / "shared", target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    return target
 
 
 def chalice_package(service_dir: Path, out_dir: Path, stage: str) -> None:
     shutil.rmtree(out_dir, ignore_errors=True)
+    # Chalice reuses a zip cached under the hash of requirements.txt, app.py and vendor/, whatever built it
+    # (a hand-run `chalice deploy` leaves one with botocore inside), and never deletes old ones.
+    shutil.rmtree(service_dir / ".chalice" / "deployments", ignore_errors=True)
     env = dict(os.environ)
     # requirements.txt already holds the whole closure less what Lambda provides; without this, pip would
     # download those again (aws-xray-sdk requires botocore) and Chalice would put them in the zip.

@@ -3,10 +3,14 @@
 import pytest
 from moto import mock_aws
 
+from infra import moto_patches
 from infra.provision import provision
 from shared import queues
 from shared.aws import reset_clients
 from shared.settings import Settings, get_settings
+
+
+moto_patches.apply()
 
 
 @pytest.fixture

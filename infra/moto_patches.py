@@ -1,0 +1,78 @@
+"""Makes moto's DynamoDB transactions cost what they cost on AWS: time independent of the table's size.
+
+moto backs up every table a TransactWriteItems touches by deep-copying the whole table, once per operation,
+so that it can roll back; with a few thousand cases each transaction takes hundreds of milliseconds and the
+local stack slows as it is used. Here the backup is of the items the transaction writes, and a failed
+transaction puts exactly those back. The outcome is moto's own: same checks, same errors, same rollback.
+Applied by the local stack's moto server (`infra/moto_server.py`), the integration tests and the benchmarks.
+"""
+
+import copy
+from typing import Any
+
+import moto.dynamodb.models as dynamodb_models
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.models.table import Table
+
+_original_transact = DynamoDBBackend.transact_write_items
+
+
+class _CopyWithoutTables:
+    """moto's module-level `copy`, except that a Table is not copied (its items are backed up instead)."""
+
+    @staticmethod
+    def deepcopy(value: Any, memo: dict | None = None) -> Any:
+        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+
+def _written_items(backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> list[tuple]:
+    """(table, hash key, range key, copy of the current item or None) for each item the transaction names."""
+    written = []
+    for entry in transact_items:
+        operation = next(iter(entry.values()))
+        table = backend.tables.get(operation.get("TableName"))
+        if table is None:
+            continue
+        key = operation.get("Key") or operation.get("Item") or {}
+        if table.hash_key_attr not in key:
+            continue
+        hash_key = DynamoType(key[table.hash_key_attr])
+        range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr and table.range_key_attr in key else None
+        current = table.items.get(hash_key)
+        if range_key is not None:
+            current = current.get(range_key) if current else None
+        written.append((table, hash_key, range_key, copy.deepcopy(current)))
+    return written
+
+
+def _restore(written: list[tuple]) -> None:
+    for table, hash_key, range_key, before in reversed(written):
+        if range_key is None:
+            if before is None:
+                table.items.pop(hash_key, None)
+            else:
+                table.items[hash_key] = before
+            continue
+        items = table.items.setdefault(hash_key, {})
+        if before is None:
+            items.pop(range_key, None)
+        else:
+            items[range_key] = before
+        if not items:
+            table.items.pop(hash_key, None)
+
+
+def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+    written = _written_items(self, transact_items)
+    try:
+        _original_transact(self, transact_items)
+    except Exception:
+        _restore(written)
+        raise
+
+
+def apply() -> None:
+    """Idempotent: patch moto's DynamoDB backend in this process."""
+    dynamodb_models.copy = _CopyWithoutTables  # type: ignore[assignment]
+    DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
