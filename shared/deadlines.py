@@ -1,18 +1,17 @@
 """Legal deadlines of a case, from the editable policy in `shared/data/deadline_policy.json`.
 
-Days are counted on local dates in the county's time zone (the start day itself is not counted); a
-deadline is due at the end of its due date, local time, and returned in UTC.
+Days are counted on local dates in the county's time zone (departments.json), the start day itself not
+counted; a deadline is due at the end of its due date, local time, and is returned in UTC.
 """
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared import calendar
-from shared.reference_data import load_json
+from shared.reference_data import county_timezone, load_json
 
 
 class DeadlineRule(BaseModel):
@@ -25,7 +24,6 @@ class DeadlineRule(BaseModel):
 class DeadlinePolicy(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    timezone: str
     due_time: time
     reminder_before_hours: float = Field(gt=0)
     rules: dict[str, DeadlineRule]
@@ -62,7 +60,7 @@ def deadline_after(start: datetime, rule_name: str) -> Deadline:
     if rule_name not in current.rules:
         raise KeyError(f"unknown deadline rule {rule_name!r}; known: {sorted(current.rules)}")
     rule = current.rules[rule_name]
-    zone = ZoneInfo(current.timezone)
+    zone = county_timezone()
     start_day = start.astimezone(zone).date()
     if rule.counting == "working":
         due_day = calendar.add_working_days(start_day, rule.days)
@@ -70,7 +68,7 @@ def deadline_after(start: datetime, rule_name: str) -> Deadline:
         due_day = start_day + timedelta(days=rule.days)
         if not calendar.is_working_day(due_day):
             due_day = calendar.next_working_day(due_day)
-    due_at = datetime.combine(due_day, current.due_time, tzinfo=zone).astimezone(timezone.utc)
+    due_at = datetime.combine(due_day, current.due_time, tzinfo=zone).astimezone(UTC)
     return Deadline(due_at=due_at, provisional=_provisional(start_day, due_day))
 
 

@@ -114,6 +114,12 @@ def county() -> County:
     return _departments_file().county
 
 
+@cache
+def county_timezone() -> ZoneInfo:
+    """The county's time zone: local dates, deadlines and what people are shown."""
+    return ZoneInfo(county().timezone)
+
+
 def departments() -> tuple[Department, ...]:
     return _departments_file().departments
 
@@ -135,9 +141,3 @@ def supervisor() -> Department:
 
 def routing_rules() -> tuple[str, ...]:
     return _departments_file().routing_rules
-
-
-@cache
-def county_timezone() -> ZoneInfo:
-    """The time zone in which people see times (Asia/Shanghai for a county in China)."""
-    return ZoneInfo(county().timezone)
