@@ -45,7 +45,7 @@ def is_valid_id_number(number: str) -> bool:
     number = number.upper()
     if not re.fullmatch(r"\d{17}[\dX]", number):
         return False
-    total = sum(int(digit) * weight for digit, weight in zip(number[:17], _ID_WEIGHTS))
+    total = sum(int(digit) * weight for digit, weight in zip(number[:17], _ID_WEIGHTS, strict=True))
     return _ID_CHECK[total % 11] == number[17]
 
 
@@ -53,7 +53,7 @@ def is_valid_credit_code(code: str) -> bool:
     code = code.upper()
     if len(code) != 18 or any(char not in _CREDIT_ALPHABET for char in code):
         return False
-    total = sum(_CREDIT_ALPHABET.index(char) * weight for char, weight in zip(code[:17], _CREDIT_WEIGHTS))
+    total = sum(_CREDIT_ALPHABET.index(char) * weight for char, weight in zip(code[:17], _CREDIT_WEIGHTS, strict=True))
     return _CREDIT_ALPHABET[(31 - total % 31) % 31] == code[17]
 
 

@@ -1,6 +1,6 @@
 """EventBridge schedule expressions as the local stack reads them: rates, cron fields, next fire times."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from chalice.app import Cron, Rate
@@ -8,11 +8,11 @@ from chalice.app import Cron, Rate
 from infra.local_stack import CronSchedule, RateSchedule, parse_schedule
 
 # A fixed clock: Friday 27 November 2026, 16:07:30 UTC.
-NOW = datetime(2026, 11, 27, 16, 7, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 27, 16, 7, 30, tzinfo=UTC)
 
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
-    return datetime(year, month, day, hour, minute, tzinfo=timezone.utc)
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def test_rate_fires_one_period_after_the_rule_is_created_and_every_period_after() -> None:
