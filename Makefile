@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test unit package bench lock requirements clean
+.PHONY: venv run test lint unit package bench lock requirements clean
 
 venv: $(STAMP)
 
@@ -18,8 +18,15 @@ $(STAMP): requirements.lock pyproject.toml
 run: venv
 	$(BIN)/hotspot run
 
-test: venv
+test: venv lint
 	$(BIN)/python -m pytest -q
+
+# ruff for style, mypy for types; each app apart, since every service's module is called `app`.
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy shared infra bench
+	for service in services/*/app.py; do $(BIN)/mypy $$service || exit 1; done
 
 unit: venv
 	$(BIN)/python -m pytest -q tests/unit

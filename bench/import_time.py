@@ -19,8 +19,14 @@ _LOAD_APP = (
 
 def _time(statement: str) -> float:
     env = {**os.environ, "POWERTOOLS_TRACE_DISABLED": "true", "AWS_DEFAULT_REGION": "cn-north-1"}
-    output = subprocess.run([sys.executable, "-c", _TIMER.format(statement=statement)], env=env, cwd=ROOT,
-                            check=True, capture_output=True, text=True).stdout
+    output = subprocess.run(
+        [sys.executable, "-c", _TIMER.format(statement=statement)],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return float(output.strip().splitlines()[-1])
 
 

@@ -46,17 +46,25 @@ def wait_until_up(url: str, seconds: float = 60) -> None:
 
 def main() -> None:
     port, moto_port = free_port(), free_port()
-    stack = subprocess.Popen([sys.executable, "-m", "infra.cli", "run", "--port", str(port), "--moto-port", str(moto_port)],
-                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy())
+    stack = subprocess.Popen(
+        [sys.executable, "-m", "infra.cli", "run", "--port", str(port), "--moto-port", str(moto_port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=os.environ.copy(),
+    )
     try:
         base = f"http://127.0.0.1:{port}/intake"
         wait_until_up(f"{base}/health")
-        body = json.dumps({"description": "县市场监管局的执法人员一个月内到我们超市检查了三次，每次检查的内容都一样。"},
-                          ensure_ascii=False).encode()
+        body = json.dumps(
+            {"description": "县市场监管局的执法人员一个月内到我们超市检查了三次，每次检查的内容都一样。"},
+            ensure_ascii=False,
+        ).encode()
 
         def post() -> urllib.request.Request:
-            return urllib.request.Request(f"{base}/complaints", data=body, method="POST",
-                                          headers={"Content-Type": "application/json"})
+            return urllib.request.Request(
+                f"{base}/complaints", data=body, method="POST", headers={"Content-Type": "application/json"}
+            )
 
         for _ in range(WARMUP):
             timed(post())

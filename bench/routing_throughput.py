@@ -17,8 +17,13 @@ SAMPLES = Path(__file__).resolve().parent.parent / "tests" / "data" / "sample_co
 
 
 def main() -> None:
-    os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1",
-                      POWERTOOLS_TRACE_DISABLED="true", POWERTOOLS_LOG_LEVEL="WARNING")
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="bench",
+        AWS_SECRET_ACCESS_KEY="bench",
+        AWS_DEFAULT_REGION="us-east-1",
+        POWERTOOLS_TRACE_DISABLED="true",
+        POWERTOOLS_LOG_LEVEL="WARNING",
+    )
     os.environ.pop("AWS_ENDPOINT_URL", None)
     from chalice.test import Client
 
@@ -49,7 +54,9 @@ def main() -> None:
         with Client(load_service("routing").app) as test_client:
             started = time.perf_counter()
             for offset in range(0, len(bodies), BATCH):
-                result = test_client.lambda_.invoke("route_complaint", sqs_event(bodies[offset:offset + BATCH])).payload
+                result = test_client.lambda_.invoke(
+                    "route_complaint", sqs_event(bodies[offset : offset + BATCH])
+                ).payload
                 assert not result["batchItemFailures"], result
             route_rate = len(bodies) / (time.perf_counter() - started)
         dynamodb = client("dynamodb")
@@ -61,8 +68,10 @@ def main() -> None:
     print(f"routing throughput in-process, {COMPLAINTS} complaints in batches of {BATCH} (moto in memory)")
     print(f"{'classify only (baseline)':<34} {classify_rate:10.0f} complaints/s")
     print(f"{'moto GetItem round trip (baseline)':<34} {get_rate:10.0f} calls/s")
-    print(f"{'route_complaint handler':<34} {route_rate:10.0f} complaints/s   "
-          f"x{route_rate / classify_rate:.3f} of classify, x{route_rate / get_rate:.2f} of a GetItem")
+    print(
+        f"{'route_complaint handler':<34} {route_rate:10.0f} complaints/s   "
+        f"x{route_rate / classify_rate:.3f} of classify, x{route_rate / get_rate:.2f} of a GetItem"
+    )
 
 
 if __name__ == "__main__":

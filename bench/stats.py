@@ -9,9 +9,12 @@ def summary(samples: list[float]) -> dict[str, float]:
     return {"median": statistics.median(ordered), "p95": p95, "n": len(ordered)}
 
 
-def line(label: str, samples: list[float], unit: str = "ms", scale: float = 1000.0, baseline: float | None = None) -> str:
+def line(
+    label: str, samples: list[float], unit: str = "ms", scale: float = 1000.0, baseline: float | None = None
+) -> str:
     result = summary(samples)
-    text = f"{label:<34} median {result['median'] * scale:8.1f} {unit}   p95 {result['p95'] * scale:8.1f} {unit}   n={result['n']}"
+    median, p95 = result["median"] * scale, result["p95"] * scale
+    text = f"{label:<34} median {median:8.1f} {unit}   p95 {p95:8.1f} {unit}   n={result['n']}"
     if baseline:
         text += f"   x{result['median'] / baseline:.2f} of baseline"
     return text

@@ -38,7 +38,9 @@ def _written_items(backend: DynamoDBBackend, transact_items: list[dict[str, Any]
         if table.hash_key_attr not in key:
             continue
         hash_key = DynamoType(key[table.hash_key_attr])
-        range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr and table.range_key_attr in key else None
+        range_key = (
+            DynamoType(key[table.range_key_attr]) if table.range_key_attr and table.range_key_attr in key else None
+        )
         current = table.items.get(hash_key)
         if range_key is not None:
             current = current.get(range_key) if current else None

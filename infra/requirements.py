@@ -37,7 +37,7 @@ HEADER = (
 
 def lambda_environment(extra: str = "") -> dict[str, str]:
     """Marker environment of the Lambda Python 3.11 runtime (x86_64, Chalice's default architecture)."""
-    environment = default_environment()
+    environment: dict[str, str] = {key: str(value) for key, value in default_environment().items()}
     environment.update(
         {
             "implementation_name": "cpython",
@@ -93,7 +93,7 @@ def closure(roots: list[Requirement]) -> set[str]:
 
 def locked_versions() -> dict[str, tuple[str, str]]:
     """Canonical name -> (name as spelled in the lock, pinned version)."""
-    pins = {}
+    pins: dict[str, tuple[str, str]] = {}
     for line in (ROOT / "requirements.lock").read_text(encoding="utf-8").splitlines():
         line = line.split("#", 1)[0].strip()
         if line:

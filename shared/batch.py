@@ -8,13 +8,14 @@ from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from shared.messages import Envelope
 from shared.observability import traced
 
 
-def process_messages(event: Any, handle: Callable[[Envelope], object]) -> dict:
+def process_messages(event: Any, handle: Callable[[Envelope], object]) -> PartialItemFailureResponse:
     """Run `handle` on every message of a Chalice SQSEvent; returns {"batchItemFailures": [...]}."""
 
     def handle_record(record: SQSRecord) -> None:
@@ -22,6 +23,8 @@ def process_messages(event: Any, handle: Callable[[Envelope], object]) -> dict:
             handle(Envelope.model_validate_json(record.body))
 
     return process_partial_response(
-        event=event.to_dict(), record_handler=handle_record, processor=BatchProcessor(event_type=EventType.SQS),
+        event=event.to_dict(),
+        record_handler=handle_record,
+        processor=BatchProcessor(event_type=EventType.SQS),
         context=event.context,
     )

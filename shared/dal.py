@@ -10,8 +10,10 @@ Cases table (single table, keys `pk`/`sk`, every index projects all attributes):
 | notifications already sent for a case         | pk `CASE#<no>`, sk `NOTICE#<notification id>`             |
 | a department's cases by status, by due time   | gsi1: `DEPT#<code>#<status>` / `<due or received>#<no>`   |
 | county-wide cases by status, by receipt time  | gsi2: `STATUS#<status>` / `<received_at>#<no>`            |
-| cases due before a time (sharded by UTC day)  | gsi3: `DUE#<yyyy-mm-dd>` / `<due_at>#<no>` (sparse: set only while a deadline runs) |
-| cases by complainant (keyed hash of contact)  | gsi4: `CONTACT#<hash>` / `<received_at>#<no>` (on the complainant item) |
+| cases due before a time (sharded by UTC day)  | gsi3: `DUE#<yyyy-mm-dd>` / `<due_at>#<no>`               |
+| cases by complainant (keyed hash of contact)  | gsi4: `CONTACT#<hash>` / `<received_at>#<no>`             |
+
+gsi3 is sparse: its keys are set only while a deadline runs. gsi4 keys are on the complainant item.
 
 Idempotency table: `key` -> stored answer, expiring through the `expires_at` TTL attribute.
 """
@@ -82,7 +84,10 @@ def _case_item(case: Case) -> dict[str, Any]:
         order = values["acceptance_due_at"] or values["received_at"]
         values.update(gsi1pk=f"DEPT#{case.department}#{case.status}", gsi1sk=f"{order}#{case.tracking_no}")
     if case.status == Status.routed and case.acceptance_due_at:
-        values.update(gsi3pk=f"DUE#{due_shard(case.acceptance_due_at)}", gsi3sk=f"{values['acceptance_due_at']}#{case.tracking_no}")
+        values.update(
+            gsi3pk=f"DUE#{due_shard(case.acceptance_due_at)}",
+            gsi3sk=f"{values['acceptance_due_at']}#{case.tracking_no}",
+        )
     return _to_item(values)
 
 
@@ -106,14 +111,22 @@ class CaseStore:
     def create(self, case: Case, complainant: Complainant | None, event: AuditEvent, contact_hash: str | None) -> None:
         """Store a new case with its first audit event; ConditionFailed if the tracking number is taken."""
         writes = [
-            {"Put": {"TableName": self._table, "Item": _case_item(case), "ConditionExpression": "attribute_not_exists(pk)"}},
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": _case_item(case),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
             {"Put": {"TableName": self._table, "Item": _event_item(event)}},
         ]
         if complainant is not None:
             values = _dump(complainant)
             values.update(pk=f"CASE#{case.tracking_no}", sk="COMPLAINANT")
             if contact_hash:
-                values.update(gsi4pk=f"CONTACT#{contact_hash}", gsi4sk=f"{_dump(case)['received_at']}#{case.tracking_no}")
+                values.update(
+                    gsi4pk=f"CONTACT#{contact_hash}", gsi4sk=f"{_dump(case)['received_at']}#{case.tracking_no}"
+                )
             writes.append({"Put": {"TableName": self._table, "Item": _to_item(values)}})
         self._transact(writes)
 
@@ -124,17 +137,25 @@ class CaseStore:
 
     def transition(self, before: Case, after: Case, event: AuditEvent) -> None:
         """Replace the case and append its audit event in one transaction, guarded by the version read."""
-        self._transact([
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": _case_item(after),
-                    "ConditionExpression": "version = :version",
-                    "ExpressionAttributeValues": _to_item({":version": before.version}),
-                }
-            },
-            {"Put": {"TableName": self._table, "Item": _event_item(event), "ConditionExpression": "attribute_not_exists(pk)"}},
-        ])
+        self._transact(
+            [
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": _case_item(after),
+                        "ConditionExpression": "version = :version",
+                        "ExpressionAttributeValues": _to_item({":version": before.version}),
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": _event_item(event),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+            ]
+        )
 
     def events(self, tracking_no: str) -> list[AuditEvent]:
         items = self._query(
@@ -189,7 +210,9 @@ class CaseStore:
         if received_before is not None:
             condition += " AND gsi2sk < :before"
             values[":before"] = received_before.isoformat()
-        for item in self._query(IndexName="gsi2", KeyConditionExpression=condition, ExpressionAttributeValues=_to_item(values)):
+        for item in self._query(
+            IndexName="gsi2", KeyConditionExpression=condition, ExpressionAttributeValues=_to_item(values)
+        ):
             yield Case.model_validate(item)
 
     def due_on(self, day: str, due_before: datetime) -> Iterator[Case]:
@@ -226,7 +249,12 @@ class IdempotencyStore:
 
     def claim(self, key: str, fingerprint: str, now: datetime) -> dict[str, Any] | None:
         """Claim the key for a new request; if someone already has it, return their record instead."""
-        record = {"key": key, "fingerprint": fingerprint, "state": "in_progress", "expires_at": int(now.timestamp()) + self._ttl}
+        record = {
+            "key": key,
+            "fingerprint": fingerprint,
+            "state": "in_progress",
+            "expires_at": int(now.timestamp()) + self._ttl,
+        }
         try:
             client("dynamodb").put_item(
                 TableName=self._table,

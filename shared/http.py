@@ -5,7 +5,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from chalice import Response
+from chalice.app import Chalice, Request, Response
 
 from shared.errors import ApiError
 from shared.observability import logger, traced
@@ -42,3 +42,15 @@ def guarded(view: Callable[..., Response]) -> Callable[..., Response]:
 
     return wrapper
 
+
+def current_request(app: Chalice) -> Request:
+    """The request being handled; Chalice sets it before calling a route."""
+    request = app.current_request
+    if request is None:
+        raise RuntimeError("no current request outside a route")
+    return request
+
+
+def raw_body(request: Request) -> bytes:
+    body = request.raw_body
+    return body.encode() if isinstance(body, str) else bytes(body or b"")

@@ -24,7 +24,7 @@ def normalise_phone(phone: str) -> str:
     digits = re.sub(r"[\s()-]", "", phone)
     for prefix in ("+86", "0086"):
         if digits.startswith(prefix):
-            digits = digits[len(prefix):]
+            digits = digits[len(prefix) :]
     return digits
 
 

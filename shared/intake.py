@@ -145,8 +145,12 @@ def _submit_once(
     settings: Settings, request: ComplaintRequest, raw_key: str, channel: Channel, key: str, body: bytes, now: datetime
 ) -> Answer:
     if not 1 <= len(key) <= 200 or not key.isprintable():
-        raise ApiError(400, "invalid_idempotency_key", "Idempotency-Key 请求头应为 1 到 200 个可见字符",
-                       [FieldError(field="Idempotency-Key", code="invalid", message="格式不正确")])
+        raise ApiError(
+            400,
+            "invalid_idempotency_key",
+            "Idempotency-Key 请求头应为 1 到 200 个可见字符",
+            [FieldError(field="Idempotency-Key", code="invalid", message="格式不正确")],
+        )
     store = IdempotencyStore(settings)
     scoped_key = f"intake:{key}"
     fingerprint = hashlib.sha256(body).hexdigest()
@@ -188,8 +192,15 @@ def _create(settings: Settings, request: ComplaintRequest, raw_key: str, channel
             raw_key=raw_key,
             verification_hash=verification_hash(tracking_no, code),
         )
-        event = AuditEvent(tracking_no=tracking_no, version=1, at=now, actor=f"channel:{channel}",
-                           action="receive", to_status=case.status, details={"raw_key": raw_key})
+        event = AuditEvent(
+            tracking_no=tracking_no,
+            version=1,
+            at=now,
+            actor=f"channel:{channel}",
+            action="receive",
+            to_status=case.status,
+            details={"raw_key": raw_key},
+        )
         try:
             store.create(case, complainant if has_complainant else None, event, contact_hash)
             break
@@ -198,7 +209,9 @@ def _create(settings: Settings, request: ComplaintRequest, raw_key: str, channel
     else:
         raise RuntimeError("no free tracking number after several draws")
     try:
-        queues.send(settings.intake_queue, Envelope(type=MessageType.complaint_received, data={"tracking_no": tracking_no}))
+        queues.send(
+            settings.intake_queue, Envelope(type=MessageType.complaint_received, data={"tracking_no": tracking_no})
+        )
     except Exception:
         # Stored but not queued: the sweeper in remind_deadlines queues it again, so answer success.
         logger.exception("enqueue failed; the sweeper will retry", extra={"tracking_no": tracking_no})
@@ -209,7 +222,11 @@ def _create(settings: Settings, request: ComplaintRequest, raw_key: str, channel
 def complaint_status(settings: Settings, tracking_no: str, code: str | None) -> dict:
     """What a complainant may see: progress, never personal data. Unknown and wrong code look the same."""
     case = CaseStore(settings).get(tracking_no) if tracking_no.isascii() and len(tracking_no) <= 40 else None
-    if case is None or not code or not hmac.compare_digest(case.verification_hash, verification_hash(tracking_no, code)):
+    if (
+        case is None
+        or not code
+        or not hmac.compare_digest(case.verification_hash, verification_hash(tracking_no, code))
+    ):
         raise ApiError(404, "not_found", "未找到该投诉，请核对投诉编号和查询码")
     category = reference_data.category(case.category) if case.category else None
     department = reference_data.department(case.department) if case.department else None

@@ -73,6 +73,8 @@ def send_notification(settings: Settings, message: Envelope, sender: SmsSender) 
             store.forget(notice.tracking_no, marker)  # let the retry send it
             raise
         sent += 1
-        logger.info("notification sent", extra={"tracking_no": notice.tracking_no, "kind": notice.kind,
-                                                 "provider_message_id": provider_id})
+        logger.info(
+            "notification sent",
+            extra={"tracking_no": notice.tracking_no, "kind": notice.kind, "provider_message_id": provider_id},
+        )
     return sent

@@ -30,6 +30,4 @@ def list_under(bucket: str, prefix: str) -> list[StoredObject]:
 
 
 def download_url(bucket: str, key: str, seconds: int) -> str:
-    return client("s3").generate_presigned_url(
-        "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=seconds
-    )
+    return client("s3").generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=seconds)

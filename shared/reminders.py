@@ -29,12 +29,19 @@ def remind_deadlines(settings: Settings, now: datetime | None = None) -> RunSumm
         kind = "acceptance_overdue" if overdue else "acceptance_due_soon"
         if kind in case.reminders_sent:
             continue
-        queues.send(settings.notify_queue, Envelope(
-            type=MessageType.notification_requested,
-            id=f"{case.tracking_no}:{kind}",  # the consumer sends each (case, kind) once
-            data={"tracking_no": case.tracking_no, "kind": kind, "department": case.department,
-                  "due_at": case.acceptance_due_at.isoformat() if case.acceptance_due_at else None},
-        ))
+        queues.send(
+            settings.notify_queue,
+            Envelope(
+                type=MessageType.notification_requested,
+                id=f"{case.tracking_no}:{kind}",  # the consumer sends each (case, kind) once
+                data={
+                    "tracking_no": case.tracking_no,
+                    "kind": kind,
+                    "department": case.department,
+                    "due_at": case.acceptance_due_at.isoformat() if case.acceptance_due_at else None,
+                },
+            ),
+        )
         # Noted after the message is queued: a crash in between repeats a message the consumer drops.
         store.add_reminder(case.tracking_no, kind)
         if overdue:
@@ -62,8 +69,9 @@ def sweep_unrouted(settings: Settings, store: CaseStore, now: datetime) -> int:
     for case in store.by_status(Status.received, received_before=cutoff):
         if case.enqueued_at and case.enqueued_at > cutoff:
             continue  # queued again recently: give that message its chance
-        queues.send(settings.intake_queue, Envelope(type=MessageType.complaint_received,
-                                                    data={"tracking_no": case.tracking_no}))
+        queues.send(
+            settings.intake_queue, Envelope(type=MessageType.complaint_received, data={"tracking_no": case.tracking_no})
+        )
         store.mark_enqueued(case.tracking_no, now)
         requeued += 1
     return requeued

@@ -55,8 +55,9 @@ def collect(settings: Settings) -> Statistics:
     matrix: dict[str, dict[str, int]] = {}
     for (department, category), count in cells.items():
         matrix.setdefault(department, {})[category] = count
-    return Statistics(total=sum(statuses.values()), by_department_category=matrix,
-                      by_channel=dict(channels), by_status=dict(statuses))
+    return Statistics(
+        total=sum(statuses.values()), by_department_category=matrix, by_channel=dict(channels), by_status=dict(statuses)
+    )
 
 
 def safe_cell(value: object) -> str:
@@ -80,8 +81,9 @@ def to_csv(stats: Statistics, generated_at: datetime) -> bytes:
     for code, name in departments:
         counts = stats.by_department_category.get(code, {})
         column_totals.update(counts)
-        rows.append([code, name, *[counts.get(c.code, 0) for c in categories], counts.get(UNROUTED, 0),
-                     sum(counts.values())])
+        rows.append(
+            [code, name, *[counts.get(c.code, 0) for c in categories], counts.get(UNROUTED, 0), sum(counts.values())]
+        )
     rows.append(["合计", "", *[column_totals[c.code] for c in categories], column_totals[UNROUTED], stats.total])
     rows += [[], ["按渠道"], ["渠道", "件数"]]
     rows += [[channel.name, stats.by_channel.get(channel.code, 0)] for channel in reference_data.channels()]
@@ -101,15 +103,19 @@ def generate_report(settings: Settings, now: datetime | None = None) -> Report:
     document = {"report_id": report_id, "generated_at": now.isoformat(), **stats.model_dump()}
     files = {
         "statistics.csv": (to_csv(stats, now), "text/csv; charset=utf-8"),
-        "statistics.json": (json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8"),
-                            "application/json; charset=utf-8"),
+        "statistics.json": (
+            json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8"),
+            "application/json; charset=utf-8",
+        ),
     }
     for name, (body, content_type) in files.items():
         objects.put(settings.reports_bucket, f"{PREFIX}{report_id}/{name}", body, content_type)
     logger.info("report generated", extra={"report_id": report_id, "total": stats.total})
-    return Report(report_id=report_id, generated_at=now, files=[
-        _file(settings, f"{PREFIX}{report_id}/{name}", len(body)) for name, (body, _) in files.items()
-    ])
+    return Report(
+        report_id=report_id,
+        generated_at=now,
+        files=[_file(settings, f"{PREFIX}{report_id}/{name}", len(body)) for name, (body, _) in files.items()],
+    )
 
 
 def list_reports(settings: Settings, limit: int = 50) -> list[Report]:
@@ -121,14 +127,20 @@ def list_reports(settings: Settings, limit: int = 50) -> list[Report]:
     reports = []
     for report_id in sorted(grouped, reverse=True)[:limit]:
         stored_files = sorted(grouped[report_id], key=lambda item: item.key)
-        reports.append(Report(
-            report_id=report_id,
-            generated_at=min(item.last_modified for item in stored_files),
-            files=[_file(settings, item.key, item.size) for item in stored_files],
-        ))
+        reports.append(
+            Report(
+                report_id=report_id,
+                generated_at=min(item.last_modified for item in stored_files),
+                files=[_file(settings, item.key, item.size) for item in stored_files],
+            )
+        )
     return reports
 
 
 def _file(settings: Settings, key: str, size: int) -> ReportFile:
-    return ReportFile(name=key.rsplit("/", 1)[-1], key=key, size=size,
-                      url=objects.download_url(settings.reports_bucket, key, settings.report_url_seconds))
+    return ReportFile(
+        name=key.rsplit("/", 1)[-1],
+        key=key,
+        size=size,
+        url=objects.download_url(settings.reports_bucket, key, settings.report_url_seconds),
+    )

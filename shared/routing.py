@@ -55,8 +55,10 @@ def route_complaint(settings: Settings, message: Envelope, now: datetime | None 
         if current is None or current.status == Status.received:
             raise
         routed = current  # a concurrent delivery of the same message won the race
-    logger.info("complaint routed", extra={"tracking_no": tracking_no, "department": routed.department,
-                                          "category": routed.category})
+    logger.info(
+        "complaint routed",
+        extra={"tracking_no": tracking_no, "department": routed.department, "category": routed.category},
+    )
     _announce(settings, routed, message.correlation_id)
     return routed
 
@@ -64,36 +66,41 @@ def route_complaint(settings: Settings, message: Envelope, now: datetime | None 
 def _routed(case: Case, now: datetime) -> Case:
     result = classify(case.description, case.respondent)
     deadline = acceptance_deadline(case.received_at)
-    return case.model_copy(update={
-        "status": Status.routed,
-        "category": result.category,
-        "category_confidence": result.category_confidence,
-        "category_set_by": ROUTER,
-        "domain": result.domain,
-        "department": result.department,
-        "department_confidence": result.department_confidence,
-        "triage_reason": result.triage_reason,
-        # The department's legal office (法制机构) works the case until staff assign a handler.
-        "assigned_unit": f"{result.department}:legal-office",
-        "routed_at": now,
-        "acceptance_due_at": deadline.due_at,
-        "deadline_provisional": deadline.provisional,
-        "version": case.version + 1,
-    })
+    return case.model_copy(
+        update={
+            "status": Status.routed,
+            "category": result.category,
+            "category_confidence": result.category_confidence,
+            "category_set_by": ROUTER,
+            "domain": result.domain,
+            "department": result.department,
+            "department_confidence": result.department_confidence,
+            "triage_reason": result.triage_reason,
+            # The department's legal office (法制机构) works the case until staff assign a handler.
+            "assigned_unit": f"{result.department}:legal-office",
+            "routed_at": now,
+            "acceptance_due_at": deadline.due_at,
+            "deadline_provisional": deadline.provisional,
+            "version": case.version + 1,
+        }
+    )
 
 
 def _announce(settings: Settings, case: Case, correlation_id: str | None) -> None:
-    queues.send(settings.events_queue, Envelope(
-        type=MessageType.case_transitioned,
-        # One id per transition, so that a re-announcement is a duplicate consumers can drop.
-        id=f"{case.tracking_no}:v{case.version}",
-        correlation_id=correlation_id,
-        data={
-            "tracking_no": case.tracking_no,
-            "to_status": case.status,
-            "version": case.version,
-            "department": case.department,
-            "category": case.category,
-            "channel": case.channel,
-        },
-    ))
+    queues.send(
+        settings.events_queue,
+        Envelope(
+            type=MessageType.case_transitioned,
+            # One id per transition, so that a re-announcement is a duplicate consumers can drop.
+            id=f"{case.tracking_no}:v{case.version}",
+            correlation_id=correlation_id,
+            data={
+                "tracking_no": case.tracking_no,
+                "to_status": case.status,
+                "version": case.version,
+                "department": case.department,
+                "category": case.category,
+                "channel": case.channel,
+            },
+        ),
+    )

@@ -8,7 +8,7 @@ from typing import Any
 from chalice import Chalice, Rate, Response
 
 from shared import notifications, reminders, routing
-from shared.batch import process_messages
+from shared.batch import PartialItemFailureResponse, process_messages
 from shared.http import json_response
 from shared.settings import get_settings
 from shared.sms import sms_sender
@@ -18,12 +18,12 @@ settings = get_settings()
 
 
 @app.on_sqs_message(queue=settings.intake_queue, batch_size=10)
-def route_complaint(event: Any) -> dict:
+def route_complaint(event: Any) -> PartialItemFailureResponse:
     return process_messages(event, lambda message: routing.route_complaint(settings, message))
 
 
 @app.on_sqs_message(queue=settings.notify_queue, batch_size=10)
-def send_notifications(event: Any) -> dict:
+def send_notifications(event: Any) -> PartialItemFailureResponse:
     sender = sms_sender(settings)
     return process_messages(event, lambda message: notifications.send_notification(settings, message, sender))
 

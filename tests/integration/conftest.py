@@ -9,7 +9,6 @@ from shared import queues
 from shared.aws import reset_clients
 from shared.settings import Settings, get_settings
 
-
 moto_patches.apply()
 
 

@@ -9,8 +9,15 @@ from tests.support import ROOT, read_jsonl
 
 
 def run_classify(lines: list[str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "infra.cli", "classify"], input="\n".join(lines) + "\n",
-                          capture_output=True, text=True, cwd=ROOT, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "infra.cli", "classify"],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_the_reference_samples_classify_as_expected_through_the_cli() -> None:
@@ -23,15 +30,21 @@ def test_the_reference_samples_classify_as_expected_through_the_cli() -> None:
     assert result.returncode == 0 and len(outputs) == len(samples)
     assert all({"category", "department", "confidence"} <= out.keys() for out in outputs)
     assert [out["department"] for out in outputs] == [classify(s["text"]).department for s in samples]
-    right = [s["text"] for s, out in zip(samples, outputs, strict=True)
-             if (out["category"], out["department"]) == (s["category"], s["department"])]
+    right = [
+        s["text"]
+        for s, out in zip(samples, outputs, strict=True)
+        if (out["category"], out["department"]) == (s["category"], s["department"])
+    ]
     assert len(right) >= 12, f"only {len(right)} of {len(samples)} right"
 
 
 def test_a_respondent_field_is_used_and_a_bad_line_does_not_stop_the_rest() -> None:
     # given a good line with a respondent, a line that is not JSON and a line without text
-    lines = [json.dumps({"text": "他们检查时态度很粗暴", "respondent": "县市场监管局"}, ensure_ascii=False),
-             "{not json", json.dumps({"respondent": "城管"}, ensure_ascii=False)]
+    lines = [
+        json.dumps({"text": "他们检查时态度很粗暴", "respondent": "县市场监管局"}, ensure_ascii=False),
+        "{not json",
+        json.dumps({"respondent": "城管"}, ensure_ascii=False),
+    ]
     # when they are classified
     result = run_classify(lines)
     outputs = [json.loads(line) for line in result.stdout.splitlines()]

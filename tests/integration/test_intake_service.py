@@ -17,8 +17,12 @@ COMPLAINT = {
     "description": "县市场监管局的执法人员一个月内到我们店里检查了四次，每次都没有出示检查通知书。",
     "respondent": "县市场监管局",
     "location": "靖宇镇东街",
-    "complainant": {"name": "王红", "phone": "13912345678", "organization": "靖宇县红星超市",
-                    "credit_code": "91350100M000100Y43"},
+    "complainant": {
+        "name": "王红",
+        "phone": "13912345678",
+        "organization": "靖宇县红星超市",
+        "credit_code": "91350100M000100Y43",
+    },
 }
 
 
@@ -62,12 +66,14 @@ def test_personal_data_is_kept_apart_from_the_case(http, aws: Settings) -> None:
     # given a stored complaint with a phone number
     _, body = post(http, COMPLAINT)
     # when the case item itself is read
-    item = client("dynamodb").get_item(TableName=aws.cases_table,
-                                       Key={"pk": {"S": f"CASE#{body['tracking_no']}"}, "sk": {"S": "CASE"}})["Item"]
+    item = client("dynamodb").get_item(
+        TableName=aws.cases_table, Key={"pk": {"S": f"CASE#{body['tracking_no']}"}, "sk": {"S": "CASE"}}
+    )["Item"]
     # then it holds no personal data; the complainant item does, indexed by a keyed hash only
     assert "13912345678" not in json.dumps(item) and "王红" not in json.dumps(item, ensure_ascii=False)
-    person = client("dynamodb").get_item(TableName=aws.cases_table,
-                                         Key={"pk": {"S": f"CASE#{body['tracking_no']}"}, "sk": {"S": "COMPLAINANT"}})["Item"]
+    person = client("dynamodb").get_item(
+        TableName=aws.cases_table, Key={"pk": {"S": f"CASE#{body['tracking_no']}"}, "sk": {"S": "COMPLAINANT"}}
+    )["Item"]
     assert person["phone"]["S"] == "13912345678"
     assert "13912345678" not in person["gsi4pk"]["S"]
 
@@ -103,8 +109,9 @@ def test_idempotency_key_replays_the_first_answer(http, aws: Settings) -> None:
     assert again.headers.get("Idempotent-Replayed") == "true"
     assert len(list(CaseStore(aws).by_status(Status.received))) == 1
     # and the same key with a different complaint is refused
-    other = http.post("/complaints", headers={**JSON, "Idempotency-Key": "k-1"},
-                      body=json.dumps({"description": "另一件事"}))
+    other = http.post(
+        "/complaints", headers={**JSON, "Idempotency-Key": "k-1"}, body=json.dumps({"description": "另一件事"})
+    )
     assert other.status_code == 422 and json.loads(other.body)["error"]["code"] == "idempotency_key_reused"
 
 
@@ -118,8 +125,12 @@ def test_idempotency_key_replays_the_first_answer(http, aws: Settings) -> None:
         ({"description": 123}, 422, "validation_failed", "description"),
         ({"description": "有问题", "anonymous": "yes"}, 422, "validation_failed", "anonymous"),
         ({"description": "有问题", "complainant": {"phone": "12345"}}, 422, "validation_failed", "complainant.phone"),
-        ({"description": "有问题", "complainant": {"id_number": "110105194912310021"}}, 422, "validation_failed",
-         "complainant.id_number"),
+        (
+            {"description": "有问题", "complainant": {"id_number": "110105194912310021"}},
+            422,
+            "validation_failed",
+            "complainant.id_number",
+        ),
         ({"description": "有问题", "anonymous": True, "complainant": {"name": "张三"}}, 422, "validation_failed", None),
         ({"description": "有问题", "colour": "red"}, 422, "validation_failed", "colour"),
         ({"description": "长" * (1024 * 1024)}, 413, "payload_too_large", None),
@@ -152,6 +163,7 @@ def test_a_failed_enqueue_still_answers_and_leaves_the_case_for_the_sweeper(http
     # given a queue that cannot be reached
     def unreachable(*args, **kwargs):
         raise ConnectionError("queue down")
+
     monkeypatch.setattr(queues, "send", unreachable)
     # when a complaint is posted
     status, body = post(http, {"description": "交警乱罚款"})

@@ -22,19 +22,29 @@ def test_a_cancelled_transaction_leaves_every_item_as_it_was(aws: Settings) -> N
     dynamodb.put_item(TableName=aws.cases_table, Item=item("A", "before"))
     # when a transaction overwrites it, adds another and then fails a condition
     with pytest.raises(ClientError) as failure:
-        dynamodb.transact_write_items(TransactItems=[
-            {"Put": {"TableName": aws.cases_table, "Item": item("A", "after")}},
-            {"Put": {"TableName": aws.cases_table, "Item": item("B", "new")}},
-            {"Put": {"TableName": aws.cases_table, "Item": item("A2", "x"), "ConditionExpression": "attribute_exists(pk)"}},
-        ])
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": aws.cases_table, "Item": item("A", "after")}},
+                {"Put": {"TableName": aws.cases_table, "Item": item("B", "new")}},
+                {
+                    "Put": {
+                        "TableName": aws.cases_table,
+                        "Item": item("A2", "x"),
+                        "ConditionExpression": "attribute_exists(pk)",
+                    }
+                },
+            ]
+        )
     # then it is cancelled and nothing of it remains
     assert failure.value.response["Error"]["Code"] == "TransactionCanceledException"
     assert (read(aws, "A"), read(aws, "B"), read(aws, "A2")) == ("before", None, None)
 
 
 def test_a_successful_transaction_writes_every_item(aws: Settings) -> None:
-    client("dynamodb").transact_write_items(TransactItems=[
-        {"Put": {"TableName": aws.cases_table, "Item": item("A", "one")}},
-        {"Put": {"TableName": aws.cases_table, "Item": item("B", "two")}},
-    ])
+    client("dynamodb").transact_write_items(
+        TransactItems=[
+            {"Put": {"TableName": aws.cases_table, "Item": item("A", "one")}},
+            {"Put": {"TableName": aws.cases_table, "Item": item("B", "two")}},
+        ]
+    )
     assert (read(aws, "A"), read(aws, "B")) == ("one", "two")

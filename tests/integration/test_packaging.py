@@ -7,7 +7,6 @@ modules the Lambda Python runtime provides, as Lambda would.
 """
 
 import json
-import os
 import subprocess
 import sys
 import zipfile
@@ -138,7 +137,11 @@ def test_deployment_zip_imports_with_only_what_lambda_provides(
     # when a clean interpreter (no site-packages, no user paths) imports the app as Lambda would
     result = subprocess.run(
         [sys.executable, "-I", "-S", "-c", IMPORT_APP, str(package_dir), str(runtime_dir)],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     # then it loads, with its handlers and routes, the wheels from the zip and boto3 from the runtime
     assert result.returncode == 0, result.stderr
@@ -200,7 +203,9 @@ def test_templates_are_valid_in_china_and_global_regions(build_dir: Path) -> Non
     cfn_lint = Path(sys.executable).parent / "cfn-lint"
     result = subprocess.run(
         [str(cfn_lint), "--regions", "cn-north-1", "cn-northwest-1", "us-east-1", "--", *map(str, templates)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     # then it finds nothing
     assert result.returncode == 0, result.stdout + result.stderr

@@ -28,8 +28,9 @@ def lambdas(aws: Settings):
 
 def receive(settings: Settings, text: str = TEXT, received_at: datetime | None = None) -> tuple[str, str]:
     """Store a complaint through intake; return its tracking number and queued message body."""
-    answer = submit_complaint(settings, json.dumps({"description": text}).encode(), "application/json", None,
-                              now=received_at)
+    answer = submit_complaint(
+        settings, json.dumps({"description": text}).encode(), "application/json", None, now=received_at
+    )
     bodies = [m["Body"] for m in receive_all(queues.queue_url(settings.intake_queue), client("sqs"))]
     return answer.body["tracking_no"], bodies[-1]
 
@@ -54,7 +55,8 @@ def test_a_received_complaint_is_classified_routed_and_announced(lambdas, aws: S
     assert [e.action for e in CaseStore(aws).events(number)] == ["receive", "route"]
     events = [json.loads(m["Body"]) for m in receive_all(queues.queue_url(aws.events_queue), client("sqs"))]
     assert [(e["type"], e["data"]["tracking_no"], e["data"]["department"]) for e in events] == [
-        ("case.transitioned", number, "JJDD")]
+        ("case.transitioned", number, "JJDD")
+    ]
 
 
 def test_a_redelivered_message_changes_nothing_twice(lambdas, aws: Settings) -> None:

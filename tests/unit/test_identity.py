@@ -25,10 +25,17 @@ def test_credit_codes_are_checked_by_their_check_character() -> None:
     assert not identity.is_valid_credit_code("91350100M000100I43")
 
 
-@pytest.mark.parametrize(("phone", "valid"), [
-    ("13912345678", True), ("+86 139-1234-5678", True), ("0439-6212345", True),
-    ("12912345678", False), ("1391234567", False), ("hello", False),
-])
+@pytest.mark.parametrize(
+    ("phone", "valid"),
+    [
+        ("13912345678", True),
+        ("+86 139-1234-5678", True),
+        ("0439-6212345", True),
+        ("12912345678", False),
+        ("1391234567", False),
+        ("hello", False),
+    ],
+)
 def test_phone_numbers(phone: str, valid: bool) -> None:
     assert identity.is_valid_phone(phone) is valid
 
