@@ -753,6 +753,9 @@ def run(host: str, port: int, moto_port: int, fire_schedules_now: bool) -> None:
         except KeyboardInterrupt:
             log.info("stopping")
         finally:
+            # A second Ctrl-C (or a SIGTERM after the SIGINT) must not cut the shutdown short.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
             runtime.stop()
     finally:
         moto.stop()

@@ -236,6 +236,11 @@ def complaint_status(settings: Settings, tracking_no: str, code: str | None) -> 
         "status_name": STATUS_NAMES[case.status],
         "category": {"code": category.code, "name": category.name} if category else None,
         "department": {"code": department.code, "name": department.name} if department else None,
-        "received_at": case.received_at.isoformat(),
-        "acceptance_due_at": case.acceptance_due_at.isoformat() if case.acceptance_due_at else None,
+        # Same instants as stored, written in the county's time zone because people read them.
+        "received_at": _local(case.received_at),
+        "acceptance_due_at": _local(case.acceptance_due_at) if case.acceptance_due_at else None,
     }
+
+
+def _local(moment: datetime) -> str:
+    return moment.astimezone(reference_data.county_timezone()).isoformat()

@@ -90,6 +90,7 @@ def test_status_needs_the_right_code_and_shows_no_personal_data(http) -> None:
     shown = json.loads(by_query.body)
     assert shown["status"] == "received" and shown["status_name"]
     assert shown["category"] is None and shown["department"] is None
+    assert shown["received_at"].endswith("+08:00")
     assert "13912345678" not in by_query.body.decode() and "王红" not in by_query.body.decode()
     # and a wrong code looks exactly like an unknown number
     wrong = http.get(f"/complaints/{number}?code=000000" if code != "000000" else f"/complaints/{number}?code=111111")
