@@ -12,10 +12,12 @@ Cases table (single table, keys `pk`/`sk`, every index projects all attributes):
 | county-wide cases by status, by receipt time  | gsi2: `STATUS#<status>` / `<received_at>#<no>`            |
 | cases due before a time (sharded by UTC day)  | gsi3: `DUE#<yyyy-mm-dd>` / `<due_at>#<no>`               |
 | cases by complainant (keyed hash of contact)  | gsi4: `CONTACT#<hash>` / `<received_at>#<no>`             |
+| quarantined payloads, by month, in order      | pk `QUARANTINE#<yyyy-mm>`, sk `<received_at>#<raw ref>`   |
 
 gsi3 is sparse: its keys are set only while a deadline runs. gsi4 keys are on the complainant item.
 
-Idempotency table: `key` -> stored answer, expiring through the `expires_at` TTL attribute.
+Idempotency table: `key` -> stored answer, expiring through the `expires_at` TTL attribute. Rate-limit
+counters live there too (`rate:<scope>:<window start>:<hashed subject>`), expiring the same way.
 """
 
 from collections.abc import Iterator
@@ -70,6 +72,13 @@ def _is_condition_failure(error: ClientError) -> bool:
         reasons = error.response.get("CancellationReasons", [])
         return any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons) or not reasons
     return False
+
+
+def _query(table: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    paginator = client("dynamodb").get_paginator("query")
+    for page in paginator.paginate(TableName=table, **kwargs):
+        for item in page["Items"]:
+            yield _from_item(item)
 
 
 def case_key(tracking_no: str) -> dict[str, Any]:
@@ -225,10 +234,7 @@ class CaseStore:
             yield Case.model_validate(item)
 
     def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        paginator = client("dynamodb").get_paginator("query")
-        for page in paginator.paginate(TableName=self._table, **kwargs):
-            for item in page["Items"]:
-                yield _from_item(item)
+        return _query(self._table, **kwargs)
 
     @staticmethod
     def _transact(writes: list[dict[str, Any]]) -> None:
@@ -282,3 +288,46 @@ class IdempotencyStore:
 
     def release(self, key: str) -> None:
         client("dynamodb").delete_item(TableName=self._table, Key=_to_item({"key": key}))
+
+
+class QuarantineStore:
+    """Payloads that could not become complaints, kept for staff with the reason (month shards)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._table = settings.cases_table
+
+    def add(self, received_at: datetime, reference: str, values: dict[str, Any]) -> None:
+        item = {"pk": f"QUARANTINE#{received_at:%Y-%m}", "sk": f"{received_at.isoformat()}#{reference}", **values}
+        client("dynamodb").put_item(TableName=self._table, Item=_to_item(item))
+
+    def month(self, month: str) -> list[dict[str, Any]]:
+        """Entries of one month (`yyyy-mm`), oldest first."""
+        items = _query(
+            self._table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues=_to_item({":pk": f"QUARANTINE#{month}"}),
+        )
+        return [{k: v for k, v in item.items() if k not in ("pk", "sk")} for item in items]
+
+
+class RateLimitStore:
+    """Fixed-window counters: at most `limit` hits per subject per window."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._table = settings.idempotency_table
+
+    def hit(self, key: str, limit: int, expires_at: int) -> bool:
+        """Count one hit; False (and nothing counted) when the window is already full."""
+        try:
+            client("dynamodb").update_item(
+                TableName=self._table,
+                Key=_to_item({"key": key}),
+                UpdateExpression="ADD hits :one SET expires_at = :expires",
+                ConditionExpression="attribute_not_exists(hits) OR hits < :limit",
+                ExpressionAttributeValues=_to_item({":one": 1, ":limit": limit, ":expires": expires_at}),
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True

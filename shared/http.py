@@ -54,3 +54,8 @@ def current_request(app: Chalice) -> Request:
 def raw_body(request: Request) -> bytes:
     body = request.raw_body
     return body.encode() if isinstance(body, str) else bytes(body or b"")
+
+
+def client_ip(request: Request) -> str:
+    """The caller's address as API Gateway saw it (X-Forwarded-For can be forged by the caller)."""
+    return str((request.context or {}).get("identity", {}).get("sourceIp") or "unknown")

@@ -4,12 +4,13 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from shared import identity, objects, queues, reference_data
+from shared import identity, objects, quarantine, queues, ratelimit, reference_data
 from shared.dal import CaseStore, ConditionFailed, IdempotencyStore
 from shared.errors import ApiError, FieldError, from_validation_error
 from shared.messages import Envelope, MessageType
@@ -59,7 +60,7 @@ class ComplaintRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
 
-    description: str = Field(min_length=1, max_length=10_000)
+    description: str = Field(min_length=1, max_length=5_000)
     respondent: str | None = Field(default=None, max_length=200)
     incident_at: str | None = Field(default=None, max_length=100)
     location: str | None = Field(default=None, max_length=200)
@@ -116,34 +117,90 @@ def new_tracking_no(settings: Settings, now: datetime) -> str:
     return f"{settings.tracking_prefix}{local:%y%m%d}{secrets.randbelow(10**6):06d}"
 
 
+class ComplaintDraft(BaseModel):
+    """A complaint as any channel hands it over: checked already, not yet stored."""
+
+    channel: Channel
+    raw_key: str
+    received_at: datetime
+    description: str
+    respondent: str | None = None
+    incident_at: str | None = None
+    location: str | None = None
+    anonymous: bool = False
+    complainant: Complainant | None = None
+    # Final S3 keys of files that came with it (attachments/...), never quarantine keys.
+    attachments: list[str] = Field(default_factory=list)
+
+
+def draft_from_request(request: ComplaintRequest, channel: Channel, raw_key: str, now: datetime) -> ComplaintDraft:
+    complainant = Complainant.model_validate(request.complainant.model_dump()) if request.complainant else None
+    return ComplaintDraft(
+        channel=channel,
+        raw_key=raw_key,
+        received_at=now,
+        description=request.description,
+        respondent=request.respondent,
+        incident_at=request.incident_at,
+        location=request.location,
+        anonymous=request.anonymous,
+        complainant=complainant,
+    )
+
+
 def submit_complaint(
     settings: Settings,
     body: bytes,
     content_type: str,
     idempotency_key: str | None,
+    client_ip: str = "unknown",
     now: datetime | None = None,
     channel: Channel = Channel.web,
 ) -> Answer:
+    """The JSON API: archive, check, store once, answer."""
     now = now or datetime.now(UTC)
     raw_key = archive_raw(settings, channel, body, content_type, now)
-    reference = {"raw_ref": raw_key.rsplit("/", 1)[-1]}
     try:
+        ratelimit.enforce(settings, "submit-ip", client_ip, settings.submissions_per_ip_per_hour, 3600, now)
         if (content_type or "").split(";", 1)[0].strip().lower() != "application/json":
             raise ApiError(415, "unsupported_media_type", "请以 JSON 格式（Content-Type: application/json）提交")
         if len(body) > settings.max_body_bytes:
             raise ApiError(413, "payload_too_large", f"提交的内容超过 {settings.max_body_bytes // 1024} KB 上限")
-        request = parse_request(body)
-        if idempotency_key is not None:
-            return _submit_once(settings, request, raw_key, channel, idempotency_key, body, now)
-        return Answer(status=201, body=_create(settings, request, raw_key, channel, now).model_dump(mode="json"))
+        draft = draft_from_request(parse_request(body), channel, raw_key, now)
+        limit_phone(settings, draft, now)
+        if idempotency_key is None:
+            return Answer(status=201, body=create_complaint(settings, draft).model_dump(mode="json"))
+        check_idempotency_key(idempotency_key)
+        return run_once(
+            settings,
+            f"intake:{idempotency_key}",
+            hashlib.sha256(body).hexdigest(),
+            now,
+            lambda: create_complaint(settings, draft).model_dump(mode="json"),
+        )
     except ApiError as error:
-        logger.info("complaint rejected", extra={"code": error.code, "raw_key": raw_key})
-        return Answer(status=error.status, body=error.body(**reference))
+        return reject(settings, channel, raw_key, error, now)
 
 
-def _submit_once(
-    settings: Settings, request: ComplaintRequest, raw_key: str, channel: Channel, key: str, body: bytes, now: datetime
-) -> Answer:
+def limit_phone(settings: Settings, draft: ComplaintDraft, now: datetime) -> None:
+    if draft.complainant and draft.complainant.phone:
+        phone = identity.normalise_phone(draft.complainant.phone)
+        ratelimit.enforce(settings, "submit-phone", phone, settings.submissions_per_phone_per_hour, 3600, now)
+
+
+def reject(settings: Settings, channel: Channel, raw_key: str, error: ApiError, now: datetime) -> Answer:
+    """Answer a payload that cannot become a complaint, and keep it on the quarantine list for staff."""
+    quarantine.add(settings, channel, raw_key, error, now)
+    logger.info("complaint rejected", extra={"code": error.code, "raw_key": raw_key})
+    return Answer(status=error.status, body=error.body(raw_ref=raw_ref(raw_key)))
+
+
+def raw_ref(raw_key: str) -> str:
+    """The reference a caller gets for what it sent: the last part of the archived object's key."""
+    return raw_key.rsplit("/", 1)[-1]
+
+
+def check_idempotency_key(key: str) -> None:
     if not 1 <= len(key) <= 200 or not key.isprintable():
         raise ApiError(
             400,
@@ -151,10 +208,17 @@ def _submit_once(
             "Idempotency-Key 请求头应为 1 到 200 个可见字符",
             [FieldError(field="Idempotency-Key", code="invalid", message="格式不正确")],
         )
+
+
+def run_once(
+    settings: Settings, key: str, fingerprint: str, now: datetime, produce: Callable[[], dict], status: int = 201
+) -> Answer:
+    """Produce an answer once per key: a retry gets the first answer back; another request under the key is refused.
+
+    Keys: `intake:<Idempotency-Key>` for the JSON API, `<channel>:<provider message id>` for SMS and mail.
+    """
     store = IdempotencyStore(settings)
-    scoped_key = f"intake:{key}"
-    fingerprint = hashlib.sha256(body).hexdigest()
-    previous = store.claim(scoped_key, fingerprint, now)
+    previous = store.claim(key, fingerprint, now)
     if previous is not None:
         if previous.get("fingerprint") != fingerprint:
             raise ApiError(422, "idempotency_key_reused", "同一个 Idempotency-Key 已用于内容不同的投诉")
@@ -162,44 +226,46 @@ def _submit_once(
             raise ApiError(409, "request_in_progress", "相同的投诉正在提交中，请稍后再查询")
         return Answer(status=int(previous["response_status"]), body=previous["response_body"], replayed=True)
     try:
-        receipt = _create(settings, request, raw_key, channel, now).model_dump(mode="json")
+        body = produce()
     except Exception:
-        store.release(scoped_key)
+        store.release(key)
         raise
-    store.complete(scoped_key, 201, receipt)
-    return Answer(status=201, body=receipt)
+    store.complete(key, status, body)
+    return Answer(status=status, body=body)
 
 
-def _create(settings: Settings, request: ComplaintRequest, raw_key: str, channel: Channel, now: datetime) -> Receipt:
+def create_complaint(settings: Settings, draft: ComplaintDraft) -> Receipt:
+    """Store a complaint with its first audit event and queue it for routing."""
     store = CaseStore(settings)
-    complainant = Complainant.model_validate(request.complainant.model_dump()) if request.complainant else None
+    complainant = draft.complainant
     has_complainant = bool(complainant and complainant.model_dump(exclude_none=True))
     contact = complainant.contact_key() if complainant else None
     contact_hash = identity.contact_hash(contact, settings.contact_hash_key) if contact else None
     code = f"{secrets.randbelow(10**6):06d}"
     for _ in range(TRACKING_ATTEMPTS):
-        tracking_no = new_tracking_no(settings, now)
+        tracking_no = new_tracking_no(settings, draft.received_at)
         case = Case(
             tracking_no=tracking_no,
-            channel=channel,
-            received_at=now,
-            description=request.description,
-            respondent=request.respondent,
-            incident_at=request.incident_at,
-            location=request.location,
-            anonymous=request.anonymous or not has_complainant,
+            channel=draft.channel,
+            received_at=draft.received_at,
+            description=draft.description,
+            respondent=draft.respondent,
+            incident_at=draft.incident_at,
+            location=draft.location,
+            anonymous=draft.anonymous or not has_complainant,
             has_complainant=has_complainant,
-            raw_key=raw_key,
+            raw_key=draft.raw_key,
+            attachments=draft.attachments,
             verification_hash=verification_hash(tracking_no, code),
         )
         event = AuditEvent(
             tracking_no=tracking_no,
             version=1,
-            at=now,
-            actor=f"channel:{channel}",
+            at=draft.received_at,
+            actor=f"channel:{draft.channel}",
             action="receive",
             to_status=case.status,
-            details={"raw_key": raw_key},
+            details={"raw_key": draft.raw_key},
         )
         try:
             store.create(case, complainant if has_complainant else None, event, contact_hash)
@@ -215,18 +281,25 @@ def _create(settings: Settings, request: ComplaintRequest, raw_key: str, channel
     except Exception:
         # Stored but not queued: the sweeper in remind_deadlines queues it again, so answer success.
         logger.exception("enqueue failed; the sweeper will retry", extra={"tracking_no": tracking_no})
-    logger.info("complaint received", extra={"tracking_no": tracking_no, "channel": str(channel)})
-    return Receipt(tracking_no=tracking_no, verification_code=code, status=case.status, received_at=now)
+    logger.info("complaint received", extra={"tracking_no": tracking_no, "channel": str(draft.channel)})
+    return Receipt(tracking_no=tracking_no, verification_code=code, status=case.status, received_at=draft.received_at)
 
 
-def complaint_status(settings: Settings, tracking_no: str, code: str | None) -> dict:
-    """What a complainant may see: progress, never personal data. Unknown and wrong code look the same."""
+def complaint_status(
+    settings: Settings, tracking_no: str, code: str | None, client_ip: str = "unknown", now: datetime | None = None
+) -> dict:
+    """What a complainant may see: progress, never personal data. Unknown and wrong code look the same,
+    and wrong codes for one number are limited, so that lookups cannot be used to guess."""
+    now = now or datetime.now(UTC)
+    ratelimit.enforce(settings, "lookup-ip", client_ip, settings.lookups_per_ip_per_hour, 3600, now)
     case = CaseStore(settings).get(tracking_no) if tracking_no.isascii() and len(tracking_no) <= 40 else None
     if (
         case is None
         or not code
         or not hmac.compare_digest(case.verification_hash, verification_hash(tracking_no, code))
     ):
+        limit = settings.failed_lookups_per_number_per_hour
+        ratelimit.enforce(settings, "lookup-fail", tracking_no[:40], limit, 3600, now)
         raise ApiError(404, "not_found", "未找到该投诉，请核对投诉编号和查询码")
     category = reference_data.category(case.category) if case.category else None
     department = reference_data.department(case.department) if case.department else None

@@ -69,6 +69,7 @@ class Case(BaseModel):
     anonymous: bool = False
     has_complainant: bool = False
     raw_key: str
+    attachments: list[str] = Field(default_factory=list)
     # sha256 of tracking number and verification code: the code itself is never stored.
     verification_hash: str
     status: Status = Status.received

@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     # Key of the hash that links complaints from the same phone or email without storing it in an index.
     # Set a secret value per deployment; the default only suits the local stack.
     contact_hash_key: str = "local-contact-hash-key"
+    # Rate limits (per hour): submissions per client IP and per phone number, status lookups per client IP,
+    # and wrong codes per tracking number (so that lookups cannot be used to guess codes).
+    submissions_per_ip_per_hour: int = 30
+    submissions_per_phone_per_hour: int = 10
+    lookups_per_ip_per_hour: int = 120
+    failed_lookups_per_number_per_hour: int = 10
     # Which SMS service sends notifications: only SNS exists so far (see DESIGN.md, section 2).
     sms_provider: str = "sns"
 

@@ -1,15 +1,16 @@
 """The intake service against moto: POST and GET /complaints through the Chalice app."""
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from chalice.test import Client
 
-from shared import queues
+from shared import quarantine, queues
 from shared.aws import client
 from shared.dal import CaseStore
 from shared.models import Status
-from shared.settings import Settings
+from shared.settings import Settings, get_settings
 from tests.support import load_service, receive_all
 
 JSON = {"Content-Type": "application/json"}
@@ -171,3 +172,39 @@ def test_a_failed_enqueue_still_answers_and_leaves_the_case_for_the_sweeper(http
     # then it is stored and answered; the sweeper (tested with routing) will queue it again
     assert status == 201
     assert CaseStore(aws).get(body["tracking_no"]).status == Status.received
+
+
+def test_rejected_payloads_are_listed_in_quarantine_with_the_reason(http, aws: Settings) -> None:
+    # given a payload that cannot become a complaint
+    _, answer = post(http, {"description": ""})
+    # when staff read this month's quarantine list
+    entries = quarantine.month(aws, datetime.now(UTC).strftime("%Y-%m"))
+    # then it is there, with the reason, the fields and the archived raw payload
+    assert [(e.code, e.raw_key.endswith(answer["error"]["raw_ref"])) for e in entries] == [("validation_failed", True)]
+    assert entries[0].fields[0].field == "description"
+
+
+def test_guessing_codes_for_one_number_is_stopped(http) -> None:
+    # given a stored complaint
+    _, receipt = post(http, COMPLAINT)
+    number = receipt["tracking_no"]
+    wrong = "000000" if receipt["verification_code"] != "000000" else "111111"
+    # when wrong codes are tried more often than allowed
+    statuses = [http.get(f"/complaints/{number}?code={wrong}").status_code for _ in range(11)]
+    # then the first ten get the plain 404 and the rest 429
+    assert statuses == [404] * 10 + [429]
+
+
+def test_submissions_per_client_are_limited_and_kept(http, aws: Settings, monkeypatch) -> None:
+    # given a limit of two submissions an hour per client address
+    monkeypatch.setenv("SUBMISSIONS_PER_IP_PER_HOUR", "2")
+    get_settings.cache_clear()
+    try:
+        # when a client submits three times
+        statuses = [post(http, {"description": f"第{n}次投诉"})[0] for n in range(3)]
+    finally:
+        get_settings.cache_clear()
+    # then the third is refused with 429, archived and quarantined
+    assert statuses == [201, 201, 429]
+    assert len(raw_objects(aws)) == 3
+    assert [e.code for e in quarantine.month(aws, datetime.now(UTC).strftime("%Y-%m"))] == ["too_many_requests"]
