@@ -232,10 +232,13 @@ def test_stage_config_matches_settings_and_resources(service: str) -> None:
     environment = config["environment_variables"]
     # when it is compared with the settings model and the resource definitions
     defaults = {name.upper(): str(field.default) for name, field in Settings.model_fields.items()}
-    expected = {name: value for name, value in defaults.items() if name not in SECRETS}
-    # then every setting is given its default (the names of the deployed resources), timeouts agree,
-    # and every stage names a policy file that exists and never hard-codes a partition
-    assert {name: environment.get(name) for name in expected} == expected
+    resources = {name: value for name, value in defaults.items() if name.endswith(("_TABLE", "_BUCKET", "_QUEUE"))}
+    # then every deployed resource is named as the settings and the resource definitions name it, every other
+    # variable is a setting or Powertools' (other settings keep their defaults), no secret is written down,
+    # timeouts agree, and every stage names a policy file that exists and never hard-codes a partition
+    assert {name: environment.get(name) for name in resources} == resources
+    assert all(name in defaults or name.startswith("POWERTOOLS_") for name in environment)
+    assert not set(environment) & set(SECRETS)
     assert config["lambda_timeout"] == FUNCTION_TIMEOUT_SECONDS
     assert config["autogen_policy"] is False
     for stage in STAGES:
