@@ -7,7 +7,6 @@ the rules below then decide. See DESIGN.md, section 3, and the routing rules in 
 """
 
 import re
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from functools import cache
@@ -17,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveFloat
 
 from shared import reference_data
 from shared.reference_data import Department
+from shared.text import for_matching as normalize
 
 TriageReason = Literal["no_body_found", "buck_passing", "legal_office_handling"]
 
@@ -115,9 +115,6 @@ _GAP = "..."  # '…' in the JSON becomes '...' under NFKC
 _CLAUSE_BREAKS = ",.;:!?。、"
 
 
-def normalize(text: str) -> str:
-    """The form used for matching: NFKC (full-width letters, digits, punctuation), case-folded, no spaces."""
-    return "".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
 @dataclass(frozen=True, slots=True)

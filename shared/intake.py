@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from shared import identity, objects, quarantine, queues, ratelimit, reference_data
+from shared import identity, objects, quarantine, queues, ratelimit, reference_data, text
 from shared.dal import CaseStore, ConditionFailed, IdempotencyStore
 from shared.errors import ApiError, FieldError, from_validation_error
 from shared.messages import Envelope, MessageType
@@ -25,6 +25,11 @@ class ComplainantIn(Complainant):
     """The complainant as submitted: each field given is checked."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
+
+    @field_validator("name", "organization")
+    @classmethod
+    def _names(cls, value: str | None) -> str | None:
+        return text.check_name(value) if value is not None else None
 
     @field_validator("phone")
     @classmethod
@@ -66,6 +71,11 @@ class ComplaintRequest(BaseModel):
     location: str | None = Field(default=None, max_length=200)
     complainant: ComplainantIn | None = None
     anonymous: bool = False
+
+    @field_validator("description", "respondent", "incident_at", "location")
+    @classmethod
+    def _text(cls, value: str | None) -> str | None:
+        return text.check_text(value) if value is not None else None
 
     @model_validator(mode="after")
     def _anonymous_has_no_identity(self) -> "ComplaintRequest":

@@ -14,11 +14,10 @@ from shared.dal import CaseStore
 from shared.models import STATUS_NAMES, Status
 from shared.observability import logger
 from shared.settings import Settings
+from shared.text import FORMULA_STARTS
 
 PREFIX = "reports/"
 UNROUTED = "未分办"
-# Spreadsheet programs run a cell that starts with one of these as a formula.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class Statistics(BaseModel):
@@ -62,7 +61,7 @@ def collect(settings: Settings) -> Statistics:
 
 def safe_cell(value: object) -> str:
     text = str(value)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def to_csv(stats: Statistics, generated_at: datetime) -> bytes:

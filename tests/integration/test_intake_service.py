@@ -136,6 +136,50 @@ def test_idempotency_key_replays_the_first_answer(http, aws: Settings) -> None:
         ({"description": "有问题", "anonymous": True, "complainant": {"name": "张三"}}, 422, "validation_failed", None),
         ({"description": "有问题", "colour": "red"}, 422, "validation_failed", "colour"),
         ({"description": "长" * (1024 * 1024)}, 413, "payload_too_large", None),
+        (b"", 400, "malformed_json", None),
+        (b"null", 400, "body_not_object", None),
+        (b'{"description": "a", "description": ', 400, "malformed_json", None),
+        ({"description": "长" * 5001}, 422, "validation_failed", "description"),
+        ({"description": "罚款\x07不开票"}, 422, "validation_failed", "description"),
+        ({"description": "\u200b\u200d\ufeff \u200b"}, 422, "validation_failed", "description"),
+        ({"description": "有问题", "respondent": ["城管"]}, 422, "validation_failed", "respondent"),
+        ({"description": "有问题", "complainant": "张三"}, 422, "validation_failed", "complainant"),
+        (
+            {"description": "有问题", "complainant": {"name": "<script>alert(1)</script>"}},
+            422,
+            "validation_failed",
+            "complainant.name",
+        ),
+        (
+            {"description": "有问题", "complainant": {"organization": '=HYPERLINK("http://x")'}},
+            422,
+            "validation_failed",
+            "complainant.organization",
+        ),
+        (
+            {"description": "有问题", "complainant": {"phone": "=1+13912345678"}},
+            422,
+            "validation_failed",
+            "complainant.phone",
+        ),
+        (
+            {"description": "有问题", "complainant": {"credit_code": "91350100M000100Y44"}},
+            422,
+            "validation_failed",
+            "complainant.credit_code",
+        ),
+        (
+            {"description": "有问题", "complainant": {"email": "not-an-address"}},
+            422,
+            "validation_failed",
+            "complainant.email",
+        ),
+        (
+            {"description": "有问题", "complainant": {"phone": "13912345678", "password": "x"}},
+            422,
+            "validation_failed",
+            "complainant.password",
+        ),
     ],
 )
 def test_bad_input_gets_a_clear_4xx_and_is_kept(http, aws: Settings, body, status, code, field) -> None:
@@ -208,3 +252,19 @@ def test_submissions_per_client_are_limited_and_kept(http, aws: Settings, monkey
     assert statuses == [201, 201, 429]
     assert len(raw_objects(aws)) == 3
     assert [e.code for e in quarantine.month(aws, datetime.now(UTC).strftime("%Y-%m"))] == ["too_many_requests"]
+
+
+def test_an_overlong_idempotency_key_is_refused_and_kept(http, aws: Settings) -> None:
+    status, answer = post(http, {"description": "交警乱罚款"}, {"Idempotency-Key": "k" * 201})
+    assert status == 400 and answer["error"]["code"] == "invalid_idempotency_key"
+    assert len(raw_objects(aws)) == 1
+
+
+def test_markup_in_a_description_is_kept_as_written(http, aws: Settings) -> None:
+    # given a description with HTML in it (people paste things; pages escape it when they show it)
+    text = "城管说<b>不服就去告</b><script>alert(1)</script>"
+    # when it is posted
+    status, receipt = post(http, {"description": text})
+    # then it is stored exactly as written, for staff to read
+    assert status == 201
+    assert CaseStore(aws).get(receipt["tracking_no"]).description == text

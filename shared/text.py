@@ -1,0 +1,40 @@
+"""Checks and normalisation of free text that people send.
+
+The original text is always what is stored and shown; `for_matching` gives the NFKC form that the
+classifier and duplicate checks compare.
+"""
+
+import unicodedata
+
+from pydantic_core import PydanticCustomError
+
+_ALLOWED_CONTROLS = {"\t", "\n", "\r"}
+# Spreadsheet programs run a cell that starts with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def for_matching(text: str) -> str:
+    """The form used for matching: NFKC (full-width letters, digits, punctuation), case-folded, no spaces."""
+    return "".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def visible(text: str) -> str:
+    """The text without whitespace and invisible format characters (zero-width spaces, joiners, BOM)."""
+    return "".join(char for char in text if not char.isspace() and unicodedata.category(char) != "Cf")
+
+
+def check_text(text: str) -> str:
+    """Refuse control characters and text that shows nothing; keep everything else as written."""
+    if any(unicodedata.category(char) == "Cc" and char not in _ALLOWED_CONTROLS for char in text):
+        raise PydanticCustomError("invalid_control_characters", "含有无法识别的控制字符，请删除后重新填写")
+    if not visible(text):
+        raise PydanticCustomError("invalid_blank", "不能为空，请填写内容")
+    return text
+
+
+def check_name(text: str) -> str:
+    """A person's or an organisation's name: plain text, no markup, not a spreadsheet formula."""
+    check_text(text)
+    if any(char in "<>{}" for char in text) or text.startswith(FORMULA_STARTS):
+        raise PydanticCustomError("invalid_name", "名称中不能含有 < > { } 等符号，也不能以 = + - @ 开头")
+    return text
