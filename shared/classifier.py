@@ -115,8 +115,6 @@ _GAP = "..."  # '…' in the JSON becomes '...' under NFKC
 _CLAUSE_BREAKS = ",.;:!?。、"
 
 
-
-
 @dataclass(frozen=True, slots=True)
 class _Term:
     table: str
