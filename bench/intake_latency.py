@@ -4,26 +4,17 @@ Starts its own local stack on free loopback ports and stops it when done.
 """
 
 import json
-import os
 import signal
-import socket
-import subprocess
-import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
 from bench.stats import line, summary
+from tests.support import running_stack
 
-ROOT = Path(__file__).resolve().parent.parent
 REQUESTS = 200
 WARMUP = 20
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def timed(request: urllib.request.Request) -> float:
@@ -33,29 +24,14 @@ def timed(request: urllib.request.Request) -> float:
     return time.perf_counter() - started
 
 
-def wait_until_up(url: str, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=1).read()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"local stack did not answer at {url}")
-
-
 def main() -> None:
-    port, moto_port = free_port(), free_port()
-    stack = subprocess.Popen(
-        [sys.executable, "-m", "infra.cli", "run", "--port", str(port), "--moto-port", str(moto_port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=os.environ.copy(),
-    )
-    try:
-        base = f"http://127.0.0.1:{port}/intake"
-        wait_until_up(f"{base}/health")
+    # One client sends every request here: lift the per-address limit that protects the public service.
+    unlimited = {"SUBMISSIONS_PER_IP_PER_HOUR": "1000000"}
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        running_stack(Path(folder) / "stack.log", environment=unlimited) as stack,
+    ):
+        base = f"{stack.url}/intake"
         body = json.dumps(
             {"description": "县市场监管局的执法人员一个月内到我们超市检查了三次，每次检查的内容都一样。"},
             ensure_ascii=False,
@@ -74,9 +50,8 @@ def main() -> None:
         print(f"intake latency through the local gateway, {REQUESTS} sequential requests each")
         print(line("GET /intake/health (baseline)", health))
         print(line("POST /intake/complaints", posts, baseline=summary(health)["median"]))
-    finally:
-        stack.send_signal(signal.SIGINT)
-        stack.wait(timeout=20)
+        stack.process.send_signal(signal.SIGINT)
+        stack.process.wait(timeout=20)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,16 @@
 
 import importlib.util
 import json
+import os
+import signal
+import socket
+import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
@@ -74,3 +83,60 @@ def scheduled_event() -> dict:
         "resources": ["arn:aws:events:us-east-1:123456789012:rule/schedule"],
         "detail": {},
     }
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class Stack:
+    """A running `hotspot run` subprocess on free loopback ports, its output in a log file."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    log_file: Path
+
+    def log(self) -> str:
+        return self.log_file.read_text("utf-8", errors="replace")
+
+
+@contextmanager
+def running_stack(
+    log_file: Path, *options: str, environment: dict[str, str] | None = None, ready_seconds: float = 30
+) -> Iterator[Stack]:
+    """Start the local stack as `make run` does (with extra environment variables, e.g. settings), wait until
+    its gateway answers, and kill it afterwards."""
+    port, moto_port = free_port(), free_port()
+    command = [sys.executable, "-m", "infra.cli", "run", "--port", str(port), "--moto-port", str(moto_port), *options]
+    with log_file.open("wb") as log:
+        # A session of its own, so that cleaning up after a failed test can end moto with it.
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, **(environment or {})},
+        )
+    stack = Stack(f"http://127.0.0.1:{port}", process, log_file)
+    try:
+        deadline = time.monotonic() + ready_seconds
+        while True:
+            assert process.poll() is None, f"hotspot run exited early:\n{stack.log()}"
+            assert time.monotonic() < deadline, f"hotspot run not ready within {ready_seconds} s:\n{stack.log()}"
+            try:
+                with urllib.request.urlopen(f"{stack.url}/", timeout=1) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            time.sleep(0.1)
+        yield stack
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()

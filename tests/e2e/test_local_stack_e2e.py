@@ -1,84 +1,25 @@
 """End to end against `hotspot run`: complaints in through the gateway, routed by the queue consumer,
 a report generated and downloaded, the schedules fired at start-up, and a clean stop on Ctrl-C."""
 
-import json
-import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLES = [json.loads(line) for line in (ROOT / "tests/data/sample_complaints.jsonl").read_text("utf-8").splitlines()]
+from tests.support import Stack, read_jsonl, running_stack
+
+SAMPLES = read_jsonl("sample_complaints.jsonl")
 UTF8_BOM = b"\xef\xbb\xbf"
-
-
-@dataclass
-class Stack:
-    url: str
-    process: subprocess.Popen[bytes]
-    log_file: Path
-
-    def log(self) -> str:
-        return self.log_file.read_text("utf-8", errors="replace")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    port, moto_port = free_port(), free_port()
-    log_file = tmp_path_factory.mktemp("stack") / "hotspot-run.log"
-    with log_file.open("wb") as log:
-        # A session of its own, so that cleaning up after a failed test can end moto with it.
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "infra.cli",
-                "run",
-                "--port",
-                str(port),
-                "--moto-port",
-                str(moto_port),
-                "--fire-schedules-now",
-            ],
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    stack = Stack(f"http://127.0.0.1:{port}", process, log_file)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, f"hotspot run exited early:\n{stack.log()}"
-            assert time.monotonic() < deadline, f"hotspot run not ready within 30 s:\n{stack.log()}"
-            try:
-                if requests.get(f"{stack.url}/", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.1)
-        yield stack
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    with running_stack(tmp_path_factory.mktemp("stack") / "hotspot-run.log", "--fire-schedules-now") as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
