@@ -38,8 +38,10 @@ from chalice.local import LambdaContext, LocalChalice, LocalGateway, LocalGatewa
 
 from infra.provision import provision
 from infra.resources import FUNCTION_TIMEOUT_SECONDS
+from shared import intake
 from shared.aws import client, reset_clients
-from shared.settings import get_settings
+from shared.models import Channel
+from shared.settings import Settings, get_settings
 
 # Not under "hotspot": that is the apps' Powertools logger, which has a JSON handler of its own.
 log = logging.getLogger("local_stack")
@@ -727,25 +729,71 @@ class Runtime:
                 thread.join(max(deadline - time.monotonic(), 0.0))
 
 
+# --- mail in: an SMTP listener on loopback ----------------------------------------------------------------------
+
+
+class _ArchiveMail:
+    """aiosmtpd handler: each message, as received, goes raw under raw/email/, where SES would put it."""
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        raw = envelope.original_content or b""
+        try:
+            key = intake.archive_raw(get_settings(), Channel.email, raw, "message/rfc822", _utc_now())
+        except Exception as error:  # a temporary failure: the client keeps the message and tries again
+            log.error("smtp: archive failed: %s", describe(error))
+            return "451 4.3.0 Could not store the message, try again later"
+        log.info("smtp: %d bytes -> %s", len(raw), key)
+        return "250 2.0.0 Message accepted"
+
+
+class SmtpListener:
+    """Any SMTP client can file a complaint by mail: what it sends becomes an S3 event on the mail queue."""
+
+    def __init__(self, host: str, port: int) -> None:
+        from aiosmtpd.controller import Controller  # a development dependency, as is the rest of this module
+
+        _ensure_port_free(port)
+        # No size limit here: oversized mail must reach the intake to be quarantined (and kept).
+        self._controller = Controller(_ArchiveMail(), hostname=host, port=port, data_size_limit=0)
+        self.address = f"{host}:{port}"
+
+    def start(self) -> None:
+        self._controller.start()
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+
+def _allow_replies(settings: Settings) -> None:
+    """SES sends only from verified identities; moto keeps what it "sent" instead of delivering it."""
+    client("ses", settings.mail_ses_region).verify_email_identity(EmailAddress=settings.mail_address)
+
+
 def _raise_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def run(host: str, port: int, moto_port: int, fire_schedules_now: bool) -> None:
+def run(host: str, port: int, moto_port: int, fire_schedules_now: bool, smtp_port: int = 2525) -> None:
     """Run the whole local stack until Ctrl-C or SIGTERM."""
     signal.signal(signal.SIGTERM, _raise_interrupt)  # stop on SIGTERM as on Ctrl-C
     moto = MotoServer(moto_port)
     moto.start()
     try:
         use_local_environment(moto.endpoint)
+        # The county's region (China) has no SES, in moto as on AWS: replies go through moto's SES elsewhere.
+        os.environ.setdefault("MAIL_SES_REGION", "us-east-1")
         provision(get_settings())
+        _allow_replies(get_settings())
         services = load_services()
         runtime = Runtime(services, host, port, fire_schedules_now)
+        smtp = SmtpListener(host, smtp_port)
+        smtp.start()
         runtime.start()
         try:
             print(f"Local stack (region {REGION}):")
             for service in services:
                 print(f"  {service.name:<10} {runtime.url}/{service.base_path}")
+            print(f"  {'smtp':<10} {smtp.address}  (mail to {get_settings().mail_address} files a complaint)")
             print(f"  {'moto':<10} {moto.endpoint}  (state: {moto.endpoint}/moto-api/)")
             print("Ctrl-C stops it.", flush=True)
             while True:
@@ -756,6 +804,7 @@ def run(host: str, port: int, moto_port: int, fire_schedules_now: bool) -> None:
             # A second Ctrl-C (or a SIGTERM after the SIGINT) must not cut the shutdown short.
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            smtp.stop()
             runtime.stop()
     finally:
         moto.stop()

@@ -32,6 +32,7 @@ from typing import Any
 from infra import requirements
 from infra.resources import (
     DLQ_RETENTION_SECONDS,
+    MAIL_PREFIX,
     MAX_RECEIVE_COUNT,
     VISIBILITY_TIMEOUT_SECONDS,
     buckets,
@@ -210,11 +211,50 @@ def resources_template(settings: Settings) -> dict[str, Any]:
         outputs[bucket_id] = {"Value": {"Ref": bucket_id}}
         outputs[f"{bucket_id}Arn"] = {"Value": {"Fn::GetAtt": [bucket_id, "Arn"]}}
 
+    _notify_mail_queue(settings, resources)
+
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": "hotspot: tables, queues and buckets shared by the intake, routing and reporting services",
         "Resources": resources,
         "Outputs": outputs,
+    }
+
+
+def _notify_mail_queue(settings: Settings, resources: dict[str, Any]) -> None:
+    """Raw mail put under the mail prefix -> an S3 event on the mail queue (the intake's receive_mail)."""
+    bucket_id, queue_id = _logical_id(settings.raw_bucket, "Bucket"), _logical_id(settings.mail_queue, "Queue")
+    bucket_arn = {"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{settings.raw_bucket}"}
+    resources[f"{queue_id}Policy"] = {
+        "Type": "AWS::SQS::QueuePolicy",
+        "Properties": {
+            "Queues": [{"Ref": queue_id}],
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "RawMailEvents",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "s3.amazonaws.com"},
+                        "Action": "sqs:SendMessage",
+                        "Resource": {"Fn::GetAtt": [queue_id, "Arn"]},
+                        "Condition": {"ArnEquals": {"aws:SourceArn": bucket_arn}},
+                    }
+                ],
+            },
+        },
+    }
+    bucket = resources[bucket_id]
+    # S3 checks that it may send to the queue when the notification is set.
+    bucket["DependsOn"] = [f"{queue_id}Policy"]
+    bucket["Properties"]["NotificationConfiguration"] = {
+        "QueueConfigurations": [
+            {
+                "Event": "s3:ObjectCreated:*",
+                "Queue": {"Fn::GetAtt": [queue_id, "Arn"]},
+                "Filter": {"S3Key": {"Rules": [{"Name": "prefix", "Value": MAIL_PREFIX}]}},
+            }
+        ]
     }
 
 

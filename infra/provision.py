@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 
 from infra.resources import (
     DLQ_RETENTION_SECONDS,
+    MAIL_PREFIX,
     MAX_RECEIVE_COUNT,
     VISIBILITY_TIMEOUT_SECONDS,
     buckets,
@@ -25,6 +26,7 @@ def provision(settings: Settings) -> None:
     _create_tables(settings)
     _create_queues(settings)
     _create_buckets(settings)
+    _notify_mail(settings)
 
 
 def _create_tables(settings: Settings) -> None:
@@ -83,3 +85,22 @@ def _create_buckets(settings: Settings) -> None:
         except ClientError as error:
             if error.response["Error"]["Code"] != "BucketAlreadyOwnedByYou":
                 raise
+
+
+def _notify_mail(settings: Settings) -> None:
+    """New raw mail in the raw bucket -> an S3 event on the mail queue, as the deployed bucket does."""
+    sqs = client("sqs")
+    url = sqs.get_queue_url(QueueName=settings.mail_queue)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    client("s3").put_bucket_notification_configuration(
+        Bucket=settings.raw_bucket,
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {
+                    "QueueArn": arn,
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": MAIL_PREFIX}]}},
+                }
+            ]
+        },
+    )

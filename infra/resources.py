@@ -4,6 +4,7 @@ The local stack provisions exactly these in moto (`infra/provision.py`) and `mak
 into the deployment template (`infra/package.py`). Key design of the cases table: `shared/dal.py`.
 """
 
+from shared import mail_inbound
 from shared.settings import Settings
 
 # Lambda's guidance: a queue's visibility timeout is at least six times the consumer's timeout.
@@ -59,7 +60,7 @@ def tables(settings: Settings) -> list[dict]:
 
 def queues(settings: Settings) -> list[str]:
     """Names of the work queues; each gets a dead-letter queue named `<name>-dlq`."""
-    return [settings.intake_queue, settings.events_queue, settings.notify_queue]
+    return [settings.intake_queue, settings.events_queue, settings.notify_queue, settings.mail_queue]
 
 
 def dead_letter_queue(queue: str) -> str:
@@ -68,3 +69,7 @@ def dead_letter_queue(queue: str) -> str:
 
 def buckets(settings: Settings) -> list[str]:
     return [settings.raw_bucket, settings.reports_bucket]
+
+
+# Raw mail under this prefix of the raw bucket raises an S3 event on the mail queue.
+MAIL_PREFIX = mail_inbound.PREFIX

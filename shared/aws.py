@@ -15,8 +15,9 @@ _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeou
 
 
 @cache
-def client(service: str) -> Any:
-    return boto3.session.Session().client(service, config=_CONFIG)
+def client(service: str, region: str | None = None) -> Any:
+    """The service's client in the configured region, or in `region` (SES is not in every region)."""
+    return boto3.session.Session().client(service, region_name=region or None, config=_CONFIG)
 
 
 def reset_clients() -> None:

@@ -17,10 +17,15 @@ from shared.observability import traced
 
 def process_messages(event: Any, handle: Callable[[Envelope], object]) -> PartialItemFailureResponse:
     """Run `handle` on every message of a Chalice SQSEvent; returns {"batchItemFailures": [...]}."""
+    return process_bodies(event, lambda body: handle(Envelope.model_validate_json(body)))
+
+
+def process_bodies(event: Any, handle: Callable[[str], object]) -> PartialItemFailureResponse:
+    """As process_messages, for messages that are not our envelopes (S3 event notifications)."""
 
     def handle_record(record: SQSRecord) -> None:
         with traced("message"):
-            handle(Envelope.model_validate_json(record.body))
+            handle(record.body)
 
     return process_partial_response(
         event=event.to_dict(),

@@ -13,6 +13,7 @@ Cases table (single table, keys `pk`/`sk`, every index projects all attributes):
 | cases due before a time (sharded by UTC day)  | gsi3: `DUE#<yyyy-mm-dd>` / `<due_at>#<no>`               |
 | cases by complainant (keyed hash of contact)  | gsi4: `CONTACT#<hash>` / `<received_at>#<no>`             |
 | quarantined payloads, by month, in order      | pk `QUARANTINE#<yyyy-mm>`, sk `<received_at>#<raw ref>`   |
+| IMAP poller position in a mailbox             | pk `MAILBOX#<name>`, sk `STATE` (UIDVALIDITY, last UID)  |
 
 gsi3 is sparse: its keys are set only while a deadline runs. gsi4 keys are on the complainant item.
 
@@ -28,6 +29,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
 
 from shared.aws import client
 from shared.models import AuditEvent, Case, Complainant, Status
@@ -233,6 +235,22 @@ class CaseStore:
         ):
             yield Case.model_validate(item)
 
+    def latest_by_contact(self, contact_hash: str, received_since: datetime) -> str | None:
+        """Tracking number of the newest case of a complainant (keyed contact hash) received since a time."""
+        response = client("dynamodb").query(
+            TableName=self._table,
+            IndexName="gsi4",
+            KeyConditionExpression="gsi4pk = :pk AND gsi4sk >= :since",
+            # Formatted as the stored received_at is (pydantic's JSON form), so that the strings compare as times.
+            ExpressionAttributeValues=_to_item(
+                {":pk": f"CONTACT#{contact_hash}", ":since": to_jsonable_python(received_since)}
+            ),
+            ScanIndexForward=False,
+            Limit=1,
+        )
+        items = [_from_item(item) for item in response["Items"]]
+        return str(items[0]["gsi4sk"]).rsplit("#", 1)[-1] if items else None
+
     def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
         return _query(self._table, **kwargs)
 
@@ -331,3 +349,23 @@ class RateLimitStore:
                 return False
             raise
         return True
+
+
+class MailboxStore:
+    """How far the IMAP poller has read each mailbox: a UID counts only under the UIDVALIDITY it came with."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._table = settings.cases_table
+
+    def position(self, name: str) -> tuple[int, int] | None:
+        """(UIDVALIDITY, last UID archived), or None for a mailbox never read."""
+        key = _to_item({"pk": f"MAILBOX#{name}", "sk": "STATE"})
+        item = client("dynamodb").get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
+        if not item:
+            return None
+        values = _from_item(item)
+        return int(values["uidvalidity"]), int(values["last_uid"])
+
+    def advance(self, name: str, uidvalidity: int, last_uid: int) -> None:
+        item = {"pk": f"MAILBOX#{name}", "sk": "STATE", "uidvalidity": uidvalidity, "last_uid": last_uid}
+        client("dynamodb").put_item(TableName=self._table, Item=_to_item(item))

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from shared import identity, objects, quarantine, queues, ratelimit, reference_data, text
+from shared import identity, objects, quarantine, queues, ratelimit, reference_data, text, uploads
 from shared.dal import CaseStore, ConditionFailed, IdempotencyStore
 from shared.errors import ApiError, FieldError, from_validation_error
 from shared.messages import Envelope, MessageType
@@ -71,6 +71,8 @@ class ComplaintRequest(BaseModel):
     location: str | None = Field(default=None, max_length=200)
     complainant: ComplainantIn | None = None
     anonymous: bool = False
+    # Keys of files uploaded through POST /uploads (shared/uploads.py), checked and claimed when stored.
+    attachments: list[str] = Field(default_factory=list)
 
     @field_validator("description", "respondent", "incident_at", "location")
     @classmethod
@@ -176,20 +178,42 @@ def submit_complaint(
             raise ApiError(415, "unsupported_media_type", "请以 JSON 格式（Content-Type: application/json）提交")
         if len(body) > settings.max_body_bytes:
             raise ApiError(413, "payload_too_large", f"提交的内容超过 {settings.max_body_bytes // 1024} KB 上限")
-        draft = draft_from_request(parse_request(body), channel, raw_key, now)
-        limit_phone(settings, draft, now)
-        if idempotency_key is None:
-            return Answer(status=201, body=create_complaint(settings, draft).model_dump(mode="json"))
-        check_idempotency_key(idempotency_key)
-        return run_once(
-            settings,
-            f"intake:{idempotency_key}",
-            hashlib.sha256(body).hexdigest(),
-            now,
-            lambda: create_complaint(settings, draft).model_dump(mode="json"),
-        )
+        request = parse_request(body)
+        return accept(settings, request, channel, raw_key, now, idempotency_key, hashlib.sha256(body).hexdigest())
     except ApiError as error:
         return reject(settings, channel, raw_key, error, now)
+
+
+def accept(
+    settings: Settings,
+    request: ComplaintRequest,
+    channel: Channel,
+    raw_key: str,
+    now: datetime,
+    idempotency_key: str | None,
+    fingerprint: str,
+) -> Answer:
+    """Store a checked request (JSON API or web form), once per idempotency key, with its uploaded files."""
+    draft = draft_from_request(request, channel, raw_key, now)
+    limit_phone(settings, draft, now)
+
+    def produce() -> dict:
+        return create_with_uploads(settings, draft, request.attachments).model_dump(mode="json")
+
+    if idempotency_key is None:
+        return Answer(status=201, body=produce())
+    check_idempotency_key(idempotency_key)
+    return run_once(settings, f"intake:{idempotency_key}", fingerprint, now, produce)
+
+
+def create_with_uploads(settings: Settings, draft: ComplaintDraft, upload_keys: list[str]) -> Receipt:
+    """Claim the uploaded files (checked, copied to attachments/) and store the complaint naming them."""
+    if not upload_keys:
+        return create_complaint(settings, draft)
+    attachments = uploads.claim(settings, upload_keys, raw_ref(draft.raw_key))
+    receipt = create_complaint(settings, draft.model_copy(update={"attachments": attachments}))
+    uploads.discard(settings, upload_keys)
+    return receipt
 
 
 def limit_phone(settings: Settings, draft: ComplaintDraft, now: datetime) -> None:

@@ -1,21 +1,24 @@
-"""Deadline notifications: who is told, in which words, and sending each one once."""
+"""Notifications by SMS, each sent once however often its message arrives: deadline notices to the legal
+offices (who is told, in which words), and replies to complainants who wrote by SMS (shared/sms_inbound.py)."""
 
 import hashlib
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel
 
 from shared import reference_data
-from shared.dal import CaseStore
-from shared.messages import Envelope
+from shared.dal import CaseStore, IdempotencyStore
+from shared.messages import Envelope, MessageType
 from shared.observability import logger
 from shared.settings import Settings
 from shared.sms import SmsSender
 
 SUPERVISOR = "FZB"
+SMS_REPLY = "sms_reply"
 
 
 class NotificationPolicy(BaseModel):
@@ -32,6 +35,21 @@ class DeadlineNotice(BaseModel):
     kind: str
     department: str
     due_at: datetime
+
+
+class SmsReply(BaseModel):
+    """The data of a notification.requested message that answers a complainant's SMS."""
+
+    kind: Literal["sms_reply"] = "sms_reply"
+    phone: str
+    text: str
+    # For the logs only: the case the reply is about, if any.
+    tracking_no: str | None = None
+
+
+def sms_reply_message(message_id: str, reply: SmsReply) -> Envelope:
+    """The message that asks for a reply; its id is given by the caller so that a retry asks (and sends) once."""
+    return Envelope(type=MessageType.notification_requested, id=message_id, data=reply.model_dump())
 
 
 @cache
@@ -58,6 +76,8 @@ def render(notice: DeadlineNotice) -> str:
 
 def send_notification(settings: Settings, message: Envelope, sender: SmsSender) -> int:
     """Send a requested notification to each recipient once, however often the message arrives."""
+    if message.data.get("kind") == SMS_REPLY:
+        return send_sms_reply(settings, message, sender)
     notice = DeadlineNotice.model_validate(message.data)
     store = CaseStore(settings)
     text = render(notice)
@@ -78,3 +98,22 @@ def send_notification(settings: Settings, message: Envelope, sender: SmsSender) 
             extra={"tracking_no": notice.tracking_no, "kind": notice.kind, "provider_message_id": provider_id},
         )
     return sent
+
+
+def send_sms_reply(settings: Settings, message: Envelope, sender: SmsSender) -> int:
+    reply = SmsReply.model_validate(message.data)
+    store = IdempotencyStore(settings)
+    key = f"notify:{message.id}"
+    if store.claim(key, SMS_REPLY, datetime.now(UTC)) is not None:
+        return 0  # sent already, or being sent by a concurrent delivery
+    try:
+        provider_id = sender.send(reply.phone, reply.text)
+    except Exception:
+        store.release(key)  # let the retry send it
+        raise
+    store.complete(key, 200, {"provider_message_id": provider_id})
+    logger.info(
+        "sms reply sent",
+        extra={"tracking_no": reply.tracking_no, "kind": SMS_REPLY, "provider_message_id": provider_id},
+    )
+    return 1

@@ -31,3 +31,37 @@ def list_under(bucket: str, prefix: str) -> list[StoredObject]:
 
 def download_url(bucket: str, key: str, seconds: int) -> str:
     return client("s3").generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=seconds)
+
+
+# --- uploads from browsers (shared/uploads.py) ---
+
+
+def presigned_post(bucket: str, key: str, fields: dict[str, str], conditions: list, seconds: int) -> dict:
+    """A form a browser posts a file with straight to S3: {"url": ..., "fields": {...}}."""
+    post: dict = client("s3").generate_presigned_post(
+        Bucket=bucket, Key=key, Fields=fields, Conditions=conditions, ExpiresIn=seconds
+    )
+    return post
+
+
+def head(bucket: str, key: str) -> tuple[int, str] | None:
+    """Size and content type of an object, or None if there is none."""
+    try:
+        answer = client("s3").head_object(Bucket=bucket, Key=key)
+    except client("s3").exceptions.ClientError as error:
+        if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise
+    return int(answer["ContentLength"]), str(answer.get("ContentType") or "")
+
+
+def read_start(bucket: str, key: str, length: int) -> bytes:
+    return client("s3").get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{length - 1}")["Body"].read()
+
+
+def copy(bucket: str, source_key: str, target_key: str) -> None:
+    client("s3").copy_object(Bucket=bucket, Key=target_key, CopySource={"Bucket": bucket, "Key": source_key})
+
+
+def delete(bucket: str, key: str) -> None:
+    client("s3").delete_object(Bucket=bucket, Key=key)

@@ -43,8 +43,38 @@ class Settings(BaseSettings):
     submissions_per_phone_per_hour: int = 10
     lookups_per_ip_per_hour: int = 120
     failed_lookups_per_number_per_hour: int = 10
+    # The citizen web page (shared/web.py) and its uploads (shared/uploads.py): files go straight to S3 through
+    # presigned POSTs that live this long, at most this many files of at most this size per complaint, and
+    # upload slots handed out per client IP. The base path is where API Gateway maps the intake API.
+    upload_max_bytes: int = 20 * 1024 * 1024
+    upload_max_files: int = 10
+    upload_url_seconds: int = 3600
+    uploads_per_ip_per_hour: int = 60
+    intake_base_path: str = "/intake"
     # Which SMS service sends notifications: only SNS exists so far (see DESIGN.md, section 2).
     sms_provider: str = "sns"
+    # SMS intake (shared/sms_inbound.py). Twilio signs each webhook with the account's auth token over the URL
+    # it called: the public URL of the intake API as providers call it (the gateway changes host and path), so
+    # it must be configured. Aliyun and Tencent webhooks carry `?token=<sms_webhook_token>`. Set real secrets
+    # per deployment; these defaults only suit the local stack.
+    twilio_auth_token: str = "local-twilio-token"
+    sms_webhook_token: str = "local-sms-token"
+    public_base_url: str = "http://127.0.0.1:8000/intake"
+    # Email intake (shared/mail_inbound.py): raw MIME lands under raw/email/ in the raw bucket (SES receipt
+    # rule, IMAP poller, local SMTP listener) and the bucket's notification puts an S3 event on this queue.
+    mail_queue: str = "hotspot-mail"
+    # The published complaint address: replies come from it, and mail from it is never answered (loops).
+    mail_address: str = "tousu@hotspot.localhost"
+    # Replies go out through "ses" (global regions) or "smtp" (China regions: the mailbox's SMTP submission).
+    mail_sender: str = "ses"
+    # SES is not in every region (none in China): the region whose SES sends; empty means the functions' own.
+    mail_ses_region: str = ""
+    # Secrets Manager secret names (JSON: host, port, username, password; IMAP also mailbox; SMTP also
+    # security "ssl" or "starttls"). An empty IMAP secret name switches the poller off.
+    mail_smtp_secret: str = ""
+    mail_imap_secret: str = ""
+    # Larger mail is not parsed: it is quarantined with its raw MIME kept.
+    mail_max_bytes: int = 10 * 1024 * 1024
 
 
 @cache

@@ -1,9 +1,13 @@
 """Public intake API: complaints in, tracking numbers out. Logic: shared/intake.py."""
 
-from chalice import Chalice, Response
+from typing import Any
 
-from shared import intake
+from chalice import Chalice, Rate, Response
+
+from shared import imap_poller, intake, mail_inbound, openapi, sms_inbound, web
+from shared.batch import PartialItemFailureResponse, process_bodies
 from shared.http import client_ip, current_request, guarded, json_response, raw_body
+from shared.mailer import mail_sender
 from shared.settings import get_settings
 
 app = Chalice(app_name="hotspot-intake", configure_logs=False)
@@ -32,6 +36,100 @@ def get_complaint(tracking_no: str) -> Response:
     params = request.query_params
     code = (params.get("code") if params else None) or request.headers.get("x-verification-code")
     return json_response(200, intake.complaint_status(get_settings(), tracking_no, code, client_ip(request)))
+
+
+# --- email: raw MIME under raw/email/ -> S3 notification -> mail queue -> complaint + reply ---
+
+
+@app.on_sqs_message(queue=get_settings().mail_queue, batch_size=5)
+def receive_mail(event: Any) -> PartialItemFailureResponse:
+    settings = get_settings()
+    sender = mail_sender(settings)
+    return process_bodies(event, lambda body: mail_inbound.receive_event(settings, body, sender))
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES), name="poll_mailbox")
+def poll_mailbox(event: Any) -> dict:
+    return imap_poller.poll(get_settings()).model_dump()
+
+
+# --- SMS: provider webhooks (Twilio signed, Aliyun and Tencent with ?token=) ---
+
+
+@app.route("/sms/{provider}", methods=["POST"], content_types=["*/*"])
+@guarded
+def post_sms(provider: str) -> Response:
+    request = current_request(app)
+    params = request.query_params
+    answer = sms_inbound.receive(
+        get_settings(),
+        provider,
+        raw_body(request),
+        request.headers.get("content-type", ""),
+        signature=request.headers.get("x-twilio-signature"),
+        token=params.get("token") if params else None,
+    )
+    return Response(body=answer.body, status_code=answer.status, headers={"Content-Type": answer.content_type})
+
+
+# --- the citizen web page (shared/web.py): HTML forms that work without JavaScript, files straight to S3 ---
+
+
+def _page(page: web.Page) -> Response:
+    return Response(body=page.html, status_code=page.status, headers=page.all_headers())
+
+
+@app.route("/", methods=["GET"])
+@guarded
+def get_page() -> Response:
+    request = current_request(app)
+    params = request.query_params
+    # After an upload without JavaScript, S3 redirects here with the new file as `key`.
+    attachments = [key for name in ("attachment", "key") if params and name in params for key in params.getlist(name)]
+    settings = get_settings()
+    return _page(web.form_page(settings, web.site(settings, request.headers), client_ip(request), attachments))
+
+
+@app.route("/", methods=["POST"], content_types=["*/*"])
+@guarded
+def post_page() -> Response:
+    request = current_request(app)
+    settings = get_settings()
+    where = web.site(settings, request.headers)
+    content_type = request.headers.get("content-type", "")
+    return _page(web.submit_form(settings, raw_body(request), content_type, client_ip(request), where))
+
+
+@app.route("/status", methods=["GET"])
+@guarded
+def get_status_page() -> Response:
+    request = current_request(app)
+    params = request.query_params
+    number, code = (params.get("no", ""), params.get("code", "")) if params else ("", "")
+    settings = get_settings()
+    return _page(web.status_page(settings, web.site(settings, request.headers), number, code, client_ip(request)))
+
+
+@app.route("/uploads", methods=["POST"], content_types=["*/*"])
+@guarded
+def post_upload() -> Response:
+    request = current_request(app)
+    content_type = request.headers.get("content-type", "")
+    answer = web.request_upload(get_settings(), raw_body(request), content_type, client_ip(request))
+    return json_response(answer.status, answer.body)
+
+
+@app.route("/assets/{name}", methods=["GET"])
+@guarded
+def get_asset(name: str) -> Response:
+    content_type, text = web.asset(name)
+    return Response(body=text, status_code=200, headers={"Content-Type": content_type, "Cache-Control": "max-age=300"})
+
+
+@app.route("/openapi.json", methods=["GET"])
+@guarded
+def get_openapi() -> Response:
+    return json_response(200, openapi.document(app.routes, get_settings().intake_base_path))
 
 
 @app.route("/health", methods=["GET"])

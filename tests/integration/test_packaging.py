@@ -27,7 +27,16 @@ STAGES = ("dev", "prod")
 
 # Routes and event handlers each app must keep (it may add more).
 ROUTES = {
-    "intake": {("/complaints", "POST"), ("/complaints/{tracking_no}", "GET"), ("/health", "GET")},
+    "intake": {
+        ("/complaints", "POST"),
+        ("/complaints/{tracking_no}", "GET"),
+        ("/health", "GET"),
+        ("/", "GET"),
+        ("/", "POST"),
+        ("/status", "GET"),
+        ("/uploads", "POST"),
+        ("/openapi.json", "GET"),
+    },
     "routing": {("/health", "GET")},
     "reporting": {("/", "GET"), ("/", "POST"), ("/health", "GET")},
 }
@@ -156,14 +165,15 @@ def test_deployment_zip_imports_with_only_what_lambda_provides(
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_zip_holds_shared_data_and_tracer_but_not_the_runtime_modules(build_dir: Path, service: str) -> None:
-    # given the data files of the shared package in the repository
+    # given the data files and page templates of the shared package in the repository
     data_files = {path.relative_to(ROOT).as_posix() for path in (ROOT / "shared" / "data").rglob("*.json")}
-    assert data_files
+    data_files |= {path.relative_to(ROOT).as_posix() for path in (ROOT / "shared" / "templates").glob("*.*")}
+    assert data_files and any(name.endswith(".html") for name in data_files)
     # when the service's zip is listed
     with zipfile.ZipFile(build_dir / service / "deployment.zip") as archive:
         names = set(archive.namelist())
     top_level = {PurePosixPath(name).parts[0] for name in names}
-    # then every data file is in it, the tracer extra is in it, and neither caches nor runtime modules are
+    # then every data file and template is in it, the tracer extra is in it, and neither caches nor runtime modules are
     assert data_files <= names
     assert "aws_xray_sdk" in top_level
     assert not [name for name in names if "__pycache__" in name or name.endswith(".pyc")]

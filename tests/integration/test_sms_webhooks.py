@@ -1,0 +1,356 @@
+"""SMS webhooks of the intake service against moto: Twilio (signed form), Aliyun SmsUp and Tencent reply callbacks.
+
+Twilio signatures are made with the `twilio` package's RequestValidator, as Twilio makes them, over the public
+URL the provider is configured with; the Chalice test client calls another host and path, as the gateway does.
+"""
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
+
+import pytest
+from chalice.test import Client
+from twilio.request_validator import RequestValidator
+
+from shared import notifications, quarantine, queues, sms_inbound
+from shared.aws import client
+from shared.dal import CaseStore
+from shared.messages import Envelope
+from shared.models import Status
+from shared.settings import Settings, get_settings
+from tests.support import load_service, receive_all
+
+PUBLIC_URL = "http://127.0.0.1:8000/intake/sms/twilio"  # the local default of public_base_url
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+JSON = {"Content-Type": "application/json"}
+PHONE = "+8613912345678"
+
+
+@pytest.fixture
+def http(aws: Settings):
+    with Client(load_service("intake").app) as test_client:
+        yield test_client.http
+
+
+def twilio_params(
+    sid: str = "SM0001", body: str = "交警在路口乱罚款，不开收据。", sender: str = PHONE
+) -> dict[str, str]:
+    return {
+        "ToCountry": "US",
+        "SmsMessageSid": sid,
+        "NumMedia": "0",
+        "FromCity": "",
+        "SmsSid": sid,
+        "MessageSid": sid,
+        "AccountSid": "AC00000000000000000000000000000000",
+        "From": sender,
+        "To": "+15005550006",
+        "Body": body,
+        "NumSegments": "1",
+        "ApiVersion": "2010-04-01",
+    }
+
+
+def post_twilio(http, params: dict[str, str], url: str = PUBLIC_URL, token: str = "local-twilio-token", body=None):
+    signature = RequestValidator(token).compute_signature(url, params)
+    raw = body if body is not None else urlencode(params).encode()
+    return http.post("/sms/twilio", headers={**FORM, "X-Twilio-Signature": signature}, body=raw)
+
+
+def aliyun_item(sequence_id: int = 1001, content: str = "县城管局的人收摊位费不给票据。", phone: str = "13912345678"):
+    return {
+        "phone_number": phone,
+        "send_time": "2026-05-20 10:00:00",
+        "content": content,
+        "sign_name": "靖宇县法制办",
+        "dest_code": "1234",
+        "sequence_id": sequence_id,
+    }
+
+
+def tencent_body(text: str = "税务所的人暗示请客送礼。", time: int = 1779242400) -> dict:
+    return {
+        "extend": "",
+        "mobile": "13912345678",
+        "nationcode": "86",
+        "sign": "靖宇县法制办",
+        "text": text,
+        "time": time,
+    }
+
+
+def post_json(http, provider: str, body: object, token: str = "local-sms-token", headers: dict | None = None):
+    raw = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
+    return http.post(f"/sms/{provider}?token={token}", headers=headers or JSON, body=raw)
+
+
+def twiml_text(response) -> str:
+    match = re.search(r"<Message>(.*)</Message>", response.body.decode())
+    assert match, response.body
+    return match.group(1)
+
+
+def raw_objects(settings: Settings) -> list[str]:
+    listed = client("s3").list_objects_v2(Bucket=settings.raw_bucket, Prefix="raw/sms/")
+    return [item["Key"] for item in listed.get("Contents", [])]
+
+
+def cases(settings: Settings) -> list:
+    return list(CaseStore(settings).by_status(Status.received))
+
+
+def replies_queued(settings: Settings) -> list[dict]:
+    return [json.loads(m["Body"]) for m in receive_all(queues.queue_url(settings.notify_queue), client("sqs"))]
+
+
+def test_a_twilio_text_becomes_a_complaint_answered_in_twiml(http, aws: Settings) -> None:
+    # given a text from a mainland mobile, signed by Twilio over the public URL
+    # when Twilio posts it
+    response = post_twilio(http, twilio_params())
+    # then the answer is TwiML whose message carries the tracking number and the code, in one segment
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/xml")
+    text = twiml_text(response)
+    tracking_no, code = re.search(r"编号(ZF\d{12})，查询码(\d{6})", text).groups()
+    assert sms_inbound.segments(text) == 1
+    # and the complaint is stored from the sms channel with the phone as contact, the raw form archived
+    case = CaseStore(aws).get(tracking_no)
+    assert case.channel == "sms" and case.description == "交警在路口乱罚款，不开收据。" and case.has_complainant
+    person = client("dynamodb").get_item(
+        TableName=aws.cases_table, Key={"pk": {"S": f"CASE#{tracking_no}"}, "sk": {"S": "COMPLAINANT"}}
+    )["Item"]
+    assert person["phone"]["S"] == "13912345678"
+    assert len(raw_objects(aws)) == 1
+    # and the code it carries opens the status page
+    assert http.get(f"/complaints/{tracking_no}?code={code}").status_code == 200
+    # and nothing is queued for sending: Twilio sends the TwiML reply itself
+    assert replies_queued(aws) == []
+
+
+def test_a_replayed_message_sid_creates_nothing_new(http, aws: Settings) -> None:
+    # given a text already received
+    first = post_twilio(http, twilio_params("SM-replay"))
+    # when Twilio retries it
+    again = post_twilio(http, twilio_params("SM-replay"))
+    # then the same reply is given and there is still one complaint
+    assert first.status_code == again.status_code == 200
+    assert twiml_text(first) == twiml_text(again)
+    assert len(cases(aws)) == 1
+
+
+def test_follow_ups_within_ten_minutes_are_appended_with_an_audit_event(aws: Settings) -> None:
+    # given a complaint by SMS
+    start = datetime.now(UTC)
+
+    def send(sid: str, body: str, minutes: float):
+        form = urlencode(twilio_params(sid, body)).encode()
+        signature = RequestValidator("local-twilio-token").compute_signature(PUBLIC_URL, twilio_params(sid, body))
+        return sms_inbound.receive(
+            aws, "twilio", form, FORM["Content-Type"], signature, None, start + timedelta(minutes=minutes)
+        )
+
+    first = send("SM-a", "交警乱罚款。", 0)
+    tracking_no = re.search(r"ZF\d{12}", first.body).group()
+    # when the same number texts again 9 minutes later, and again 11 minutes after the complaint
+    follow_up = send("SM-b", "地点在东街路口。", 9)
+    later = send("SM-c", "另外，城管收费不给票。", 11)
+    # then the follow-up is added to the complaint, audited, and its reply names the complaint
+    case = CaseStore(aws).get(tracking_no)
+    assert case.description == "交警乱罚款。\n地点在东街路口。" and case.version == 2
+    assert [event.action for event in CaseStore(aws).events(tracking_no)] == ["receive", "supplement"]
+    assert tracking_no in follow_up.body and "补充" in follow_up.body
+    # and the text after the window opens a complaint of its own
+    assert re.search(r"ZF\d{12}", later.body).group() != tracking_no
+    assert len(cases(aws)) == 2
+
+
+def test_a_query_text_returns_the_status_and_creates_nothing(http, aws: Settings) -> None:
+    # given a complaint by SMS and its receipt
+    receipt = twiml_text(post_twilio(http, twilio_params("SM-q1")))
+    tracking_no, code = re.search(r"编号(ZF\d{12})，查询码(\d{6})", receipt).groups()
+    # when the complainant texts 查询 with the number and code, and once with a wrong code
+    status = twiml_text(post_twilio(http, twilio_params("SM-q2", f"查询 {tracking_no} {code}")))
+    wrong = "000000" if code != "000000" else "111111"
+    not_found = twiml_text(post_twilio(http, twilio_params("SM-q3", f"查询 {tracking_no} {wrong}")))
+    # then the status is told, a wrong code is told apart, and no complaint was added
+    assert tracking_no in status and "已登记" in status
+    assert "未找到" in not_found and tracking_no not in not_found
+    assert len(cases(aws)) == 1
+
+
+def test_a_configured_public_url_is_what_signatures_cover(aws: Settings, monkeypatch) -> None:
+    # given a deployment whose public URL differs from what the function sees
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://tousu.example.gov.cn/intake")
+    get_settings.cache_clear()
+    try:
+        with Client(load_service("intake").app) as test_client:
+            # when Twilio signs over that URL, and a forger over the URL the function sees
+            good = post_twilio(
+                test_client.http, twilio_params("SM-url"), "https://tousu.example.gov.cn/intake/sms/twilio"
+            )
+            bad = post_twilio(test_client.http, twilio_params("SM-url2"), PUBLIC_URL)
+    finally:
+        get_settings.cache_clear()
+    # then only the first is taken
+    assert (good.status_code, bad.status_code) == (200, 403)
+
+
+def test_aliyun_push_is_acknowledged_and_replies_are_queued_once(http, aws: Settings) -> None:
+    # given an SmsUp push of two texts from two numbers
+    push = [aliyun_item(2001), aliyun_item(2002, "乡政府罚款没有依据。", "13812345678")]
+    # when it is posted twice (a provider retry)
+    first = post_json(http, "aliyun", push)
+    again = post_json(http, "aliyun", push)
+    # then Aliyun gets its acknowledgement both times and two complaints exist
+    assert first.status_code == again.status_code == 200
+    assert json.loads(first.body) == {"code": 0, "msg": "接收成功"}
+    assert len(cases(aws)) == 2
+    # and a reply per text was requested, with the same message id the second time
+    requested = replies_queued(aws)
+    assert len(requested) == 4 and len({message["id"] for message in requested}) == 2
+    reply = requested[0]
+    assert reply["type"] == "notification.requested" and reply["data"]["kind"] == "sms_reply"
+    assert reply["data"]["phone"] == "+8613912345678" and reply["data"]["tracking_no"] in reply["data"]["text"]
+    # when the notification consumer gets all four messages
+    sent: list[tuple[str, str]] = []
+
+    class Sender:
+        def send(self, phone: str, text: str) -> str:
+            sent.append((phone, text))
+            return f"sns-{len(sent)}"
+
+    for message in requested:
+        notifications.send_notification(aws, Envelope.model_validate(message), Sender())
+    # then each complainant gets exactly one SMS, with the tracking number
+    assert sorted(phone for phone, _ in sent) == ["+8613812345678", "+8613912345678"]
+
+
+def test_tencent_reply_callback_is_acknowledged_in_its_format(http, aws: Settings) -> None:
+    # given a Tencent reply callback
+    # when it is posted, then posted again
+    first = post_json(http, "tencent", tencent_body())
+    again = post_json(http, "tencent", tencent_body())
+    # then Tencent's acknowledgement comes back, and one complaint exists with one reply requested
+    assert first.status_code == again.status_code == 200
+    assert json.loads(first.body) == {"result": 0, "errmsg": "OK"}
+    assert len(cases(aws)) == 1
+    assert len({message["id"] for message in replies_queued(aws)}) == 1
+
+
+def test_part_of_an_aliyun_push_that_is_unusable_is_quarantined_and_the_rest_taken(http, aws: Settings) -> None:
+    # given a push with one good text and one empty one
+    response = post_json(http, "aliyun", [aliyun_item(3001), aliyun_item(3002, "  ")])
+    # then the push is acknowledged, the good text is a complaint and the empty one is on the quarantine list
+    assert response.status_code == 200 and json.loads(response.body)["code"] == 0
+    assert len(cases(aws)) == 1
+    entries = quarantine.month(aws, datetime.now(UTC).strftime("%Y-%m"))
+    assert [(entry.code, [field.field for field in entry.fields]) for entry in entries] == [
+        ("validation_failed", ["1.content"])
+    ]
+
+
+SIGNED = "signed"  # marker: sign the (possibly bad) form with Twilio's validator
+
+
+@pytest.mark.parametrize(
+    ("provider", "body", "headers", "token", "status", "code"),
+    [
+        ("aliyun", [aliyun_item()], JSON, "wrong-token", 403, "invalid_token"),
+        ("tencent", tencent_body(), JSON, "", 403, "invalid_token"),
+        ("aliyun", b'[{"phone_number": "139', JSON, "local-sms-token", 400, "malformed_json"),
+        ("aliyun", {"phone_number": "13912345678"}, JSON, "local-sms-token", 400, "body_not_array"),
+        ("aliyun", [], JSON, "local-sms-token", 400, "body_not_array"),
+        ("tencent", [tencent_body()], JSON, "local-sms-token", 400, "body_not_object"),
+        (
+            "aliyun",
+            [{"phone_number": "13912345678", "sequence_id": 1}],
+            JSON,
+            "local-sms-token",
+            422,
+            "validation_failed",
+        ),
+        ("tencent", {**tencent_body(), "text": ""}, JSON, "local-sms-token", 422, "validation_failed"),
+        (
+            "tencent",
+            {**tencent_body(), "text": "\u200b\u200c\ufeff"},
+            JSON,
+            "local-sms-token",
+            422,
+            "validation_failed",
+        ),
+        ("tencent", {**tencent_body(), "text": "乱罚款\x1b[31m"}, JSON, "local-sms-token", 422, "validation_failed"),
+        ("tencent", {**tencent_body(), "text": "长" * 1601}, JSON, "local-sms-token", 422, "validation_failed"),
+        ("tencent", {**tencent_body(), "mobile": "abc"}, JSON, "local-sms-token", 422, "validation_failed"),
+        ("tencent", tencent_body(), {"Content-Type": "text/plain"}, "local-sms-token", 415, "unsupported_media_type"),
+        ("tencent", b"x" * (1024 * 1024 + 1), JSON, "local-sms-token", 413, "payload_too_large"),
+        ("wechat", {"text": "投诉"}, JSON, "local-sms-token", 404, "unknown_provider"),
+    ],
+)
+def test_bad_provider_pushes_get_a_4xx_in_the_provider_format_and_are_kept(
+    http, aws: Settings, provider, body, headers, token, status, code
+) -> None:
+    # given a push that is not genuine or cannot be read
+    # when it is posted
+    response = post_json(http, provider, body, token, headers)
+    answer = json.loads(response.body)
+    # then the answer is the right 4xx, in the provider's shape with our machine code and Chinese message
+    assert response.status_code == status
+    assert answer["error"]["code"] == code
+    assert any("\u4e00" <= char <= "\u9fff" for char in answer["error"]["message"])
+    if provider == "aliyun":
+        assert answer["code"] == status
+    if provider == "tencent":
+        assert answer["result"] == status and answer["errmsg"]
+    # and the raw payload is archived under the reference given back, quarantined, and nothing else happened
+    assert any(key.endswith(answer["error"]["raw_ref"]) for key in raw_objects(aws))
+    entries = quarantine.month(aws, datetime.now(UTC).strftime("%Y-%m"))
+    assert [entry.code for entry in entries] == [code]
+    assert cases(aws) == [] and replies_queued(aws) == []
+
+
+@pytest.mark.parametrize(
+    ("case", "status", "code"),
+    [
+        ("tampered body", 403, "invalid_signature"),
+        ("wrong url", 403, "invalid_signature"),
+        ("wrong token", 403, "invalid_signature"),
+        ("missing signature", 403, "invalid_signature"),
+        ("malformed form", 400, "malformed_form"),
+        ("json instead of form", 415, "unsupported_media_type"),
+        ("missing body field", 422, "validation_failed"),
+        ("empty text", 422, "validation_failed"),
+        ("same sid, other text", 422, "idempotency_key_reused"),
+    ],
+)
+def test_bad_twilio_requests_get_a_4xx_and_are_kept(http, aws: Settings, case: str, status: int, code: str) -> None:
+    # given a Twilio request spoiled in one way
+    params = twilio_params("SM-bad")
+    if case == "tampered body":
+        response = post_twilio(http, params, body=urlencode({**params, "Body": "改过的内容"}).encode())
+    elif case == "wrong url":
+        response = post_twilio(http, params, url="http://localhost/sms/twilio")
+    elif case == "wrong token":
+        response = post_twilio(http, params, token="not-the-token")
+    elif case == "missing signature":
+        response = http.post("/sms/twilio", headers=FORM, body=urlencode(params).encode())
+    elif case == "malformed form":
+        response = post_twilio(http, params, body=b"MessageSid=SM-bad&Body=%E4%B9%B1&noequals")
+    elif case == "json instead of form":
+        response = http.post("/sms/twilio", headers=JSON, body=json.dumps(params).encode())
+    elif case == "missing body field":
+        response = post_twilio(http, {name: value for name, value in params.items() if name != "Body"})
+    elif case == "empty text":
+        response = post_twilio(http, {**params, "Body": "   "})
+    else:
+        assert post_twilio(http, params).status_code == 200
+        response = post_twilio(http, {**params, "Body": "换了内容"})
+    # when it is answered / then with the right 4xx, never a 5xx, its payload archived and quarantined
+    answer = json.loads(response.body)
+    assert response.status_code == status
+    assert answer["error"]["code"] == code
+    assert any(key.endswith(answer["error"]["raw_ref"]) for key in raw_objects(aws))
+    entries = quarantine.month(aws, datetime.now(UTC).strftime("%Y-%m"))
+    assert [entry.code for entry in entries] == [code]
+    expected_cases = 1 if case == "same sid, other text" else 0
+    assert len(cases(aws)) == expected_cases
