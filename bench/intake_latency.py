@@ -1,20 +1,29 @@
-"""Intake latency through the local gateway: 200 POST /intake/complaints against GET /intake/health.
+"""Intake latency per channel through the local gateway, beside GET /intake/health in the same run.
 
-Starts its own local stack on free loopback ports and stops it when done.
+Starts its own local stack on free loopback ports and stops it when done. Each channel gets REQUESTS
+sequential requests after a warm-up; every SMS comes from its own number (follow-ups would be appended).
+Mail is measured as the SMTP submission to the local listener (filing it is asynchronous, like SES).
 """
 
 import json
 import signal
+import smtplib
 import tempfile
 import time
+import urllib.parse
 import urllib.request
+from collections.abc import Callable
+from email.message import EmailMessage
 from pathlib import Path
 
+from twilio.request_validator import RequestValidator
+
 from bench.stats import line, summary
-from tests.support import running_stack
+from tests.support import Stack, running_stack
 
 REQUESTS = 200
-WARMUP = 20
+WARMUP = 10
+TEXT = "县市场监管局的执法人员一个月内到我们超市检查了三次，每次检查的内容都一样。"
 
 
 def timed(request: urllib.request.Request) -> float:
@@ -24,32 +33,76 @@ def timed(request: urllib.request.Request) -> float:
     return time.perf_counter() - started
 
 
+def channels(stack: Stack) -> dict[str, Callable[[int], urllib.request.Request]]:
+    base = f"{stack.url}/intake"
+
+    def post(path: str, body: bytes, content_type: str, **headers: str) -> urllib.request.Request:
+        return urllib.request.Request(
+            f"{base}{path}", data=body, method="POST", headers={"Content-Type": content_type, **headers}
+        )
+
+    def twilio(n: int) -> urllib.request.Request:
+        params = {"MessageSid": f"SM{n:032d}", "From": f"+1555{n:07d}", "To": "+15550000000", "Body": TEXT}
+        signature = RequestValidator("local-twilio-token").compute_signature(f"{base}/sms/twilio", params)
+        body = urllib.parse.urlencode(params).encode()
+        return post("/sms/twilio", body, "application/x-www-form-urlencoded", **{"X-Twilio-Signature": signature})
+
+    def aliyun(n: int) -> urllib.request.Request:
+        push = [{"phone_number": f"139{n:08d}", "content": TEXT, "send_time": "2026-11-27 10:00:00", "sequence_id": n}]
+        return post("/sms/aliyun?token=local-sms-token", json.dumps(push).encode(), "application/json")
+
+    def tencent(n: int) -> urllib.request.Request:
+        reply = {"mobile": f"137{n:08d}", "nationcode": "86", "text": TEXT, "time": 1795000000 + n, "sign": "靖宇县"}
+        return post("/sms/tencent?token=local-sms-token", json.dumps(reply).encode(), "application/json")
+
+    return {
+        "POST /intake/complaints (JSON)": lambda n: post(
+            "/complaints", json.dumps({"description": TEXT}).encode(), "application/json"
+        ),
+        "POST /intake/ (web form)": lambda n: post(
+            "/",
+            urllib.parse.urlencode({"description": TEXT, "who": "anonymous"}).encode(),
+            "application/x-www-form-urlencoded",
+        ),
+        "POST /intake/sms/twilio": twilio,
+        "POST /intake/sms/aliyun": aliyun,
+        "POST /intake/sms/tencent": tencent,
+    }
+
+
+def smtp_submission(stack: Stack, count: int) -> list[float]:
+    samples = []
+    for n in range(count):
+        mail = EmailMessage()
+        mail["From"] = f"bench{n}@example.cn"
+        mail["To"] = "tousu@hotspot.localhost"
+        mail["Subject"] = "执法检查"
+        mail.set_content(TEXT, charset="gbk")
+        started = time.perf_counter()
+        with smtplib.SMTP("127.0.0.1", stack.smtp_port, timeout=10) as smtp:
+            smtp.send_message(mail)
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
 def main() -> None:
     # One client sends every request here: lift the per-address limit that protects the public service.
-    unlimited = {"SUBMISSIONS_PER_IP_PER_HOUR": "1000000"}
+    unlimited = {"SUBMISSIONS_PER_IP_PER_HOUR": "1000000", "LOOKUPS_PER_IP_PER_HOUR": "1000000"}
     with (
         tempfile.TemporaryDirectory() as folder,
         running_stack(Path(folder) / "stack.log", environment=unlimited) as stack,
     ):
-        base = f"{stack.url}/intake"
-        body = json.dumps(
-            {"description": "县市场监管局的执法人员一个月内到我们超市检查了三次，每次检查的内容都一样。"},
-            ensure_ascii=False,
-        ).encode()
-
-        def post() -> urllib.request.Request:
-            return urllib.request.Request(
-                f"{base}/complaints", data=body, method="POST", headers={"Content-Type": "application/json"}
-            )
-
-        for _ in range(WARMUP):
-            timed(post())
-            timed(urllib.request.Request(f"{base}/health"))
-        health = [timed(urllib.request.Request(f"{base}/health")) for _ in range(REQUESTS)]
-        posts = [timed(post()) for _ in range(REQUESTS)]
-        print(f"intake latency through the local gateway, {REQUESTS} sequential requests each")
-        print(line("GET /intake/health (baseline)", health))
-        print(line("POST /intake/complaints", posts, baseline=summary(health)["median"]))
+        health = lambda n: urllib.request.Request(f"{stack.url}/intake/health")  # noqa: E731
+        for make in (health, *channels(stack).values()):
+            for n in range(WARMUP):
+                timed(make(10_000_000 + n))
+        baseline = [timed(health(n)) for n in range(REQUESTS)]
+        print(f"intake latency through the local gateway, {REQUESTS} sequential requests per channel")
+        print(line("GET /intake/health (baseline)", baseline))
+        base = summary(baseline)["median"]
+        for label, make in channels(stack).items():
+            print(line(label, [timed(make(n)) for n in range(REQUESTS)], baseline=base))
+        print(line("SMTP submission (mail channel)", smtp_submission(stack, 50), baseline=base))
         stack.process.send_signal(signal.SIGINT)
         stack.process.wait(timeout=20)
 

@@ -66,10 +66,10 @@ def main() -> None:
             dynamodb.get_item(TableName=settings.cases_table, Key=key)
         get_rate = COMPLAINTS / (time.perf_counter() - started)
     print(f"routing throughput in-process, {COMPLAINTS} complaints in batches of {BATCH} (moto in memory)")
-    print(f"{'classify only (baseline)':<34} {classify_rate:10.0f} complaints/s")
-    print(f"{'moto GetItem round trip (baseline)':<34} {get_rate:10.0f} calls/s")
+    print(f"{'classify only (baseline)':<36} {classify_rate:10.0f} complaints/s")
+    print(f"{'moto GetItem round trip (baseline)':<36} {get_rate:10.0f} calls/s")
     print(
-        f"{'route_complaint handler':<34} {route_rate:10.0f} complaints/s   "
+        f"{'route_complaint handler':<36} {route_rate:10.0f} complaints/s   "
         f"x{route_rate / classify_rate:.3f} of classify, x{route_rate / get_rate:.2f} of a GetItem"
     )
 

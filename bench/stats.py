@@ -14,7 +14,7 @@ def line(
 ) -> str:
     result = summary(samples)
     median, p95 = result["median"] * scale, result["p95"] * scale
-    text = f"{label:<34} median {median:8.1f} {unit}   p95 {p95:8.1f} {unit}   n={result['n']}"
+    text = f"{label:<36} median {median:8.1f} {unit}   p95 {p95:8.1f} {unit}   n={result['n']}"
     if baseline:
         text += f"   x{result['median'] / baseline:.2f} of baseline"
     return text

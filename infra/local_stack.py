@@ -780,6 +780,8 @@ def run(host: str, port: int, moto_port: int, fire_schedules_now: bool, smtp_por
     moto.start()
     try:
         use_local_environment(moto.endpoint)
+        # What SMS providers are told to call (Twilio signs it): the gateway's own address unless configured.
+        os.environ.setdefault("PUBLIC_BASE_URL", f"http://{host}:{port}/intake")
         # The county's region (China) has no SES, in moto as on AWS: replies go through moto's SES elsewhere.
         os.environ.setdefault("MAIL_SES_REGION", "us-east-1")
         provision(get_settings())

@@ -40,6 +40,7 @@ from infra.resources import (
     queues,
     tables,
 )
+from shared import uploads
 from shared.settings import Settings
 
 ROOT = requirements.ROOT
@@ -212,12 +213,87 @@ def resources_template(settings: Settings) -> dict[str, Any]:
         outputs[f"{bucket_id}Arn"] = {"Value": {"Fn::GetAtt": [bucket_id, "Arn"]}}
 
     _notify_mail_queue(settings, resources)
+    _expire_unclaimed_uploads(settings, resources)
+    _allow_ses_to_write_mail(settings, resources)
 
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": "hotspot: tables, queues and buckets shared by the intake, routing and reporting services",
+        # AWS's China regions have no SES: there the IMAP poller reads the county's mailbox instead.
+        "Conditions": {HAS_SES: {"Fn::Not": [{"Fn::Equals": [{"Ref": "AWS::Partition"}, "aws-cn"]}]}},
         "Resources": resources,
         "Outputs": outputs,
+    }
+
+
+HAS_SES = "HasSesReceiving"
+UNCLAIMED_UPLOAD_DAYS = 2
+
+
+def _expire_unclaimed_uploads(settings: Settings, resources: dict[str, Any]) -> None:
+    """Uploads never referenced by a stored complaint are deleted: nobody asked us to keep them."""
+    bucket = resources[_logical_id(settings.raw_bucket, "Bucket")]
+    bucket["Properties"]["LifecycleConfiguration"] = {
+        "Rules": [
+            {
+                "Id": "ExpireUnclaimedUploads",
+                "Status": "Enabled",
+                "Prefix": uploads.QUARANTINE_PREFIX,
+                "ExpirationInDays": UNCLAIMED_UPLOAD_DAYS,
+            }
+        ]
+    }
+
+
+def _allow_ses_to_write_mail(settings: Settings, resources: dict[str, Any]) -> None:
+    """Where SES exists, it may write received mail under the mail prefix of the raw bucket."""
+    bucket_id = _logical_id(settings.raw_bucket, "Bucket")
+    statements = resources[f"{bucket_id}Policy"]["Properties"]["PolicyDocument"]["Statement"]
+    statements.append(
+        {
+            "Fn::If": [
+                HAS_SES,
+                {
+                    "Sid": "SesWritesReceivedMail",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "ses.amazonaws.com"},
+                    "Action": "s3:PutObject",
+                    "Resource": {"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::{settings.raw_bucket}/{MAIL_PREFIX}*"},
+                    "Condition": {"StringEquals": {"AWS:SourceAccount": {"Ref": "AWS::AccountId"}}},
+                },
+                {"Ref": "AWS::NoValue"},
+            ]
+        }
+    )
+
+
+def ses_mail_template(settings: Settings) -> dict[str, Any]:
+    """Global regions only (China has no SES): mail to the published address is written as raw MIME
+    under the mail prefix, where the mail queue picks it up.
+
+    Deploy it after the resources stack. A receipt rule set takes effect once activated
+    (`aws ses set-active-receipt-rule-set`), which CloudFormation cannot do, and the domain's MX record
+    must point at SES's inbound endpoint of the region.
+    """
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": "hotspot: SES receiving for the complaint mailbox (global AWS regions)",
+        "Resources": {
+            "MailReceiptRuleSet": {"Type": "AWS::SES::ReceiptRuleSet"},
+            "MailReceiptRule": {
+                "Type": "AWS::SES::ReceiptRule",
+                "Properties": {
+                    "RuleSetName": {"Ref": "MailReceiptRuleSet"},
+                    "Rule": {
+                        "Enabled": True,
+                        "ScanEnabled": True,
+                        "Recipients": [settings.mail_address],
+                        "Actions": [{"S3Action": {"BucketName": settings.raw_bucket, "ObjectKeyPrefix": MAIL_PREFIX}}],
+                    },
+                },
+            },
+        },
+        "Outputs": {"MailReceiptRuleSet": {"Value": {"Ref": "MailReceiptRuleSet"}}},
     }
 
 
@@ -296,6 +372,7 @@ def build(build_dir: Path, stage: str) -> list[str]:
     template = resources_template(default_settings())
     write_json(resources_path, template)
     check_partition_neutral(resources_path)
+    write_json(build_dir / "mail-ses.json", ses_mail_template(default_settings()))
     built.append(f"{resources_path}: {len(template['Resources'])} resources")
     return built
 

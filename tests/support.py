@@ -97,6 +97,8 @@ class Stack:
     """A running `hotspot run` subprocess on free loopback ports, its output in a log file."""
 
     url: str
+    moto_url: str
+    smtp_port: int
     process: subprocess.Popen[bytes]
     log_file: Path
 
@@ -110,8 +112,9 @@ def running_stack(
 ) -> Iterator[Stack]:
     """Start the local stack as `make run` does (with extra environment variables, e.g. settings), wait until
     its gateway answers, and kill it afterwards."""
-    port, moto_port = free_port(), free_port()
-    command = [sys.executable, "-m", "infra.cli", "run", "--port", str(port), "--moto-port", str(moto_port), *options]
+    port, moto_port, smtp_port = free_port(), free_port(), free_port()
+    ports = ["--port", str(port), "--moto-port", str(moto_port), "--smtp-port", str(smtp_port)]
+    command = [sys.executable, "-m", "infra.cli", "run", *ports, *options]
     with log_file.open("wb") as log:
         # A session of its own, so that cleaning up after a failed test can end moto with it.
         process = subprocess.Popen(
@@ -122,7 +125,7 @@ def running_stack(
             start_new_session=True,
             env={**os.environ, **(environment or {})},
         )
-    stack = Stack(f"http://127.0.0.1:{port}", process, log_file)
+    stack = Stack(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{moto_port}", smtp_port, process, log_file)
     try:
         deadline = time.monotonic() + ready_seconds
         while True:

@@ -18,7 +18,7 @@ import pytest
 
 from infra import requirements
 from infra.package import SECRETS, default_settings, functions
-from infra.resources import FUNCTION_TIMEOUT_SECONDS, MAX_RECEIVE_COUNT, dead_letter_queue, queues
+from infra.resources import FUNCTION_TIMEOUT_SECONDS, MAIL_PREFIX, MAX_RECEIVE_COUNT, dead_letter_queue, queues
 from shared.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -218,6 +218,27 @@ def test_templates_are_valid_in_china_and_global_regions(build_dir: Path) -> Non
         timeout=300,
     )
     # then it finds nothing
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_unclaimed_uploads_expire(build_dir: Path) -> None:
+    resources = read_json(build_dir / "resources.json")["Resources"]
+    [rule] = resources["HotspotRawBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert (rule["Prefix"], rule["Status"]) == ("uploads/quarantine/", "Enabled") and rule["ExpirationInDays"] >= 1
+
+
+def test_ses_receiving_is_a_template_of_its_own_for_global_regions(build_dir: Path) -> None:
+    # given the SES receiving template (China has no SES, so it is not part of resources.json)
+    template = build_dir / "mail-ses.json"
+    rule = read_json(template)["Resources"]["MailReceiptRule"]["Properties"]["Rule"]
+    # then it writes mail for the published address under the prefix the mail queue is notified of
+    assert rule["Actions"][0]["S3Action"] == {"BucketName": Settings().raw_bucket, "ObjectKeyPrefix": MAIL_PREFIX}
+    assert rule["Recipients"] == [Settings().mail_address]
+    # and it is valid where SES exists
+    cfn_lint = Path(sys.executable).parent / "cfn-lint"
+    result = subprocess.run(
+        [str(cfn_lint), "--regions", "us-east-1", "--", str(template)], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
