@@ -108,6 +108,14 @@ def archive_raw(settings: Settings, channel: Channel, body: bytes, content_type:
     return key
 
 
+def check_json_body(settings: Settings, body: bytes, content_type: str) -> None:
+    """A JSON API's body: declared as JSON and within the size limit, or a 415 / 413."""
+    if (content_type or "").split(";", 1)[0].strip().lower() != "application/json":
+        raise ApiError(415, "unsupported_media_type", "请以 JSON 格式（Content-Type: application/json）提交")
+    if len(body) > settings.max_body_bytes:
+        raise ApiError(413, "payload_too_large", f"提交的内容超过 {settings.max_body_bytes // 1024} KB 上限")
+
+
 def parse_request(body: bytes) -> ComplaintRequest:
     try:
         return ComplaintRequest.model_validate_json(body)
@@ -174,10 +182,7 @@ def submit_complaint(
     raw_key = archive_raw(settings, channel, body, content_type, now)
     try:
         ratelimit.enforce(settings, "submit-ip", client_ip, settings.submissions_per_ip_per_hour, 3600, now)
-        if (content_type or "").split(";", 1)[0].strip().lower() != "application/json":
-            raise ApiError(415, "unsupported_media_type", "请以 JSON 格式（Content-Type: application/json）提交")
-        if len(body) > settings.max_body_bytes:
-            raise ApiError(413, "payload_too_large", f"提交的内容超过 {settings.max_body_bytes // 1024} KB 上限")
+        check_json_body(settings, body, content_type)
         request = parse_request(body)
         return accept(settings, request, channel, raw_key, now, idempotency_key, hashlib.sha256(body).hexdigest())
     except ApiError as error:

@@ -307,10 +307,7 @@ def request_upload(
     raw_key = intake.archive_raw(settings, Channel.web, body, content_type, now)
     try:
         ratelimit.enforce(settings, "upload-ip", client_ip, settings.uploads_per_ip_per_hour, 3600, now)
-        if (content_type or "").split(";", 1)[0].strip().lower() != "application/json":
-            raise ApiError(415, "unsupported_media_type", "请以 JSON 格式（Content-Type: application/json）提交")
-        if len(body) > settings.max_body_bytes:
-            raise ApiError(413, "payload_too_large", f"提交的内容超过 {settings.max_body_bytes // 1024} KB 上限")
+        intake.check_json_body(settings, body, content_type)
         try:
             ask = UploadRequest.model_validate_json(body)
         except ValidationError as error:
