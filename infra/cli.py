@@ -1,6 +1,7 @@
 """`hotspot`, the project's command line: the local stack, the classifier on JSON lines, and DLQ redrive."""
 
 import argparse
+import getpass
 import ipaddress
 import json
 import logging
@@ -11,7 +12,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from infra.resources import dead_letter_queue
+from shared.auth import Role
 from shared.aws import client
+from shared.settings import get_settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,6 +43,34 @@ def _parser() -> argparse.ArgumentParser:
     redrive_parser = commands.add_parser("redrive", help="move the messages of QUEUE-dlq back to QUEUE")
     redrive_parser.add_argument("queue", metavar="QUEUE")
     redrive_parser.set_defaults(command=_redrive)
+
+    roles = [role.value for role in Role]
+    token = commands.add_parser("token", help="print a development token of the running local stack's issuer")
+    token.add_argument("--role", required=True, choices=roles)
+    token.add_argument("--dept", help="department code (dept_head and dept_officer only)")
+    token.add_argument("--name", default="开发人员", help="the name the token shows")
+    token.add_argument("--moto-port", type=int, default=5000, help="port of the local stack's moto server")
+    token.set_defaults(command=_token)
+
+    staff = commands.add_parser("staff", help="staff accounts of the system's own token issuer")
+    staff_commands = staff.add_subparsers(required=True, metavar="ACTION")
+    add = staff_commands.add_parser(
+        "add", help="create an account (password from a prompt or stdin) and print its TOTP URI once"
+    )
+    add.add_argument("username", metavar="USERNAME")
+    add.add_argument("--role", required=True, choices=roles)
+    add.add_argument("--dept", help="department code (dept_head and dept_officer only)")
+    add.add_argument("--name", help="the staff member's name (default: the username)")
+    add.add_argument("--local", action="store_true", help="in the running local stack rather than the AWS account")
+    add.add_argument("--moto-port", type=int, default=5000, help="port of the local stack's moto server")
+    add.set_defaults(command=_staff_add)
+
+    keys = commands.add_parser("keys", help="the own token issuer's signing keys")
+    keys_commands = keys.add_subparsers(required=True, metavar="ACTION")
+    rotate = keys_commands.add_parser("rotate", help="new current key; the current one stays valid as previous")
+    rotate.add_argument("--local", action="store_true", help="in the running local stack rather than the AWS account")
+    rotate.add_argument("--moto-port", type=int, default=5000, help="port of the local stack's moto server")
+    rotate.set_defaults(command=_keys_rotate)
     return parser
 
 
@@ -157,6 +188,79 @@ def _redrive(args: argparse.Namespace) -> int:
         print(f"hotspot redrive: {error}", file=sys.stderr)
         return 1
     print(f"moved {moved} messages from {dead_letter_queue(args.queue)} to {args.queue}")
+    return 0
+
+
+# --- staff identity (shared/auth.py, shared/staff.py) ---------------------------------------------------------
+
+
+def _use_local_stack(moto_port: int) -> None:
+    from infra import local_stack  # a development dependency, like `run`
+
+    local_stack.use_local_environment(f"http://127.0.0.1:{moto_port}")
+
+
+def _token(args: argparse.Namespace) -> int:
+    """Development tokens exist for the local stack only: this always talks to its moto server."""
+    from shared import auth
+
+    _use_local_stack(args.moto_port)
+    try:
+        token = auth.issue_development_token(get_settings(), Role(args.role), args.dept, args.name)
+    except ValidationError as error:
+        print(f"hotspot token: {error.errors()[0]['msg']}", file=sys.stderr)
+        return 2
+    except (BotoCoreError, ClientError) as error:
+        print(f"hotspot token: cannot read the signing key; is the local stack running? ({error})", file=sys.stderr)
+        return 1
+    print(token)
+    return 0
+
+
+def _read_password() -> str:
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    password = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != password:
+        raise ValueError("the passwords differ")
+    return password
+
+
+def _staff_add(args: argparse.Namespace) -> int:
+    from shared import staff
+
+    if args.local:
+        _use_local_stack(args.moto_port)
+    try:
+        uri = staff.create_account(
+            get_settings(), args.username, args.name or args.username, Role(args.role), args.dept, _read_password()
+        )
+    except ValueError as error:
+        print(f"hotspot staff add: {error}", file=sys.stderr)
+        return 2
+    except staff.AccountExists:
+        print(f"hotspot staff add: {args.username} exists already", file=sys.stderr)
+        return 1
+    except (BotoCoreError, ClientError) as error:
+        print(f"hotspot staff add: {error}", file=sys.stderr)
+        return 1
+    # Shown this once: enter it into the staff member's authenticator app (or make a QR code of it).
+    print(uri)
+    return 0
+
+
+def _keys_rotate(args: argparse.Namespace) -> int:
+    from shared import auth
+
+    if args.local:
+        _use_local_stack(args.moto_port)
+    try:
+        keys = auth.rotate_signing_key(get_settings())
+    except (BotoCoreError, ClientError) as error:
+        print(f"hotspot keys rotate: {error}", file=sys.stderr)
+        return 1
+    previous = ", ".join(key.kid for key in keys.previous) or "none"
+    print(f"current key {keys.current.kid}; previous {previous}")
     return 0
 
 

@@ -4,10 +4,13 @@ moto backs up every table a TransactWriteItems touches by deep-copying the whole
 so that it can roll back; with a few thousand cases each transaction takes hundreds of milliseconds and the
 local stack slows as it is used. Here the backup is of the items the transaction writes, and a failed
 transaction puts exactly those back. The outcome is moto's own: same checks, same errors, same rollback.
+Transactions are also made atomic between threads, as on AWS: moto checks and writes item by item, so two
+concurrent transactions on one case could otherwise both pass their version checks.
 Applied by the local stack's moto server (`infra/moto_server.py`), the integration tests and the benchmarks.
 """
 
 import copy
+import threading
 from typing import Any
 
 import moto.dynamodb.models as dynamodb_models
@@ -16,6 +19,7 @@ from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
 
 _original_transact = DynamoDBBackend.transact_write_items
+_transaction_lock = threading.Lock()
 
 
 class _CopyWithoutTables:
@@ -66,12 +70,13 @@ def _restore(written: list[tuple]) -> None:
 
 
 def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
-    written = _written_items(self, transact_items)
-    try:
-        _original_transact(self, transact_items)
-    except Exception:
-        _restore(written)
-        raise
+    with _transaction_lock:
+        written = _written_items(self, transact_items)
+        try:
+            _original_transact(self, transact_items)
+        except Exception:
+            _restore(written)
+            raise
 
 
 def apply() -> None:

@@ -18,6 +18,7 @@ from infra.resources import (
     queues,
     tables,
 )
+from shared import auth
 from shared.aws import client
 from shared.settings import Settings
 
@@ -27,6 +28,8 @@ def provision(settings: Settings) -> None:
     _create_queues(settings)
     _create_buckets(settings)
     _notify_mail(settings)
+    # The own token issuer's first signing key, generated here and never committed (shared/auth.py).
+    auth.ensure_signing_key(settings)
 
 
 def _create_tables(settings: Settings) -> None:

@@ -8,14 +8,16 @@ Cases table (single table, keys `pk`/`sk`, every index projects all attributes):
 | complainant of a case (personal data, apart)  | pk `CASE#<no>`, sk `COMPLAINANT`                          |
 | audit events of a case, in order              | pk `CASE#<no>`, sk `EVENT#<version:08>`                   |
 | notifications already sent for a case         | pk `CASE#<no>`, sk `NOTICE#<notification id>`             |
-| a department's cases by status, by due time   | gsi1: `DEPT#<code>#<status>` / `<due or received>#<no>`   |
+| a department's cases by status, by due time   | gsi1: `DEPT#<code>#<status>` / `<due_at or received>#<no>`|
 | county-wide cases by status, by receipt time  | gsi2: `STATUS#<status>` / `<received_at>#<no>`            |
 | cases due before a time (sharded by UTC day)  | gsi3: `DUE#<yyyy-mm-dd>` / `<due_at>#<no>`               |
 | cases by complainant (keyed hash of contact)  | gsi4: `CONTACT#<hash>` / `<received_at>#<no>`             |
 | quarantined payloads, by month, in order      | pk `QUARANTINE#<yyyy-mm>`, sk `<received_at>#<raw ref>`   |
 | IMAP poller position in a mailbox             | pk `MAILBOX#<name>`, sk `STATE` (UIDVALIDITY, last UID)  |
+| staff account (own token issuer only)         | pk `STAFF#<username>`, sk `PROFILE`                       |
 
-gsi3 is sparse: its keys are set only while a deadline runs. gsi4 keys are on the complainant item.
+gsi3 is sparse: its keys are set only while a deadline runs (`due_at`, of kind `due_kind`).
+gsi4 keys are on the complainant item.
 
 Idempotency table: `key` -> stored answer, expiring through the `expires_at` TTL attribute. Rate-limit
 counters live there too (`rate:<scope>:<window start>:<hashed subject>`), expiring the same way.
@@ -92,13 +94,11 @@ def _case_item(case: Case) -> dict[str, Any]:
     values.update(pk=f"CASE#{case.tracking_no}", sk="CASE")
     values.update(gsi2pk=f"STATUS#{case.status}", gsi2sk=f"{values['received_at']}#{case.tracking_no}")
     if case.department:
-        order = values["acceptance_due_at"] or values["received_at"]
+        order = values["due_at"] or values["received_at"]
         values.update(gsi1pk=f"DEPT#{case.department}#{case.status}", gsi1sk=f"{order}#{case.tracking_no}")
-    if case.status == Status.routed and case.acceptance_due_at:
-        values.update(
-            gsi3pk=f"DUE#{due_shard(case.acceptance_due_at)}",
-            gsi3sk=f"{values['acceptance_due_at']}#{case.tracking_no}",
-        )
+    if case.due_at:
+        # The workflow clears due_at when no deadline runs any more, which drops the case from the due index.
+        values.update(gsi3pk=f"DUE#{due_shard(case.due_at)}", gsi3sk=f"{values['due_at']}#{case.tracking_no}")
     return _to_item(values)
 
 
@@ -148,8 +148,13 @@ class CaseStore:
 
     def transition(self, before: Case, after: Case, event: AuditEvent) -> None:
         """Replace the case and append its audit event in one transaction, guarded by the version read."""
-        self._transact(
-            [
+        self.transition_together([(before, after, event)])
+
+    def transition_together(self, changes: list[tuple[Case, Case, AuditEvent]]) -> None:
+        """Several cases (e.g. both sides of a merge) and their audit events in one transaction: all or none."""
+        writes: list[dict[str, Any]] = []
+        for before, after, event in changes:
+            writes.append(
                 {
                     "Put": {
                         "TableName": self._table,
@@ -157,16 +162,67 @@ class CaseStore:
                         "ConditionExpression": "version = :version",
                         "ExpressionAttributeValues": _to_item({":version": before.version}),
                     }
-                },
+                }
+            )
+            writes.append(
                 {
                     "Put": {
                         "TableName": self._table,
                         "Item": _event_item(event),
                         "ConditionExpression": "attribute_not_exists(pk)",
                     }
-                },
-            ]
+                }
+            )
+        self._transact(writes)
+
+    def complainant(self, tracking_no: str) -> Complainant | None:
+        key = _to_item({"pk": f"CASE#{tracking_no}", "sk": "COMPLAINANT"})
+        item = client("dynamodb").get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
+        if not item:
+            return None
+        return Complainant.model_validate(
+            {name: value for name, value in _from_item(item).items() if name in Complainant.model_fields}
         )
+
+    def page(
+        self,
+        index: str,
+        partition: str,
+        limit: int,
+        start: dict[str, Any] | None = None,
+        sort_before: str | None = None,
+        filters: dict[str, str] | None = None,
+    ) -> tuple[list[Case], dict[str, Any] | None]:
+        """One page of cases of an index partition (`gsi1`: a department's status queue, `gsi2`: a status
+        county-wide), in index order, at most `limit` of them; with the key to continue from, or None at the
+        end. `filters` are attribute equalities (e.g. category), `due_at_before` a time, applied after the key."""
+        key_names = {"gsi1": ("gsi1pk", "gsi1sk"), "gsi2": ("gsi2pk", "gsi2sk")}[index]
+        condition = f"{key_names[0]} = :pk"
+        values: dict[str, Any] = {":pk": partition}
+        if sort_before is not None:
+            condition += f" AND {key_names[1]} < :before"
+            values[":before"] = sort_before
+        kwargs: dict[str, Any] = {"IndexName": index, "KeyConditionExpression": condition, "Limit": limit}
+        clauses, names = [], {}
+        for position, (name, value) in enumerate(sorted((filters or {}).items())):
+            if name == "due_at_before":
+                clauses.append("due_at < :f" + str(position))
+                values[f":f{position}"] = value
+            else:
+                clauses.append(f"#f{position} = :f{position}")
+                names[f"#f{position}"] = name
+                values[f":f{position}"] = value
+        if clauses:
+            kwargs["FilterExpression"] = " AND ".join(clauses)
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
+        kwargs["ExpressionAttributeValues"] = _to_item(values)
+        if start:
+            kwargs["ExclusiveStartKey"] = _to_item(start)
+        response = client("dynamodb").query(TableName=self._table, **kwargs)
+        cases = [Case.model_validate(_from_item(item)) for item in response["Items"]]
+        last = response.get("LastEvaluatedKey")
+        return cases, (_from_item(last) if last else None)
 
     def events(self, tracking_no: str) -> list[AuditEvent]:
         items = self._query(
@@ -369,3 +425,50 @@ class MailboxStore:
     def advance(self, name: str, uidvalidity: int, last_uid: int) -> None:
         item = {"pk": f"MAILBOX#{name}", "sk": "STATE", "uidvalidity": uidvalidity, "last_uid": last_uid}
         client("dynamodb").put_item(TableName=self._table, Item=_to_item(item))
+
+
+class StaffStore:
+    """Staff accounts of the system's own token issuer: password hash, TOTP secret, role and department."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._table = settings.cases_table
+
+    @staticmethod
+    def _key(username: str) -> dict[str, Any]:
+        return _to_item({"pk": f"STAFF#{username}", "sk": "PROFILE"})
+
+    def create(self, username: str, values: dict[str, Any]) -> bool:
+        """Store a new account; False if the username is taken."""
+        item = {**values, "pk": f"STAFF#{username}", "sk": "PROFILE"}
+        try:
+            client("dynamodb").put_item(
+                TableName=self._table, Item=_to_item(item), ConditionExpression="attribute_not_exists(pk)"
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def get(self, username: str) -> dict[str, Any] | None:
+        item = client("dynamodb").get_item(TableName=self._table, Key=self._key(username), ConsistentRead=True)
+        values = _from_item(item.get("Item", {}))
+        return {k: v for k, v in values.items() if k not in ("pk", "sk")} or None
+
+    def use_totp_step(self, username: str, step: int) -> bool:
+        """Record a one-time code's time step as used; False if this or a later step was used already."""
+        try:
+            client("dynamodb").update_item(
+                TableName=self._table,
+                Key=self._key(username),
+                UpdateExpression="SET last_totp_step = :step",
+                ConditionExpression=(
+                    "attribute_exists(pk) AND (attribute_not_exists(last_totp_step) OR last_totp_step < :step)"
+                ),
+                ExpressionAttributeValues=_to_item({":step": step}),
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True

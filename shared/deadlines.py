@@ -52,14 +52,19 @@ def acceptance_deadline(received_at: datetime) -> Deadline:
     return deadline_after(received_at, "acceptance")
 
 
-def deadline_after(start: datetime, rule_name: str) -> Deadline:
-    """The deadline of policy rule `rule_name` counted from `start` (an aware datetime)."""
+def deadline_after(start: datetime, rule_name: str, days: int | None = None) -> Deadline:
+    """The deadline of policy rule `rule_name` counted from `start` (an aware datetime); `days` shortens the
+    rule's period (an extension granted for fewer days than the most the policy allows)."""
     if start.tzinfo is None or start.utcoffset() is None:
         raise ValueError("start must be timezone-aware")
     current = policy()
     if rule_name not in current.rules:
         raise KeyError(f"unknown deadline rule {rule_name!r}; known: {sorted(current.rules)}")
     rule = current.rules[rule_name]
+    if days is not None:
+        if not 1 <= days <= rule.days:
+            raise ValueError(f"rule {rule_name!r} allows 1 to {rule.days} days, not {days}")
+        rule = rule.model_copy(update={"days": days})
     zone = county_timezone()
     start_day = start.astimezone(zone).date()
     if rule.counting == "working":

@@ -351,6 +351,9 @@ def complaint_status(
         # Same instants as stored, written in the county's time zone because people read them.
         "received_at": _local(case.received_at),
         "acceptance_due_at": _local(case.acceptance_due_at) if case.acceptance_due_at else None,
+        # The deadline running now, if any: acceptance, reply or review_reply.
+        "due_at": _local(case.due_at) if case.due_at else None,
+        "due_kind": case.due_kind,
     }
 
 

@@ -6,6 +6,7 @@ reading or listing cases never touches it.
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -25,14 +26,57 @@ class Channel(StrEnum):
 
 
 class Status(StrEnum):
+    """Where a case is; the moves between them are the table in shared/data/workflow.json."""
+
     received = "received"
     routed = "routed"
+    accepted = "accepted"
+    not_accepted = "not_accepted"
+    transferred = "transferred"
+    merged = "merged"
+    investigating = "investigating"
+    decided = "decided"
+    replied = "replied"
+    rectifying = "rectifying"
+    reviewing = "reviewing"
+    closed = "closed"
 
 
 STATUS_NAMES: dict[Status, str] = {
     Status.received: "已登记，正在分办",
     Status.routed: "已转交承办部门，等待受理",
+    Status.accepted: "已受理",
+    Status.not_accepted: "不予受理",
+    Status.transferred: "非本部门职责，已退回县政府法制办重新分办",
+    Status.merged: "与其他投诉合并办理",
+    Status.investigating: "正在调查核实",
+    Status.decided: "已作出处理决定，等待答复",
+    Status.replied: "已答复",
+    Status.rectifying: "已答复，正在督促整改",
+    Status.reviewing: "正在复查",
+    Status.closed: "已办结",
 }
+
+
+class DueKind(StrEnum):
+    """Which legal deadline of shared/data/deadline_policy.json is running (the rule of the same name)."""
+
+    acceptance = "acceptance"
+    reply = "reply"
+    review_reply = "review_reply"
+
+
+class Extension(BaseModel):
+    """The one extension of the reply deadline a department may ask for; the county legal office decides."""
+
+    status: Literal["requested", "approved", "refused"]
+    days: int
+    reason: str
+    requested_at: datetime
+    requested_by: str
+    decided_at: datetime | None = None
+    decided_by: str | None = None
+    refusal_reason: str | None = None
 
 
 class Complainant(BaseModel):
@@ -82,8 +126,34 @@ class Case(BaseModel):
     triage_reason: str | None = None
     assigned_unit: str | None = None
     routed_at: datetime | None = None
-    acceptance_due_at: datetime | None = None
+    # The deadline running now (indexed for reminders) and which rule it is; None once nothing is due.
+    due_at: datetime | None = None
+    due_kind: DueKind | None = None
     deadline_provisional: bool = False
+    # Every deadline set so far, kept as the record of the case.
+    acceptance_due_at: datetime | None = None
+    reply_due_at: datetime | None = None
+    review_request_due_at: datetime | None = None
+    review_reply_due_at: datetime | None = None
+    handler: str | None = None
+    accepted_at: datetime | None = None
+    not_accepted_reason: str | None = None
+    transferred_from: str | None = None
+    merged_into: str | None = None
+    merged_cases: list[str] = Field(default_factory=list)
+    extension: Extension | None = None
+    finding: Literal["substantiated", "partly", "unsubstantiated"] | None = None
+    measures: list[Literal["correct", "revoke", "order_rectification", "hold_accountable"]] = Field(
+        default_factory=list
+    )
+    decision_summary: str | None = None
+    replied_at: datetime | None = None
+    reply_text: str | None = None
+    review_requested_at: datetime | None = None
+    review_reason: str | None = None
+    closed_at: datetime | None = None
+    media_followup: bool = False
+    typical: Literal["positive", "negative"] | None = None
     reminders_sent: list[str] = Field(default_factory=list)
     enqueued_at: datetime | None = None
     version: int = 1

@@ -50,6 +50,8 @@ class ComplaintStatus(BaseModel):
     department: Named | None
     received_at: str
     acceptance_due_at: str | None
+    due_at: str | None
+    due_kind: str | None
 
 
 class ComplaintForm(BaseModel):

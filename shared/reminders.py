@@ -25,20 +25,23 @@ def remind_deadlines(settings: Settings, now: datetime | None = None) -> RunSumm
     summary = RunSummary()
     store = CaseStore(settings)
     for case in _cases_due(settings, store, now):
-        overdue = case.acceptance_due_at is not None and case.acceptance_due_at <= now
-        kind = "acceptance_overdue" if overdue else "acceptance_due_soon"
+        if case.due_at is None or case.due_kind is None:
+            continue
+        overdue = case.due_at <= now
+        kind = f"{case.due_kind}_overdue" if overdue else f"{case.due_kind}_due_soon"
         if kind in case.reminders_sent:
             continue
         queues.send(
             settings.notify_queue,
             Envelope(
                 type=MessageType.notification_requested,
-                id=f"{case.tracking_no}:{kind}",  # the consumer sends each (case, kind) once
+                # The consumer sends each (case, kind, deadline) once; an extension's new deadline is reminded anew.
+                id=f"{case.tracking_no}:{kind}:{case.due_at:%Y%m%dT%H%M%S}",
                 data={
                     "tracking_no": case.tracking_no,
                     "kind": kind,
                     "department": case.department,
-                    "due_at": case.acceptance_due_at.isoformat() if case.acceptance_due_at else None,
+                    "due_at": case.due_at.isoformat(),
                 },
             ),
         )
@@ -54,7 +57,7 @@ def remind_deadlines(settings: Settings, now: datetime | None = None) -> RunSumm
 
 
 def _cases_due(settings: Settings, store: CaseStore, now: datetime) -> Iterator[Case]:
-    """Cases whose acceptance deadline is past or within the reminder window, one day shard at a time."""
+    """Cases whose running deadline is past or within the reminder window, one day shard at a time."""
     due_before = now + reminder_window()
     day = (now - timedelta(days=settings.reminder_lookback_days)).date()
     while day <= due_before.date():

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel
 
-from shared import objects, reference_data
+from shared import auth, objects, reference_data
+from shared.auth import Principal, Role
 from shared.dal import CaseStore
 from shared.models import STATUS_NAMES, Status
 from shared.observability import logger
@@ -18,6 +19,8 @@ from shared.text import FORMULA_STARTS
 
 PREFIX = "reports/"
 UNROUTED = "未分办"
+# County statistics are for the county legal office and the auditors.
+REPORT_ROLES = (Role.county_admin, Role.auditor)
 
 
 class Statistics(BaseModel):
@@ -117,8 +120,15 @@ def generate_report(settings: Settings, now: datetime | None = None) -> Report:
     )
 
 
-def list_reports(settings: Settings, limit: int = 50) -> list[Report]:
+def request_report(settings: Settings, principal: Principal, now: datetime | None = None) -> Report:
+    """A report on demand, for a staff member allowed to see county statistics."""
+    auth.require_role(principal, *REPORT_ROLES)
+    return generate_report(settings, now)
+
+
+def list_reports(settings: Settings, principal: Principal, limit: int = 50) -> list[Report]:
     """The newest reports first, each file with a presigned download link."""
+    auth.require_role(principal, *REPORT_ROLES)
     grouped: dict[str, list[objects.StoredObject]] = {}
     for stored in objects.list_under(settings.reports_bucket, PREFIX):
         report_id = stored.key.removeprefix(PREFIX).split("/", 1)[0]

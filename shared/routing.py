@@ -7,7 +7,7 @@ from shared.classifier import classify
 from shared.dal import CaseStore, ConditionFailed
 from shared.deadlines import acceptance_deadline
 from shared.messages import Envelope, MessageType
-from shared.models import AuditEvent, Case, Status
+from shared.models import AuditEvent, Case, DueKind, Status
 from shared.observability import logger
 from shared.settings import Settings
 
@@ -28,7 +28,7 @@ def route_complaint(settings: Settings, message: Envelope, now: datetime | None 
         raise CaseNotFound(tracking_no)
     if case.status != Status.received:
         # Routed before (a redelivery, or the event was lost after the write): only re-announce it.
-        _announce(settings, case, message.correlation_id)
+        announce(settings, case, message.correlation_id)
         return case
     routed = _routed(case, now)
     event = AuditEvent(
@@ -59,7 +59,7 @@ def route_complaint(settings: Settings, message: Envelope, now: datetime | None 
         "complaint routed",
         extra={"tracking_no": tracking_no, "department": routed.department, "category": routed.category},
     )
-    _announce(settings, routed, message.correlation_id)
+    announce(settings, routed, message.correlation_id)
     return routed
 
 
@@ -80,13 +80,15 @@ def _routed(case: Case, now: datetime) -> Case:
             "assigned_unit": f"{result.department}:legal-office",
             "routed_at": now,
             "acceptance_due_at": deadline.due_at,
+            "due_at": deadline.due_at,
+            "due_kind": DueKind.acceptance,
             "deadline_provisional": deadline.provisional,
             "version": case.version + 1,
         }
     )
 
 
-def _announce(settings: Settings, case: Case, correlation_id: str | None) -> None:
+def announce(settings: Settings, case: Case, correlation_id: str | None) -> None:
     queues.send(
         settings.events_queue,
         Envelope(

@@ -51,8 +51,14 @@ class Settings(BaseSettings):
     upload_url_seconds: int = 3600
     uploads_per_ip_per_hour: int = 60
     intake_base_path: str = "/intake"
-    # Which SMS service sends notifications: only SNS exists so far (see DESIGN.md, section 2).
+    # Which SMS service sends notifications (shared/sms.py): "sns" (global AWS, the local stack), "aliyun" (Dysms)
+    # or "tencent" (Tencent Cloud SMS), since SNS cannot text from AWS's China regions. The domestic providers read
+    # their credentials from the Secrets Manager secret named here (JSON: Aliyun access_key_id, access_key_secret;
+    # Tencent secret_id, secret_key), their template codes from shared/data/sms_templates.json, and call the
+    # provider's public endpoint unless one is set here (tests point it at a loopback stand-in).
     sms_provider: str = "sns"
+    sms_secret: str = "hotspot-sms"
+    sms_endpoint: str = ""
     # SMS intake (shared/sms_inbound.py). Twilio signs each webhook with the account's auth token over the URL
     # it called: the public URL of the intake API as providers call it (the gateway changes host and path), so
     # it must be configured. Aliyun and Tencent webhooks carry `?token=<sms_webhook_token>`. Set real secrets
@@ -75,6 +81,22 @@ class Settings(BaseSettings):
     mail_imap_secret: str = ""
     # Larger mail is not parsed: it is quarantined with its raw MIME kept.
     mail_max_bytes: int = 10 * 1024 * 1024
+    # Staff tokens (shared/auth.py). With a JWKS URL (global AWS: the Cognito user pool's
+    # `<issuer>/.well-known/jwks.json`, issuer `https://cognito-idp.<region>.amazonaws.com/<pool id>`, audience
+    # the app client id) tokens come from that issuer. Without one (China regions, local stack) the system is
+    # its own issuer: staff log in at /cases/auth/login and tokens are signed with the keys kept in the
+    # Secrets Manager secret named here (JSON: current and previous private keys with their key ids).
+    auth_issuer: str = "hotspot-local"
+    auth_audience: str = "hotspot-staff"
+    auth_jwks_url: str = ""
+    auth_signing_secret: str = "hotspot-auth-signing-key"
+    # Keys fetched from the JWKS or the secret are reused this long; clock skew tolerated on exp/nbf/iat.
+    auth_keys_cache_seconds: int = 300
+    auth_leeway_seconds: int = 60
+    # Lifetime of a token issued at login, and login attempts allowed per username and per client IP.
+    auth_token_seconds: int = 8 * 3600
+    logins_per_user_per_hour: int = 10
+    logins_per_ip_per_hour: int = 60
 
 
 @cache

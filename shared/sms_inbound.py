@@ -30,7 +30,7 @@ from xml.sax.saxutils import escape
 from pydantic import AfterValidator, BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from shared import identity, intake, notifications, queues
+from shared import identity, intake, notifications, queues, sms
 from shared.dal import CaseStore, ConditionFailed
 from shared.errors import ApiError, FieldError, from_validation_error
 from shared.models import AuditEvent, Case, Channel, Complainant
@@ -55,7 +55,6 @@ class SmsRules(BaseModel):
     query_keyword: str
     follow_up_minutes: int
     max_text_chars: int
-    replies: dict[str, str]
 
 
 @cache
@@ -71,8 +70,9 @@ def segments(text: str) -> int:
     return math.ceil(len(text) / PART_CHARS)
 
 
-def reply(name: str, **values: str) -> str:
-    return rules().replies[name].format(signature=notifications.policy().signature, **values)
+def reply(kind: str, **values: str) -> sms.Sms:
+    """An answer to a text: its kind in sms_templates.json (sms_receipt, sms_status, ...) and values."""
+    return sms.Sms(kind=kind, values=values)
 
 
 # --- what arrives -----------------------------------------------------------------------------------------------
@@ -186,7 +186,7 @@ class Outcome(BaseModel):
 
     kind: str  # complaint, supplement or query
     tracking_no: str | None
-    reply: str
+    reply: sms.Sms
 
 
 def receive(
@@ -329,10 +329,10 @@ def _act(settings: Settings, message: InboundSms, raw_key: str, now: datetime) -
     earlier = _recent_sms_case(settings, complainant, now)
     if earlier is not None:
         _supplement(settings, earlier, message.text, raw_key, now)
-        return Outcome(kind="supplement", tracking_no=earlier, reply=reply("supplement", tracking_no=earlier))
+        return Outcome(kind="supplement", tracking_no=earlier, reply=reply("sms_supplement", tracking_no=earlier))
     receipt = intake.create_complaint(settings, draft)
-    text = reply("receipt", tracking_no=receipt.tracking_no, code=receipt.verification_code)
-    return Outcome(kind="complaint", tracking_no=receipt.tracking_no, reply=text)
+    answer = reply("sms_receipt", tracking_no=receipt.tracking_no, code=receipt.verification_code)
+    return Outcome(kind="complaint", tracking_no=receipt.tracking_no, reply=answer)
 
 
 def parse_query(text: str) -> tuple[str, str | None] | None:
@@ -355,11 +355,14 @@ def _query(settings: Settings, message: InboundSms, tracking_no: str, code: str 
         # The sender's number stands in for the client address of the web lookup, for the same limits.
         status = intake.complaint_status(settings, tracking_no, code, f"sms:{message.phone}", now)
     except ApiError as error:
-        name = "too_many" if error.status == 429 else "not_found"
-        return Outcome(kind="query", tracking_no=None, reply=reply(name))
-    department = f"（{status['department']['name']}）" if status["department"] else ""
-    text = reply("status", tracking_no=tracking_no, status=str(status["status_name"]), department=department)
-    return Outcome(kind="query", tracking_no=tracking_no, reply=text)
+        kind = "sms_too_many" if error.status == 429 else "sms_not_found"
+        return Outcome(kind="query", tracking_no=None, reply=reply(kind))
+    name = str(status["status_name"])
+    if status["department"]:
+        answer = reply("sms_status", tracking_no=tracking_no, status=name, department=status["department"]["name"])
+    else:
+        answer = reply("sms_status_unassigned", tracking_no=tracking_no, status=name)
+    return Outcome(kind="query", tracking_no=tracking_no, reply=answer)
 
 
 def _recent_sms_case(settings: Settings, complainant: Complainant, now: datetime) -> str | None:
@@ -416,8 +419,13 @@ def _queue_replies(settings: Settings, provider: Provider, done: list[tuple[Inbo
     if provider == Provider.twilio:
         return  # the reply rides in the TwiML answer
     for message, outcome in done:
-        sms = notifications.SmsReply(phone=e164(message.phone), text=outcome.reply, tracking_no=outcome.tracking_no)
-        envelope = notifications.sms_reply_message(f"sms-reply:{message.provider}:{message.message_id}", sms)
+        notice = notifications.SmsNotice(
+            kind=outcome.reply.kind,
+            phone=e164(message.phone),
+            values=outcome.reply.values,
+            tracking_no=outcome.tracking_no,
+        )
+        envelope = notifications.sms_notice_message(f"sms-reply:{message.provider}:{message.message_id}", notice)
         queues.send(settings.notify_queue, envelope)
 
 
@@ -428,7 +436,7 @@ def e164(phone: str) -> str:
 
 def _acknowledged(provider: Provider, outcomes: list[Outcome]) -> WebhookAnswer:
     if provider == Provider.twilio:
-        messages = "".join(f"<Message>{escape(outcome.reply)}</Message>" for outcome in outcomes)
+        messages = "".join(f"<Message>{escape(sms.render(outcome.reply))}</Message>" for outcome in outcomes)
         twiml = f'<?xml version="1.0" encoding="UTF-8"?><Response>{messages}</Response>'
         return WebhookAnswer(status=200, body=twiml, content_type="text/xml; charset=utf-8")
     body = {"code": 0, "msg": "接收成功"} if provider == Provider.aliyun else {"result": 0, "errmsg": "OK"}

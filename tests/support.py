@@ -143,3 +143,18 @@ def running_stack(
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def staff_token(stack: Stack, role: str, department: str | None = None) -> str:
+    """A development token from `hotspot token`, signed with the running stack's key."""
+    moto_port = stack.moto_url.rsplit(":", 1)[1]
+    command = [sys.executable, "-m", "infra.cli", "token", "--role", role, "--moto-port", moto_port]
+    result = subprocess.run(
+        [*command, *(["--dept", department] if department else [])],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    return result.stdout.strip()

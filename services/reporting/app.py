@@ -7,8 +7,8 @@ from typing import Any
 
 from chalice import Chalice, Cron, Response
 
-from shared import reporting
-from shared.http import guarded, json_response
+from shared import auth, reporting
+from shared.http import current_request, guarded, json_response
 from shared.settings import get_settings
 
 app = Chalice(app_name="hotspot-reporting", configure_logs=False)
@@ -23,13 +23,16 @@ def generate_daily_report(event: Any) -> dict:
 @app.route("/", methods=["POST"], content_types=["*/*"])
 @guarded
 def create_report() -> Response:
-    return json_response(201, reporting.generate_report(get_settings()).model_dump(mode="json"))
+    settings = get_settings()
+    principal = auth.principal_from_headers(settings, current_request(app).headers)
+    return json_response(201, reporting.request_report(settings, principal).model_dump(mode="json"))
 
 
 @app.route("/", methods=["GET"])
 @guarded
 def list_reports() -> Response:
-    reports = reporting.list_reports(get_settings())
+    settings = get_settings()
+    reports = reporting.list_reports(settings, auth.principal_from_headers(settings, current_request(app).headers))
     return json_response(200, {"reports": [report.model_dump(mode="json") for report in reports]})
 
 

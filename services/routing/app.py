@@ -7,9 +7,9 @@ from typing import Any
 
 from chalice import Chalice, Rate, Response
 
-from shared import notifications, reminders, routing
+from shared import auth, cases_api, notifications, reminders, routing, staff
 from shared.batch import PartialItemFailureResponse, process_messages
-from shared.http import json_response
+from shared.http import client_ip, current_request, guarded, json_response, raw_body
 from shared.settings import get_settings
 from shared.sms import sms_sender
 
@@ -36,3 +36,52 @@ def remind_deadlines(event: Any) -> dict:
 @app.route("/health", methods=["GET"])
 def health() -> Response:
     return json_response(200, {"status": "ok", "service": "routing"})
+
+
+# Staff login of the system's own token issuer (shared/staff.py); 404 where Cognito issues the tokens.
+@app.route("/auth/login", methods=["POST"], content_types=["*/*"])
+@guarded
+def login() -> Response:
+    request = current_request(app)
+    answer = staff.login(settings, raw_body(request), request.headers.get("content-type", ""), client_ip(request))
+    return json_response(200, answer.model_dump(mode="json"), {"Cache-Control": "no-store"})
+
+
+@app.route("/auth/jwks.json", methods=["GET"])
+@guarded
+def jwks() -> Response:
+    return json_response(200, staff.public_keys(settings), {"Cache-Control": "max-age=300"})
+
+
+@app.route("/auth/me", methods=["GET"])
+@guarded
+def me() -> Response:
+    return json_response(200, staff.me(settings, current_request(app).headers).model_dump(mode="json"))
+
+
+# --- the staff case API (shared/cases_api.py, workflow in shared/workflow.py), under /cases on the gateway ---
+
+
+@app.route("/", methods=["GET"])
+@guarded
+def list_cases() -> Response:
+    request = current_request(app)
+    principal = auth.principal_from_headers(settings, request.headers)
+    params = request.query_params
+    query = {name: params[name] for name in params} if params else {}
+    return json_response(200, cases_api.list_cases(settings, principal, query))
+
+
+@app.route("/{tracking_no}", methods=["GET"])
+@guarded
+def get_case(tracking_no: str) -> Response:
+    principal = auth.principal_from_headers(settings, current_request(app).headers)
+    return json_response(200, cases_api.get_case(settings, principal, tracking_no))
+
+
+@app.route("/{tracking_no}/actions/{action}", methods=["POST"], content_types=["application/json"])
+@guarded
+def post_action(tracking_no: str, action: str) -> Response:
+    request = current_request(app)
+    principal = auth.principal_from_headers(settings, request.headers)
+    return json_response(200, cases_api.act(settings, principal, tracking_no, action, raw_body(request)))

@@ -1,16 +1,22 @@
 """End to end against `hotspot run`: complaints in through the gateway, routed by the queue consumer,
 a report generated and downloaded, the schedules fired at start-up, and a clean stop on Ctrl-C."""
 
+import base64
 import signal
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 
-from tests.support import Stack, read_jsonl, running_stack
+from shared import staff
+from tests.support import Stack, read_jsonl, running_stack, staff_token
 
 SAMPLES = read_jsonl("sample_complaints.jsonl")
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -89,9 +95,11 @@ def test_a_report_is_generated_listed_and_downloadable(
 ) -> None:
     # given routed complaints
     department_name = next(status["department"]["name"] for _, status in routed if status["department"])
-    # when a report is requested and the reports are listed
-    created = requests.post(f"{stack.url}/reports", timeout=10)
-    listed = requests.get(f"{stack.url}/reports", timeout=10)
+    # when the county office requests a report and an auditor lists the reports (tokens from `hotspot token`)
+    county_admin = {"Authorization": f"Bearer {staff_token(stack, 'county_admin')}"}
+    auditor = {"Authorization": f"Bearer {staff_token(stack, 'auditor')}"}
+    created = requests.post(f"{stack.url}/reports", headers=county_admin, timeout=10)
+    listed = requests.get(f"{stack.url}/reports", headers=auditor, timeout=10)
     # then the new report is among them with its files
     assert created.status_code == 201, created.text
     report = created.json()
@@ -104,6 +112,46 @@ def test_a_report_is_generated_listed_and_downloadable(
     assert download.status_code == 200
     assert download.content.startswith(UTF8_BOM)
     assert department_name in download.content.decode("utf-8-sig")
+
+
+def test_hotspot_token_prints_a_token_the_stack_accepts(stack: Stack) -> None:
+    # given a development token for an officer of the public security bureau, printed by `hotspot token`
+    token = staff_token(stack, "dept_officer", "GAJ")
+    # when the stack is asked who that is
+    me = requests.get(f"{stack.url}/cases/auth/me", headers={"Authorization": f"Bearer {token}"}, timeout=5)
+    # then it is that officer, verified with the key the stack generated at start-up and publishes
+    assert me.status_code == 200, me.text
+    assert (me.json()["role"], me.json()["department"]) == ("dept_officer", "GAJ")
+    keys = requests.get(f"{stack.url}/cases/auth/jwks.json", timeout=5).json()["keys"]
+    assert keys and all(key["alg"] == "ES256" and "d" not in key for key in keys)
+    # and the officer may not read county statistics, while no token at all is a 401
+    assert (
+        requests.get(f"{stack.url}/reports", headers={"Authorization": f"Bearer {token}"}, timeout=5).status_code == 403
+    )
+    assert requests.get(f"{stack.url}/reports", timeout=5).status_code == 401
+
+
+def test_staff_added_with_the_cli_log_in_with_password_and_totp(stack: Stack) -> None:
+    # given an account made with `hotspot staff add --local` (the password from stdin)
+    moto_port = stack.moto_url.rsplit(":", 1)[1]
+    command = ["staff", "add", "li.ming", "--role", "auditor", "--name", "李明", "--local", "--moto-port", moto_port]
+    added = subprocess.run(
+        [sys.executable, "-m", "infra.cli", *command],
+        input="a-long-enough-password\n",
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    secret = parse_qs(urlsplit(added.stdout.strip()).query)["secret"][0]
+    # when they log in through the gateway with the code of their authenticator app
+    totp = staff.hotp(base64.b32decode(secret), staff.totp_step(datetime.now(UTC)))
+    body = {"username": "li.ming", "password": "a-long-enough-password", "totp": totp}
+    answer = requests.post(f"{stack.url}/cases/auth/login", json=body, timeout=10)
+    # then the token they get lists the reports
+    assert answer.status_code == 200, answer.text
+    headers = {"Authorization": f"Bearer {answer.json()['token']}"}
+    assert requests.get(f"{stack.url}/reports", headers=headers, timeout=10).status_code == 200
 
 
 def test_schedules_fired_at_start_up(stack: Stack) -> None:

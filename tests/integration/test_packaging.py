@@ -37,7 +37,7 @@ ROUTES = {
         ("/uploads", "POST"),
         ("/openapi.json", "GET"),
     },
-    "routing": {("/health", "GET")},
+    "routing": {("/health", "GET"), ("/auth/login", "POST"), ("/auth/jwks.json", "GET"), ("/auth/me", "GET")},
     "reporting": {("/", "GET"), ("/", "POST"), ("/health", "GET")},
 }
 EVENT_HANDLERS = {
@@ -54,11 +54,14 @@ sys.path[:0] = sys.argv[1:3]
 import app
 import aws_xray_sdk.core  # what Tracer imports once tracing is enabled
 import chalice
+import jwt, cryptography.hazmat.primitives.asymmetric.ec  # what shared.auth imports on the first staff request
 print(json.dumps({
     "is_chalice_app": isinstance(app.app, chalice.Chalice),
     "handlers": sorted(app.app.handler_map),
     "routes": sorted([path, method] for path, entry in app.app.routes.items() for method in entry),
-    "module_files": {name: sys.modules[name].__file__ for name in ("pydantic_core", "boto3", "shared")},
+    "module_files": {
+        name: sys.modules[name].__file__ for name in ("pydantic_core", "boto3", "shared", "jwt", "cryptography")
+    },
 }))
 """
 
@@ -160,6 +163,8 @@ def test_deployment_zip_imports_with_only_what_lambda_provides(
     assert ROUTES[service] <= {tuple(route) for route in found["routes"]}
     assert found["module_files"]["pydantic_core"].startswith(str(package_dir))
     assert found["module_files"]["shared"].startswith(str(package_dir))
+    assert found["module_files"]["jwt"].startswith(str(package_dir))
+    assert found["module_files"]["cryptography"].startswith(str(package_dir))
     assert found["module_files"]["boto3"].startswith(str(runtime_dir))
 
 

@@ -3,12 +3,13 @@
 import csv
 import io
 import json
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlparse
 
 import pytest
 from chalice.test import Client
 
-from shared import objects
+from shared import auth, objects
 from shared.intake import submit_complaint
 from shared.settings import Settings
 from tests.support import load_service, scheduled_event
@@ -18,6 +19,10 @@ from tests.support import load_service, scheduled_event
 def reporting(aws: Settings):
     with Client(load_service("reporting").app) as test_client:
         yield test_client
+
+
+def bearer(settings: Settings, role: auth.Role = auth.Role.county_admin, department: str | None = None) -> dict:
+    return {"Authorization": f"Bearer {auth.issue_development_token(settings, role, department)}"}
 
 
 def complain(settings: Settings, text: str) -> None:
@@ -30,7 +35,7 @@ def test_a_report_on_demand_counts_cases_and_opens_in_excel(reporting, aws: Sett
     complain(aws, "城管没收我的三轮车")
     complain(aws, "税务所乱收费")
     # when the county office asks for a report
-    response = reporting.http.post("/", body=b"")
+    response = reporting.http.post("/", body=b"", headers=bearer(aws))
     # then a CSV and a JSON are written under reports/ with download links
     assert response.status_code == 201
     report = json.loads(response.body)
@@ -52,9 +57,9 @@ def test_a_report_on_demand_counts_cases_and_opens_in_excel(reporting, aws: Sett
 def test_reports_are_listed_newest_first_with_presigned_links(reporting, aws: Settings) -> None:
     # given two reports, one made by the schedule
     reporting.lambda_.invoke("generate_daily_report", scheduled_event())
-    made = json.loads(reporting.http.post("/", body=b"").body)
-    # when they are listed
-    listed = json.loads(reporting.http.get("/").body)["reports"]
+    made = json.loads(reporting.http.post("/", body=b"", headers=bearer(aws)).body)
+    # when they are listed (by an auditor)
+    listed = json.loads(reporting.http.get("/", headers=bearer(aws, auth.Role.auditor)).body)["reports"]
     # then both appear, each file with a presigned URL for its key
     assert len(listed) == 2
     assert made["report_id"] in [r["report_id"] for r in listed]
@@ -62,3 +67,45 @@ def test_reports_are_listed_newest_first_with_presigned_links(reporting, aws: Se
         url = urlparse(item["url"])
         assert url.path.endswith(item["key"])
         assert "Signature" in url.query
+
+
+# The role x route matrix of the reporting routes: county statistics for the county office and auditors.
+CALLERS = {
+    "county_admin": (auth.Role.county_admin, None, True),
+    "auditor": (auth.Role.auditor, None, True),
+    "dept_head": (auth.Role.dept_head, "GAJ", False),
+    "dept_officer": (auth.Role.dept_officer, "SCJG", False),
+    "media": (auth.Role.media, None, False),
+}
+
+
+@pytest.mark.parametrize("caller", [*CALLERS, "missing", "expired", "forged", "other issuer"])
+def test_reporting_routes_by_caller(reporting, aws: Settings, caller: str) -> None:
+    # given a caller with a token of each role, or a bad token, or none
+    if caller in CALLERS:
+        role, department, allowed = CALLERS[caller]
+        headers, expected = bearer(aws, role, department), (201, 200) if allowed else (403, 403)
+    else:
+        stale = datetime.now(UTC) - timedelta(days=1)
+        token = {
+            "missing": "",
+            "expired": auth.issue_development_token(aws, auth.Role.county_admin, now=stale),
+            "forged": auth.issue_development_token(aws, auth.Role.county_admin)[:-4] + "AAAA",
+            "other issuer": auth.issue_development_token(
+                aws.model_copy(update={"auth_issuer": "x"}), auth.Role.county_admin
+            ),
+        }[caller]
+        headers, expected = ({"Authorization": f"Bearer {token}"} if token else {}), (401, 401)
+    # when it asks for a report and for the list
+    created = reporting.http.post("/", body=b"", headers=headers)
+    listed = reporting.http.get("/", headers=headers)
+    # then each gets exactly what its role allows, and a refusal says why in our error shape
+    assert (created.status_code, listed.status_code) == expected
+    if expected[0] >= 400:
+        assert json.loads(created.body)["error"]["code"] in (
+            "forbidden",
+            "unauthenticated",
+            "token_invalid",
+            "token_expired",
+        )
+        assert objects.list_under(aws.reports_bucket, "reports/") == []

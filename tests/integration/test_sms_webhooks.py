@@ -19,6 +19,7 @@ from shared.dal import CaseStore
 from shared.messages import Envelope
 from shared.models import Status
 from shared.settings import Settings, get_settings
+from shared.sms import Sms, render
 from tests.support import load_service, receive_all
 
 PUBLIC_URL = "http://127.0.0.1:8000/intake/sms/twilio"  # the local default of public_base_url
@@ -210,14 +211,15 @@ def test_aliyun_push_is_acknowledged_and_replies_are_queued_once(http, aws: Sett
     requested = replies_queued(aws)
     assert len(requested) == 4 and len({message["id"] for message in requested}) == 2
     reply = requested[0]
-    assert reply["type"] == "notification.requested" and reply["data"]["kind"] == "sms_reply"
-    assert reply["data"]["phone"] == "+8613912345678" and reply["data"]["tracking_no"] in reply["data"]["text"]
+    assert reply["type"] == "notification.requested" and reply["data"]["kind"] == "sms_receipt"
+    assert reply["data"]["phone"] == "+8613912345678"
+    assert reply["data"]["tracking_no"] == reply["data"]["values"]["tracking_no"]
     # when the notification consumer gets all four messages
     sent: list[tuple[str, str]] = []
 
     class Sender:
-        def send(self, phone: str, text: str) -> str:
-            sent.append((phone, text))
+        def send(self, phone: str, message: Sms) -> str:
+            sent.append((phone, render(message)))
             return f"sns-{len(sent)}"
 
     for message in requested:

@@ -1,0 +1,285 @@
+"""The transition table and the effects of each action, without AWS (shared/workflow.py)."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pydantic import ValidationError
+
+from shared import workflow
+from shared.auth import Principal, Role
+from shared.deadlines import deadline_after
+from shared.errors import ApiError
+from shared.models import Case, Channel, DueKind, Extension, Status
+
+NOW = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
+BODIES: dict[str, dict] = {
+    "accept": {},
+    "not_accept": {"reason": "不属于行政执法投诉"},
+    "transfer": {"reason": "非本部门职责"},
+    "arbitrate": {"department": "SCJG"},
+    "merge": {"into": "ZF260601000002"},
+    "request_extension": {"days": 30, "reason": "需要现场勘验"},
+    "approve_extension": {},
+    "refuse_extension": {"reason": "理由不充分"},
+    "start_investigation": {},
+    "decide": {"finding": "substantiated", "measures": ["correct"], "summary": "罚款无依据，予以纠正"},
+    "reply": {"message": "经调查，投诉属实，已责令纠正。"},
+    "start_rectification": {},
+    "verify_rectification": {},
+    "close": {},
+    "reopen_for_review": {"reason": "投诉人对答复不满意"},
+    "correct_category": {"category": "fees"},
+    "reassign": {"handler": "李四"},
+    "flag_media": {},
+    "mark_typical": {"kind": "negative"},
+}
+
+
+def a_case(status: Status, **fields) -> Case:
+    values = {
+        "tracking_no": "ZF260601000001",
+        "channel": Channel.web,
+        "received_at": NOW - timedelta(days=1),
+        "description": "执法人员乱收费",
+        "raw_key": "raw/web/x",
+        "verification_hash": "h",
+        "status": status,
+        "category": "penalty",
+        "department": "JJDD",
+        "version": 3,
+    }
+    return Case.model_validate({**values, **fields})
+
+
+def satisfying_guards(action: str, status: Status) -> Case:
+    """A case in `status` that meets every guard of `action`, so that only the state decides."""
+    fields: dict = {
+        "due_kind": DueKind.reply,
+        "due_at": NOW + timedelta(days=30),
+        "reply_due_at": NOW + timedelta(days=30),
+    }
+    if "extension_requested" in workflow.rule(action).guards:
+        fields["extension"] = Extension(
+            status="requested", days=20, reason="需要鉴定", requested_at=NOW, requested_by="officer"
+        )
+    fields["measures"] = ["correct"] if "followup_needed" in workflow.rule(action).guards else []
+    fields["review_request_due_at"] = NOW + timedelta(days=10)
+    return a_case(status, **fields)
+
+
+def allowed_principal(action: str, department: str = "JJDD") -> Principal:
+    role = sorted(workflow.rule(action).roles)[0]
+    dept = department if role in (Role.dept_head, Role.dept_officer) else None
+    return Principal(subject=f"user-{role}", name="张三", role=role, department=dept)
+
+
+def body(action: str, version: int = 3) -> workflow.ActionBody:
+    return workflow.parse_body(action, {"version": version, **BODIES[action]})
+
+
+def primary_case() -> Case:
+    return a_case(Status.accepted, tracking_no="ZF260601000002", version=7)
+
+
+@pytest.mark.parametrize("action", list(workflow.table().actions))
+@pytest.mark.parametrize("status", list(Status))
+def test_every_action_from_every_state_is_allowed_exactly_as_the_table_says(action: str, status: Status) -> None:
+    # given a case in the state, meeting the action's other conditions, and a caller with the right role
+    rule = workflow.rule(action)
+    case = satisfying_guards(action, status)
+    principal = allowed_principal(action)
+    # when the action is applied
+    if status in rule.from_states:
+        changes = workflow.apply_action(principal, case, action, body(action), NOW, primary_case())
+        # then it moves the case to the table's state, one version up, with one audit event of that action
+        after, event = changes[0][1], changes[0][2]
+        assert after.status == (rule.to or status)
+        assert after.version == case.version + 1 == event.version
+        assert (event.action, event.from_status, event.to_status, event.actor) == (
+            action,
+            status,
+            after.status,
+            principal.subject,
+        )
+    else:
+        # then it is refused as an invalid transition
+        with pytest.raises(ApiError) as refused:
+            workflow.apply_action(principal, case, action, body(action), NOW, primary_case())
+        assert (refused.value.status, refused.value.code) == (409, "invalid_transition")
+
+
+@pytest.mark.parametrize("action", list(workflow.table().actions))
+def test_roles_outside_the_table_are_refused_for_every_action(action: str) -> None:
+    # given a case the action applies to
+    rule = workflow.rule(action)
+    status = sorted(rule.from_states)[0]
+    case = satisfying_guards(action, status)
+    for role in Role:
+        department = "JJDD" if role in (Role.dept_head, Role.dept_officer) else None
+        principal = Principal(subject="someone", name="某人", role=role, department=department)
+        # when each role tries it
+        try:
+            workflow.apply_action(principal, case, action, body(action), NOW, primary_case())
+            outcome = "allowed"
+        except ApiError as error:
+            outcome = str(error.status)
+        # then exactly the table's roles may
+        assert outcome == ("allowed" if role in rule.roles else "403"), role
+
+
+def test_the_table_and_the_body_models_name_the_same_actions() -> None:
+    # given the data table and the code
+    # then every action in the table has a body model and an effect, and nothing else has
+    assert set(workflow.table().actions) == set(workflow.BODIES) == set(workflow._EFFECTS)
+
+
+def test_a_department_officer_may_not_act_on_another_departments_case() -> None:
+    # given a case of the traffic police and an officer of market supervision
+    case = a_case(Status.routed)
+    officer = Principal(subject="o", name="赵六", role=Role.dept_officer, department="SCJG")
+    # when the officer accepts it
+    with pytest.raises(ApiError) as refused:
+        workflow.apply_action(officer, case, "accept", body("accept"), NOW)
+    # then it is forbidden
+    assert refused.value.status == 403
+
+
+def test_a_stale_version_is_a_conflict() -> None:
+    # given a case at version 3 and a request made at version 2
+    case = a_case(Status.routed)
+    # when it is applied
+    with pytest.raises(ApiError) as refused:
+        workflow.apply_action(allowed_principal("accept"), case, "accept", body("accept", version=2), NOW)
+    # then it is a version conflict
+    assert (refused.value.status, refused.value.code) == (409, "version_conflict")
+
+
+def test_accepting_starts_the_reply_deadline_60_days_after_acceptance() -> None:
+    # given a routed case with its acceptance deadline running
+    case = a_case(Status.routed, due_kind=DueKind.acceptance, due_at=NOW + timedelta(days=14), reminders_sent=["x"])
+    # when it is accepted
+    after = workflow.apply_action(allowed_principal("accept"), case, "accept", body("accept"), NOW)[0][1]
+    # then the reply deadline runs, counted from now, and reminders start over
+    expected = deadline_after(NOW, "reply").due_at
+    assert (after.due_kind, after.due_at, after.reply_due_at, after.accepted_at) == (
+        DueKind.reply,
+        expected,
+        expected,
+        NOW,
+    )
+    assert after.due_at - NOW >= timedelta(days=60) and after.reminders_sent == []
+
+
+def test_an_approved_extension_moves_the_reply_deadline_once_and_at_most_30_days() -> None:
+    # given an accepted case with a reply deadline
+    accepted = workflow.apply_action(allowed_principal("accept"), a_case(Status.routed), "accept", body("accept"), NOW)[
+        0
+    ][1]
+    officer = allowed_principal("request_extension")
+    fzb = Principal(subject="fzb", name="法制办", role=Role.county_admin)
+    # when more than 30 days are asked for, it is refused as invalid
+    with pytest.raises(ValidationError):
+        workflow.parse_body("request_extension", {"version": 4, "days": 31, "reason": "太忙"})
+    # when 20 days are asked for and approved
+    requested = workflow.apply_action(
+        officer,
+        accepted,
+        "request_extension",
+        workflow.parse_body("request_extension", {"version": 4, "days": 20, "reason": "需要鉴定"}),
+        NOW,
+    )[0][1]
+    approved = workflow.apply_action(fzb, requested, "approve_extension", body("approve_extension", 5), NOW)[0][1]
+    # then the deadline moves 20 days past the old one (to a working day), and a second extension is refused
+    assert approved.due_at == deadline_after(accepted.reply_due_at, "extension", 20).due_at
+    assert timedelta(days=20) <= approved.due_at - accepted.due_at < timedelta(days=28)
+    assert approved.extension.status == "approved" and approved.extension.decided_by == "fzb"
+    with pytest.raises(ApiError) as refused:
+        workflow.apply_action(
+            officer,
+            approved,
+            "request_extension",
+            workflow.parse_body("request_extension", {"version": 6, "days": 5, "reason": "再延"}),
+            NOW,
+        )
+    assert refused.value.code == "invalid_transition" and refused.value.fields[0].code == "extension_unused"
+
+
+def test_approval_cannot_grant_more_days_than_requested() -> None:
+    # given a request for 10 days
+    case = satisfying_guards("approve_extension", Status.investigating).model_copy(
+        update={"extension": Extension(status="requested", days=10, reason="r", requested_at=NOW, requested_by="o")}
+    )
+    fzb = Principal(subject="fzb", name="法制办", role=Role.county_admin)
+    # when 20 are approved
+    with pytest.raises(ApiError) as refused:
+        workflow.apply_action(
+            fzb, case, "approve_extension", workflow.parse_body("approve_extension", {"version": 3, "days": 20}), NOW
+        )
+    # then it is refused on the field
+    assert refused.value.status == 422 and refused.value.fields[0].field == "days"
+
+
+def test_review_can_be_requested_within_the_window_after_the_reply_and_only_once() -> None:
+    # given a case replied today
+    replied = workflow.apply_action(allowed_principal("reply"), a_case(Status.decided), "reply", body("reply"), NOW)[0][
+        1
+    ]
+    window_end = replied.review_request_due_at
+    assert window_end == deadline_after(NOW, "review_request").due_at and replied.due_at is None
+    # when a review is recorded after the window, it is refused
+    late = window_end + timedelta(seconds=1)
+    with pytest.raises(ApiError) as refused:
+        workflow.apply_action(
+            allowed_principal("reopen_for_review"), replied, "reopen_for_review", body("reopen_for_review", 4), late
+        )
+    assert refused.value.fields[0].code == "within_review_window"
+    # when it is recorded within the window, the case is reviewed with a 30-day answer deadline
+    reviewing = workflow.apply_action(
+        allowed_principal("reopen_for_review"), replied, "reopen_for_review", body("reopen_for_review", 4), window_end
+    )[0][1]
+    assert reviewing.status == Status.reviewing and reviewing.due_kind == DueKind.review_reply
+    assert reviewing.due_at == deadline_after(window_end, "review_reply").due_at
+    # and after the review's reply no second review is possible
+    decided = workflow.apply_action(allowed_principal("decide"), reviewing, "decide", body("decide", 5), window_end)[0][
+        1
+    ]
+    again = workflow.apply_action(allowed_principal("reply"), decided, "reply", body("reply", 6), window_end)[0][1]
+    assert "reopen_for_review" not in workflow.allowed_actions(
+        allowed_principal("reopen_for_review"), again, window_end
+    )
+
+
+def test_a_decision_with_corrective_measures_needs_rectification_before_closing() -> None:
+    # given a replied case whose decision ordered a correction
+    case = a_case(Status.replied, measures=["correct"])
+    head = allowed_principal("verify_rectification")
+    # when it is closed directly, it is refused; through rectification and verification it closes
+    with pytest.raises(ApiError) as refused:
+        workflow.apply_action(head, case, "close", body("close"), NOW)
+    assert refused.value.fields[0].code == "no_followup_pending"
+    rectifying = workflow.apply_action(head, case, "start_rectification", body("start_rectification"), NOW)[0][1]
+    closed = workflow.apply_action(head, rectifying, "verify_rectification", body("verify_rectification", 4), NOW)[0][1]
+    assert (rectifying.status, closed.status, closed.closed_at) == (Status.rectifying, Status.closed, NOW)
+
+
+def test_an_unsubstantiated_finding_takes_no_measures() -> None:
+    # given a decision that finds nothing but orders a correction
+    # when it is parsed, then it is refused
+    with pytest.raises(ValidationError):
+        workflow.parse_body(
+            "decide", {"version": 1, "finding": "unsubstantiated", "measures": ["correct"], "summary": "x"}
+        )
+
+
+def test_only_the_county_office_reassigns_a_case_to_another_department() -> None:
+    # given an accepted case and its department head
+    case = a_case(Status.accepted, handler="王五")
+    head = Principal(subject="h", name="钱七", role=Role.dept_head, department="JJDD")
+    # when the head moves it to another department, it is forbidden; a new handler is fine
+    with pytest.raises(ApiError) as refused:
+        workflow.apply_action(
+            head, case, "reassign", workflow.parse_body("reassign", {"version": 3, "department": "SCJG"}), NOW
+        )
+    assert refused.value.status == 403
+    after = workflow.apply_action(head, case, "reassign", body("reassign"), NOW)[0][1]
+    assert (after.handler, after.department) == ("李四", "JJDD")
