@@ -6,6 +6,7 @@ import ipaddress
 import json
 import logging
 import sys
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -64,6 +65,13 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--local", action="store_true", help="in the running local stack rather than the AWS account")
     add.add_argument("--moto-port", type=int, default=5000, help="port of the local stack's moto server")
     add.set_defaults(command=_staff_add)
+
+    remind = commands.add_parser("remind", help="run the deadline reminders and escalations as of a given time")
+    remind.add_argument("--at", required=True, type=_moment, help="ISO time; without an offset, Asia/Shanghai")
+    remind.add_argument("--dry-run", action="store_true", help="print what would be sent; queue and record nothing")
+    remind.add_argument("--aws", action="store_true", help="in the configured AWS account rather than the local stack")
+    remind.add_argument("--moto-port", type=int, default=5000, help="port of the local stack's moto server")
+    remind.set_defaults(command=_remind)
 
     keys = commands.add_parser("keys", help="the own token issuer's signing keys")
     keys_commands = keys.add_subparsers(required=True, metavar="ACTION")
@@ -261,6 +269,36 @@ def _keys_rotate(args: argparse.Namespace) -> int:
         return 1
     previous = ", ".join(key.kid for key in keys.previous) or "none"
     print(f"current key {keys.current.kid}; previous {previous}")
+    return 0
+
+
+# --- remind (shared/reminders.py) -----------------------------------------------------------------------------
+
+
+def _moment(value: str) -> datetime:
+    from shared.reference_data import county_timezone
+
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=county_timezone())
+
+
+def _remind(args: argparse.Namespace) -> int:
+    """The scheduled run for a given time; prints tracking numbers and kinds only, never a phone number."""
+    from shared import reminders
+
+    if not args.aws:
+        _use_local_stack(args.moto_port)
+    try:
+        summary = reminders.remind_deadlines(get_settings(), now=args.at, dry_run=args.dry_run)
+    except (BotoCoreError, ClientError) as error:
+        print(f"hotspot remind: {error}", file=sys.stderr)
+        return 1
+    verb = "would send" if args.dry_run else "sent"
+    for reminder in summary.reminders:
+        print(f"{verb} {reminder.kind} ({reminder.point}) for {reminder.tracking_no} to {reminder.department}")
+    counts = summary.model_dump(exclude={"reminders", "quiet_hours"})
+    quiet = "; quiet hours: no SMS now" if summary.quiet_hours else ""
+    print(", ".join(f"{name} {count}" for name, count in counts.items()) + quiet)
     return 0
 
 

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import to_jsonable_python
 
-from shared import routing, workflow
+from shared import notifications, routing, workflow
 from shared.auth import COUNTY_WIDE_ROLES, Principal, Role, require_department, require_role
 from shared.dal import CaseStore, ConditionFailed
 from shared.errors import ApiError, from_validation_error
@@ -198,6 +198,8 @@ def get_case(settings: Settings, principal: Principal, tracking_no: str, now: da
         "complainant": complainant.model_dump(mode="json") if complainant else None,
         "deadlines": deadlines(case, now),
         "timeline": [event.model_dump(mode="json") for event in store.events(tracking_no)],
+        # What the complainant was told and how it went (kind, channel, state, provider message id or error).
+        "notices": store.notices(tracking_no),
         "allowed_actions": workflow.allowed_actions(principal, case, now),
     }
 
@@ -250,6 +252,7 @@ def mask(complainant: Complainant) -> Complainant:
         id_number=_mask(complainant.id_number, 0, 4),
         organization=_mask(complainant.organization, 2, 0),
         credit_code=_mask(complainant.credit_code, 0, 4),
+        notify_by=complainant.notify_by,
     )
 
 
@@ -282,6 +285,8 @@ def act(
     for _, after, _ in changes:
         logger.info("case action", extra={"tracking_no": after.tracking_no, "action": action, "to": after.status})
         _announce(settings, after)
+    # The complainant hears of the case the action was taken on (not of the case a duplicate joins).
+    notifications.request(settings, notifications.after_action(changes[0][1], action))
     return {"case": changes[0][1].model_dump(mode="json", exclude={"verification_hash", "reminders_sent"})}
 
 

@@ -8,6 +8,7 @@ Cases table (single table, keys `pk`/`sk`, every index projects all attributes):
 | complainant of a case (personal data, apart)  | pk `CASE#<no>`, sk `COMPLAINANT`                          |
 | audit events of a case, in order              | pk `CASE#<no>`, sk `EVENT#<version:08>`                   |
 | notifications already sent for a case         | pk `CASE#<no>`, sk `NOTICE#<notification id>`             |
+| a notice to the complainant, its delivery     | pk `CASE#<no>`, sk `NOTICE#COMPLAINANT#<id>#<sms or email>`|
 | a department's cases by status, by due time   | gsi1: `DEPT#<code>#<status>` / `<due_at or received>#<no>`|
 | county-wide cases by status, by receipt time  | gsi2: `STATUS#<status>` / `<received_at>#<no>`            |
 | cases due before a time (sharded by UTC day)  | gsi3: `DUE#<yyyy-mm-dd>` / `<due_at>#<no>`               |
@@ -39,6 +40,10 @@ from shared.settings import Settings
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
+
+
+# Notices to the complainant, apart from the deadline notices' `NOTICE#<message id>#<phone hash>` markers.
+_NOTICE_PREFIX = "NOTICE#COMPLAINANT#"
 
 
 class ConditionFailed(Exception):
@@ -246,6 +251,63 @@ class CaseStore:
 
     def forget(self, tracking_no: str, marker: str) -> None:
         client("dynamodb").delete_item(TableName=self._table, Key=_to_item({"pk": f"CASE#{tracking_no}", "sk": marker}))
+
+    # --- notices to the complainant: one item per notice and channel, its delivery recorded on it ---
+
+    @staticmethod
+    def _notice_key(tracking_no: str, notice_id: str, channel: str) -> dict[str, Any]:
+        return _to_item({"pk": f"CASE#{tracking_no}", "sk": f"{_NOTICE_PREFIX}{notice_id}#{channel}"})
+
+    def claim_notice(
+        self, tracking_no: str, notice_id: str, kind: str, channel: str, now: datetime, stale: datetime
+    ) -> bool:
+        """Mark a notice as being sent, counting the attempt; False when it was sent already or another delivery
+        is sending it (a claim older than `stale` is taken to be of a delivery that died, and taken over)."""
+        try:
+            client("dynamodb").update_item(
+                TableName=self._table,
+                Key=self._notice_key(tracking_no, notice_id, channel),
+                UpdateExpression="SET kind = :kind, channel = :channel, #state = :sending, claimed_at = :now "
+                "ADD attempts :one",
+                ConditionExpression="attribute_not_exists(pk) OR #state = :failed "
+                "OR (#state = :sending AND claimed_at < :stale)",
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues=_to_item(
+                    {
+                        ":kind": kind,
+                        ":channel": channel,
+                        ":sending": "sending",
+                        ":failed": "failed",
+                        ":now": now.isoformat(),
+                        ":stale": stale.isoformat(),
+                        ":one": 1,
+                    }
+                ),
+            )
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def finish_notice(self, tracking_no: str, notice_id: str, channel: str, values: dict[str, Any]) -> None:
+        """Record how a claimed notice went: `state` sent (with the provider's message id) or failed (why)."""
+        fields = list(values.items())
+        client("dynamodb").update_item(
+            TableName=self._table,
+            Key=self._notice_key(tracking_no, notice_id, channel),
+            UpdateExpression="SET " + ", ".join(f"#n{position} = :v{position}" for position in range(len(fields))),
+            ExpressionAttributeNames={f"#n{position}": name for position, (name, _) in enumerate(fields)},
+            ExpressionAttributeValues=_to_item({f":v{position}": value for position, (_, value) in enumerate(fields)}),
+        )
+
+    def notices(self, tracking_no: str) -> list[dict[str, Any]]:
+        """The notices to the complainant recorded on a case, without their keys."""
+        items = self._query(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues=_to_item({":pk": f"CASE#{tracking_no}", ":prefix": _NOTICE_PREFIX}),
+        )
+        return [{name: value for name, value in item.items() if name not in ("pk", "sk")} for item in items]
 
     def mark_enqueued(self, tracking_no: str, at: datetime) -> None:
         client("dynamodb").update_item(

@@ -25,7 +25,6 @@ class DeadlinePolicy(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     due_time: time
-    reminder_before_hours: float = Field(gt=0)
     rules: dict[str, DeadlineRule]
 
 
@@ -40,11 +39,6 @@ class Deadline(BaseModel):
 @cache
 def policy() -> DeadlinePolicy:
     return DeadlinePolicy.model_validate(load_json("deadline_policy.json"))
-
-
-def reminder_window() -> timedelta:
-    """How long before a due time the 'due soon' reminder fires."""
-    return timedelta(hours=policy().reminder_before_hours)
 
 
 def acceptance_deadline(received_at: datetime) -> Deadline:

@@ -37,6 +37,11 @@ def is_mobile(phone: str) -> bool:
     return bool(_MOBILE.fullmatch(normalise_phone(phone)))
 
 
+def e164(phone: str) -> str:
+    """The number as SMS senders take it: mainland mobiles get +86, others are stored with their + already."""
+    return f"+86{phone}" if is_mobile(phone) and not phone.startswith("+") else phone
+
+
 def is_valid_email(email: str) -> bool:
     return bool(_EMAIL.fullmatch(email))
 

@@ -6,6 +6,7 @@ import secrets
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -59,6 +60,15 @@ class ComplainantIn(Complainant):
             raise PydanticCustomError("invalid_credit_code", "统一社会信用代码校验不通过，请核对")
         return value.upper() if value else value
 
+    @model_validator(mode="after")
+    def _notify_by_given_contact(self) -> "ComplainantIn":
+        # Notices can go only where the complainant can be reached: SMS to a mobile, mail to an address.
+        if "sms" in (self.notify_by or []) and not (self.phone and identity.is_mobile(self.phone)):
+            raise PydanticCustomError("invalid_notify_by", "选择短信通知时请填写手机号码")
+        if "email" in (self.notify_by or []) and not self.email:
+            raise PydanticCustomError("invalid_notify_by", "选择邮件通知时请填写电子邮箱")
+        return self
+
 
 class ComplaintRequest(BaseModel):
     """The body of POST /complaints."""
@@ -84,6 +94,9 @@ class ComplaintRequest(BaseModel):
         if self.anonymous and self.complainant and self.complainant.model_dump(exclude_none=True):
             raise PydanticCustomError("invalid_anonymous", "选择匿名投诉时请不要填写个人信息")
         return self
+
+
+Request = TypeVar("Request", bound=ComplaintRequest)
 
 
 class Receipt(BaseModel):
@@ -116,9 +129,10 @@ def check_json_body(settings: Settings, body: bytes, content_type: str) -> None:
         raise ApiError(413, "payload_too_large", f"提交的内容超过 {settings.max_body_bytes // 1024} KB 上限")
 
 
-def parse_request(body: bytes) -> ComplaintRequest:
+def parse_request(body: bytes, model: type[Request]) -> Request:
+    """The body as `model` (the complaint request, or one that extends it), or a 400 / 422."""
     try:
-        return ComplaintRequest.model_validate_json(body)
+        return model.model_validate_json(body)
     except ValidationError as error:
         if any(item["type"] == "json_invalid" for item in error.errors()):
             raise ApiError(400, "malformed_json", "提交的内容不是有效的 JSON，请检查后重新提交") from error
@@ -151,6 +165,8 @@ class ComplaintDraft(BaseModel):
     complainant: Complainant | None = None
     # Final S3 keys of files that came with it (attachments/...), never quarantine keys.
     attachments: list[str] = Field(default_factory=list)
+    # The staff member who recorded it (operator entry); None when the complainant sent it themselves.
+    entered_by: str | None = None
 
 
 def draft_from_request(request: ComplaintRequest, channel: Channel, raw_key: str, now: datetime) -> ComplaintDraft:
@@ -183,7 +199,7 @@ def submit_complaint(
     try:
         ratelimit.enforce(settings, "submit-ip", client_ip, settings.submissions_per_ip_per_hour, 3600, now)
         check_json_body(settings, body, content_type)
-        request = parse_request(body)
+        request = parse_request(body, ComplaintRequest)
         return accept(settings, request, channel, raw_key, now, idempotency_key, hashlib.sha256(body).hexdigest())
     except ApiError as error:
         return reject(settings, channel, raw_key, error, now)
@@ -287,6 +303,7 @@ def create_complaint(settings: Settings, draft: ComplaintDraft) -> Receipt:
             tracking_no=tracking_no,
             channel=draft.channel,
             received_at=draft.received_at,
+            entered_by=draft.entered_by,
             description=draft.description,
             respondent=draft.respondent,
             incident_at=draft.incident_at,
@@ -301,7 +318,7 @@ def create_complaint(settings: Settings, draft: ComplaintDraft) -> Receipt:
             tracking_no=tracking_no,
             version=1,
             at=draft.received_at,
-            actor=f"channel:{draft.channel}",
+            actor=draft.entered_by or f"channel:{draft.channel}",
             action="receive",
             to_status=case.status,
             details={"raw_key": draft.raw_key},

@@ -17,8 +17,8 @@ SMTP_TIMEOUT_SECONDS = 10
 
 
 class MailSender(Protocol):
-    def send(self, message: EmailMessage) -> None:
-        """Send one message to its To address, from its From address."""
+    def send(self, message: EmailMessage) -> str:
+        """Send one message to its To address, from its From address; the id it was sent under."""
         ...
 
 
@@ -26,9 +26,12 @@ class SesMailSender:
     def __init__(self, region: str = "") -> None:
         self._region = region
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: EmailMessage) -> str:
         # Recipients come from the To header, as SMTP's send_message takes them.
-        client("ses", self._region).send_raw_email(Source=str(message["From"]), RawMessage={"Data": message.as_bytes()})
+        response = client("ses", self._region).send_raw_email(
+            Source=str(message["From"]), RawMessage={"Data": message.as_bytes()}
+        )
+        return str(response["MessageId"])
 
 
 class SmtpMailSender:
@@ -38,7 +41,8 @@ class SmtpMailSender:
         self._secret_name = secret_name
         self._context = context or ssl.create_default_context()
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: EmailMessage) -> str:
+        """The id is the message's Message-ID: SMTP submission gives none of its own."""
         config = secrets.get_json(self._secret_name)
         host, port = str(config["host"]), int(config.get("port", 465))
         implicit_tls = config.get("security", "ssl" if port == 465 else "starttls") == "ssl"
@@ -52,6 +56,7 @@ class SmtpMailSender:
                 smtp.starttls(context=self._context)
             smtp.login(str(config["username"]), str(config["password"]))
             smtp.send_message(message)
+        return str(message["Message-ID"] or "")
 
 
 def mail_sender(settings: Settings) -> MailSender:

@@ -90,6 +90,8 @@ class Complainant(BaseModel):
     id_number: str | None = Field(default=None, max_length=18)
     organization: str | None = Field(default=None, max_length=200)
     credit_code: str | None = Field(default=None, max_length=18)
+    # How they want to be told as the case moves on; None: by every contact given (shared/notifications.py).
+    notify_by: list[Literal["sms", "email"]] | None = None
 
     def contact_key(self) -> str | None:
         """The phone or email that identifies this complainant across complaints, normalised."""
@@ -106,6 +108,8 @@ class Case(BaseModel):
     tracking_no: str
     channel: Channel
     received_at: datetime
+    # The staff member who recorded a complaint that came by hotline, letter, visit, ... (shared/operator_entry.py).
+    entered_by: str | None = None
     description: str
     respondent: str | None = None
     incident_at: str | None = None
@@ -154,7 +158,10 @@ class Case(BaseModel):
     closed_at: datetime | None = None
     media_followup: bool = False
     typical: Literal["positive", "negative"] | None = None
+    # Reminder points of the running deadline already queued (shared/reminders.py); emptied for a new deadline.
     reminders_sent: list[str] = Field(default_factory=list)
+    # When the last overdue deadline was escalated (督办) to the department head and the county legal office.
+    escalated_at: datetime | None = None
     enqueued_at: datetime | None = None
     version: int = 1
 

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     submissions_per_phone_per_hour: int = 10
     lookups_per_ip_per_hour: int = 120
     failed_lookups_per_number_per_hour: int = 10
+    # Complaints one staff member may enter per hour (hotline, letters, visits, ...: shared/operator_entry.py).
+    entries_per_staff_per_hour: int = 120
     # The citizen web page (shared/web.py) and its uploads (shared/uploads.py): files go straight to S3 through
     # presigned POSTs that live this long, at most this many files of at most this size per complaint, and
     # upload slots handed out per client IP. The base path is where API Gateway maps the intake API.
@@ -51,6 +53,8 @@ class Settings(BaseSettings):
     upload_url_seconds: int = 3600
     uploads_per_ip_per_hour: int = 60
     intake_base_path: str = "/intake"
+    # Where API Gateway maps the routing service's case API and staff console (shared/console.py).
+    cases_base_path: str = "/cases"
     # Which SMS service sends notifications (shared/sms.py): "sns" (global AWS, the local stack), "aliyun" (Dysms)
     # or "tencent" (Tencent Cloud SMS), since SNS cannot text from AWS's China regions. The domestic providers read
     # their credentials from the Secrets Manager secret named here (JSON: Aliyun access_key_id, access_key_secret;

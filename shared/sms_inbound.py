@@ -33,6 +33,7 @@ from pydantic_core import PydanticCustomError
 from shared import identity, intake, notifications, queues, sms
 from shared.dal import CaseStore, ConditionFailed
 from shared.errors import ApiError, FieldError, from_validation_error
+from shared.identity import e164
 from shared.models import AuditEvent, Case, Channel, Complainant
 from shared.observability import logger
 from shared.settings import Settings
@@ -427,11 +428,6 @@ def _queue_replies(settings: Settings, provider: Provider, done: list[tuple[Inbo
         )
         envelope = notifications.sms_notice_message(f"sms-reply:{message.provider}:{message.message_id}", notice)
         queues.send(settings.notify_queue, envelope)
-
-
-def e164(phone: str) -> str:
-    """The number as SMS senders take it: mainland mobiles get +86, others are stored with their + already."""
-    return f"+86{phone}" if identity.is_mobile(phone) and not phone.startswith("+") else phone
 
 
 def _acknowledged(provider: Provider, outcomes: list[Outcome]) -> WebhookAnswer:

@@ -3,15 +3,18 @@
 Logic: shared/routing.py, shared/reminders.py, shared/notifications.py.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from chalice import Chalice, Rate, Response
 
-from shared import auth, cases_api, notifications, reminders, routing, staff
+from shared import auth, cases_api, console, notifications, operator_entry, reminders, routing, staff
 from shared.batch import PartialItemFailureResponse, process_messages
 from shared.http import client_ip, current_request, guarded, json_response, raw_body
+from shared.mailer import mail_sender
 from shared.settings import get_settings
 from shared.sms import sms_sender
+from shared.web import Page
 
 app = Chalice(app_name="hotspot-routing", configure_logs=False)
 settings = get_settings()
@@ -24,13 +27,13 @@ def route_complaint(event: Any) -> PartialItemFailureResponse:
 
 @app.on_sqs_message(queue=settings.notify_queue, batch_size=10)
 def send_notifications(event: Any) -> PartialItemFailureResponse:
-    sender = sms_sender(settings)
-    return process_messages(event, lambda message: notifications.send_notification(settings, message, sender))
+    sender, mail = sms_sender(settings), mail_sender(settings)
+    return process_messages(event, lambda message: notifications.send_notification(settings, message, sender, mail))
 
 
-@app.schedule(Rate(5, unit=Rate.MINUTES), name="remind_deadlines")
+@app.schedule(Rate(15, unit=Rate.MINUTES), name="remind_deadlines")
 def remind_deadlines(event: Any) -> dict:
-    return reminders.remind_deadlines(settings).model_dump()
+    return reminders.remind_deadlines(settings).model_dump(exclude={"reminders"})
 
 
 @app.route("/health", methods=["GET"])
@@ -59,6 +62,71 @@ def me() -> Response:
     return json_response(200, staff.me(settings, current_request(app).headers).model_dump(mode="json"))
 
 
+# --- the staff console (shared/console.py): pages over the case API, the session in an HttpOnly cookie ---
+# Declared before the API's /{tracking_no} routes; literal path segments win over parameters either way.
+
+
+def _console(build: Callable[[console.Where], Page]) -> Response:
+    where = console.where(settings, current_request(app).headers)
+    page: Page = console.respond(settings, where, lambda: build(where))
+    return Response(body=page.html, status_code=page.status, headers=page.all_headers())
+
+
+@app.route("/console", methods=["GET"])
+@guarded
+def console_queue() -> Response:
+    request = current_request(app)
+    params: dict[str, str] = dict(request.query_params or {})
+    return _console(lambda where: console.queue_page(settings, where, request.headers, params))
+
+
+@app.route("/console/login", methods=["GET"])
+@guarded
+def console_login_page() -> Response:
+    return _console(console.login_page)
+
+
+@app.route("/console/login", methods=["POST"], content_types=["*/*"])
+@guarded
+def console_login() -> Response:
+    request = current_request(app)
+    body, ip = raw_body(request), client_ip(request)
+    return _console(lambda where: console.submit_login(settings, where, request.headers, body, ip))
+
+
+@app.route("/console/logout", methods=["POST"], content_types=["*/*"])
+@guarded
+def console_logout() -> Response:
+    request = current_request(app)
+    body = raw_body(request)
+    return _console(lambda where: console.logout(settings, where, request.headers, body))
+
+
+@app.route("/console/assets/console.css", methods=["GET"])
+@guarded
+def console_stylesheet() -> Response:
+    return Response(
+        body=console.stylesheet(),
+        status_code=200,
+        headers={"Content-Type": "text/css; charset=utf-8", "Cache-Control": "max-age=300"},
+    )
+
+
+@app.route("/console/{tracking_no}", methods=["GET"])
+@guarded
+def console_case(tracking_no: str) -> Response:
+    headers = current_request(app).headers
+    return _console(lambda where: console.case_page(settings, where, headers, tracking_no))
+
+
+@app.route("/console/{tracking_no}/{action}", methods=["POST"], content_types=["*/*"])
+@guarded
+def console_action(tracking_no: str, action: str) -> Response:
+    request = current_request(app)
+    body = raw_body(request)
+    return _console(lambda where: console.submit_action(settings, where, request.headers, tracking_no, action, body))
+
+
 # --- the staff case API (shared/cases_api.py, workflow in shared/workflow.py), under /cases on the gateway ---
 
 
@@ -70,6 +138,22 @@ def list_cases() -> Response:
     params = request.query_params
     query = {name: params[name] for name in params} if params else {}
     return json_response(200, cases_api.list_cases(settings, principal, query))
+
+
+# Operator entry (shared/operator_entry.py): staff record a complaint from the hotline, a letter, a visit, ...
+@app.route("/", methods=["POST"], content_types=["*/*"])
+@guarded
+def enter_complaint() -> Response:
+    request = current_request(app)
+    principal = auth.principal_from_headers(settings, request.headers)
+    answer = operator_entry.enter_complaint(
+        settings,
+        principal,
+        raw_body(request),
+        request.headers.get("content-type", ""),
+        request.headers.get("idempotency-key"),
+    )
+    return json_response(answer.status, answer.body)
 
 
 @app.route("/{tracking_no}", methods=["GET"])

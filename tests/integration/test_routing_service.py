@@ -89,17 +89,21 @@ def test_reminders_find_due_cases_once_and_notifications_go_out_once(lambdas, aw
     number, body = receive(aws)
     invoke(lambdas, "route_complaint", [body])
     due = CaseStore(aws).get(number).acceptance_due_at
-    # when the reminder run happens a day before the deadline, twice
-    first = reminders.remind_deadlines(aws, now=due - timedelta(days=1))
-    second = reminders.remind_deadlines(aws, now=due - timedelta(hours=23))
+    # when the reminder run happens in the afternoon the day before the deadline (due 23:59:59 local), twice
+    first = reminders.remind_deadlines(aws, now=due - timedelta(hours=34))
+    second = reminders.remind_deadlines(aws, now=due - timedelta(hours=33))
     # then one 'due soon' notification is requested
     assert (first.due_soon, second.due_soon) == (1, 0)
     requested = [m["Body"] for m in receive_all(queues.queue_url(aws.notify_queue), client("sqs"))]
     assert [json.loads(b)["data"]["kind"] for b in requested] == ["acceptance_due_soon"]
-    # and when the deadline has passed, one 'overdue' notification follows
-    assert reminders.remind_deadlines(aws, now=due + timedelta(minutes=1)).overdue == 1
+    # and when the deadline has passed (the next morning), one 'overdue' notification follows, and an escalation
+    overdue = reminders.remind_deadlines(aws, now=due + timedelta(hours=9))
+    assert (overdue.overdue, overdue.escalated) == (1, 1)
     requested += [m["Body"] for m in receive_all(queues.queue_url(aws.notify_queue), client("sqs"))]
-    # when the notification consumer gets the messages, the second one twice
+    order = ["acceptance_due_soon", "acceptance_overdue", "acceptance_escalated"]
+    requested.sort(key=lambda body: order.index(json.loads(body)["data"]["kind"]))
+    assert [json.loads(b)["data"]["kind"] for b in requested][:2] == ["acceptance_due_soon", "acceptance_overdue"]
+    # when the notification consumer gets the first two messages, the second one twice
     invoke(lambdas, "send_notifications", [requested[0], requested[1], requested[1]])
     # then each SMS went out once per recipient, in Chinese with the tracking number
     sent = sns_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sms_messages
@@ -117,9 +121,9 @@ def test_reminder_run_uses_the_index_not_a_scan(lambdas, aws: Settings, monkeypa
     monkeypatch.setattr(dynamodb, "scan", lambda **kwargs: pytest.fail("scan on a schedule path"))
     # when the scheduled function runs through its handler
     due = CaseStore(aws).get(number).acceptance_due_at
-    summary = reminders.remind_deadlines(aws, now=due - timedelta(hours=1))
-    # then the case was found
-    assert summary.due_soon == 1
+    summary = reminders.remind_deadlines(aws, now=due - timedelta(hours=12))
+    # then the case was found (noon of its due date)
+    assert summary.due_today == 1
 
 
 def test_the_sweeper_requeues_complaints_never_routed(lambdas, aws: Settings) -> None:

@@ -11,7 +11,6 @@ from shared.deadlines import (
     DeadlineRule,
     acceptance_deadline,
     deadline_after,
-    reminder_window,
 )
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -144,7 +143,6 @@ def test_working_day_rule(monkeypatch: pytest.MonkeyPatch) -> None:
     # given a policy that counts 5 working days
     policy = DeadlinePolicy(
         due_time=time(23, 59, 59),
-        reminder_before_hours=72,
         rules={"quick": DeadlineRule(days=5, counting="working")},
     )
     monkeypatch.setattr(deadlines, "policy", lambda: policy)
@@ -178,8 +176,3 @@ def test_naive_start_is_rejected() -> None:
 def test_unknown_rule_is_rejected() -> None:
     with pytest.raises(KeyError):
         deadline_after(_local(2026, 5, 6), "no_such_rule")
-
-
-def test_reminder_window_from_policy() -> None:
-    # when the reminder window is asked, then it is the policy's 72 hours
-    assert reminder_window() == timedelta(hours=72)

@@ -1,0 +1,338 @@
+"""The staff console: server-rendered pages of the routing service under /cases/console.
+
+Pages only present what the case API (shared/cases_api.py) answers, and post to the same functions: role,
+department scope, state, guards and version are checked there, nowhere else. The session is the staff token
+itself, kept in an HttpOnly, SameSite=Strict cookie (Secure behind HTTPS) and verified on every request like a
+bearer token. POST forms carry a CSRF token, an HMAC of the session token keyed by nothing the browser's
+neighbours can read; the login form, which has no session yet, a random value also set as a cookie. No script:
+plain forms, so the strict Content-Security-Policy of shared/web.py applies.
+"""
+
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from http.cookies import CookieError, SimpleCookie
+from typing import Any, Literal
+from urllib.parse import parse_qsl, quote, urlencode
+
+from pydantic import BaseModel, ConfigDict
+
+from shared import auth, cases_api, reference_data, staff, workflow
+from shared.auth import Principal, Role
+from shared.errors import ApiError
+from shared.models import STATUS_NAMES, Status
+from shared.settings import Settings
+from shared.web import FORM, TEMPLATES, Page, render
+
+SESSION_COOKIE = "hotspot_console"
+LOGIN_COOKIE = "hotspot_console_login"
+CONFLICT = "该投诉已被他人处理，请刷新"
+FILTERS = ("status", "department", "category", "channel", "view", "cursor")
+# Due within this long: highlighted in the queue.
+DUE_SOON = timedelta(days=3)
+MAX_FORM_BYTES = 64 * 1024
+
+
+class FieldView(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    label: str
+    widget: Literal["textarea", "text", "number", "select", "checkboxes", "checkbox", "department", "category"]
+    options: dict[str, str] = {}
+
+
+class Texts(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    deadline_kinds: dict[str, str]
+    events: dict[str, str]
+    notices: dict[str, str]
+    notice_channels: dict[str, str]
+    notice_states: dict[str, str]
+    fields: dict[str, FieldView]
+
+
+@cache
+def texts() -> Texts:
+    return Texts.model_validate(reference_data.load_json("console.json"))
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where the console is seen: its path on the gateway, and whether cookies must be Secure."""
+
+    base: str  # e.g. /cases/console
+    secure: bool
+
+
+def where(settings: Settings, headers: Mapping[str, str]) -> Where:
+    secure = headers.get("x-forwarded-proto", "http").lower() == "https"
+    return Where(f"{settings.cases_base_path}/console", secure)
+
+
+def _cookie(where: Where, name: str, value: str, max_age: int) -> str:
+    secure = "; Secure" if where.secure else ""
+    return f"{name}={value}; Path={where.base}; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}"
+
+
+def _cookies(headers: Mapping[str, str]) -> dict[str, str]:
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(headers.get("cookie", ""))
+    except CookieError:
+        return {}
+    return {name: morsel.value for name, morsel in jar.items()}
+
+
+def stylesheet() -> str:
+    return (TEMPLATES / "console.css").read_text(encoding="utf-8")
+
+
+def _redirect(location: str, cookie: str | None = None) -> Page:
+    return Page(303, "", headers={"Location": location, **({"Set-Cookie": cookie} if cookie else {})})
+
+
+def csrf_token(session_token: str) -> str:
+    return hmac.new(session_token.encode(), b"hotspot-console-csrf", hashlib.sha256).hexdigest()
+
+
+def _same(given: str | None, expected: str) -> bool:
+    return bool(given) and hmac.compare_digest((given or "").encode(), expected.encode())
+
+
+def _csrf_refused() -> ApiError:
+    return ApiError(403, "csrf_failed", "页面已过期，请刷新后重新提交")
+
+
+def read_form(body: bytes, content_type: str) -> list[tuple[str, str]]:
+    if (content_type or "").split(";", 1)[0].strip().lower() != FORM or len(body) > MAX_FORM_BYTES:
+        raise ApiError(415, "unsupported_media_type", "请通过页面上的表单提交")
+    try:
+        return parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict", max_num_fields=100)
+    except ValueError:
+        raise ApiError(400, "malformed_form", "提交的表单无法识别，请刷新页面后重新填写") from None
+
+
+@dataclass(frozen=True)
+class Session:
+    principal: Principal
+    csrf: str
+
+
+def session(settings: Settings, headers: Mapping[str, str]) -> Session:
+    """The signed-in staff member, verified exactly as a bearer token of the JSON API; ApiError 401 otherwise."""
+    token = _cookies(headers).get(SESSION_COOKIE, "")
+    principal = auth.principal_from_headers(settings, {"authorization": f"Bearer {token}"})
+    return Session(principal, csrf_token(token))
+
+
+def respond(settings: Settings, where: Where, build: Callable[[], Page]) -> Page:
+    """A page, or for a refused request: the login page when not (or no longer) signed in, else an error page."""
+    try:
+        return build()
+    except ApiError as error:
+        if error.status == 401:
+            return _redirect(f"{where.base}/login", _cookie(where, SESSION_COOKIE, "", 0))
+        return Page(error.status, render("console_error.html", console=where.base, me=None, error=error))
+
+
+# --- signing in -----------------------------------------------------------------------------------------------
+
+
+def login_page(where: Where, error: ApiError | None = None) -> Page:
+    nonce = secrets.token_hex(16)
+    html = render("console_login.html", console=where.base, me=None, csrf=nonce, error=error)
+    return Page(error.status if error else 200, html, headers={"Set-Cookie": _cookie(where, LOGIN_COOKIE, nonce, 3600)})
+
+
+def submit_login(
+    settings: Settings, where: Where, headers: Mapping[str, str], body: bytes, ip: str, now: datetime | None = None
+) -> Page:
+    """Username, password and one-time code (the JSON login's own logic), or a pasted development token."""
+    now = now or datetime.now(UTC)
+    try:
+        values = dict(read_form(body, headers.get("content-type", "")))
+        if not _same(values.get("csrf"), _cookies(headers).get(LOGIN_COOKIE, "")):
+            raise _csrf_refused()
+        token = values.get("token", "").strip()
+        if token:
+            auth.verify_token(settings, token, now)
+            lifetime = settings.auth_token_seconds
+        else:
+            fields = {name: values.get(name, "") for name in ("username", "password", "totp")}
+            answer = staff.login(settings, json.dumps(fields).encode(), "application/json", ip, now)
+            token, lifetime = answer.token, int((answer.expires_at - now).total_seconds())
+    except ApiError as error:
+        return login_page(where, error)
+    return _redirect(where.base, _cookie(where, SESSION_COOKIE, token, lifetime))
+
+
+def logout(settings: Settings, where: Where, headers: Mapping[str, str], body: bytes) -> Page:
+    signed_in = session(settings, headers)
+    if not _same(dict(read_form(body, headers.get("content-type", ""))).get("csrf"), signed_in.csrf):
+        raise _csrf_refused()
+    return _redirect(f"{where.base}/login", _cookie(where, SESSION_COOKIE, "", 0))
+
+
+# --- the queue ------------------------------------------------------------------------------------------------
+
+
+def _when(value: datetime | str | None) -> str:
+    if not value:
+        return ""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.astimezone(reference_data.county_timezone()).strftime("%Y-%m-%d %H:%M")
+
+
+def _urgency(due_at: datetime | None, now: datetime) -> str:
+    if due_at is None:
+        return ""
+    return "overdue" if due_at < now else "due-soon" if due_at - now < DUE_SOON else ""
+
+
+def queue_page(
+    settings: Settings, where: Where, headers: Mapping[str, str], params: Mapping[str, str], now: datetime | None = None
+) -> Page:
+    """One page of the queue the caller may see, overdue cases first, then by due date."""
+    now = now or datetime.now(UTC)
+    signed_in = session(settings, headers)
+    query = {name: params[name] for name in FILTERS if params.get(name)}
+    error, items, cursor = None, [], None
+    try:
+        answer = cases_api.list_cases(settings, signed_in.principal, query)
+        items, cursor = answer["items"], answer["cursor"]
+    except ApiError as refused:
+        if refused.status in (401, 403):
+            raise
+        error = refused
+    far = datetime.max.replace(tzinfo=UTC)
+    items.sort(key=lambda item: (_urgency(item["due_at"], now) != "overdue", item["due_at"] or far))
+    rows = [{**item, "urgency": _urgency(item["due_at"], now)} for item in items]
+    next_page = f"?{urlencode({**query, 'cursor': cursor})}" if cursor else None
+    html = render(
+        "console_queue.html",
+        console=where.base,
+        me=signed_in.principal,
+        csrf=signed_in.csrf,
+        rows=rows,
+        query=query,
+        next_page=next_page,
+        error=error,
+        statuses=[(status.value, STATUS_NAMES[status]) for status in Status],
+        departments=reference_data.departments(),
+        categories={category.code: category.name for category in reference_data.categories()},
+        channels={channel.code: channel.name for channel in reference_data.channels()},
+        county_wide=signed_in.principal.role in auth.COUNTY_WIDE_ROLES,
+        triage=signed_in.principal.role == Role.county_admin,
+        when=_when,
+        quote=quote,
+    )
+    return Page(200, html)
+
+
+# --- a case ---------------------------------------------------------------------------------------------------
+
+
+def _forms(allowed: list[str]) -> list[dict[str, Any]]:
+    """The form of each allowed action: its fields as console.json shows them, required ones marked."""
+    views = texts().fields
+    forms = []
+    for action in allowed:
+        model = workflow.BODIES[action]
+        fields = [
+            {"name": name, "view": views[name], "required": info.is_required()}
+            for name, info in model.model_fields.items()
+            if name not in ("version", "note")
+        ]
+        fields.append({"name": "note", "view": views["note"], "required": False})
+        forms.append({"action": action, "label": workflow.rule(action).label, "fields": fields})
+    return forms
+
+
+def _event_label(action: str) -> str:
+    found = workflow.table().actions.get(action)
+    return found.label if found else texts().events.get(action, action)
+
+
+def case_page(
+    settings: Settings,
+    where: Where,
+    headers: Mapping[str, str],
+    tracking_no: str,
+    error: ApiError | None = None,
+    now: datetime | None = None,
+) -> Page:
+    """The case as the API shows it to the caller: deadlines, timeline, and a form per action allowed now."""
+    signed_in = session(settings, headers)
+    shown = cases_api.get_case(settings, signed_in.principal, tracking_no, now)
+    html = render(
+        "console_case.html",
+        console=where.base,
+        me=signed_in.principal,
+        csrf=signed_in.csrf,
+        shown=shown,
+        case=shown["case"],
+        forms=_forms(shown["allowed_actions"]),
+        error=error,
+        texts=texts(),
+        statuses={status.value: name for status, name in STATUS_NAMES.items()},
+        departments={department.code: department.name for department in reference_data.departments()},
+        categories={category.code: category.name for category in reference_data.categories()},
+        channels={channel.code: channel.name for channel in reference_data.channels()},
+        event_label=_event_label,
+        when=_when,
+    )
+    return Page(error.status if error else 200, html)
+
+
+def _body(action: str, pairs: list[tuple[str, str]]) -> bytes:
+    """The form's fields as the JSON body of the action; the API's models check them."""
+    views = texts().fields
+    model = workflow.BODIES[action]
+    data: dict[str, Any] = {}
+    for name, value in pairs:
+        if name not in model.model_fields:
+            continue
+        widget = "number" if name == "version" else views[name].widget
+        if widget == "checkboxes":
+            data.setdefault(name, []).append(value)
+        elif widget == "checkbox":
+            data[name] = True
+        elif value.strip() and name not in data:
+            # A number that is not one is passed on as text, for the model to refuse with its own message.
+            data[name] = int(value) if widget == "number" and value.strip().isdigit() else value
+    for name in model.model_fields:
+        if name in views and views[name].widget == "checkbox":
+            data.setdefault(name, False)
+    return json.dumps(data, ensure_ascii=False).encode()
+
+
+def submit_action(
+    settings: Settings,
+    where: Where,
+    headers: Mapping[str, str],
+    tracking_no: str,
+    action: str,
+    body: bytes,
+    now: datetime | None = None,
+) -> Page:
+    """Take the action through the case API; back to the case, or the case as it is now with why not."""
+    signed_in = session(settings, headers)
+    pairs = read_form(body, headers.get("content-type", ""))
+    if not _same(dict(pairs).get("csrf"), signed_in.csrf):
+        raise _csrf_refused()
+    workflow.rule(action)  # an unknown action is a 404
+    try:
+        cases_api.act(settings, signed_in.principal, tracking_no, action, _body(action, pairs), now)
+    except ApiError as error:
+        if error.status in (401, 404) or error.code == "forbidden":
+            raise
+        if error.code == "version_conflict":
+            error = ApiError(409, "version_conflict", CONFLICT)
+        return case_page(settings, where, headers, tracking_no, error, now)
+    return _redirect(f"{where.base}/{quote(tracking_no)}")
