@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import to_jsonable_python
 
-from shared import notifications, routing, workflow
+from shared import confidentiality, notifications, routing, workflow
 from shared.auth import COUNTY_WIDE_ROLES, Principal, Role, require_department, require_role
 from shared.dal import CaseStore, ConditionFailed
 from shared.errors import ApiError, from_validation_error
@@ -26,8 +26,6 @@ from shared.observability import logger
 from shared.settings import Settings
 
 READERS = (Role.county_admin, Role.dept_head, Role.dept_officer, Role.auditor)
-# Roles that see the complainant unmasked (the full compartment rules are issue 4 item 4).
-UNMASKED = frozenset({Role.county_admin})
 # Index reads one list request may make while filters skip items, before it answers with a cursor.
 MAX_READS = 10
 TRIAGE_STATUSES = (Status.routed, Status.transferred)
@@ -183,19 +181,19 @@ def summary(case: Case) -> dict:
 
 def get_case(settings: Settings, principal: Principal, tracking_no: str, now: datetime | None = None) -> dict:
     """One case with its deadlines, its audit timeline, the actions the caller may take, and the complainant
-    (masked unless the caller's role may see them)."""
+    masked for everyone: the full compartment only through an audited reveal (shared/confidentiality.py)."""
     now = now or datetime.now(UTC)
     require_role(principal, *READERS)
     store = CaseStore(settings)
     case = _load(store, tracking_no)
     require_department(principal, case.department)
     complainant = store.complainant(tracking_no) if case.has_complainant else None
-    if complainant is not None and principal.role not in UNMASKED:
-        complainant = mask(complainant)
+    revealable = complainant is not None and confidentiality.reveal_rule(principal, case, complainant) is not None
     return {
         "case": case.model_dump(mode="json", exclude={"verification_hash", "reminders_sent", "enqueued_at"}),
         "status_name": STATUS_NAMES[case.status],
-        "complainant": complainant.model_dump(mode="json") if complainant else None,
+        "complainant": mask(complainant).model_dump(mode="json") if complainant else None,
+        "complainant_revealable": revealable,
         "deadlines": deadlines(case, now),
         "timeline": [event.model_dump(mode="json") for event in store.events(tracking_no)],
         # What the complainant was told and how it went (kind, channel, state, provider message id or error).
@@ -253,6 +251,7 @@ def mask(complainant: Complainant) -> Complainant:
         organization=_mask(complainant.organization, 2, 0),
         credit_code=_mask(complainant.credit_code, 0, 4),
         notify_by=complainant.notify_by,
+        consent_to_share=complainant.consent_to_share,
     )
 
 

@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 
 from pydantic import BaseModel, ConfigDict
 
-from shared import auth, cases_api, reference_data, staff, workflow
+from shared import auth, cases_api, confidentiality, reference_data, staff, workflow
 from shared.auth import Principal, Role
 from shared.errors import ApiError
 from shared.models import STATUS_NAMES, Status
@@ -32,6 +32,8 @@ from shared.web import FORM, TEMPLATES, Page, render
 SESSION_COOKIE = "hotspot_console"
 LOGIN_COOKIE = "hotspot_console_login"
 CONFLICT = "该投诉已被他人处理，请刷新"
+# The console form that reveals the complainant (not a workflow action: it changes nothing on the case).
+REVEAL = "reveal_complainant"
 FILTERS = ("status", "department", "category", "channel", "view", "cursor")
 # Due within this long: highlighted in the queue.
 DUE_SOON = timedelta(days=3)
@@ -266,8 +268,10 @@ def case_page(
     tracking_no: str,
     error: ApiError | None = None,
     now: datetime | None = None,
+    revealed: dict | None = None,
 ) -> Page:
-    """The case as the API shows it to the caller: deadlines, timeline, and a form per action allowed now."""
+    """The case as the API shows it to the caller: deadlines, timeline, and a form per action allowed now;
+    the complainant unmasked only on the page that answers a reveal."""
     signed_in = session(settings, headers)
     shown = cases_api.get_case(settings, signed_in.principal, tracking_no, now)
     html = render(
@@ -278,6 +282,7 @@ def case_page(
         shown=shown,
         case=shown["case"],
         forms=_forms(shown["allowed_actions"]),
+        revealed=revealed,
         error=error,
         texts=texts(),
         statuses={status.value: name for status, name in STATUS_NAMES.items()},
@@ -326,6 +331,8 @@ def submit_action(
     pairs = read_form(body, headers.get("content-type", ""))
     if not _same(dict(pairs).get("csrf"), signed_in.csrf):
         raise _csrf_refused()
+    if action == REVEAL:
+        return _reveal(settings, where, headers, tracking_no, signed_in.principal, pairs, now)
     workflow.rule(action)  # an unknown action is a 404
     try:
         cases_api.act(settings, signed_in.principal, tracking_no, action, _body(action, pairs), now)
@@ -336,3 +343,23 @@ def submit_action(
             error = ApiError(409, "version_conflict", CONFLICT)
         return case_page(settings, where, headers, tracking_no, error, now)
     return _redirect(f"{where.base}/{quote(tracking_no)}")
+
+
+def _reveal(
+    settings: Settings,
+    where: Where,
+    headers: Mapping[str, str],
+    tracking_no: str,
+    principal: Principal,
+    pairs: list[tuple[str, str]],
+    now: datetime | None,
+) -> Page:
+    """The case with the complainant unmasked, through the audited reveal; or the case with why not."""
+    body = json.dumps({"reason": dict(pairs).get("reason", "")}, ensure_ascii=False).encode()
+    try:
+        answer = confidentiality.reveal(settings, principal, tracking_no, body, now)
+    except ApiError as error:
+        if error.status in (401, 404):
+            raise
+        return case_page(settings, where, headers, tracking_no, error, now)
+    return case_page(settings, where, headers, tracking_no, now=now, revealed=answer["complainant"])

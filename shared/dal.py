@@ -7,6 +7,7 @@ Cases table (single table, keys `pk`/`sk`, every index projects all attributes):
 | case by id = by tracking number               | pk `CASE#<no>`, sk `CASE`                                 |
 | complainant of a case (personal data, apart)  | pk `CASE#<no>`, sk `COMPLAINANT`                          |
 | audit events of a case, in order              | pk `CASE#<no>`, sk `EVENT#<version:08>`                   |
+| audit event changing nothing (reveal, relay)  | pk `CASE#<no>`, sk `EVENT#<version:08>#<at>#<id>`         |
 | notifications already sent for a case         | pk `CASE#<no>`, sk `NOTICE#<notification id>`             |
 | a notice to the complainant, its delivery     | pk `CASE#<no>`, sk `NOTICE#COMPLAINANT#<id>#<sms or email>`|
 | a department's cases by status, by due time   | gsi1: `DEPT#<code>#<status>` / `<due_at or received>#<no>`|
@@ -16,6 +17,9 @@ Cases table (single table, keys `pk`/`sk`, every index projects all attributes):
 | quarantined payloads, by month, in order      | pk `QUARANTINE#<yyyy-mm>`, sk `<received_at>#<raw ref>`   |
 | IMAP poller position in a mailbox             | pk `MAILBOX#<name>`, sk `STATE` (UIDVALIDITY, last UID)  |
 | staff account (own token issuer only)         | pk `STAFF#<username>`, sk `PROFILE`                       |
+| publication of a typical case (draft..public) | pk `CASE#<no>`, sk `PUBLICATION`                          |
+| media follow-up notes on a case, in order     | pk `CASE#<no>`, sk `MEDIANOTE#<at>#<id>`                  |
+| published typical cases, newest first (public)| pk `PUBLISHED`, sk `<published_at>#<no>` (redacted only)  |
 
 gsi3 is sparse: its keys are set only while a deadline runs (`due_at`, of kind `due_kind`).
 gsi4 keys are on the complainant item.
@@ -155,9 +159,12 @@ class CaseStore:
         """Replace the case and append its audit event in one transaction, guarded by the version read."""
         self.transition_together([(before, after, event)])
 
-    def transition_together(self, changes: list[tuple[Case, Case, AuditEvent]]) -> None:
-        """Several cases (e.g. both sides of a merge) and their audit events in one transaction: all or none."""
-        writes: list[dict[str, Any]] = []
+    def transition_together(
+        self, changes: list[tuple[Case, Case, AuditEvent]], extra: list[dict[str, Any]] | None = None
+    ) -> None:
+        """Several cases (e.g. both sides of a merge) and their audit events in one transaction: all or none.
+        `extra`: further transaction writes of the same change (e.g. a publication, PublicationStore)."""
+        writes: list[dict[str, Any]] = list(extra or [])
         for before, after, event in changes:
             writes.append(
                 {
@@ -235,6 +242,15 @@ class CaseStore:
             ExpressionAttributeValues=_to_item({":pk": f"CASE#{tracking_no}", ":prefix": "EVENT#"}),
         )
         return [AuditEvent.model_validate(item) for item in items]
+
+    def add_event(self, event: AuditEvent, suffix: str) -> None:
+        """An audit event that changes nothing on the case (a reveal, a relayed message): filed after the event of
+        the case's current version, `suffix` (unique, time first) keeping several apart and in order."""
+        values = _dump(event)
+        values.update(pk=f"CASE#{event.tracking_no}", sk=f"EVENT#{event.version:08d}#{suffix}")
+        client("dynamodb").put_item(
+            TableName=self._table, Item=_to_item(values), ConditionExpression="attribute_not_exists(pk)"
+        )
 
     def record_once(self, tracking_no: str, marker: str, values: dict[str, Any]) -> bool:
         """Put a marker item unless it exists; False when it was there already (work done before)."""
@@ -534,3 +550,64 @@ class StaffStore:
                 return False
             raise
         return True
+
+
+class PublicationStore:
+    """Typical cases prepared for publication, the public list of published ones, and media follow-up notes."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._table = settings.cases_table
+        self._cases = CaseStore(settings)
+
+    def get(self, tracking_no: str) -> dict[str, Any] | None:
+        key = _to_item({"pk": f"CASE#{tracking_no}", "sk": "PUBLICATION"})
+        item = client("dynamodb").get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
+        return {k: v for k, v in _from_item(item).items() if k not in ("pk", "sk")} if item else None
+
+    def save(
+        self,
+        change: tuple[Case, Case, AuditEvent],
+        publication: dict[str, Any],
+        listed: dict[str, Any] | None = None,
+        unlisted: str | None = None,
+    ) -> None:
+        """The publication with its case's version bump and audit event, in one transaction guarded by the case
+        version read; `listed` puts the public item (sk `<published_at>#<no>`), `unlisted` deletes one by sk."""
+        no = change[1].tracking_no
+        writes: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": _to_item({**publication, "pk": f"CASE#{no}", "sk": "PUBLICATION"}),
+                }
+            }
+        ]
+        if listed is not None:
+            item = {**listed, "pk": "PUBLISHED", "sk": f"{listed['published_at']}#{no}"}
+            writes.append({"Put": {"TableName": self._table, "Item": _to_item(item)}})
+        if unlisted is not None:
+            writes.append({"Delete": {"TableName": self._table, "Key": _to_item({"pk": "PUBLISHED", "sk": unlisted})}})
+        self._cases.transition_together([change], writes)
+
+    def published(self, limit: int) -> list[dict[str, Any]]:
+        """The newest published cases first: one partition, the county publishes few."""
+        response = client("dynamodb").query(
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues=_to_item({":pk": "PUBLISHED"}),
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [{k: v for k, v in _from_item(item).items() if k not in ("pk", "sk")} for item in response["Items"]]
+
+    def add_note(self, tracking_no: str, note_id: str, values: dict[str, Any]) -> None:
+        item = {**values, "pk": f"CASE#{tracking_no}", "sk": f"MEDIANOTE#{values['at']}#{note_id}", "id": note_id}
+        client("dynamodb").put_item(TableName=self._table, Item=_to_item(item))
+
+    def notes(self, tracking_no: str) -> list[dict[str, Any]]:
+        items = _query(
+            self._table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues=_to_item({":pk": f"CASE#{tracking_no}", ":prefix": "MEDIANOTE#"}),
+        )
+        return [{k: v for k, v in item.items() if k not in ("pk", "sk")} for item in items]

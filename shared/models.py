@@ -92,6 +92,8 @@ class Complainant(BaseModel):
     credit_code: str | None = Field(default=None, max_length=18)
     # How they want to be told as the case moves on; None: by every contact given (shared/notifications.py).
     notify_by: list[Literal["sms", "email"]] | None = None
+    # The complainant agrees that the department handling the case may see who they are (shared/confidentiality.py).
+    consent_to_share: bool = False
 
     def contact_key(self) -> str | None:
         """The phone or email that identifies this complainant across complaints, normalised."""

@@ -197,6 +197,17 @@ def after_action(case: Case, action: str) -> Envelope | None:
     return _notice(case, kind, due=_date(case.review_reply_due_at))
 
 
+def relay(case: Case, notice_id: str, text: str) -> Envelope:
+    """A message staff send the complainant through the system (shared/confidentiality.py), sent once by its id."""
+    department = reference_data.department(case.department).name if case.department else ""
+    notice = ComplainantNotice(
+        tracking_no=case.tracking_no,
+        kind="relay",
+        values={"tracking_no": case.tracking_no, "department": department, "message": text},
+    )
+    return Envelope(type=MessageType.notification_requested, id=notice_id, data=notice.model_dump())
+
+
 def _reachable(case: Case) -> bool:
     # Anonymous complainants are told nothing: they look their case up with the tracking number and code.
     return case.has_complainant and not case.anonymous

@@ -54,6 +54,24 @@ class ComplaintStatus(BaseModel):
     due_kind: str | None
 
 
+class PublishedCase(BaseModel):
+    """A published typical case (shared.publication.public_view): redacted text only, an opaque id."""
+
+    id: str
+    kind: str
+    kind_name: str
+    title: str
+    summary: str
+    outcome: str
+    category: str | None
+    department: str | None
+    published_at: str
+
+
+class PublishedFeed(BaseModel):
+    items: list[PublishedCase]
+
+
 class ComplaintForm(BaseModel):
     """The fields of the web form (POST /): checked as ComplaintRequest once mapped."""
 
@@ -141,6 +159,10 @@ DOCS: dict[str, Doc] = {
     ),
     "get_asset": Doc(
         "页面的样式表和脚本", responses={200: ("CSS 或 JavaScript", "text/plain"), 404: ("没有该文件", ErrorBody)}
+    ),
+    "get_published_page": Doc("典型案例公开页面（HTML，已去除个人信息）", responses={200: ("典型案例列表", HTML)}),
+    "get_published_feed": Doc(
+        "典型案例数据（JSON，已去除个人信息，最新的在前）", responses={200: ("典型案例列表", PublishedFeed)}
     ),
     "get_openapi": Doc("本文档", responses={200: ("OpenAPI 3.1 文档", "application/json")}),
     "health": Doc("健康检查", responses={200: ("正常", "application/json")}),

@@ -37,7 +37,7 @@ ASSETS = {"intake.css": "text/css; charset=utf-8", "intake.js": "text/javascript
 WHO = {"anonymous": "匿名投诉", "person": "以个人名义", "enterprise": "以企业名义"}
 TEXT_FIELDS = ("description", "respondent", "incident_at", "location")
 CONTACT_FIELDS = ("name", "phone", "email", "id_number", "organization", "credit_code")
-FIELDS = (*TEXT_FIELDS, "who", *CONTACT_FIELDS, "token")
+FIELDS = (*TEXT_FIELDS, "who", *CONTACT_FIELDS, "consent_to_share", "token")
 _TOKEN = re.compile(r"[0-9a-f]{32}")
 _HOST = re.compile(r"[A-Za-z0-9.:\[\]-]{1,255}")
 
@@ -243,7 +243,8 @@ def request_from_form(values: dict[str, str], attachments: list[str]) -> intake.
     data["description"] = values.get("description", "")
     contact = {name: values[name] for name in CONTACT_FIELDS if values.get(name, "").strip()}
     if contact:
-        data["complainant"] = contact
+        # A checkbox: sent as "yes" when ticked, absent otherwise (shared/confidentiality.py).
+        data["complainant"] = {**contact, "consent_to_share": values.get("consent_to_share") == "yes"}
     data["anonymous"] = who == "anonymous"
     data["attachments"] = attachments
     try:

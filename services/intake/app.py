@@ -4,7 +4,7 @@ from typing import Any
 
 from chalice import Chalice, Rate, Response
 
-from shared import imap_poller, intake, mail_inbound, openapi, sms_inbound, web
+from shared import imap_poller, intake, mail_inbound, openapi, publication, sms_inbound, web
 from shared.batch import PartialItemFailureResponse, process_bodies
 from shared.http import client_ip, current_request, guarded, json_response, raw_body
 from shared.mailer import mail_sender
@@ -124,6 +124,20 @@ def post_upload() -> Response:
 def get_asset(name: str) -> Response:
     content_type, text = web.asset(name)
     return Response(body=text, status_code=200, headers={"Content-Type": content_type, "Cache-Control": "max-age=300"})
+
+
+# Published typical cases (shared/publication.py): public, redacted, no authentication.
+@app.route("/cases/published", methods=["GET"])
+@guarded
+def get_published_page() -> Response:
+    settings = get_settings()
+    return _page(publication.published_page(settings, web.site(settings, current_request(app).headers)))
+
+
+@app.route("/cases/published.json", methods=["GET"])
+@guarded
+def get_published_feed() -> Response:
+    return json_response(200, {"items": publication.published(get_settings())}, {"Cache-Control": "max-age=60"})
 
 
 @app.route("/openapi.json", methods=["GET"])

@@ -8,7 +8,18 @@ from typing import Any
 
 from chalice import Chalice, Rate, Response
 
-from shared import auth, cases_api, console, notifications, operator_entry, reminders, routing, staff
+from shared import (
+    auth,
+    cases_api,
+    confidentiality,
+    console,
+    notifications,
+    operator_entry,
+    publication,
+    reminders,
+    routing,
+    staff,
+)
 from shared.batch import PartialItemFailureResponse, process_messages
 from shared.http import client_ip, current_request, guarded, json_response, raw_body
 from shared.mailer import mail_sender
@@ -169,3 +180,62 @@ def post_action(tracking_no: str, action: str) -> Response:
     request = current_request(app)
     principal = auth.principal_from_headers(settings, request.headers)
     return json_response(200, cases_api.act(settings, principal, tracking_no, action, raw_body(request)))
+
+
+# The complainant's compartment (shared/confidentiality.py): an audited reveal, and messages the system relays.
+@app.route("/{tracking_no}/complainant/reveal", methods=["POST"], content_types=["application/json"])
+@guarded
+def reveal_complainant(tracking_no: str) -> Response:
+    request = current_request(app)
+    principal = auth.principal_from_headers(settings, request.headers)
+    answer = confidentiality.reveal(settings, principal, tracking_no, raw_body(request))
+    return json_response(200, answer, {"Cache-Control": "no-store"})
+
+
+@app.route("/{tracking_no}/complainant/message", methods=["POST"], content_types=["application/json"])
+@guarded
+def relay_to_complainant(tracking_no: str) -> Response:
+    request = current_request(app)
+    principal = auth.principal_from_headers(settings, request.headers)
+    return json_response(202, confidentiality.relay(settings, principal, tracking_no, raw_body(request)))
+
+
+# --- typical cases for the public and media follow-up notes (shared/publication.py) ---
+
+
+@app.route("/{tracking_no}/publication", methods=["GET"])
+@guarded
+def get_publication(tracking_no: str) -> Response:
+    principal = auth.principal_from_headers(settings, current_request(app).headers)
+    return json_response(200, publication.get_publication(settings, principal, tracking_no))
+
+
+@app.route("/{tracking_no}/publication", methods=["POST"], content_types=["application/json"])
+@guarded
+def draft_publication(tracking_no: str) -> Response:
+    request = current_request(app)
+    principal = auth.principal_from_headers(settings, request.headers)
+    return json_response(200, publication.draft(settings, principal, tracking_no, raw_body(request)))
+
+
+@app.route("/{tracking_no}/publication/{step}", methods=["POST"], content_types=["application/json"])
+@guarded
+def publication_step(tracking_no: str, step: str) -> Response:
+    request = current_request(app)
+    principal = auth.principal_from_headers(settings, request.headers)
+    return json_response(200, publication.step(settings, principal, tracking_no, step, raw_body(request)))
+
+
+@app.route("/{tracking_no}/media-notes", methods=["GET"])
+@guarded
+def get_media_notes(tracking_no: str) -> Response:
+    principal = auth.principal_from_headers(settings, current_request(app).headers)
+    return json_response(200, publication.notes(settings, principal, tracking_no))
+
+
+@app.route("/{tracking_no}/media-notes", methods=["POST"], content_types=["application/json"])
+@guarded
+def add_media_note(tracking_no: str) -> Response:
+    request = current_request(app)
+    principal = auth.principal_from_headers(settings, request.headers)
+    return json_response(201, publication.add_note(settings, principal, tracking_no, raw_body(request)))

@@ -36,6 +36,8 @@ ROUTES = {
         ("/status", "GET"),
         ("/uploads", "POST"),
         ("/openapi.json", "GET"),
+        ("/cases/published", "GET"),
+        ("/cases/published.json", "GET"),
     },
     "routing": {("/health", "GET"), ("/auth/login", "POST"), ("/auth/jwks.json", "GET"), ("/auth/me", "GET")},
     "reporting": {("/", "GET"), ("/", "POST"), ("/health", "GET")},

@@ -1,0 +1,371 @@
+"""Typical cases for the public (issue 4 item 8): redact -> approve -> publish, the public list, media notes.
+
+A case marked typical (workflow action `mark_typical`) gets a publication draft whose title, summary and outcome
+are a first automatic redaction of the case (patterns in shared/data/redaction.json; the complainant's identity
+is never copied). The county legal office edits, approves, publishes and withdraws it; each step bumps the case
+version (a stale version gets 409) and appends an audit event to the case in the same transaction. Only the
+redacted fields are ever copied to the public list (pk `PUBLISHED`), which the intake service serves.
+
+Media follow-up notes: the county legal office and the `media` role add them to cases flagged for media
+follow-up; the media role reads only its own notes and only published material.
+"""
+
+import hashlib
+import json
+import re
+import secrets
+from datetime import UTC, datetime
+from functools import cache
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, ValidationError
+
+from shared import reference_data, text, web
+from shared.auth import Principal, Role, require_role
+from shared.dal import CaseStore, ConditionFailed, PublicationStore
+from shared.errors import ApiError, FieldError, from_validation_error
+from shared.models import AuditEvent, Case
+from shared.observability import logger
+from shared.reference_data import load_json
+from shared.settings import Settings
+
+EDITORS = (Role.county_admin,)
+READERS = (Role.county_admin, Role.auditor)
+NOTE_WRITERS = (Role.county_admin, Role.media)
+FEED_SIZE = 100
+KIND_NAMES = {"positive": "正面典型", "negative": "反面典型"}
+ModelT = TypeVar("ModelT", bound=BaseModel)
+State = Literal["draft", "approved", "published", "unpublished"]
+
+Text = Annotated[str, Field(min_length=1, max_length=5000), AfterValidator(text.check_text)]
+Name = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(text.check_name)]
+
+
+# --- redaction ------------------------------------------------------------------------------------------------
+
+
+class Pattern(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    name: str
+    pattern: str
+    replacement: str
+
+
+class Rules(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+    patterns: tuple[Pattern, ...]
+    person_placeholder: str
+    unit_suffixes: tuple[str, ...]
+
+
+@cache
+def rules() -> Rules:
+    return Rules.model_validate(load_json("redaction.json"))
+
+
+@cache
+def _compiled() -> tuple[tuple[re.Pattern[str], str], ...]:
+    return tuple((re.compile(rule.pattern), rule.replacement) for rule in rules().patterns)
+
+
+def redact(value: str, names: list[str]) -> str:
+    """`value` without the given persons' names (longest first) and without what the patterns find."""
+    for name in sorted({name.strip() for name in names if name and name.strip()}, key=len, reverse=True):
+        value = value.replace(name, rules().person_placeholder)
+    for pattern, replacement in _compiled():
+        value = pattern.sub(replacement, value)
+    return value
+
+
+def _is_person(respondent: str) -> bool:
+    return not respondent.endswith(rules().unit_suffixes)
+
+
+def case_names(settings: Settings, case: Case) -> list[str]:
+    """The persons named in a case: the complainant (name, organisation) and a respondent who is a person."""
+    names = [case.respondent] if case.respondent and _is_person(case.respondent) else []
+    complainant = CaseStore(settings).complainant(case.tracking_no) if case.has_complainant else None
+    if complainant is not None:
+        names += [value for value in (complainant.name, complainant.organization) if value]
+    return names
+
+
+# --- the publication ------------------------------------------------------------------------------------------
+
+
+class Publication(BaseModel):
+    """A typical case prepared for the public: only redacted text, who did each step and when."""
+
+    tracking_no: str
+    kind: Literal["positive", "negative"]
+    state: State
+    title: str
+    summary: str
+    outcome: str
+    category: str | None = None
+    department: str | None = None
+    edited_by: str
+    edited_at: datetime
+    approved_by: str | None = None
+    approved_at: datetime | None = None
+    published_by: str | None = None
+    published_at: datetime | None = None
+    unpublished_by: str | None = None
+    unpublished_at: datetime | None = None
+
+
+class VersionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    version: StrictInt = Field(ge=1)
+    note: Text | None = None
+
+
+class DraftBody(VersionBody):
+    """Staff's edit of the draft; what is left out keeps its value (first: the automatic redaction)."""
+
+    title: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(text.check_text)] | None = None
+    summary: Text | None = None
+    outcome: Text | None = None
+    # Further persons named in the case text (witnesses, officers) to be removed.
+    names: list[Name] = Field(default_factory=list, max_length=20)
+
+
+def _parse(model: type[ModelT], body: bytes) -> ModelT:
+    try:
+        parsed = json.loads(body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "invalid_json", "请求内容不是有效的 JSON") from None
+    try:
+        return model.model_validate(parsed)
+    except ValidationError as error:
+        raise from_validation_error(error) from None
+
+
+def _load(settings: Settings, tracking_no: str) -> Case:
+    case = CaseStore(settings).get(tracking_no) if tracking_no.isascii() and len(tracking_no) <= 40 else None
+    if case is None:
+        raise ApiError(404, "not_found", "未找到该案件")
+    return case
+
+
+def _conflict(code: str, message: str) -> ApiError:
+    return ApiError(409, "invalid_transition", message, [FieldError(field="publication", code=code, message=message)])
+
+
+def _title(case: Case) -> str:
+    category = next((c.name for c in reference_data.categories() if c.code == case.category), "行政执法")
+    return f"{category}{KIND_NAMES[case.typical or 'positive']}案例"
+
+
+def draft(settings: Settings, principal: Principal, tracking_no: str, body: bytes, now: datetime | None = None) -> dict:
+    """Create the draft of a typical case (automatic redaction) or edit it; an edit withdraws an approval."""
+    require_role(principal, *EDITORS)
+    request = _parse(DraftBody, body)
+    case = _load(settings, tracking_no)
+    store = PublicationStore(settings)
+    current = store.get(tracking_no)
+    existing = Publication.model_validate(current) if current else None
+    if case.typical is None:
+        raise _conflict("not_typical", "请先将该案件标记为典型案例")
+    if existing is not None and existing.state == "published":
+        raise _conflict("published", "已公开的案例请先撤回再修改")
+    names = case_names(settings, case) + request.names
+    now = now or datetime.now(UTC)
+    # Staff's own text is redacted too: nothing reaches the public without passing the patterns.
+    outcome = case.reply_text or case.decision_summary or "正在办理中"
+    publication = Publication(
+        tracking_no=tracking_no,
+        kind=case.typical,
+        state="draft",
+        title=redact(request.title or (existing.title if existing else _title(case)), names),
+        summary=redact(request.summary or (existing.summary if existing else case.description), names),
+        outcome=redact(request.outcome or (existing.outcome if existing else outcome), names),
+        category=case.category,
+        department=case.department,
+        edited_by=principal.subject,
+        edited_at=now,
+    )
+    action = "publication_draft" if existing is None else "publication_edit"
+    return _save(settings, principal, case, request, publication, action, now)
+
+
+def step(
+    settings: Settings, principal: Principal, tracking_no: str, name: str, body: bytes, now: datetime | None = None
+) -> dict:
+    """`approve`, `publish` or `unpublish` the publication of a case."""
+    if name not in _STEPS:
+        raise ApiError(404, "not_found", "没有这个操作")
+    return _step(settings, principal, tracking_no, body, name, now)
+
+
+# step -> (state it starts from, state it leads to, message when the state is wrong)
+_STEPS: dict[str, tuple[State, State, str]] = {
+    "approve": ("draft", "approved", "只有草稿可以审核通过"),
+    "publish": ("approved", "published", "只有审核通过的案例可以公开"),
+    "unpublish": ("published", "unpublished", "只有已公开的案例可以撤回"),
+}
+
+
+def _step(
+    settings: Settings, principal: Principal, tracking_no: str, body: bytes, step: str, now: datetime | None
+) -> dict:
+    require_role(principal, *EDITORS)
+    request = _parse(VersionBody, body)
+    case = _load(settings, tracking_no)
+    current = PublicationStore(settings).get(tracking_no)
+    if current is None:
+        raise ApiError(404, "not_found", "该案件还没有公开稿")
+    publication = Publication.model_validate(current)
+    start, end, message = _STEPS[step]
+    _check_version(request, case)  # a stale view wins over the state, as in shared/workflow.py
+    if publication.state != start:
+        raise _conflict(publication.state, message)
+    now = now or datetime.now(UTC)
+    # Who did it is recorded (`approved_by`, ...); unpublishing keeps the approval, a new edit drops it.
+    update: dict[str, Any] = {"state": end, f"{_past(step)}_by": principal.subject, f"{_past(step)}_at": now}
+    if step == "approve":
+        update.update(published_by=None, published_at=None, unpublished_by=None, unpublished_at=None)
+    return _save(settings, principal, case, request, publication.model_copy(update=update), f"publication_{step}", now)
+
+
+def _past(step: str) -> str:
+    return {"approve": "approved", "publish": "published", "unpublish": "unpublished"}[step]
+
+
+def _check_version(request: VersionBody, case: Case) -> None:
+    if request.version != case.version:
+        raise ApiError(409, "version_conflict", "案件已被他人更新，请刷新后重试")
+
+
+def _save(
+    settings: Settings,
+    principal: Principal,
+    case: Case,
+    request: VersionBody,
+    publication: Publication,
+    action: str,
+    now: datetime,
+) -> dict:
+    _check_version(request, case)
+    after = case.model_copy(update={"version": case.version + 1})
+    event = AuditEvent(
+        tracking_no=case.tracking_no,
+        version=after.version,
+        at=now,
+        actor=principal.subject,
+        action=action,
+        from_status=case.status,
+        to_status=case.status,
+        note=request.note,
+        details={
+            "actor_name": principal.name,
+            "actor_role": principal.role,
+            "actor_department": principal.department,
+            "publication_state": publication.state,
+        },
+    )
+    record = publication.model_dump(mode="json")
+    # The public item's sort key is the stored `published_at`, which withdrawing keeps: it finds the item again.
+    listed = (
+        {**public_view(publication), "published_at": record["published_at"]}
+        if publication.state == "published"
+        else None
+    )
+    unlisted = f"{record['published_at']}#{case.tracking_no}" if publication.state == "unpublished" else None
+    try:
+        PublicationStore(settings).save((case, after, event), record, listed, unlisted)
+    except ConditionFailed:
+        raise ApiError(409, "version_conflict", "案件已被他人更新，请刷新后重试") from None
+    logger.info("publication step", extra={"tracking_no": case.tracking_no, "action": action})
+    return {"publication": record, "version": after.version}
+
+
+def public_view(publication: Publication) -> dict[str, Any]:
+    """What the public sees: redacted text, no tracking number (an opaque id instead), no staff identities."""
+    department = next((d.name for d in reference_data.departments() if d.code == publication.department), None)
+    category = next((c.name for c in reference_data.categories() if c.code == publication.category), None)
+    return {
+        "id": hashlib.sha256(publication.tracking_no.encode()).hexdigest()[:12],
+        "kind": publication.kind,
+        "kind_name": KIND_NAMES[publication.kind],
+        "title": publication.title,
+        "summary": publication.summary,
+        "outcome": publication.outcome,
+        "category": category,
+        "department": department,
+        "published_at": publication.published_at.isoformat() if publication.published_at else None,
+    }
+
+
+def get_publication(settings: Settings, principal: Principal, tracking_no: str) -> dict:
+    """Staff see the whole publication record; the media role only the public view of a published case."""
+    require_role(principal, *READERS, Role.media)
+    found = PublicationStore(settings).get(tracking_no) if tracking_no.isascii() and len(tracking_no) <= 40 else None
+    if found is None:
+        raise ApiError(404, "not_found", "该案件还没有公开稿")
+    publication = Publication.model_validate(found)
+    if principal.role == Role.media:
+        if publication.state != "published":
+            raise ApiError(404, "not_found", "该案件还没有公开稿")
+        return {"publication": public_view(publication)}
+    return {"publication": publication.model_dump(mode="json")}
+
+
+def published(settings: Settings) -> list[dict[str, Any]]:
+    """The public list, newest first."""
+    return PublicationStore(settings).published(FEED_SIZE)
+
+
+# --- media follow-up notes ------------------------------------------------------------------------------------
+
+
+class NoteBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    text: Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(text.check_text)]
+    source: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(text.check_name)] | None = None
+
+
+def _flagged(settings: Settings, principal: Principal, tracking_no: str) -> Case:
+    """The case, if it is flagged for media follow-up; the media role learns nothing of other cases."""
+    case = CaseStore(settings).get(tracking_no) if tracking_no.isascii() and len(tracking_no) <= 40 else None
+    if case is None or (not case.media_followup and principal.role == Role.media):
+        raise ApiError(404, "not_found", "未找到该案件")
+    if not case.media_followup:
+        raise _conflict("not_flagged", "该案件未标记媒体跟进")
+    return case
+
+
+def add_note(
+    settings: Settings, principal: Principal, tracking_no: str, body: bytes, now: datetime | None = None
+) -> dict:
+    require_role(principal, *NOTE_WRITERS)
+    request = _parse(NoteBody, body)
+    _flagged(settings, principal, tracking_no)
+    note = {
+        "at": (now or datetime.now(UTC)).isoformat(),
+        "author": principal.subject,
+        "author_name": principal.name,
+        "author_role": principal.role.value,
+        **request.model_dump(exclude_none=True),
+    }
+    note_id = secrets.token_hex(8)
+    PublicationStore(settings).add_note(tracking_no, note_id, note)
+    logger.info("media note added", extra={"tracking_no": tracking_no})
+    return {"note": {**note, "id": note_id}}
+
+
+def notes(settings: Settings, principal: Principal, tracking_no: str) -> dict:
+    """All notes for the county legal office and the auditor; the media role's own notes only."""
+    require_role(principal, *NOTE_WRITERS, Role.auditor)
+    _flagged(settings, principal, tracking_no)
+    found = PublicationStore(settings).notes(tracking_no)
+    if principal.role == Role.media:
+        found = [note for note in found if note.get("author") == principal.subject]
+    return {"items": found}
+
+
+def published_page(settings: Settings, where: web.Site) -> web.Page:
+    """The public HTML list, in the layout of the complaint pages; the text is escaped by Jinja2."""
+    html = web.render("published.html", base=where.base_path, items=published(settings))
+    # Public material: no personal data, so it may be cached briefly.
+    return web.Page(200, html, headers={"Cache-Control": "max-age=60"})
