@@ -94,6 +94,17 @@ def _query(table: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
             yield _from_item(item)
 
 
+def _write_if(operation: str, **request: Any) -> bool:
+    """A conditional write; False, with nothing written, when its condition does not hold."""
+    try:
+        getattr(client("dynamodb"), operation)(**request)
+    except ClientError as error:
+        if _is_condition_failure(error):
+            return False
+        raise
+    return True
+
+
 def case_key(tracking_no: str) -> dict[str, Any]:
     return _to_item({"pk": f"CASE#{tracking_no}", "sk": "CASE"})
 
@@ -255,15 +266,9 @@ class CaseStore:
     def record_once(self, tracking_no: str, marker: str, values: dict[str, Any]) -> bool:
         """Put a marker item unless it exists; False when it was there already (work done before)."""
         item = {"pk": f"CASE#{tracking_no}", "sk": marker, **values}
-        try:
-            client("dynamodb").put_item(
-                TableName=self._table, Item=_to_item(item), ConditionExpression="attribute_not_exists(pk)"
-            )
-        except ClientError as error:
-            if _is_condition_failure(error):
-                return False
-            raise
-        return True
+        return _write_if(
+            "put_item", TableName=self._table, Item=_to_item(item), ConditionExpression="attribute_not_exists(pk)"
+        )
 
     def forget(self, tracking_no: str, marker: str) -> None:
         client("dynamodb").delete_item(TableName=self._table, Key=_to_item({"pk": f"CASE#{tracking_no}", "sk": marker}))
@@ -279,32 +284,27 @@ class CaseStore:
     ) -> bool:
         """Mark a notice as being sent, counting the attempt; False when it was sent already or another delivery
         is sending it (a claim older than `stale` is taken to be of a delivery that died, and taken over)."""
-        try:
-            client("dynamodb").update_item(
-                TableName=self._table,
-                Key=self._notice_key(tracking_no, notice_id, channel),
-                UpdateExpression="SET kind = :kind, channel = :channel, #state = :sending, claimed_at = :now "
-                "ADD attempts :one",
-                ConditionExpression="attribute_not_exists(pk) OR #state = :failed "
-                "OR (#state = :sending AND claimed_at < :stale)",
-                ExpressionAttributeNames={"#state": "state"},
-                ExpressionAttributeValues=_to_item(
-                    {
-                        ":kind": kind,
-                        ":channel": channel,
-                        ":sending": "sending",
-                        ":failed": "failed",
-                        ":now": now.isoformat(),
-                        ":stale": stale.isoformat(),
-                        ":one": 1,
-                    }
-                ),
-            )
-        except ClientError as error:
-            if _is_condition_failure(error):
-                return False
-            raise
-        return True
+        return _write_if(
+            "update_item",
+            TableName=self._table,
+            Key=self._notice_key(tracking_no, notice_id, channel),
+            UpdateExpression="SET kind = :kind, channel = :channel, #state = :sending, claimed_at = :now "
+            "ADD attempts :one",
+            ConditionExpression="attribute_not_exists(pk) OR #state = :failed "
+            "OR (#state = :sending AND claimed_at < :stale)",
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues=_to_item(
+                {
+                    ":kind": kind,
+                    ":channel": channel,
+                    ":sending": "sending",
+                    ":failed": "failed",
+                    ":now": now.isoformat(),
+                    ":stale": stale.isoformat(),
+                    ":one": 1,
+                }
+            ),
+        )
 
     def finish_notice(self, tracking_no: str, notice_id: str, channel: str, values: dict[str, Any]) -> None:
         """Record how a claimed notice went: `state` sent (with the provider's message id) or failed (why)."""
@@ -335,19 +335,14 @@ class CaseStore:
 
     def add_reminder(self, tracking_no: str, reminder: str) -> bool:
         """Note that a reminder went out; False if it had already been noted (never send it twice)."""
-        try:
-            client("dynamodb").update_item(
-                TableName=self._table,
-                Key=case_key(tracking_no),
-                UpdateExpression="SET reminders_sent = list_append(if_not_exists(reminders_sent, :empty), :new)",
-                ConditionExpression="attribute_exists(pk) AND NOT contains(reminders_sent, :reminder)",
-                ExpressionAttributeValues=_to_item({":empty": [], ":new": [reminder], ":reminder": reminder}),
-            )
-        except ClientError as error:
-            if _is_condition_failure(error):
-                return False
-            raise
-        return True
+        return _write_if(
+            "update_item",
+            TableName=self._table,
+            Key=case_key(tracking_no),
+            UpdateExpression="SET reminders_sent = list_append(if_not_exists(reminders_sent, :empty), :new)",
+            ConditionExpression="attribute_exists(pk) AND NOT contains(reminders_sent, :reminder)",
+            ExpressionAttributeValues=_to_item({":empty": [], ":new": [reminder], ":reminder": reminder}),
+        )
 
     def by_status(self, status: Status, received_before: datetime | None = None) -> Iterator[Case]:
         condition = "gsi2pk = :pk"
@@ -470,19 +465,14 @@ class RateLimitStore:
 
     def hit(self, key: str, limit: int, expires_at: int) -> bool:
         """Count one hit; False (and nothing counted) when the window is already full."""
-        try:
-            client("dynamodb").update_item(
-                TableName=self._table,
-                Key=_to_item({"key": key}),
-                UpdateExpression="ADD hits :one SET expires_at = :expires",
-                ConditionExpression="attribute_not_exists(hits) OR hits < :limit",
-                ExpressionAttributeValues=_to_item({":one": 1, ":limit": limit, ":expires": expires_at}),
-            )
-        except ClientError as error:
-            if _is_condition_failure(error):
-                return False
-            raise
-        return True
+        return _write_if(
+            "update_item",
+            TableName=self._table,
+            Key=_to_item({"key": key}),
+            UpdateExpression="ADD hits :one SET expires_at = :expires",
+            ConditionExpression="attribute_not_exists(hits) OR hits < :limit",
+            ExpressionAttributeValues=_to_item({":one": 1, ":limit": limit, ":expires": expires_at}),
+        )
 
 
 class MailboxStore:
@@ -518,15 +508,9 @@ class StaffStore:
     def create(self, username: str, values: dict[str, Any]) -> bool:
         """Store a new account; False if the username is taken."""
         item = {**values, "pk": f"STAFF#{username}", "sk": "PROFILE"}
-        try:
-            client("dynamodb").put_item(
-                TableName=self._table, Item=_to_item(item), ConditionExpression="attribute_not_exists(pk)"
-            )
-        except ClientError as error:
-            if _is_condition_failure(error):
-                return False
-            raise
-        return True
+        return _write_if(
+            "put_item", TableName=self._table, Item=_to_item(item), ConditionExpression="attribute_not_exists(pk)"
+        )
 
     def get(self, username: str) -> dict[str, Any] | None:
         item = client("dynamodb").get_item(TableName=self._table, Key=self._key(username), ConsistentRead=True)
@@ -535,21 +519,16 @@ class StaffStore:
 
     def use_totp_step(self, username: str, step: int) -> bool:
         """Record a one-time code's time step as used; False if this or a later step was used already."""
-        try:
-            client("dynamodb").update_item(
-                TableName=self._table,
-                Key=self._key(username),
-                UpdateExpression="SET last_totp_step = :step",
-                ConditionExpression=(
-                    "attribute_exists(pk) AND (attribute_not_exists(last_totp_step) OR last_totp_step < :step)"
-                ),
-                ExpressionAttributeValues=_to_item({":step": step}),
-            )
-        except ClientError as error:
-            if _is_condition_failure(error):
-                return False
-            raise
-        return True
+        return _write_if(
+            "update_item",
+            TableName=self._table,
+            Key=self._key(username),
+            UpdateExpression="SET last_totp_step = :step",
+            ConditionExpression=(
+                "attribute_exists(pk) AND (attribute_not_exists(last_totp_step) OR last_totp_step < :step)"
+            ),
+            ExpressionAttributeValues=_to_item({":step": step}),
+        )
 
 
 class PublicationStore:
