@@ -776,6 +776,8 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
 def run(host: str, port: int, moto_port: int, fire_schedules_now: bool, smtp_port: int = 2525) -> None:
     """Run the whole local stack until Ctrl-C or SIGTERM."""
     signal.signal(signal.SIGTERM, _raise_interrupt)  # stop on SIGTERM as on Ctrl-C
+    # A shell starting us in the background hands down SIGINT ignored; Ctrl-C and `kill -INT` must still stop us.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     moto = MotoServer(moto_port)
     moto.start()
     try:
