@@ -18,6 +18,7 @@ from typing import Any
 
 from moto import mock_aws
 
+from bench.environment import use_moto_in_process
 from bench.stats import line
 
 DUE_CASES = 100
@@ -26,14 +27,7 @@ ACTIONS = 20
 
 
 def main() -> None:
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench",
-        AWS_DEFAULT_REGION="us-east-1",
-        POWERTOOLS_TRACE_DISABLED="true",
-        POWERTOOLS_LOG_LEVEL="WARNING",
-    )
-    os.environ.pop("AWS_ENDPOINT_URL", None)
+    use_moto_in_process()
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.dynamodb.models import dynamodb_backends
     from moto.dynamodb.models.dynamo_type import DynamoType, Item

@@ -11,20 +11,15 @@ from pathlib import Path
 
 from moto import mock_aws
 
+from bench.environment import use_moto_in_process
+
 COMPLAINTS = int(os.environ.get("BENCH_COMPLAINTS", "300"))
 BATCH = 10
 SAMPLES = Path(__file__).resolve().parent.parent / "tests" / "data" / "sample_complaints.jsonl"
 
 
 def main() -> None:
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench",
-        AWS_DEFAULT_REGION="us-east-1",
-        POWERTOOLS_TRACE_DISABLED="true",
-        POWERTOOLS_LOG_LEVEL="WARNING",
-    )
-    os.environ.pop("AWS_ENDPOINT_URL", None)
+    use_moto_in_process()
     from chalice.test import Client
 
     from infra import moto_patches
