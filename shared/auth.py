@@ -63,6 +63,10 @@ class Principal(BaseModel):
     role: Role
     department: str | None = None
 
+    def audit_details(self) -> dict[str, str | None]:
+        """Who acted, as every audit event records it (the subject is the event's actor)."""
+        return {"actor_name": self.name, "actor_role": self.role, "actor_department": self.department}
+
     @model_validator(mode="after")
     def _department_matches_role(self) -> "Principal":
         if self.role in DEPARTMENT_ROLES:

@@ -89,9 +89,7 @@ def _record(
         action=action,
         note=note,
         details={
-            "actor_name": principal.name,
-            "actor_role": principal.role,
-            "actor_department": principal.department,
+            **principal.audit_details(),
             **details,
         },
     )

@@ -258,9 +258,7 @@ def _save(
         to_status=case.status,
         note=request.note,
         details={
-            "actor_name": principal.name,
-            "actor_role": principal.role,
-            "actor_department": principal.department,
+            **principal.audit_details(),
             "publication_state": publication.state,
         },
     )

@@ -312,9 +312,7 @@ def _event(
         to_status=after.status,
         note=body.note or reason,
         details={
-            "actor_name": principal.name,
-            "actor_role": principal.role,
-            "actor_department": principal.department,
+            **principal.audit_details(),
             **details,
         },
     )
