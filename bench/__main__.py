@@ -1,7 +1,7 @@
 """`make bench`: every benchmark, one after another."""
 
-from bench import import_time, intake_latency, reminders_scale, routing_throughput
+from bench import import_time, intake_latency, reminders_scale, report_generation, routing_throughput
 
-for benchmark in (import_time, routing_throughput, intake_latency, reminders_scale):
+for benchmark in (import_time, routing_throughput, intake_latency, reminders_scale, report_generation):
     benchmark.main()
     print()

@@ -1,4 +1,5 @@
-"""`hotspot`, the project's command line: the local stack, the classifier on JSON lines, and DLQ redrive."""
+"""`hotspot`, the project's command line: the local stack, tokens and staff, the classifier, DLQ redrive, and the
+maintenance runs (reminders, deadlines, statistics, hotspots, reports) on demand."""
 
 import argparse
 import getpass
@@ -6,8 +7,9 @@ import ipaddress
 import json
 import logging
 import sys
-from datetime import datetime
-from typing import Any
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -15,13 +17,21 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from infra.resources import dead_letter_queue
 from shared.auth import Role
 from shared.aws import client
-from shared.settings import get_settings
+from shared.settings import Settings, get_settings
+
+T = TypeVar("T")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     exit_code: int = args.command(args)
     return exit_code
+
+
+def _target(command: argparse.ArgumentParser) -> None:
+    """Where a maintenance command works: the running local stack, or with --aws the configured account."""
+    command.add_argument("--aws", action="store_true", help="in the configured AWS account rather than the local stack")
+    command.add_argument("--moto-port", type=int, default=5000, help="port of the local stack's moto server")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -69,9 +79,16 @@ def _parser() -> argparse.ArgumentParser:
     remind = commands.add_parser("remind", help="run the deadline reminders and escalations as of a given time")
     remind.add_argument("--at", required=True, type=_moment, help="ISO time; without an offset, Asia/Shanghai")
     remind.add_argument("--dry-run", action="store_true", help="print what would be sent; queue and record nothing")
-    remind.add_argument("--aws", action="store_true", help="in the configured AWS account rather than the local stack")
-    remind.add_argument("--moto-port", type=int, default=5000, help="port of the local stack's moto server")
+    _target(remind)
     remind.set_defaults(command=_remind)
+
+    recompute = commands.add_parser(
+        "recompute-deadlines",
+        help="count provisional deadlines again by the official calendars now present (also every reminder run)",
+    )
+    recompute.add_argument("--dry-run", action="store_true", help="print what would change; change nothing")
+    _target(recompute)
+    recompute.set_defaults(command=_recompute_deadlines)
 
     keys = commands.add_parser("keys", help="the own token issuer's signing keys")
     keys_commands = keys.add_subparsers(required=True, metavar="ACTION")
@@ -79,6 +96,27 @@ def _parser() -> argparse.ArgumentParser:
     rotate.add_argument("--local", action="store_true", help="in the running local stack rather than the AWS account")
     rotate.add_argument("--moto-port", type=int, default=5000, help="port of the local stack's moto server")
     rotate.set_defaults(command=_keys_rotate)
+
+    rebuild = commands.add_parser(
+        "rebuild-stats", help="recount the statistics from the cases and compare with (or repair) the live counters"
+    )
+    rebuild.add_argument("--check", action="store_true", help="only report the differences; write nothing")
+    _target(rebuild)
+    rebuild.set_defaults(command=_rebuild_stats)
+
+    detect = commands.add_parser("detect-hotspots", help="run the hourly hotspot detection as of a given time")
+    detect.add_argument("--at", type=_moment, help="ISO time; without an offset, Asia/Shanghai (default: now)")
+    _target(detect)
+    detect.set_defaults(command=_detect_hotspots)
+
+    report = commands.add_parser("report", help="make the reports of a period now (county and every department)")
+    report.add_argument(
+        "--period", help="period key, e.g. campaign:2026, phase:2026:2, week:2026-W21 (default: campaign)"
+    )
+    report.add_argument("--scope", default="all", help="county, a department code, or all (default)")
+    report.add_argument("--formats", default="xlsx,csv,json,pdf", help="comma-separated (default: every format)")
+    _target(report)
+    report.set_defaults(command=_report)
     return parser
 
 
@@ -282,16 +320,25 @@ def _moment(value: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=county_timezone())
 
 
+def _on_target(args: argparse.Namespace, command: str, run: Callable[[Settings], T]) -> T | None:
+    """`run` against the target of _target; an AWS error is printed and gives None."""
+    if not args.aws:
+        _use_local_stack(args.moto_port)
+    try:
+        return run(get_settings())
+    except (BotoCoreError, ClientError) as error:
+        print(f"hotspot {command}: {error}", file=sys.stderr)
+        return None
+
+
 def _remind(args: argparse.Namespace) -> int:
     """The scheduled run for a given time; prints tracking numbers and kinds only, never a phone number."""
     from shared import reminders
 
-    if not args.aws:
-        _use_local_stack(args.moto_port)
-    try:
-        summary = reminders.remind_deadlines(get_settings(), now=args.at, dry_run=args.dry_run)
-    except (BotoCoreError, ClientError) as error:
-        print(f"hotspot remind: {error}", file=sys.stderr)
+    summary = _on_target(
+        args, "remind", lambda settings: reminders.remind_deadlines(settings, now=args.at, dry_run=args.dry_run)
+    )
+    if summary is None:
         return 1
     verb = "would send" if args.dry_run else "sent"
     for reminder in summary.reminders:
@@ -299,6 +346,100 @@ def _remind(args: argparse.Namespace) -> int:
     counts = summary.model_dump(exclude={"reminders", "quiet_hours"})
     quiet = "; quiet hours: no SMS now" if summary.quiet_hours else ""
     print(", ".join(f"{name} {count}" for name, count in counts.items()) + quiet)
+    return 0
+
+
+def _recompute_deadlines(args: argparse.Namespace) -> int:
+    """shared/provisional.py on demand; prints tracking numbers and dates only."""
+    from shared import provisional
+    from shared.reference_data import county_timezone
+
+    changed = _on_target(
+        args, "recompute-deadlines", lambda settings: provisional.recompute_deadlines(settings, dry_run=args.dry_run)
+    )
+    if changed is None:
+        return 1
+    verb = "would move" if args.dry_run else "moved"
+    zone = county_timezone()
+    for item in changed:
+        old, new = item.old_due_at.astimezone(zone), item.new_due_at.astimezone(zone)
+        print(f"{verb} the {item.due_kind} deadline of {item.tracking_no} from {old:%Y-%m-%d} to {new:%Y-%m-%d}")
+    print(f"{len(changed)} provisional deadlines {'to recompute' if args.dry_run else 'recomputed'}")
+    return 0
+
+
+# --- rebuild-stats (shared/stats.py) ----------------------------------------------------------------------------
+
+
+def _rebuild_stats(args: argparse.Namespace) -> int:
+    """Exit 0 when the live counters agree (or were repaired), 1 when --check found differences."""
+    from shared import stats
+
+    report = _on_target(args, "rebuild-stats", lambda settings: stats.rebuild(settings, write=not args.check))
+    if report is None:
+        return 1
+    for line in report.differences:
+        print(line)
+    done = f", {report.written} items written" if not args.check else ""
+    print(
+        f"cases read {report.cases_read}, items compared {report.items_compared}, "
+        f"differences {len(report.differences)}{done}"
+    )
+    return 1 if args.check and report.differences else 0
+
+
+# --- detect-hotspots (shared/hotspots.py) -----------------------------------------------------------------------
+
+
+def _detect_hotspots(args: argparse.Namespace) -> int:
+    """The scheduled detection for a given time; prints hotspot ids and counts only (unit names may name people)."""
+    from shared import hotspots
+
+    summary = _on_target(args, "detect-hotspots", lambda settings: hotspots.detect(settings, now=args.at))
+    if summary is None:
+        return 1
+    for hotspot_id in summary.opened:
+        print(f"opened {hotspot_id}")
+    quiet = "; quiet hours: no SMS now" if summary.quiet_hours else ""
+    print(
+        f"cluster days read {summary.days_read}, clusters {summary.clusters}, opened {len(summary.opened)}, "
+        f"updated {summary.updated}, announced {summary.notified}{quiet}"
+    )
+    return 0
+
+
+# --- report (shared/reporting.py) -----------------------------------------------------------------------------
+
+
+def _report(args: argparse.Namespace) -> int:
+    """Reports on demand for the county legal office; prints each stored file's key."""
+    from shared import periods, reporting
+    from shared.reporting import Format
+
+    try:
+        period = periods.period(args.period) if args.period else periods.campaign_periods()[0]
+    except ValueError as error:
+        print(f"hotspot report: {error}", file=sys.stderr)
+        return 2
+    formats = [name.strip() for name in args.formats.split(",") if name.strip()]
+    unknown = sorted(set(formats) - set(reporting.ALL_FORMATS)) + sorted({args.scope} - {"all", *reporting.scopes()})
+    if unknown:
+        print(f"hotspot report: unknown format or scope: {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    scopes = reporting.scopes() if args.scope == "all" else [args.scope]
+    now = datetime.now(UTC)
+    made = _on_target(
+        args,
+        "report",
+        lambda settings: [
+            reporting.generate(settings, period, scope, cast(list[Format], formats), now) for scope in scopes
+        ],
+    )
+    if made is None:
+        return 1
+    for stored in made:
+        for item in stored.files:
+            print(item.key)
     return 0
 
 

@@ -67,6 +67,32 @@ def vendor_shared(service_dir: Path) -> None:
     shutil.copytree(ROOT / "shared", target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
 
 
+# The phase summary PDF (shared/summary_pdf.py) embeds a CJK font, which Lambda's runtime does not have: the
+# services that render it get the font of the build machine's settings (REPORT_FONT_PATH, REPORT_FONT_INDEX;
+# default Debian's fonts-noto-cjk) in vendor/fonts/, at the root of the zip beside `shared`. The collection is
+# copied whole (26 MB, about 20 MB zipped): extracting the SC face with fontTools saves little and takes a minute.
+FONT_SERVICES = ("reporting",)
+FONT_DIR = "fonts"
+
+
+def vendor_font(service_dir: Path, settings: Settings) -> dict[str, str]:
+    """Copy the report font into vendor/fonts/; returns the environment that points the functions at it."""
+    source = Path(settings.report_font_path)
+    if not source.is_file():
+        raise SystemExit(f"report font {source} not found: install fonts-noto-cjk or set REPORT_FONT_PATH")
+    target = service_dir / "vendor" / FONT_DIR
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    shutil.copyfile(source, target / source.name)
+    # Relative: shared.summary_pdf resolves it from the directory holding `shared` (/var/task on Lambda).
+    return {"REPORT_FONT_PATH": f"{FONT_DIR}/{source.name}", "REPORT_FONT_INDEX": str(settings.report_font_index)}
+
+
+def set_environment(template: dict[str, Any], variables: dict[str, str]) -> None:
+    for function in functions(template).values():
+        function["Properties"].setdefault("Environment", {}).setdefault("Variables", {}).update(variables)
+
+
 def chalice_package(service_dir: Path, out_dir: Path, stage: str) -> None:
     shutil.rmtree(out_dir, ignore_errors=True)
     # Chalice reuses a zip cached under the hash of requirements.txt, app.py and vendor/, whatever built it
@@ -343,11 +369,13 @@ def package_service(service: str, build_dir: Path, stage: str) -> str:
     service_dir = ROOT / "services" / service
     out_dir = build_dir / service
     vendor_shared(service_dir)
+    font_environment = vendor_font(service_dir, Settings()) if service in FONT_SERVICES else {}
     chalice_package(service_dir, out_dir, stage)
     sam_path = out_dir / "sam.json"
     template = json.loads(sam_path.read_text(encoding="utf-8"))
     patched = report_batch_item_failures(template)
     add_secret_parameters(template)
+    set_environment(template, font_environment)
     write_json(sam_path, template)
     check_partition_neutral(sam_path)
     size_mb = (out_dir / "deployment.zip").stat().st_size / 1e6

@@ -2,15 +2,21 @@
 
 One JSON file per year in `shared/data/calendar/cn_<year>.json`, copied from the State Council's yearly
 notice. A year without a file falls back to weekends-only, so a deadline far ahead is still computed
-(callers mark it provisional with `has_data`); nothing here raises for a missing year.
+(callers mark it provisional with `has_data`); nothing here raises for a missing year. Files are read once per
+process: a new year's file takes effect with the next deployment, whose scheduled run then recomputes the
+provisional deadlines (shared/provisional.py).
 """
 
+import json
 from datetime import date, timedelta
 from functools import cache
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.reference_data import DATA_DIR, load_json
+from shared.reference_data import DATA_DIR
+
+# Where the year files are; tests point it at a directory of their own (and clear `_year`'s cache).
+CALENDAR_DIR = DATA_DIR / "calendar"
 
 
 class _Holiday(BaseModel):
@@ -46,10 +52,10 @@ class _Year(BaseModel):
 
 @cache
 def _year(year: int) -> _Year | None:
-    path = DATA_DIR / "calendar" / f"cn_{year}.json"
+    path = CALENDAR_DIR / f"cn_{year}.json"
     if not path.is_file():
         return None
-    data = _YearFile.model_validate(load_json(f"calendar/cn_{year}.json"))
+    data = _YearFile.model_validate(json.loads(path.read_text(encoding="utf-8")))
     rest: set[date] = set()
     for holiday in data.holidays:
         day = holiday.first

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import to_jsonable_python
 
-from shared import confidentiality, notifications, routing, workflow
+from shared import confidentiality, notifications, outbox, routing, workflow
 from shared.auth import COUNTY_WIDE_ROLES, Principal, Role, require_department, require_role
 from shared.dal import CaseStore, ConditionFailed
 from shared.errors import ApiError, from_validation_error
@@ -276,22 +276,20 @@ def act(
     case = _load(store, tracking_no)
     other = store.get(request.into) if isinstance(request, workflow.MergeBody) else None
     changes = workflow.apply_action(principal, case, action, request, now, other)
+    acted = changes[0][1]
+    # The case events (reports) and the notice to the complainant of the case acted on (not of the case a
+    # duplicate joins) are kept in an outbox written with the change: a failed send is sent again by the sweeper.
+    messages = [(settings.events_queue, routing.transition_message(after, None)) for _, after, _ in changes]
+    notice = notifications.after_action(acted, action)
+    if notice is not None:
+        messages.append((settings.notify_queue, notice))
+    pending = outbox.entry(acted.tracking_no, acted.version, now, messages)
     try:
-        store.transition_together(changes)
+        store.transition_together(changes, [outbox.write(store, pending)])
     except ConditionFailed:
         # Someone else changed one of the cases after we read it: their action stands, ours is refused.
         raise ApiError(409, "version_conflict", "案件已被他人更新，请刷新后重试") from None
     for _, after, _ in changes:
         logger.info("case action", extra={"tracking_no": after.tracking_no, "action": action, "to": after.status})
-        _announce(settings, after)
-    # The complainant hears of the case the action was taken on (not of the case a duplicate joins).
-    notifications.request(settings, notifications.after_action(changes[0][1], action))
-    return {"case": changes[0][1].model_dump(mode="json", exclude={"verification_hash", "reminders_sent"})}
-
-
-def _announce(settings: Settings, case: Case) -> None:
-    """Tell the events queue (reports); the action is stored already, so a failed send is only logged."""
-    try:
-        routing.announce(settings, case, None)
-    except Exception:
-        logger.exception("case event not queued", extra={"tracking_no": case.tracking_no})
+    outbox.deliver(settings, pending)
+    return {"case": acted.model_dump(mode="json", exclude={"verification_hash", "reminders_sent"})}

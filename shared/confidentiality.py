@@ -8,14 +8,14 @@ comes only from a reveal, which is recorded on the case (actor, reason, allowed 
 import uuid
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared import notifications, ratelimit, reference_data, routing
 from shared.auth import DEPARTMENT_ROLES, Principal, Role, require_department, require_role
 from shared.dal import CaseStore
-from shared.errors import ApiError, from_validation_error
+from shared.errors import ApiError, parse_model
 from shared.models import AuditEvent, Case, Complainant
 from shared.observability import logger
 from shared.settings import Settings
@@ -46,7 +46,8 @@ def reveal_rule(principal: Principal, case: Case, complainant: Complainant) -> s
     return None
 
 
-_Body = TypeVar("_Body", bound=BaseModel)
+# Who may send the complainant a message through the system.
+RELAYERS = (Role.county_admin, *DEPARTMENT_ROLES)
 
 
 class RevealBody(BaseModel):
@@ -59,13 +60,6 @@ class RelayBody(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     text: str = Field(min_length=1)
-
-
-def _parse(model: type[_Body], body: bytes) -> _Body:
-    try:
-        return model.model_validate_json(body or b"{}")
-    except ValidationError as error:
-        raise from_validation_error(error) from None
 
 
 def _load(store: CaseStore, tracking_no: str) -> tuple[Case, Complainant]:
@@ -101,7 +95,7 @@ def reveal(
 ) -> dict:
     """The full compartment when the rules allow, else 403; either way recorded on the case first."""
     now = now or datetime.now(UTC)
-    request = _parse(RevealBody, body)
+    request = parse_model(RevealBody, body)
     store = CaseStore(settings)
     case, complainant = _load(store, tracking_no)
     rule = reveal_rule(principal, case, complainant)
@@ -119,8 +113,8 @@ def reveal(
 def relay(settings: Settings, principal: Principal, tracking_no: str, body: bytes, now: datetime | None = None) -> dict:
     """Queue a message to the complainant's stored contact; the caller learns only that it was queued."""
     now = now or datetime.now(UTC)
-    require_role(principal, Role.county_admin, *DEPARTMENT_ROLES)
-    request = _parse(RelayBody, body)
+    require_role(principal, *RELAYERS)
+    request = parse_model(RelayBody, body)
     limit = rules().relay_chars
     if len(request.text) > limit:
         raise ApiError(422, "validation_failed", f"消息不能超过 {limit} 个字（一条短信）")

@@ -11,6 +11,7 @@ plain forms, so the strict Content-Security-Policy of shared/web.py applies.
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 
 from pydantic import BaseModel, ConfigDict
 
-from shared import auth, cases_api, confidentiality, reference_data, staff, workflow
+from shared import auth, cases_api, confidentiality, dashboard, publication, quarantine, reference_data, staff, workflow
 from shared.auth import Principal, Role
 from shared.errors import ApiError
 from shared.models import STATUS_NAMES, Status
@@ -57,6 +58,8 @@ class Texts(BaseModel):
     notice_channels: dict[str, str]
     notice_states: dict[str, str]
     fields: dict[str, FieldView]
+    publication_states: dict[str, str]
+    publication_steps: dict[str, str]
 
 
 @cache
@@ -203,6 +206,9 @@ def queue_page(
     """One page of the queue the caller may see, overdue cases first, then by due date."""
     now = now or datetime.now(UTC)
     signed_in = session(settings, headers)
+    if signed_in.principal.role == Role.media:
+        # The media role has no queue: its page is the follow-up notes of the cases it is told of.
+        return _redirect(f"{where.base}/media")
     query = {name: params[name] for name in FILTERS if params.get(name)}
     error, items, cursor = None, [], None
     try:
@@ -282,6 +288,7 @@ def case_page(
         shown=shown,
         case=shown["case"],
         forms=_forms(shown["allowed_actions"]),
+        extras=_case_extras(settings, signed_in.principal, shown),
         revealed=revealed,
         error=error,
         texts=texts(),
@@ -333,16 +340,32 @@ def submit_action(
         raise _csrf_refused()
     if action == REVEAL:
         return _reveal(settings, where, headers, tracking_no, signed_in.principal, pairs, now)
+    if action == RELAY:
+        return _relay(settings, where, headers, tracking_no, signed_in.principal, pairs, now)
+    if action in PUBLICATION_FORMS:
+        return _publication_form(settings, where, headers, tracking_no, signed_in.principal, action, pairs, now)
     workflow.rule(action)  # an unknown action is a 404
     try:
         cases_api.act(settings, signed_in.principal, tracking_no, action, _body(action, pairs), now)
     except ApiError as error:
-        if error.status in (401, 404) or error.code == "forbidden":
-            raise
-        if error.code == "version_conflict":
-            error = ApiError(409, "version_conflict", CONFLICT)
-        return case_page(settings, where, headers, tracking_no, error, now)
+        return _why_not(settings, where, headers, tracking_no, error, now)
     return _redirect(f"{where.base}/{quote(tracking_no)}")
+
+
+def _why_not(
+    settings: Settings,
+    where: Where,
+    headers: Mapping[str, str],
+    tracking_no: str,
+    error: ApiError,
+    now: datetime | None,
+) -> Page:
+    """The case as it is now with why a form was refused; refusals of the page itself go to the error page."""
+    if error.status in (401, 404) or error.code == "forbidden":
+        raise error
+    if error.code == "version_conflict":
+        error = ApiError(409, "version_conflict", CONFLICT)
+    return case_page(settings, where, headers, tracking_no, error, now)
 
 
 def _reveal(
@@ -359,7 +382,219 @@ def _reveal(
     try:
         answer = confidentiality.reveal(settings, principal, tracking_no, body, now)
     except ApiError as error:
-        if error.status in (401, 404):
-            raise
-        return case_page(settings, where, headers, tracking_no, error, now)
+        return _why_not(settings, where, headers, tracking_no, error, now)
     return case_page(settings, where, headers, tracking_no, now=now, revealed=answer["complainant"])
+
+
+# --- messages relayed to the complainant (shared/confidentiality.py) ------------------------------------------
+
+# Posted like an action; the system sends the text to the stored contact, which the sender never sees.
+RELAY = "relay_message"
+
+
+def _relay(
+    settings: Settings,
+    where: Where,
+    headers: Mapping[str, str],
+    tracking_no: str,
+    principal: Principal,
+    pairs: list[tuple[str, str]],
+    now: datetime | None,
+) -> Page:
+    """Queue the message and go back to the case (its timeline shows it); or the case with why not."""
+    body = json.dumps({"text": dict(pairs).get("text", "")}, ensure_ascii=False).encode()
+    try:
+        confidentiality.relay(settings, principal, tracking_no, body, now)
+    except ApiError as error:
+        return _why_not(settings, where, headers, tracking_no, error, now)
+    return _redirect(f"{where.base}/{quote(tracking_no)}")
+
+
+def _case_extras(settings: Settings, principal: Principal, shown: dict) -> dict[str, Any]:
+    """What the case page shows beside the workflow: the relay form, the publication of a typical case, and
+    the link to the media follow-up notes; each only to the roles their module lets in."""
+    case = shown["case"]
+    return {
+        "relay": principal.role in confidentiality.RELAYERS and shown["complainant"] is not None,
+        "relay_chars": confidentiality.rules().relay_chars,
+        "publication": _publication_section(settings, principal, case),
+        "media_notes": bool(case.get("media_followup")) and principal.role in publication.NOTE_READERS,
+    }
+
+
+# --- publication of typical cases (shared/publication.py) -----------------------------------------------------
+
+# The case page's publication forms, posted like actions: the draft (create or edit), then one form per step.
+PUBLICATION_DRAFT = "publication_draft"
+PUBLICATION_STEPS = {
+    "publication_approve": "approve",
+    "publication_publish": "publish",
+    "publication_unpublish": "unpublish",
+}
+PUBLICATION_FORMS = (PUBLICATION_DRAFT, *PUBLICATION_STEPS)
+# Further names to remove are typed one per line (or separated by commas).
+NAME_SEPARATORS = re.compile(r"[\s,，、;；]+")
+
+
+def _publication_section(settings: Settings, principal: Principal, case: dict) -> dict[str, Any] | None:
+    """The publication of a typical case for those who read publications: the record (None before the first
+    draft), whether the caller may edit it now, and the steps it can take now."""
+    if case.get("typical") is None or principal.role not in publication.READERS:
+        return None
+    try:
+        record = publication.get_publication(settings, principal, case["tracking_no"])["publication"]
+    except ApiError as error:
+        if error.status != 404:
+            raise
+        record = None
+    editor = principal.role in publication.EDITORS
+    steps = publication.steps_from(record["state"]) if record and editor else []
+    return {
+        "record": record,
+        "editable": editor and (record is None or publication.editable(record["state"])),
+        "steps": [(form, texts().publication_steps[form]) for form, step in PUBLICATION_STEPS.items() if step in steps],
+    }
+
+
+def _publication_body(form: str, pairs: list[tuple[str, str]]) -> bytes:
+    """The form's fields as the JSON body of publication.draft or .step; its models check them."""
+    values = dict(pairs)
+    version = values.get("version", "").strip()
+    data: dict[str, Any] = {"version": int(version) if version.isdigit() else version}
+    fields = ("title", "summary", "outcome", "note") if form == PUBLICATION_DRAFT else ("note",)
+    data.update({name: values[name] for name in fields if values.get(name, "").strip()})
+    names = [name for name in NAME_SEPARATORS.split(values.get("names", "")) if name]
+    if form == PUBLICATION_DRAFT and names:
+        data["names"] = names
+    return json.dumps(data, ensure_ascii=False).encode()
+
+
+def _publication_form(
+    settings: Settings,
+    where: Where,
+    headers: Mapping[str, str],
+    tracking_no: str,
+    principal: Principal,
+    form: str,
+    pairs: list[tuple[str, str]],
+    now: datetime | None,
+) -> Page:
+    """Draft, edit or take a step of the publication; back to the case, or the case with why not."""
+    body = _publication_body(form, pairs)
+    try:
+        if form == PUBLICATION_DRAFT:
+            publication.draft(settings, principal, tracking_no, body, now)
+        else:
+            publication.step(settings, principal, tracking_no, PUBLICATION_STEPS[form], body, now)
+    except ApiError as error:
+        return _why_not(settings, where, headers, tracking_no, error, now)
+    return _redirect(f"{where.base}/{quote(tracking_no)}#publication")
+
+
+# --- media follow-up notes (shared/publication.py) ------------------------------------------------------------
+
+
+def media_page(
+    settings: Settings,
+    where: Where,
+    headers: Mapping[str, str],
+    params: Mapping[str, str],
+    error: ApiError | None = None,
+) -> Page:
+    """The follow-up notes of one case (by tracking number) as publication.notes shows them to the caller, the
+    form to add one for those who write them, and for the media role the case's public text if published."""
+    signed_in = session(settings, headers)
+    principal = signed_in.principal
+    auth.require_role(principal, *publication.NOTE_READERS)
+    tracking_no = params.get("tracking_no", "").strip()
+    notes, public = None, None
+    if tracking_no:
+        try:
+            notes = publication.notes(settings, principal, tracking_no)["items"]
+        except ApiError as refused:
+            if refused.status in (401, 403):
+                raise
+            error = error or refused
+    if notes is not None and principal.role == Role.media:
+        try:
+            public = publication.get_publication(settings, principal, tracking_no)["publication"]
+        except ApiError as refused:
+            if refused.status != 404:
+                raise
+    html = render(
+        "console_media.html",
+        console=where.base,
+        me=principal,
+        csrf=signed_in.csrf,
+        tracking_no=tracking_no,
+        notes=notes,
+        public=public,
+        writer=principal.role in publication.NOTE_WRITERS,
+        case_link=principal.role != Role.media,
+        error=error,
+        when=_when,
+    )
+    return Page(error.status if error else 200, html)
+
+
+def submit_media_note(
+    settings: Settings, where: Where, headers: Mapping[str, str], body: bytes, now: datetime | None = None
+) -> Page:
+    """Add the note through publication.add_note; back to the case's notes, or the notes with why not."""
+    signed_in = session(settings, headers)
+    values = dict(read_form(body, headers.get("content-type", "")))
+    if not _same(values.get("csrf"), signed_in.csrf):
+        raise _csrf_refused()
+    tracking_no = values.get("tracking_no", "").strip()
+    note = {name: values[name] for name in ("text", "source") if values.get(name, "").strip()}
+    try:
+        publication.add_note(
+            settings, signed_in.principal, tracking_no, json.dumps(note, ensure_ascii=False).encode(), now
+        )
+    except ApiError as error:
+        if error.status in (401, 403):
+            raise
+        return media_page(settings, where, headers, {"tracking_no": tracking_no}, error)
+    return _redirect(f"{where.base}/media?{urlencode({'tracking_no': tracking_no})}")
+
+
+# --- the intake quarantine (shared/quarantine.py) -------------------------------------------------------------
+
+
+def quarantine_page(
+    settings: Settings, where: Where, headers: Mapping[str, str], params: Mapping[str, str], now: datetime | None = None
+) -> Page:
+    """One month of what intake could not turn into complaints, as quarantine.listing shows it to the caller."""
+    signed_in = session(settings, headers)
+    listed = quarantine.listing(settings, signed_in.principal, params.get("month") or None, now)
+    html = render(
+        "console_quarantine.html",
+        console=where.base,
+        me=signed_in.principal,
+        csrf=signed_in.csrf,
+        listed=listed,
+        minutes=max(1, settings.quarantine_url_seconds // 60),
+        channels={channel.code: channel.name for channel in reference_data.channels()},
+        when=_when,
+    )
+    return Page(200, html)
+
+
+# --- the dashboard (shared/dashboard.py) ------------------------------------------------------------------------
+
+
+def dashboard_page(
+    settings: Settings, where: Where, headers: Mapping[str, str], params: Mapping[str, str], now: datetime | None = None
+) -> Page:
+    """The four panels of the chosen period in the caller's scope, with drill-downs (shared/dashboard.py)."""
+    signed_in = session(settings, headers)
+    board = dashboard.build(settings, signed_in.principal, params.get("period") or None, now)
+    html = render(
+        "console_dashboard.html",
+        console=where.base,
+        me=signed_in.principal,
+        csrf=signed_in.csrf,
+        board=board,
+        quote=quote,
+    )
+    return Page(200, html)

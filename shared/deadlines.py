@@ -34,6 +34,11 @@ class Deadline(BaseModel):
     due_at: datetime  # aware, UTC
     # True when a year in the counted span had no official calendar (weekends-only fallback).
     provisional: bool
+    # What it was counted from (deadline_after's arguments), kept on the case as due_rule / due_from / due_days
+    # so that a provisional deadline is counted again once the missing year's calendar arrives.
+    rule: str
+    start: datetime
+    days: int | None = None
 
 
 @cache
@@ -68,7 +73,8 @@ def deadline_after(start: datetime, rule_name: str, days: int | None = None) -> 
         if not calendar.is_working_day(due_day):
             due_day = calendar.next_working_day(due_day)
     due_at = datetime.combine(due_day, current.due_time, tzinfo=zone).astimezone(UTC)
-    return Deadline(due_at=due_at, provisional=_provisional(start_day, due_day))
+    provisional = _provisional(start_day, due_day)
+    return Deadline(due_at=due_at, provisional=provisional, rule=rule_name, start=start, days=days)
 
 
 def _provisional(first: date, last: date) -> bool:

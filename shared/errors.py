@@ -1,8 +1,10 @@
 """Errors shown to callers: an HTTP status, a machine code, a Chinese message and the offending fields."""
 
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class FieldError(BaseModel):
@@ -41,6 +43,17 @@ _MESSAGES = {
     "model_type": "格式不正确，应为对象",
     "model_attributes_type": "格式不正确，应为对象",
     "dict_type": "格式不正确，应为对象",
+    "date_type": "应为日期，格式如 2026-09-20",
+    "date_parsing": "应为日期，格式如 2026-09-20",
+    "date_from_datetime_parsing": "应为日期，格式如 2026-09-20",
+    "date_from_datetime_inexact": "应为日期，格式如 2026-09-20",
+    "int_type": "应为整数",
+    "int_parsing": "应为整数",
+    "list_type": "应为列表",
+    "too_short": "至少填写一项",
+    "too_long": "项数过多",
+    "literal_error": "不是可选的值",
+    "enum": "不是可选的值",
 }
 
 
@@ -53,3 +66,13 @@ def from_validation_error(error: ValidationError, code: str = "validation_failed
         message = own_message or _MESSAGES.get(item["type"], "格式不正确")
         fields.append(FieldError(field=location, code=item["type"], message=str(message)))
     return ApiError(422, code, "提交的内容有误，请按提示修改后重新提交", fields)
+
+
+def parse_model(model: type[ModelT], body: bytes) -> ModelT:
+    """A JSON request body as `model`: a 400 when it is not JSON, a 422 naming each wrong field otherwise."""
+    try:
+        return model.model_validate_json(body or b"{}")
+    except ValidationError as error:
+        if any(item["type"] == "json_invalid" for item in error.errors()):
+            raise ApiError(400, "invalid_json", "请求内容不是有效的 JSON") from None
+        raise from_validation_error(error) from None

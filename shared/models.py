@@ -136,6 +136,11 @@ class Case(BaseModel):
     due_at: datetime | None = None
     due_kind: DueKind | None = None
     deadline_provisional: bool = False
+    # How the running deadline was counted (shared/deadlines.py): the policy rule, its start and the days
+    # granted when fewer than the rule's; a provisional deadline is counted again from these.
+    due_rule: str | None = None
+    due_from: datetime | None = None
+    due_days: int | None = None
     # Every deadline set so far, kept as the record of the case.
     acceptance_due_at: datetime | None = None
     reply_due_at: datetime | None = None
@@ -152,6 +157,8 @@ class Case(BaseModel):
     measures: list[Literal["correct", "revoke", "order_rectification", "hold_accountable"]] = Field(
         default_factory=list
     )
+    # Persons held accountable, given with the measure hold_accountable (the statistics count 1 without it).
+    accountable_persons: int | None = None
     decision_summary: str | None = None
     replied_at: datetime | None = None
     reply_text: str | None = None
@@ -166,6 +173,20 @@ class Case(BaseModel):
     escalated_at: datetime | None = None
     enqueued_at: datetime | None = None
     version: int = 1
+
+
+class Contribution(BaseModel):
+    """What one snapshot of a case (its version) adds to the statistics (computed by shared/stats.py, stored and
+    applied as a difference by shared/dal.py StatsStore)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tracking_no: str
+    version: int
+    # (period key, department code, counter name) -> amount, e.g. ("week:2026-W21", "GAJ", "received") -> 1.
+    counts: dict[tuple[str, str, str], int] = Field(default_factory=dict)
+    # (county day yyyy-mm-dd, cluster key) the case is one of, e.g. ("2026-05-18", "deptcat:GAJ#penalty").
+    clusters: frozenset[tuple[str, str]] = frozenset()
 
 
 class AuditEvent(BaseModel):

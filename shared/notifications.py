@@ -66,14 +66,18 @@ def policy() -> NotificationPolicy:
     return NotificationPolicy.model_validate(json.loads(path.read_text(encoding="utf-8")))
 
 
+def legal_office_phones(department: str) -> list[str]:
+    """The duty mobiles of a department's legal office; the county legal office's for one without its own."""
+    rules = policy()
+    return rules.department_recipients.get(department, rules.default_recipients)
+
+
 def recipients(notice: DeadlineNotice) -> list[str]:
     """Reminders go to the department's legal office; an escalation (督办) to its head and the county office."""
-    rules = policy()
     if notice.kind.endswith("_escalated"):
-        phones = rules.department_heads.get(notice.department, [])
-        phones = phones + rules.department_recipients.get(SUPERVISOR, rules.default_recipients)
+        phones = policy().department_heads.get(notice.department, []) + legal_office_phones(SUPERVISOR)
     else:
-        phones = rules.department_recipients.get(notice.department, rules.default_recipients)
+        phones = legal_office_phones(notice.department)
     return list(dict.fromkeys(phones))
 
 

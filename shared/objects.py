@@ -33,6 +33,13 @@ def download_url(bucket: str, key: str, seconds: int) -> str:
     return client("s3").generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=seconds)
 
 
+def view_url(bucket: str, key: str, seconds: int) -> str:
+    """A link that shows a stored payload as plain text, whatever content type its sender declared (no markup
+    a stranger sent runs in a staff member's browser)."""
+    params = {"Bucket": bucket, "Key": key, "ResponseContentType": "text/plain; charset=utf-8"}
+    return client("s3").generate_presigned_url("get_object", Params=params, ExpiresIn=seconds)
+
+
 # --- uploads from browsers (shared/uploads.py) ---
 
 
@@ -44,15 +51,32 @@ def presigned_post(bucket: str, key: str, fields: dict[str, str], conditions: li
     return post
 
 
-def head(bucket: str, key: str) -> tuple[int, str] | None:
-    """Size and content type of an object, or None if there is none."""
+@dataclass(frozen=True)
+class ObjectInfo:
+    size: int
+    content_type: str
+    etag: str  # without quotes; the MD5 of the content for a single-part upload
+
+
+def describe(bucket: str, key: str) -> ObjectInfo | None:
+    """What S3 knows of an object, or None if there is none."""
     try:
         answer = client("s3").head_object(Bucket=bucket, Key=key)
     except client("s3").exceptions.ClientError as error:
         if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
             return None
         raise
-    return int(answer["ContentLength"]), str(answer.get("ContentType") or "")
+    return ObjectInfo(
+        size=int(answer["ContentLength"]),
+        content_type=str(answer.get("ContentType") or ""),
+        etag=str(answer.get("ETag") or "").strip('"'),
+    )
+
+
+def head(bucket: str, key: str) -> tuple[int, str] | None:
+    """Size and content type of an object, or None if there is none."""
+    info = describe(bucket, key)
+    return (info.size, info.content_type) if info else None
 
 
 def read_start(bucket: str, key: str, length: int) -> bytes:

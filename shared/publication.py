@@ -11,19 +11,18 @@ follow-up; the media role reads only its own notes and only published material.
 """
 
 import hashlib
-import json
 import re
 import secrets
 from datetime import UTC, datetime
 from functools import cache
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 
 from shared import reference_data, text, web
 from shared.auth import Principal, Role, require_role
 from shared.dal import CaseStore, ConditionFailed, PublicationStore
-from shared.errors import ApiError, FieldError, from_validation_error
+from shared.errors import ApiError, FieldError, parse_model
 from shared.models import AuditEvent, Case
 from shared.observability import logger
 from shared.reference_data import load_json
@@ -32,9 +31,9 @@ from shared.settings import Settings
 EDITORS = (Role.county_admin,)
 READERS = (Role.county_admin, Role.auditor)
 NOTE_WRITERS = (Role.county_admin, Role.media)
+NOTE_READERS = (*NOTE_WRITERS, Role.auditor)
 FEED_SIZE = 100
 KIND_NAMES = {"positive": "正面典型", "negative": "反面典型"}
-ModelT = TypeVar("ModelT", bound=BaseModel)
 State = Literal["draft", "approved", "published", "unpublished"]
 
 Text = Annotated[str, Field(min_length=1, max_length=5000), AfterValidator(text.check_text)]
@@ -130,17 +129,6 @@ class DraftBody(VersionBody):
     names: list[Name] = Field(default_factory=list, max_length=20)
 
 
-def _parse(model: type[ModelT], body: bytes) -> ModelT:
-    try:
-        parsed = json.loads(body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "invalid_json", "请求内容不是有效的 JSON") from None
-    try:
-        return model.model_validate(parsed)
-    except ValidationError as error:
-        raise from_validation_error(error) from None
-
-
 def _load(settings: Settings, tracking_no: str) -> Case:
     case = CaseStore(settings).get(tracking_no) if tracking_no.isascii() and len(tracking_no) <= 40 else None
     if case is None:
@@ -160,14 +148,14 @@ def _title(case: Case) -> str:
 def draft(settings: Settings, principal: Principal, tracking_no: str, body: bytes, now: datetime | None = None) -> dict:
     """Create the draft of a typical case (automatic redaction) or edit it; an edit withdraws an approval."""
     require_role(principal, *EDITORS)
-    request = _parse(DraftBody, body)
+    request = parse_model(DraftBody, body)
     case = _load(settings, tracking_no)
     store = PublicationStore(settings)
     current = store.get(tracking_no)
     existing = Publication.model_validate(current) if current else None
     if case.typical is None:
         raise _conflict("not_typical", "请先将该案件标记为典型案例")
-    if existing is not None and existing.state == "published":
+    if existing is not None and not editable(existing.state):
         raise _conflict("published", "已公开的案例请先撤回再修改")
     names = case_names(settings, case) + request.names
     now = now or datetime.now(UTC)
@@ -210,7 +198,7 @@ def _step(
     settings: Settings, principal: Principal, tracking_no: str, body: bytes, step: str, now: datetime | None
 ) -> dict:
     require_role(principal, *EDITORS)
-    request = _parse(VersionBody, body)
+    request = parse_model(VersionBody, body)
     case = _load(settings, tracking_no)
     current = PublicationStore(settings).get(tracking_no)
     if current is None:
@@ -226,6 +214,16 @@ def _step(
     if step == "approve":
         update.update(published_by=None, published_at=None, unpublished_by=None, unpublished_at=None)
     return _save(settings, principal, case, request, publication.model_copy(update=update), f"publication_{step}", now)
+
+
+def editable(state: str) -> bool:
+    """Whether a publication in `state` may be edited (a published one is withdrawn first)."""
+    return state != "published"
+
+
+def steps_from(state: str) -> list[str]:
+    """The steps a publication in `state` can take now."""
+    return [name for name, (start, _, _) in _STEPS.items() if start == state]
 
 
 def _past(step: str) -> str:
@@ -337,7 +335,7 @@ def add_note(
     settings: Settings, principal: Principal, tracking_no: str, body: bytes, now: datetime | None = None
 ) -> dict:
     require_role(principal, *NOTE_WRITERS)
-    request = _parse(NoteBody, body)
+    request = parse_model(NoteBody, body)
     _flagged(settings, principal, tracking_no)
     note = {
         "at": (now or datetime.now(UTC)).isoformat(),
@@ -354,7 +352,7 @@ def add_note(
 
 def notes(settings: Settings, principal: Principal, tracking_no: str) -> dict:
     """All notes for the county legal office and the auditor; the media role's own notes only."""
-    require_role(principal, *NOTE_WRITERS, Role.auditor)
+    require_role(principal, *NOTE_READERS)
     _flagged(settings, principal, tracking_no)
     found = PublicationStore(settings).notes(tracking_no)
     if principal.role == Role.media:

@@ -1,5 +1,9 @@
 """The scheduled run in routing: deadline reminders and escalation, and the sweeper for complaints never routed.
 
+Each run first counts again the provisional deadlines whose year's calendar has arrived (shared/provisional.py),
+so that reminders go by the official calendar, and ends by sending the outbox items a change left behind
+(shared/outbox.py).
+
 Every run finds the cases whose running deadline (`due_at`, of kind `due_kind`) is near or past through the due
 index (gsi3, one query per UTC day; never a Scan), and for each one queues at most the reminder points it has
 reached and not yet had (shared/data/deadline_policy.json, `reminders`):
@@ -22,12 +26,13 @@ from functools import cache
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
-from shared import calendar, queues
+from shared import calendar, outbox, provisional, queues
 from shared.dal import CaseStore, ConditionFailed
 from shared.messages import Envelope, MessageType
 from shared.models import AuditEvent, Case, Status
 from shared.observability import logger
 from shared.reference_data import county_timezone, load_json
+from shared.routing import transition_message
 from shared.settings import Settings
 
 ESCALATION = "escalation"
@@ -79,6 +84,8 @@ class RunSummary(BaseModel):
     overdue: int = 0
     escalated: int = 0
     requeued: int = 0
+    recomputed: int = 0
+    outbox_sent: int = 0
     reminders: list[Reminder] = Field(default_factory=list)
 
 
@@ -87,6 +94,7 @@ def remind_deadlines(settings: Settings, now: datetime | None = None, dry_run: b
     now = now or datetime.now(UTC)
     summary = RunSummary(quiet_hours=policy().quiet_hours.contains(now.astimezone(county_timezone()).time()))
     store = CaseStore(settings)
+    summary.recomputed = len(provisional.recompute_deadlines(settings, now, dry_run))
     if not summary.quiet_hours:
         for case in _cases_due(settings, store, now):
             for reminder in due_reminders(case, now):
@@ -97,6 +105,7 @@ def remind_deadlines(settings: Settings, now: datetime | None = None, dry_run: b
                 setattr(summary, counter, getattr(summary, counter) + 1)
     if not dry_run:
         summary.requeued = sweep_unrouted(settings, store, now)
+        summary.outbox_sent = outbox.sweep(settings, now)
     logger.info("reminder run", extra=summary.model_dump(exclude={"reminders"}))
     return summary
 
@@ -156,13 +165,14 @@ def _send(settings: Settings, store: CaseStore, case: Case, reminder: Reminder, 
         ),
     )
     if reminder.point == ESCALATION:
-        return _record_escalation(store, case.tracking_no, now)
+        return _record_escalation(settings, store, case.tracking_no, now)
     return store.add_reminder(case.tracking_no, reminder.point)
 
 
-def _record_escalation(store: CaseStore, tracking_no: str, now: datetime) -> bool:
+def _record_escalation(settings: Settings, store: CaseStore, tracking_no: str, now: datetime) -> bool:
     """Note the escalation on the case with its audit event, guarded by the version read (the index read may
-    lag, so the case is read again). False when already noted or a staff action came first: the next run
+    lag, so the case is read again), and announce it to the reports (the case event kept in an outbox written
+    with it, as staff actions do). False when already noted or a staff action came first: the next run
     looks again, and its message has the same id."""
     case = store.get(tracking_no)
     if case is None or case.due_at is None or ESCALATION in case.reminders_sent:
@@ -181,10 +191,12 @@ def _record_escalation(store: CaseStore, tracking_no: str, now: datetime) -> boo
         note="超期督办：已通知部门负责人和县政府法制办",
         details={"due_kind": case.due_kind, "due_at": case.due_at.isoformat()},
     )
+    pending = outbox.entry(tracking_no, after.version, now, [(settings.events_queue, transition_message(after, None))])
     try:
-        store.transition(case, after, event)
+        store.transition_together([(case, after, event)], [outbox.write(store, pending)])
     except ConditionFailed:
         return False
+    outbox.deliver(settings, pending)
     return True
 
 

@@ -83,26 +83,31 @@ def _routed(case: Case, now: datetime) -> Case:
             "due_at": deadline.due_at,
             "due_kind": DueKind.acceptance,
             "deadline_provisional": deadline.provisional,
+            "due_rule": deadline.rule,
+            "due_from": deadline.start,
+            "due_days": deadline.days,
             "version": case.version + 1,
         }
     )
 
 
 def announce(settings: Settings, case: Case, correlation_id: str | None) -> None:
-    queues.send(
-        settings.events_queue,
-        Envelope(
-            type=MessageType.case_transitioned,
-            # One id per transition, so that a re-announcement is a duplicate consumers can drop.
-            id=f"{case.tracking_no}:v{case.version}",
-            correlation_id=correlation_id,
-            data={
-                "tracking_no": case.tracking_no,
-                "to_status": case.status,
-                "version": case.version,
-                "department": case.department,
-                "category": case.category,
-                "channel": case.channel,
-            },
-        ),
+    queues.send(settings.events_queue, transition_message(case, correlation_id))
+
+
+def transition_message(case: Case, correlation_id: str | None) -> Envelope:
+    """The case event of the case's current version, for the events queue (reports)."""
+    return Envelope(
+        type=MessageType.case_transitioned,
+        # One id per transition, so that a re-announcement is a duplicate consumers can drop.
+        id=f"{case.tracking_no}:v{case.version}",
+        correlation_id=correlation_id,
+        data={
+            "tracking_no": case.tracking_no,
+            "to_status": case.status,
+            "version": case.version,
+            "department": case.department,
+            "category": case.category,
+            "channel": case.channel,
+        },
     )

@@ -30,10 +30,20 @@ class Settings(BaseSettings):
     idempotency_ttl_seconds: int = 24 * 3600
     # A complaint still unrouted this long after it was stored is re-enqueued by the sweeper.
     sweep_after_seconds: int = Field(default=300, ge=0)
+    # An outbox item (messages of a stored change, shared/outbox.py) still there this long is sent by the sweeper.
+    outbox_sweep_after_seconds: int = Field(default=60, ge=0)
     # How far back the reminder run looks for cases still overdue (one index query per day).
     reminder_lookback_days: int = Field(default=90, ge=1)
     # Lifetime of the presigned report download links.
-    report_url_seconds: int = 3600
+    report_url_seconds: int = 900
+    # The CJK font embedded in the phase summary PDF (shared/summary_pdf.py): an OpenType/TrueType file or
+    # collection, and the face of a collection with the Simplified Chinese glyph forms (2 in Debian's Noto CJK
+    # TTCs; other faces print Japanese or traditional forms). A relative path is taken from the directory that
+    # holds the `shared` package: `make package` puts the font at fonts/<file name> in the reporting Lambda.
+    report_font_path: str = "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc"
+    report_font_index: int = Field(default=2, ge=0)
+    # Lifetime of the console's links to a quarantined raw payload (personal data: short).
+    quarantine_url_seconds: int = Field(default=300, ge=1, le=3600)
     # Key of the hash that links complaints from the same phone or email without storing it in an index.
     # Set a secret value per deployment; the default only suits the local stack.
     contact_hash_key: str = "local-contact-hash-key"

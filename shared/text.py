@@ -13,6 +13,12 @@ _ALLOWED_CONTROLS = {"\t", "\n", "\r"}
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+def safe_cell(value: object) -> str:
+    """A value as CSV text; an apostrophe before text that starts like a formula keeps spreadsheets from running it."""
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def for_matching(text: str) -> str:
     """The form used for matching: NFKC (full-width letters, digits, punctuation), case-folded, no spaces."""
     return "".join(unicodedata.normalize("NFKC", text).casefold().split())

@@ -117,6 +117,8 @@ class DecideBody(ActionBody):
         default_factory=list
     )
     summary: Text
+    # How many persons are held accountable (the statistics table counts persons); only with hold_accountable.
+    accountable_persons: StrictInt | None = Field(default=None, ge=1, le=1000)
 
     @model_validator(mode="after")
     def _measures_follow_finding(self) -> "DecideBody":
@@ -124,6 +126,8 @@ class DecideBody(ActionBody):
             raise PydanticCustomError("invalid_measures", "投诉不属实时不能采取纠正或问责措施")
         if len(set(self.measures)) != len(self.measures):
             raise PydanticCustomError("invalid_measures", "处理措施不能重复")
+        if self.accountable_persons is not None and "hold_accountable" not in self.measures:
+            raise PydanticCustomError("invalid_measures", "只有选择问责措施时才能填写被问责人数")
         return self
 
 
@@ -324,6 +328,9 @@ def _deadline(kind: DueKind | None, deadline: Deadline | None) -> dict[str, Any]
         "due_at": deadline.due_at if deadline else None,
         "due_kind": kind,
         "deadline_provisional": deadline.provisional if deadline else False,
+        "due_rule": deadline.rule if deadline else None,
+        "due_from": deadline.start if deadline else None,
+        "due_days": deadline.days if deadline else None,
         "reminders_sent": [],
     }
 
@@ -429,7 +436,9 @@ def _refuse_extension(case: Case, body: ReasonBody, now: datetime, principal: Pr
 
 
 def _decide(case: Case, body: DecideBody, now: datetime, principal: Principal) -> tuple[dict, dict]:
-    return {"finding": body.finding, "measures": body.measures, "decision_summary": body.summary}, {}
+    update = {"finding": body.finding, "measures": body.measures, "decision_summary": body.summary}
+    # A decision taken again on review replaces the count of the first one.
+    return {**update, "accountable_persons": body.accountable_persons}, {}
 
 
 def _reply(case: Case, body: ReplyBody, now: datetime, principal: Principal) -> tuple[dict, dict]:

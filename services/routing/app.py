@@ -123,6 +123,40 @@ def console_stylesheet() -> Response:
     )
 
 
+# The intake quarantine (county legal office, auditor) and media follow-up notes (county office, media, auditor).
+@app.route("/console/quarantine", methods=["GET"])
+@guarded
+def console_quarantine() -> Response:
+    request = current_request(app)
+    params: dict[str, str] = dict(request.query_params or {})
+    return _console(lambda where: console.quarantine_page(settings, where, request.headers, params))
+
+
+@app.route("/console/media", methods=["GET"])
+@guarded
+def console_media() -> Response:
+    request = current_request(app)
+    params: dict[str, str] = dict(request.query_params or {})
+    return _console(lambda where: console.media_page(settings, where, request.headers, params))
+
+
+@app.route("/console/media", methods=["POST"], content_types=["*/*"])
+@guarded
+def console_media_note() -> Response:
+    request = current_request(app)
+    body = raw_body(request)
+    return _console(lambda where: console.submit_media_note(settings, where, request.headers, body))
+
+
+# The dashboard (shared/dashboard.py): county-wide roles see the county, department roles their department.
+@app.route("/console/dashboard", methods=["GET"])
+@guarded
+def console_dashboard() -> Response:
+    request = current_request(app)
+    params: dict[str, str] = dict(request.query_params or {})
+    return _console(lambda where: console.dashboard_page(settings, where, request.headers, params))
+
+
 @app.route("/console/{tracking_no}", methods=["GET"])
 @guarded
 def console_case(tracking_no: str) -> Response:

@@ -3,7 +3,8 @@
 A complaint is filed through the public JSON API and routed by the running stack; the routed department's
 officer logs in with a development token from `hotspot token` and takes the case through every step on the
 console, on a tablet-sized window. The complainant's SMS are read back from the case (the notices the
-notification sender records on it).
+notification sender records on it). Then the county legal office marks a closed case typical, drafts, approves
+and publishes it on the console, and the public page of typical cases shows it.
 """
 
 import json
@@ -59,6 +60,14 @@ def driver(tmp_path: Path) -> Iterator[WebDriver]:
         chromium.quit()
 
 
+def sign_in(driver: WebDriver, stack: Stack, token: str) -> None:
+    """Log in on the console with a development token (the login page's second way in)."""
+    driver.get(f"{stack.url}/cases/console/login")
+    driver.find_element(By.CSS_SELECTOR, "#login-form details summary").click()
+    driver.find_element(By.ID, "token").send_keys(token)
+    driver.find_element(By.CSS_SELECTOR, "#login-form button[type=submit]").click()
+
+
 def take(driver: WebDriver, action: str, texts: dict[str, str] | None = None, choices: dict[str, str] | None = None):
     """Open the action's form (a details element), fill it in and post it; wait for the case page again."""
     form = driver.find_element(By.ID, f"action-{action}")
@@ -89,10 +98,7 @@ def test_an_officer_takes_a_routed_case_to_closed_on_the_console(
     )
     token = staff_token(stack, "dept_officer", case["department"])
     # when the routed department's officer logs in on the console with a development token
-    driver.get(f"{stack.url}/cases/console/login")
-    driver.find_element(By.CSS_SELECTOR, "#login-form details summary").click()
-    driver.find_element(By.ID, "token").send_keys(token)
-    driver.find_element(By.CSS_SELECTOR, "#login-form button[type=submit]").click()
+    sign_in(driver, stack, token)
     # then the queue lists the case; it opens from there
     link = wait_for(driver, f'#queue tr[data-tracking-no="{number}"] a')
     assert "开发人员" in driver.find_element(By.ID, "me").text
@@ -125,3 +131,80 @@ def test_an_officer_takes_a_routed_case_to_closed_on_the_console(
     driver.refresh()
     shown = driver.find_element(By.ID, "notices").text
     assert "已受理 · 短信 · 已发送" in shown and "答复结果 · 短信 · 已发送" in shown
+
+
+def closed_case(stack: Stack, fzb: str) -> str:
+    """A complaint filed, routed by the running stack and taken to closed by its officer through the API."""
+    number = call(stack, "POST", "/intake/complaints", body={"description": DESCRIPTION})["tracking_no"]
+    case = until(
+        lambda: (found := call(stack, "GET", f"/cases/{number}", fzb)["case"])["status"] == "routed" and found,
+        "the complaint routed",
+    )
+    officer = staff_token(stack, "dept_officer", case["department"])
+    steps = [
+        ("accept", {}),
+        ("start_investigation", {}),
+        ("decide", {"finding": "substantiated", "summary": "经查属实，已责令退还罚款。"}),
+        ("reply", {"message": "经查属实，已责令退还罚款并对执法人员批评教育。"}),
+        ("close", {}),
+    ]
+    version = case["version"]
+    for action, fields in steps:
+        version = call(stack, "POST", f"/cases/{number}/actions/{action}", officer, {"version": version, **fields})[
+            "case"
+        ]["version"]
+    return str(number)
+
+
+def test_the_county_office_publishes_a_closed_case_as_typical_from_the_console(stack: Stack, driver: WebDriver) -> None:
+    # given a closed case, and the county legal office signed in to the console
+    fzb = staff_token(stack, "county_admin")
+    number = closed_case(stack, fzb)
+    sign_in(driver, stack, fzb)
+    wait_for(driver, "#queue")
+    driver.get(f"{stack.url}/cases/console/{number}")
+    # when it marks the case a positive typical case, generates the redacted draft, approves and publishes it
+    take(driver, "mark_typical", choices={"kind": "positive"})
+    driver.find_element(By.CSS_SELECTOR, "#publication_draft button[type=submit]").click()
+    for step in ("publication_approve", "publication_publish"):
+        wait_for(driver, f"#{step} button[type=submit]").click()  # offered once the step before it is done
+    assert wait_for(driver, '#publication-state[data-state="published"]').text == "已公开"
+    # then each step is on the timeline
+    steps = [item.get_attribute("data-action") for item in driver.find_elements(By.CSS_SELECTOR, "#timeline li")]
+    assert steps[-4:] == ["mark_typical", "publication_draft", "publication_approve", "publication_publish"]
+    # and the public page lists the case with its text and outcome, without the tracking number
+    driver.get(f"{stack.url}/intake/cases/published")
+    page = wait_for(driver, "main").text
+    assert "正面典型" in page and DESCRIPTION in page and "已责令退还罚款" in page and number not in page
+
+
+def test_the_county_office_follows_a_dashboard_bar_to_the_queue(
+    stack: Stack, driver: WebDriver, tmp_path: Path
+) -> None:
+    # given a complaint filed and routed by the running stack, whose reporting service counts it
+    number = call(stack, "POST", "/intake/complaints", body={"description": DESCRIPTION})["tracking_no"]
+    fzb = staff_token(stack, "county_admin")
+    case = until(
+        lambda: (found := call(stack, "GET", f"/cases/{number}", fzb)["case"])["status"] == "routed" and found,
+        "the complaint routed",
+    )
+    # when the county legal office opens the dashboard from the console's navigation
+    sign_in(driver, stack, fzb)
+    wait_for(driver, "#dashboard-link").click()
+    row = f'#categories tr[data-code="{case["category"]}"]'
+
+    def counted() -> bool:
+        driver.refresh()
+        return int(wait_for(driver, f"{row} [data-figure=value]").text) >= 1
+
+    # then the bar of the case's category counts it, in figures a screen reader and a printout get as text
+    until(counted, "the complaint counted on the dashboard")
+    driver.save_screenshot(str(tmp_path / "dashboard.png"))
+    # when the bar's link is followed
+    driver.find_element(By.CSS_SELECTOR, f"{row} a").click()
+    # then the queue is filtered by that category and lists the case
+    wait_for(driver, f'#queue tr[data-tracking-no="{number}"]')
+    assert (
+        Select(driver.find_element(By.ID, "f-category")).first_selected_option.get_attribute("value")
+        == case["category"]
+    )

@@ -124,10 +124,11 @@ def test_hotspot_token_prints_a_token_the_stack_accepts(stack: Stack) -> None:
     assert (me.json()["role"], me.json()["department"]) == ("dept_officer", "GAJ")
     keys = requests.get(f"{stack.url}/cases/auth/jwks.json", timeout=5).json()["keys"]
     assert keys and all(key["alg"] == "ES256" and "d" not in key for key in keys)
-    # and the officer may not read county statistics, while no token at all is a 401
-    assert (
-        requests.get(f"{stack.url}/reports", headers={"Authorization": f"Bearer {token}"}, timeout=5).status_code == 403
+    # and the officer may not make the county's statistics, while no token at all is a 401
+    county = requests.post(
+        f"{stack.url}/reports", json={"scope": "county"}, headers={"Authorization": f"Bearer {token}"}, timeout=5
     )
+    assert county.status_code == 403 and county.json()["error"]["code"] == "forbidden_scope"
     assert requests.get(f"{stack.url}/reports", timeout=5).status_code == 401
 
 

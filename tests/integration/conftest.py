@@ -1,4 +1,8 @@
-"""moto-backed AWS for the service integration tests: fresh, provisioned resources per test."""
+"""moto-backed AWS for the service integration tests: fresh, provisioned resources per test (`aws`) or per module
+(`aws_module`, for modules whose tests only read or add)."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from moto import mock_aws
@@ -12,8 +16,8 @@ from shared.settings import Settings, get_settings
 moto_patches.apply()
 
 
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Settings:
+@contextmanager
+def provisioned_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -28,3 +32,16 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Settings:
         yield settings
     reset_clients()
     queues.reset()
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    with provisioned_aws(monkeypatch) as settings:
+        yield settings
+
+
+@pytest.fixture(scope="module")
+def aws_module() -> Iterator[Settings]:
+    """The same, shared by the tests of one module that only read or add (many cheap requests, one setup)."""
+    with pytest.MonkeyPatch.context() as monkeypatch, provisioned_aws(monkeypatch) as settings:
+        yield settings

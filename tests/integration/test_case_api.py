@@ -132,9 +132,9 @@ def test_two_officers_acting_on_the_same_case_at_once_one_wins(aws: Settings, mo
     both_read = threading.Barrier(2, timeout=10)
     write = CaseStore.transition_together
 
-    def after_both_read(self, changes):
+    def after_both_read(self, changes, extra=None):
         both_read.wait()  # neither writes before both have read and checked version 2
-        return write(self, changes)
+        return write(self, changes, extra)
 
     monkeypatch.setattr(CaseStore, "transition_together", after_both_read)
     outcomes: list[object] = []

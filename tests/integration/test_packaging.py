@@ -20,6 +20,7 @@ from infra import requirements
 from infra.package import SECRETS, default_settings, functions
 from infra.resources import FUNCTION_TIMEOUT_SECONDS, MAIL_PREFIX, MAX_RECEIVE_COUNT, dead_letter_queue, queues
 from shared.settings import Settings
+from tests.report_sample import sample_document
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = requirements.SERVICES
@@ -40,12 +41,18 @@ ROUTES = {
         ("/cases/published.json", "GET"),
     },
     "routing": {("/health", "GET"), ("/auth/login", "POST"), ("/auth/jwks.json", "GET"), ("/auth/me", "GET")},
-    "reporting": {("/", "GET"), ("/", "POST"), ("/health", "GET")},
+    "reporting": {("/", "GET"), ("/", "POST"), ("/health", "GET"), ("/hotspots", "GET"), ("/materials", "GET")},
 }
 EVENT_HANDLERS = {
     "intake": set(),
     "routing": {"route_complaint", "send_notifications", "remind_deadlines"},
-    "reporting": {"generate_daily_report"},
+    "reporting": {
+        "count_case_events",
+        "generate_weekly_reports",
+        "generate_phase_reports",
+        "detect_hotspots",
+        "remind_materials",
+    },
 }
 
 # Run by a clean interpreter: put the unzipped package and the runtime's modules on the path, import the
@@ -135,6 +142,16 @@ def test_routing_consumes_the_intake_and_notify_queues(build_dir: Path) -> None:
     prefix = "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:"
     expected = {prefix + settings.intake_queue, prefix + settings.notify_queue}
     assert set(arns) == expected
+
+
+def test_reporting_counts_the_case_events_with_partial_batch_failures(build_dir: Path) -> None:
+    # given the reporting template
+    # when its SQS event sources are read
+    events = sqs_events(build_dir, "reporting")
+    # then the statistics consumer reads the events queue and reports partial failures
+    prefix = "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:"
+    assert [event["Properties"]["Queue"]["Fn::Sub"] for event in events] == [prefix + default_settings().events_queue]
+    assert events[0]["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -289,3 +306,44 @@ def test_stage_config_matches_settings_and_resources(service: str) -> None:
 
 def _as_list(value: str | list[str]) -> list[str]:
     return [value] if isinstance(value, str) else value
+
+
+# Run by a clean interpreter over the unpacked reporting zip: render a summary PDF with the bundled font.
+RENDER_SUMMARY = """
+import json, sys
+sys.path[:0] = sys.argv[1:3]
+from shared.report_document import ReportDocument
+from shared.summary_pdf import font_file, to_pdf
+data = to_pdf(ReportDocument.model_validate_json(sys.stdin.read()))
+print(json.dumps({"font": str(font_file()), "pdf": data[:5].decode(), "sc_font": b"NotoSerifCJKSC" in data}))
+"""
+
+
+def test_reporting_zip_renders_the_summary_pdf_with_its_bundled_font(
+    build_dir: Path, runtime_dir: Path, tmp_path: Path
+) -> None:
+    # given the reporting zip unpacked, and the environment its functions get from the template
+    package_dir = tmp_path / "package"
+    with zipfile.ZipFile(build_dir / "reporting" / "deployment.zip") as archive:
+        archive.extractall(package_dir)
+    variables = next(iter(functions(template(build_dir, "reporting")).values()))["Properties"]["Environment"][
+        "Variables"
+    ]
+    env = {name: value for name, value in variables.items() if isinstance(value, str)}
+    # when a clean interpreter renders the sample county summary from it, as the Lambda would
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", RENDER_SUMMARY, str(package_dir), str(runtime_dir)],
+        input=sample_document().model_dump_json(),
+        cwd=tmp_path,
+        env={**env, "AWS_DEFAULT_REGION": "cn-northwest-1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    # then the font path is relative to the package, the font comes from the zip, and the PDF uses its SC face
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout)
+    assert not Path(env["REPORT_FONT_PATH"]).is_absolute()
+    assert found["font"] == str(package_dir / env["REPORT_FONT_PATH"]) and Path(found["font"]).is_file()
+    assert env["REPORT_FONT_INDEX"] == "2"
+    assert found["pdf"] == "%PDF-" and found["sc_font"]

@@ -1,22 +1,28 @@
-"""The reporting service against moto: statistics on demand and on schedule, listed with links."""
+"""The reporting service against moto: reports made from the counters, on demand and on schedule, stored with
+a manifest under reports/<campaign>/<period>/<scope>/, and listed per scope with 15-minute links."""
 
-import csv
+import hashlib
 import io
 import json
-from datetime import UTC, datetime, timedelta
-from urllib.parse import urlparse
+import time
+from datetime import datetime
+from urllib.parse import parse_qs, urlparse
 
+import openpyxl
 import pytest
 from chalice.test import Client
 
-from shared import auth, objects
-from shared.intake import submit_complaint
+from infra import cli
+from shared import auth, objects, reporting
 from shared.settings import Settings
 from tests.support import load_service, scheduled_event
+from tests.support_cases import RECEIVED, act, complaint, deliver_events
+
+PHASE = "phase:2026:2"
 
 
 @pytest.fixture
-def reporting(aws: Settings):
+def reporting_app(aws: Settings):
     with Client(load_service("reporting").app) as test_client:
         yield test_client
 
@@ -25,87 +31,139 @@ def bearer(settings: Settings, role: auth.Role = auth.Role.county_admin, departm
     return {"Authorization": f"Bearer {auth.issue_development_token(settings, role, department)}"}
 
 
-def complain(settings: Settings, text: str) -> None:
-    answer = submit_complaint(settings, json.dumps({"description": text}).encode(), "application/json", None)
-    assert answer.status == 201
+def link_lifetime(query: dict[str, list[str]]) -> float:
+    """Seconds a presigned link lives: SigV4 says so, SigV2 (us-east-1 S3) gives the moment it expires."""
+    if "X-Amz-Expires" in query:
+        return float(query["X-Amz-Expires"][0])
+    return float(query["Expires"][0]) - time.time()
 
 
-def test_a_report_on_demand_counts_cases_and_opens_in_excel(reporting, aws: Settings) -> None:
-    # given two complaints received but not yet routed
-    complain(aws, "城管没收我的三轮车")
-    complain(aws, "税务所乱收费")
-    # when the county office asks for a report
-    response = reporting.http.post("/", body=b"", headers=bearer(aws))
-    # then a CSV and a JSON are written under reports/ with download links
-    assert response.status_code == 201
+@pytest.fixture
+def worked_cases(aws: Settings, reporting_app) -> list[str]:
+    """Three complaints in the implementation phase: two about the traffic police, one closed on time."""
+    numbers = [complaint(aws, 0), complaint(aws, 0), complaint(aws, 2)]
+    act(aws, numbers[0], "accept", RECEIVED.replace(day=21))
+    act(aws, numbers[0], "start_investigation", RECEIVED.replace(day=22))
+    act(
+        aws,
+        numbers[0],
+        "decide",
+        RECEIVED.replace(day=25),
+        finding="substantiated",
+        measures=["correct"],
+        summary="属实，已纠正",
+    )
+    act(aws, numbers[0], "reply", RECEIVED.replace(day=26), message="经查属实，已退还罚款并责令整改。")
+    act(aws, numbers[0], "start_rectification", RECEIVED.replace(day=27))
+    act(aws, numbers[0], "verify_rectification", RECEIVED.replace(day=28))
+    act(aws, numbers[1], "not_accept", RECEIVED.replace(day=21), reason="已经由法院受理")
+    deliver_events(aws, reporting_app.lambda_)
+    return numbers
+
+
+def test_a_report_on_demand_is_stored_in_every_format_with_its_manifest(reporting_app, aws, worked_cases) -> None:
+    # when the county legal office asks for the implementation phase's county report
+    response = reporting_app.http.post("/", body=json.dumps({"period": PHASE}).encode(), headers=bearer(aws))
+    # then the table (XLSX, CSV, JSON) and the summary (PDF) are stored under the campaign, period and scope
+    assert response.status_code == 201, response.body
     report = json.loads(response.body)
-    assert sorted(f["name"] for f in report["files"]) == ["statistics.csv", "statistics.json"]
-    assert all(f["key"].startswith(f"reports/{report['report_id']}/") and f["url"] for f in report["files"])
-    document = json.loads(objects.get(aws.reports_bucket, f"reports/{report['report_id']}/statistics.json"))
-    assert document["total"] == 2
-    assert document["by_status"] == {"received": 2} and document["by_channel"] == {"web": 2}
-    # and the CSV starts with a byte order mark and reads as a Chinese table
-    raw = objects.get(aws.reports_bucket, f"reports/{report['report_id']}/statistics.csv")
-    assert raw.startswith(b"\xef\xbb\xbf")
-    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert rows[0][0].endswith("投诉统计")
-    total_row = next(row for row in rows if row and row[0] == "合计")
-    assert total_row[-1] == "2"
-    assert ["网上投诉", "2"] in rows
+    assert (report["campaign"], report["period"], report["scope"]) == ("2026", PHASE, "county")
+    prefix = "reports/2026/phase-2026-2/county/"
+    assert sorted(f["key"] for f in report["files"]) == [
+        prefix + name for name in ("statistics.csv", "statistics.json", "statistics.xlsx", "summary.pdf")
+    ]
+    # and each file's checksum in the manifest is the stored file's
+    manifest = json.loads(objects.get(aws.reports_bucket, prefix + "manifest.json"))
+    for item in manifest["files"]:
+        assert hashlib.sha256(objects.get(aws.reports_bucket, item["key"])).hexdigest() == item["sha256"]
+    assert manifest["source_counts"]["cases"] == 3
+    # and the figures are what happened: the traffic police received two, closed one on time, refused one
+    document = json.loads(objects.get(aws.reports_bucket, prefix + "statistics.json"))
+    police = next(row for row in document["rows"] if row["department"] == "JJDD")
+    assert (police["received"], police["closed"], police["closed_on_time"], police["not_accepted"]) == (2, 1, 1, 1)
+    assert (police["substantiated"], police["corrected"]) == (1, 1)
+    assert document["totals"]["received"] == 3
+    # and the workbook opens with the statistics sheet first and the PDF is a PDF
+    book = openpyxl.load_workbook(io.BytesIO(objects.get(aws.reports_bucket, prefix + "statistics.xlsx")))
+    assert book.sheetnames[0] == "开展情况统计表"
+    assert objects.get(aws.reports_bucket, prefix + "summary.pdf").startswith(b"%PDF")
 
 
-def test_reports_are_listed_newest_first_with_presigned_links(reporting, aws: Settings) -> None:
-    # given two reports, one made by the schedule
-    reporting.lambda_.invoke("generate_daily_report", scheduled_event())
-    made = json.loads(reporting.http.post("/", body=b"", headers=bearer(aws)).body)
-    # when they are listed (by an auditor)
-    listed = json.loads(reporting.http.get("/", headers=bearer(aws, auth.Role.auditor)).body)["reports"]
-    # then both appear, each file with a presigned URL for its key
-    assert len(listed) == 2
-    assert made["report_id"] in [r["report_id"] for r in listed]
-    for item in listed[0]["files"]:
-        url = urlparse(item["url"])
-        assert url.path.endswith(item["key"])
-        assert "Signature" in url.query
+def test_a_department_makes_and_lists_only_its_own_reports(reporting_app, aws, worked_cases) -> None:
+    # given the county's report and the traffic police's own
+    county = {"period": PHASE, "formats": ["json"]}
+    assert reporting_app.http.post("/", body=json.dumps(county).encode(), headers=bearer(aws)).status_code == 201
+    officer = bearer(aws, auth.Role.dept_officer, "JJDD")
+    own = reporting_app.http.post(
+        "/", body=json.dumps({"period": PHASE, "formats": ["json"]}).encode(), headers=officer
+    )
+    assert own.status_code == 201 and json.loads(own.body)["scope"] == "JJDD"
+    # when the officer asks for another scope, or lists
+    other = {"period": PHASE, "scope": "county"}
+    refused = reporting_app.http.post("/", body=json.dumps(other).encode(), headers=officer)
+    listed = json.loads(reporting_app.http.get("/", headers=officer).body)["reports"]
+    # then another scope is refused and the list holds only the department's report, with 15-minute links
+    assert refused.status_code == 403 and json.loads(refused.body)["error"]["code"] == "forbidden_scope"
+    assert [report["scope"] for report in listed] == ["JJDD"]
+    link = urlparse(listed[0]["files"][0]["url"])
+    assert link.path.endswith(listed[0]["files"][0]["key"])
+    assert link_lifetime(parse_qs(link.query)) == pytest.approx(900, abs=5)
+    # and the county legal office sees both
+    assert {r["scope"] for r in json.loads(reporting_app.http.get("/", headers=bearer(aws)).body)["reports"]} == {
+        "county",
+        "JJDD",
+    }
 
 
-# The role x route matrix of the reporting routes: county statistics for the county office and auditors.
-CALLERS = {
-    "county_admin": (auth.Role.county_admin, None, True),
-    "auditor": (auth.Role.auditor, None, True),
-    "dept_head": (auth.Role.dept_head, "GAJ", False),
-    "dept_officer": (auth.Role.dept_officer, "SCJG", False),
-    "media": (auth.Role.media, None, False),
-}
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (b"{not json", "invalid_json"),
+        (json.dumps({"period": "week:2026-W99"}).encode(), "unknown_period"),
+        (json.dumps({"period": "campaign:2026", "scope": "NOPE"}).encode(), "unknown_scope"),
+        (json.dumps({"formats": ["docx"]}).encode(), "validation_failed"),
+    ],
+)
+def test_a_bad_report_request_is_refused_with_a_reason(reporting_app, aws, body: bytes, code: str) -> None:
+    response = reporting_app.http.post("/", body=body, headers=bearer(aws))
+    assert response.status_code in (400, 422)
+    assert json.loads(response.body)["error"]["code"] == code
 
 
-@pytest.mark.parametrize("caller", [*CALLERS, "missing", "expired", "forged", "other issuer"])
-def test_reporting_routes_by_caller(reporting, aws: Settings, caller: str) -> None:
-    # given a caller with a token of each role, or a bad token, or none
-    if caller in CALLERS:
-        role, department, allowed = CALLERS[caller]
-        headers, expected = bearer(aws, role, department), (201, 200) if allowed else (403, 403)
-    else:
-        stale = datetime.now(UTC) - timedelta(days=1)
-        token = {
-            "missing": "",
-            "expired": auth.issue_development_token(aws, auth.Role.county_admin, now=stale),
-            "forged": auth.issue_development_token(aws, auth.Role.county_admin)[:-4] + "AAAA",
-            "other issuer": auth.issue_development_token(
-                aws.model_copy(update={"auth_issuer": "x"}), auth.Role.county_admin
-            ),
-        }[caller]
-        headers, expected = ({"Authorization": f"Bearer {token}"} if token else {}), (401, 401)
-    # when it asks for a report and for the list
-    created = reporting.http.post("/", body=b"", headers=headers)
-    listed = reporting.http.get("/", headers=headers)
-    # then each gets exactly what its role allows, and a refusal says why in our error shape
-    assert (created.status_code, listed.status_code) == expected
-    if expected[0] >= 400:
-        assert json.loads(created.body)["error"]["code"] in (
-            "forbidden",
-            "unauthenticated",
-            "token_invalid",
-            "token_expired",
-        )
-        assert objects.list_under(aws.reports_bucket, "reports/") == []
+def test_monday_makes_last_weeks_tables_for_the_county_and_each_department(aws, worked_cases, monkeypatch) -> None:
+    # given two scopes only, to keep the test short
+    monkeypatch.setattr(reporting, "scopes", lambda: ["county", "JJDD"])
+    # when the weekly schedule fires on Monday 25 May 08:00 county time
+    made = reporting.weekly_reports(aws, now=datetime.fromisoformat("2026-05-25T00:00:00+00:00"))
+    # then week 21's tables exist for both scopes, without the PDF summary
+    assert [(r.period, r.scope) for r in made] == [("week:2026-W21", "county"), ("week:2026-W21", "JJDD")]
+    assert {f.name for f in made[0].files} == {"statistics.xlsx", "statistics.csv", "statistics.json"}
+    county = json.loads(objects.get(aws.reports_bucket, "reports/2026/week-2026-W21/county/statistics.json"))
+    assert county["totals"]["received"] == 3
+
+
+def test_the_day_after_a_phase_ends_its_summary_is_made(reporting_app, aws, monkeypatch) -> None:
+    monkeypatch.setattr(reporting, "scopes", lambda: ["county"])
+    # when the phase-end schedule runs on 16 May (phase 1 ended on 15 May) and on an ordinary day
+    made = reporting.phase_end_reports(aws, now=datetime.fromisoformat("2026-05-15T16:30:00+00:00"))
+    none = reporting.phase_end_reports(aws, now=datetime.fromisoformat("2026-06-02T16:30:00+00:00"))
+    # then only the phase's reports are made, summary included
+    assert [(r.period, r.scope) for r in made] == [("phase:2026:1", "county")] and none == []
+    assert "summary.pdf" in {f.name for f in made[0].files}
+    # and the schedule handler is wired to the same function
+    assert reporting_app.lambda_.invoke("generate_phase_reports", scheduled_event()).payload == {"reports": []}
+
+
+def test_the_command_line_makes_reports_of_a_period(aws, worked_cases, capsys) -> None:
+    # when the office makes the traffic police's phase report from the command line, and asks for nonsense
+    made = cli.main(["report", "--period", PHASE, "--scope", "JJDD", "--formats", "json,csv", "--aws"])
+    printed = capsys.readouterr().out.split()
+    refused = cli.main(["report", "--period", "phase:2026:9", "--aws"])
+    # then the files are stored and named, and the bad period is refused without writing anything
+    assert made == 0 and refused == 2
+    assert printed == [
+        "reports/2026/phase-2026-2/JJDD/statistics.json",
+        "reports/2026/phase-2026-2/JJDD/statistics.csv",
+    ]
+    document = json.loads(objects.get(aws.reports_bucket, printed[0]))
+    assert document["totals"]["received"] == 2

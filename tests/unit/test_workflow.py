@@ -271,6 +271,19 @@ def test_an_unsubstantiated_finding_takes_no_measures() -> None:
         )
 
 
+def test_persons_held_accountable_are_recorded_only_with_that_measure() -> None:
+    # given a decision holding 2 persons accountable, and one giving a count without the measure
+    given = {"version": 3, "finding": "substantiated", "summary": "追责", "accountable_persons": 2}
+    decision = workflow.parse_body("decide", {**given, "measures": ["hold_accountable"]})
+    # when the first is applied
+    case = a_case(Status.investigating)
+    decided = workflow.apply_action(allowed_principal("decide"), case, "decide", decision, NOW)[0][1]
+    # then the case records the persons; the second is refused
+    assert decided.accountable_persons == 2
+    with pytest.raises(ValidationError):
+        workflow.parse_body("decide", {**given, "measures": ["correct"]})
+
+
 def test_only_the_county_office_reassigns_a_case_to_another_department() -> None:
     # given an accepted case and its department head
     case = a_case(Status.accepted, handler="王五")

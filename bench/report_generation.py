@@ -1,0 +1,483 @@
+"""The county workbook and the dashboard over counters for 1,000 and 100,000 cases (moto in memory).
+
+Seeding (timed apart, not part of the targets): synthetic case snapshots spread over departments, categories,
+channels, domains, statuses, findings and measures, received across the campaign's phases; each one's
+`shared.stats.contribution` summed in memory, then every counter item written through StatsStore's rebuild
+writer (`put_row`), as the live consumer would have left them. Cases themselves and their per-case STATS items
+are not written: reports never read them (so the typical-case sheet stays empty).
+
+Hotspots only with BENCH_REPORT_HOTSPOTS=1: the cluster items of the days hotspot detection reads are written
+straight into moto's table, then one detection run opens the hotspots the reports list. Not cheap: for 100,000
+cases about 20,000 cluster items and some 800 hotspots linking 20,000 cases; detection then takes minutes in
+moto, and listing the hotspots (every item with its case numbers) about 10 s per report and dashboard.
+
+Measured: the county workbook of the whole campaign (`build_document` + `to_xlsx`), the PDF summary, CSV and
+JSON of the same document, and `dashboard.build` county-wide and for one department's officer, each beside a
+bare Query of the campaign's counter partition in the same run. Peak memory of one generation is read in a
+fresh subprocess (peak RSS above its baseline after imports and seeding, and tracemalloc's peak). moto
+serialises every attribute value of a response slowly (a fraction of a millisecond each; botocore parses the
+same response in a tenth of the time), so the time spent in DynamoDB requests is printed apart.
+
+BENCH_REPORT_CASES (default 1000,100000), BENCH_REPORT_RUNS and BENCH_DASHBOARD_RUNS (default 5) set the sizes
+and the numbers of runs.
+"""
+
+import gc
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from bench.environment import put_straight, use_moto_in_process
+from bench.stats import line, summary
+
+SIZES = [int(size) for size in os.environ.get("BENCH_REPORT_CASES", "1000,100000").split(",")]
+RUNS = int(os.environ.get("BENCH_REPORT_RUNS", "5"))
+DASHBOARD_RUNS = int(os.environ.get("BENCH_DASHBOARD_RUNS", "5"))
+WITH_HOTSPOTS = os.environ.get("BENCH_REPORT_HOTSPOTS") == "1"
+RENDER_RUNS = 3
+TARGET_SECONDS, TARGET_MB = 5.0, 256
+OFFICER_DEPARTMENT = "GAJ"
+
+# Shares of the synthetic cases; departments follow departments.json's order, falling off (see _departments).
+CATEGORY_WEIGHTS = {
+    "inspection": 12,
+    "credentials": 5,
+    "penalty": 15,
+    "licensing": 12,
+    "fees": 8,
+    "coercion": 6,
+    "abuse": 5,
+    "inaction": 14,
+    "livelihood": 10,
+    "economy": 8,
+    "other": 5,
+}
+CHANNEL_WEIGHTS = {
+    "web": 30,
+    "sms": 12,
+    "email": 4,
+    "hotline": 28,
+    "letter": 5,
+    "visit": 8,
+    "survey": 5,
+    "inspection": 5,
+    "media": 3,
+}
+DOMAIN_WEIGHTS = {"enterprise": 40, "livelihood": 35, "general": 25}
+PHASE_WEIGHTS = (5, 85, 10)  # publicity, implementation, summary and acceptance
+FINDING_WEIGHTS = {"substantiated": 35, "partly": 20, "unsubstantiated": 45}
+MEASURE_CHANCES = {"correct": 0.6, "revoke": 0.1, "order_rectification": 0.4, "hold_accountable": 0.08}
+# Where a case accepted in time for it got to: (status, share).
+STAGES = (
+    ("accepted", 4),
+    ("investigating", 8),
+    ("decided", 4),
+    ("replied", 6),
+    ("rectifying", 4),
+    ("reviewing", 1),
+    ("closed", 73),
+)
+
+
+# --- synthetic cases ------------------------------------------------------------------------------------------
+
+
+def _departments() -> tuple[list[str], list[float]]:
+    """Departments in file order, the first ones most complained about; the county legal office triages few."""
+    from shared import reference_data
+
+    codes = [department.code for department in reference_data.departments()]
+    weights = [0.3 if code == "FZB" else 1 / (rank + 1) ** 0.9 for rank, code in enumerate(codes)]
+    return codes, weights
+
+
+def _units() -> dict[str, list[str]]:
+    """Names a respondent is written as, per department: some of its aliases, one with spacing and a full stop
+    (the same unit once normalised), and its officers."""
+    from shared import reference_data
+
+    found = {}
+    for department in reference_data.departments():
+        aliases = list(department.aliases[:4]) or [department.name]
+        found[department.code] = [*aliases, f"县 {aliases[0]}。", f"{aliases[0]}执法人员"]
+    return found
+
+
+def synthetic_cases(count: int, now: datetime, seed: int = 5) -> Iterator[Any]:
+    """`count` case snapshots (shared.models.Case) received across the campaign, as they stand at `now`."""
+    from shared import periods, reference_data
+    from shared.models import Case
+
+    rng = random.Random(seed)
+    zone = reference_data.county_timezone()
+    codes, weights = _departments()
+    units = _units()
+    phases = periods.campaign_periods()[1:]
+
+    def pick(shares: dict[str, int]) -> str:
+        return rng.choices(list(shares), list(shares.values()))[0]
+
+    for number in range(count):
+        phase = rng.choices(phases, PHASE_WEIGHTS)[0]
+        day = phase.start + timedelta(days=rng.randrange((phase.end - phase.start).days + 1))
+        local = datetime(day.year, day.month, day.day, 8, tzinfo=zone) + timedelta(minutes=rng.randrange(600))
+        received = local.astimezone(UTC)
+        department = rng.choices(codes, weights)[0]
+        values: dict[str, Any] = {
+            "tracking_no": f"ZF{number:012d}",
+            "channel": pick(CHANNEL_WEIGHTS),
+            "received_at": received,
+            "description": "执法检查",
+            "raw_key": f"raw/bench/{number}.json",
+            "verification_hash": "0" * 64,
+            "category": pick(CATEGORY_WEIGHTS),
+            "domain": pick(DOMAIN_WEIGHTS),
+            "department": department,
+            "respondent": rng.choice(units[department]) if rng.random() < 0.7 else None,
+            "routed_at": received + timedelta(minutes=1),
+            "acceptance_due_at": received + timedelta(days=15),
+            "version": 3,
+        }
+        if rng.random() < 0.03:
+            values["transferred_from"] = rng.choices(codes, weights)[0]
+        draw = rng.random()
+        accepted_at = received + timedelta(days=rng.uniform(0.5, 18))
+        if draw < 0.02:
+            values.update(status="merged", merged_into=f"ZF{rng.randrange(max(number, 1)):012d}")
+        elif draw < 0.07:
+            values["status"] = "not_accepted"
+        elif draw < 0.10 or accepted_at > now:
+            values["status"] = "routed"
+        else:
+            values.update(_handled(rng, accepted_at, now))
+        yield Case.model_validate(values)
+
+
+def _handled(rng: random.Random, accepted_at: datetime, now: datetime) -> dict[str, Any]:
+    """The fields of an accepted case at `now`: how far it got, the finding, measures and reply."""
+    status = rng.choices([stage for stage, _ in STAGES], [share for _, share in STAGES])[0]
+    replied_at = accepted_at + timedelta(days=rng.uniform(5, 70))
+    if status in ("replied", "rectifying", "reviewing", "closed") and replied_at > now:
+        status = "investigating"  # not replied yet
+    values: dict[str, Any] = {
+        "status": status,
+        "accepted_at": accepted_at,
+        "reply_due_at": accepted_at + timedelta(days=60),
+        "handler": "bench",
+    }
+    if rng.random() < 0.04:
+        values["escalated_at"] = accepted_at + timedelta(days=61)
+    if status in ("accepted", "investigating"):
+        return values
+    finding = rng.choices(list(FINDING_WEIGHTS), list(FINDING_WEIGHTS.values()))[0]
+    values["finding"] = finding
+    if finding != "unsubstantiated":
+        values["measures"] = [measure for measure, chance in MEASURE_CHANCES.items() if rng.random() < chance]
+        if "hold_accountable" in values["measures"]:
+            values["accountable_persons"] = rng.randint(1, 3)
+    if status == "decided":
+        return values
+    values["replied_at"] = replied_at
+    if status == "closed":
+        values["closed_at"] = replied_at + timedelta(days=1)
+        values["typical"] = rng.choices([None, "positive", "negative"], [993, 3, 4])[0]
+    return values
+
+
+# --- seeding --------------------------------------------------------------------------------------------------
+
+
+def counted(count: int, now: datetime) -> tuple[dict[tuple[str, str], dict[str, int]], dict[tuple[str, str], set]]:
+    """The counter items ((period, department) -> counters) and cluster items ((day, key) -> tracking numbers)
+    that `count` cases add up to, summed from each one's contribution."""
+    from shared.stats import contribution
+
+    rows: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+    clusters: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for case in synthetic_cases(count, now):
+        added = contribution(case)
+        for (period, department, name), amount in added.counts.items():
+            row = rows[(period, department)]
+            row[name] = row.get(name, 0) + amount
+        for cluster in added.clusters:
+            clusters[cluster].add(case.tracking_no)
+    return rows, clusters
+
+
+def detection_days(today: date) -> set[str]:
+    """The county days one hotspot detection run reads: each window and the one before it."""
+    from shared import hotspots
+
+    days = hotspots.rules().windows
+    return {day.isoformat() for size in days for back in (0, 1) for day in hotspots.window(today, size, back)}
+
+
+def seed(settings: Any, count: int, now: datetime) -> dict[str, Any]:
+    """Write the counters of `count` cases (and open their hotspots if asked); what was written, and how long
+    it took."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
+    from shared import hotspots, periods
+    from shared.dal import HotspotStore, StatsStore, _to_item  # _to_item: the stored form, to write it directly
+
+    started = time.perf_counter()
+    rows, clusters = counted(count, now)
+    summed = time.perf_counter()
+    store = StatsStore(settings)
+    for (period, department), counters in rows.items():
+        store.put_row(period, department, counters)
+    written = time.perf_counter()
+    print(
+        f"seeded {count} cases: {len(rows)} counter items   (contributions summed {summed - started:.1f}s, "
+        f"counters written {written - summed:.1f}s)"
+    )
+    seeded: dict[str, Any] = {
+        "rows": [[period, department, counters] for (period, department), counters in rows.items()],
+        "hotspots": [],
+    }
+    if not WITH_HOTSPOTS:
+        return seeded
+    table = dynamodb_backends[DEFAULT_ACCOUNT_ID][os.environ["AWS_DEFAULT_REGION"]].get_table(settings.cases_table)
+    read_days = detection_days(periods.county_day(now))
+    cluster_items = 0
+    for (day, key), cases in clusters.items():
+        if day in read_days:  # what StatsStore.put_cluster writes, without a request each
+            put_straight(table, _to_item({"pk": f"CLUSTER#{day}", "sk": key, "count": len(cases), "cases": cases}))
+            cluster_items += 1
+    detection = hotspots.detect(settings, now)
+    listed = [item for status in hotspots.STATUSES for item in HotspotStore(settings).by_status(status)]
+    seeded["hotspots"] = [hotspots.Hotspot.model_validate(item).model_dump(mode="json") for item in listed]
+    print(
+        f"  {cluster_items} cluster items, {len(detection.opened)} hotspots opened linking "
+        f"{sum(len(item['cases']) for item in seeded['hotspots'])} cases ({time.perf_counter() - written:.1f}s)"
+    )
+    return seeded
+
+
+def restore(settings: Any, seeded: dict[str, Any]) -> None:
+    """Write what `seed` returned again (in the memory subprocess): the counter items and hotspots."""
+    from shared.dal import HotspotStore, StatsStore
+
+    for period, department, counters in seeded["rows"]:
+        StatsStore(settings).put_row(period, department, counters)
+    for values in seeded["hotspots"]:
+        HotspotStore(settings).open(values)
+
+
+# --- measuring ------------------------------------------------------------------------------------------------
+
+
+def timed(action: Callable[[], Any], runs: int) -> list[float]:
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        action()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+class RequestClock:
+    """Counts DynamoDB requests and the time spent in them (botocore before-call / after-call)."""
+
+    def __init__(self) -> None:
+        from shared.aws import client
+
+        self.requests, self.seconds, self._started = 0, 0.0, 0.0
+        events = client("dynamodb").meta.events
+        events.register("before-call.dynamodb", self._before)
+        events.register("after-call.dynamodb", self._after)
+
+    def _before(self, **kwargs: Any) -> None:
+        self._started = time.perf_counter()
+
+    def _after(self, **kwargs: Any) -> None:
+        self.requests += 1
+        self.seconds += time.perf_counter() - self._started
+
+    def reset(self) -> None:
+        self.requests, self.seconds = 0, 0.0
+
+
+def bare_query(settings: Any, period_key: str) -> Callable[[], Any]:
+    """The baseline: one Query of a period's counter partition, nothing parsed."""
+    from shared.aws import client
+
+    def query() -> Any:
+        return client("dynamodb").query(
+            TableName=settings.cases_table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"STATS#{period_key}"}},
+        )
+
+    return query
+
+
+def county_workbook(settings: Any, now: datetime) -> tuple[Any, bytes]:
+    from shared import periods, reporting, workbook
+    from shared.report_document import COUNTY_SCOPE
+
+    document = reporting.build_document(settings, periods.campaign_periods()[0], COUNTY_SCOPE, now, "bench")
+    return document, workbook.to_xlsx(document)
+
+
+def measure_size(count: int, now: datetime, folder: Path, full: bool) -> float:
+    """Seed `count` cases and measure; the median time of the county workbook."""
+    from moto import mock_aws
+
+    from infra.provision import provision
+    from shared import dashboard, periods, reporting, summary_pdf, workbook
+    from shared.auth import Principal, Role
+    from shared.aws import client
+    from shared.report_document import COUNTY_SCOPE
+    from shared.settings import get_settings
+
+    campaign = periods.campaign_periods()[0]
+    client.cache_clear()  # fresh clients (and request hooks) for this size's moto
+    with mock_aws():
+        settings = get_settings()
+        provision(settings)
+        seeded = seed(settings, count, now)
+        clock = RequestClock()
+        baseline = timed(bare_query(settings, campaign.key), 20)
+        base = summary(baseline)["median"]
+        print(line(f"bare Query STATS#{campaign.key}", baseline))
+        county_workbook(settings, now)  # warm-up: openpyxl imported, reference data cached
+        clock.reset()
+        totals, builds, xlsx = [], [], []
+        for _ in range(RUNS):
+            started = time.perf_counter()
+            document = reporting.build_document(settings, campaign, COUNTY_SCOPE, now, "bench")
+            built = time.perf_counter()
+            workbook.to_xlsx(document)
+            totals.append(time.perf_counter() - started)
+            builds.append(built - started)
+            xlsx.append(time.perf_counter() - built)
+        requests, in_requests = clock.requests / RUNS, clock.seconds / RUNS
+        median = summary(totals)["median"]
+        print(line(f"county workbook, {count} cases", totals, unit="s", scale=1.0, baseline=base))
+        print(line("  of which build_document", builds, unit="s", scale=1.0, baseline=base))
+        print(line("  of which to_xlsx", xlsx, unit="s", scale=1.0, baseline=base))
+        print(
+            f"  {requests:.0f} DynamoDB requests a workbook, {in_requests:.2f}s in them (moto), "
+            f"{sum(totals) / RUNS - in_requests:.2f}s outside; {len(document.hotspots)} hotspots listed; "
+            f"target under {TARGET_SECONDS:.0f} s: {'met' if median < TARGET_SECONDS else 'NOT met'}"
+        )
+        peak = peak_memory(seeded, now, folder / f"seeded-{count}.json")
+        print(
+            f"  peak memory (fresh process): RSS +{peak['rss_mb']:.1f} MB over the baseline after imports (moto, "
+            f"its table and the seeding included; the generation itself +{peak['generation_mb']:.1f} MB), "
+            f"tracemalloc peak {peak['traced_mb']:.1f} MB, whole process {peak['peak_mb']:.0f} MB; "
+            f"target under {TARGET_MB} MB: "
+            f"{'met' if max(peak['rss_mb'], peak['traced_mb']) < TARGET_MB else 'NOT met'}"
+        )
+        if not full:
+            return median
+        print(line("PDF summary (same document)", timed(lambda: summary_pdf.to_pdf(document), RENDER_RUNS), "s", 1.0))
+        print(line("CSV (same document)", timed(lambda: workbook.to_csv(document), RENDER_RUNS), baseline=base))
+        print(line("JSON (same document)", timed(lambda: workbook.to_json(document), RENDER_RUNS), baseline=base))
+        viewers = {
+            "dashboard, county_admin": Principal(subject="bench", name="测试", role=Role.county_admin),
+            f"dashboard, dept_officer {OFFICER_DEPARTMENT}": Principal(
+                subject="bench", name="测试", role=Role.dept_officer, department=OFFICER_DEPARTMENT
+            ),
+        }
+        for label, principal in viewers.items():
+            build = partial(dashboard.build, settings, principal, campaign.key, now)
+            build()  # warm-up
+            clock.reset()
+            print(line(label, timed(build, DASHBOARD_RUNS), baseline=base))
+            print(
+                f"  {clock.requests / DASHBOARD_RUNS:.0f} DynamoDB requests a build, "
+                f"{1000 * clock.seconds / DASHBOARD_RUNS:.0f} ms in them (moto)"
+            )
+        return median
+
+
+# --- peak memory, in a fresh process ----------------------------------------------------------------------------
+
+
+def peak_memory(seeded: dict[str, Any], now: datetime, path: Path) -> dict[str, float]:
+    path.write_text(json.dumps({"now": now.isoformat(), **seeded}, ensure_ascii=False))
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.report_generation", "--memory", str(path)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
+
+
+def memory_child(path: Path) -> None:
+    """Seed from the file, then generate the county workbook once (peak RSS) and once more under tracemalloc."""
+    use_moto_in_process()
+    import openpyxl  # noqa: F401  (imported by to_xlsx: part of the baseline, like every other import)
+    from moto import mock_aws
+
+    from infra import moto_patches
+    from infra.provision import provision
+    from shared import reporting  # noqa: F401  (imported by county_workbook)
+    from shared.settings import get_settings
+
+    imported = _rss_mb()
+    seeded = json.loads(path.read_text())
+    now = datetime.fromisoformat(seeded["now"])
+    moto_patches.apply()
+    with mock_aws():
+        settings = get_settings()
+        provision(settings)
+        restore(settings, seeded)
+        del seeded
+        gc.collect()
+        before = _rss_mb()
+        county_workbook(settings, now)
+        peak = _rss_mb()
+        gc.collect()
+        tracemalloc.start()
+        county_workbook(settings, now)
+        traced = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+    measured = {"rss_mb": peak - imported, "generation_mb": peak - before, "traced_mb": traced, "peak_mb": peak}
+    print(json.dumps(measured))
+
+
+def main() -> None:
+    use_moto_in_process()
+    from infra import moto_patches
+    from shared import reference_data
+
+    moto_patches.apply()
+    # The evening the campaign ends (quiet hours: detection opens hotspots without sending SMS).
+    now = datetime(2026, 10, 20, 22, 0, tzinfo=reference_data.county_timezone()).astimezone(UTC)
+    print(f"county report and dashboard over the counters of the whole campaign (moto in memory), now {now:%Y-%m-%d}")
+    with tempfile.TemporaryDirectory() as folder:
+        medians = {count: measure_size(count, now, Path(folder), full=count == max(SIZES)) for count in SIZES}
+    print(
+        "county workbook by cases counted (the counters grow with departments and periods, not cases): "
+        + ", ".join(f"{count} cases {median:.2f} s" for count, median in medians.items())
+    )
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--memory"]:
+        memory_child(Path(sys.argv[2]))
+    else:
+        main()
