@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared import notifications, ratelimit, reference_data, routing
+from shared import notifications, outbox, ratelimit, reference_data, routing
 from shared.auth import DEPARTMENT_ROLES, Principal, Role, require_department, require_role
 from shared.dal import CaseStore
 from shared.errors import ApiError, parse_model
@@ -73,7 +73,14 @@ def _load(store: CaseStore, tracking_no: str) -> tuple[Case, Complainant]:
 
 
 def _record(
-    store: CaseStore, principal: Principal, case: Case, action: str, note: str, now: datetime, **details: Any
+    store: CaseStore,
+    principal: Principal,
+    case: Case,
+    action: str,
+    note: str,
+    now: datetime,
+    extra: list[dict[str, Any]] | None = None,
+    **details: Any,
 ) -> None:
     event = AuditEvent(
         tracking_no=case.tracking_no,
@@ -87,7 +94,7 @@ def _record(
             **details,
         },
     )
-    store.add_event(event, f"{now.astimezone(UTC).isoformat()}#{uuid.uuid4().hex[:8]}")
+    store.add_event(event, f"{now.astimezone(UTC).isoformat()}#{uuid.uuid4().hex[:8]}", extra)
 
 
 def reveal(
@@ -124,8 +131,12 @@ def relay(settings: Settings, principal: Principal, tracking_no: str, body: byte
     if case.anonymous or not notifications.channels(complainant):
         raise ApiError(409, "unreachable", "投诉人没有留下可用的手机号码或电子邮箱，无法转发消息")
     ratelimit.enforce(settings, "relay", principal.subject, rules().relay_per_hour, 3600, now)
-    notice = notifications.relay(case, f"{case.tracking_no}:relay:{uuid.uuid4().hex}", request.text)
-    _record(store, principal, case, "relay_message", request.text, now, notice_id=notice.id)
-    notifications.request(settings, notice)
+    relay_id = uuid.uuid4().hex
+    notice = notifications.relay(case, f"{case.tracking_no}:relay:{relay_id}", request.text)
+    # The message is kept in an outbox with its audit event: if queueing fails, the sweeper sends it later.
+    pending = outbox.entry(case.tracking_no, case.version, now, [(settings.notify_queue, notice)], step=relay_id)
+    extra = [outbox.write(store, pending)]
+    _record(store, principal, case, "relay_message", request.text, now, extra, notice_id=notice.id)
+    outbox.deliver(settings, pending)
     logger.info("complainant message relayed", extra={"tracking_no": tracking_no, "notice_id": notice.id})
     return {"notice_id": notice.id, "queued": True}

@@ -303,14 +303,17 @@ class CaseStore:
         )
         return [AuditEvent.model_validate(item) for item in items]
 
-    def add_event(self, event: AuditEvent, suffix: str) -> None:
+    def add_event(self, event: AuditEvent, suffix: str, extra: list[dict[str, Any]] | None = None) -> None:
         """An audit event that changes nothing on the case (a reveal, a relayed message): filed after the event of
-        the case's current version, `suffix` (unique, time first) keeping several apart and in order."""
+        the case's current version, `suffix` (unique, time first) keeping several apart and in order. `extra`:
+        further writes of the same step (an outbox item), in one transaction with it."""
         values = _dump(event)
         values.update(pk=f"CASE#{event.tracking_no}", sk=f"EVENT#{event.version:08d}#{suffix}")
-        client("dynamodb").put_item(
-            TableName=self._table, Item=_to_item(values), ConditionExpression="attribute_not_exists(pk)"
-        )
+        put = {"TableName": self._table, "Item": _to_item(values), "ConditionExpression": "attribute_not_exists(pk)"}
+        if extra:
+            self._transact([{"Put": put}, *extra])
+        else:
+            client("dynamodb").put_item(**put)
 
     def record_once(self, tracking_no: str, marker: str, values: dict[str, Any]) -> bool:
         """Put a marker item unless it exists; False when it was there already (work done before)."""
@@ -422,16 +425,25 @@ class CaseStore:
         ):
             yield Case.model_validate(item)
 
-    def outbox_write(self, tracking_no: str, version: int, created_at: datetime, values: dict[str, Any]) -> dict:
-        """The transaction write of an outbox item, for transition_together's `extra` (the change whose messages
-        it keeps)."""
+    @staticmethod
+    def _outbox_key(version: int, step: str) -> str:
+        # A change is known by the case version it made; a step that changes no version (a relayed message) adds
+        # its own id.
+        return f"{version:08d}#{step}" if step else f"{version:08d}"
+
+    def outbox_write(
+        self, tracking_no: str, version: int, created_at: datetime, values: dict[str, Any], step: str = ""
+    ) -> dict:
+        """The transaction write of an outbox item, for transition_together's or add_event's `extra` (the change
+        whose messages it keeps)."""
         shard = zlib.crc32(tracking_no.encode()) % OUTBOX_SHARDS
+        key = self._outbox_key(version, step)
         item = {
             **values,
             "pk": f"CASE#{tracking_no}",
-            "sk": f"OUTBOX#{version:08d}",
+            "sk": f"OUTBOX#{key}",
             "gsi3pk": f"OUTBOX#{shard}",
-            "gsi3sk": f"{created_at.astimezone(UTC).isoformat(timespec='microseconds')}#{tracking_no}#{version:08d}",
+            "gsi3sk": f"{created_at.astimezone(UTC).isoformat(timespec='microseconds')}#{tracking_no}#{key}",
         }
         return {
             "Put": {"TableName": self._table, "Item": _to_item(item), "ConditionExpression": "attribute_not_exists(pk)"}
@@ -449,8 +461,8 @@ class CaseStore:
                 ),
             )
 
-    def outbox_done(self, tracking_no: str, version: int) -> None:
-        self.forget(tracking_no, f"OUTBOX#{version:08d}")
+    def outbox_done(self, tracking_no: str, version: int, step: str = "") -> None:
+        self.forget(tracking_no, f"OUTBOX#{self._outbox_key(version, step)}")
 
     def latest_by_contact(self, contact_hash: str, received_since: datetime) -> str | None:
         """Tracking number of the newest case of a complainant (keyed contact hash) received since a time."""
@@ -881,19 +893,44 @@ class StatsStore:
 
     # --- reading ---
 
-    def period_rows(self, period_key: str) -> dict[str, dict[str, int]]:
-        """Department code -> counter -> amount, of one period (one Query)."""
+    def period_rows(self, period_key: str, counters: tuple[str, ...] = ()) -> dict[str, dict[str, int]]:
+        """Department code -> counter -> amount, of one period (one Query); only `counters` when given."""
         items = _query(
             self._table,
             KeyConditionExpression="pk = :pk",
             ExpressionAttributeValues=_to_item({":pk": f"STATS#{period_key}"}),
+            **self._projection(counters),
         )
-        return {
-            str(item["sk"]).removeprefix("DEPT#"): {
-                name: int(value) for name, value in item.items() if name not in ("pk", "sk")
+        return {str(item["sk"]).removeprefix("DEPT#"): self._counters(item) for item in items}
+
+    def department_periods(
+        self, department: str, period_keys: list[str], counters: tuple[str, ...] = ()
+    ) -> dict[str, dict[str, int]]:
+        """Period key -> counter -> amount of one department (BatchGetItem, 100 periods a request)."""
+        found: dict[str, dict[str, int]] = {}
+        for start in range(0, len(period_keys), 100):
+            keys = [{"pk": f"STATS#{key}", "sk": f"DEPT#{department}"} for key in period_keys[start : start + 100]]
+            request: dict[str, Any] = {
+                self._table: {"Keys": [_to_item(key) for key in keys], **self._projection(counters)}
             }
-            for item in items
-        }
+            while request:
+                response = client("dynamodb").batch_get_item(RequestItems=request)
+                for item in map(_from_item, response["Responses"].get(self._table, [])):
+                    found[str(item["pk"]).removeprefix("STATS#")] = self._counters(item)
+                request = response.get("UnprocessedKeys") or {}
+        return found
+
+    @staticmethod
+    def _projection(counters: tuple[str, ...]) -> dict[str, Any]:
+        # Counter names hold colons (`cat:penalty`) and may be reserved words: always through placeholders.
+        if not counters:
+            return {}
+        names = {"#pk": "pk", "#sk": "sk", **{f"#c{index}": name for index, name in enumerate(counters)}}
+        return {"ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}
+
+    @staticmethod
+    def _counters(item: dict[str, Any]) -> dict[str, int]:
+        return {name: int(value) for name, value in item.items() if name not in ("pk", "sk")}
 
     def clusters(self, day: str) -> dict[str, tuple[int, set[str]]]:
         """Cluster key -> (count, tracking numbers) of one county day (one Query)."""

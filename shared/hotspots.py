@@ -24,7 +24,6 @@ numbers or history.
 """
 
 import hashlib
-import json
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
@@ -46,7 +45,7 @@ from shared import notifications, queues, reference_data, reminders, stats, text
 from shared.auth import COUNTY_WIDE_ROLES, DEPARTMENT_ROLES, Principal, Role, require_role
 from shared.classifier import classify
 from shared.dal import HotspotStore, StatsStore
-from shared.errors import ApiError, FieldError, from_validation_error
+from shared.errors import ApiError, FieldError, from_validation_error, parse_model
 from shared.observability import logger
 from shared.report_document import HotspotSummary
 from shared.settings import Settings
@@ -463,14 +462,7 @@ def change_status(
 ) -> dict[str, Any]:
     """The county legal office moves a hotspot on, with a note; 403 / 404 / 409 / 422 otherwise."""
     require_role(principal, *EDITORS)
-    try:
-        parsed = json.loads(body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "invalid_json", "请求内容不是有效的 JSON") from None
-    try:
-        request = StatusBody.model_validate(parsed)
-    except ValidationError as error:
-        raise from_validation_error(error) from None
+    request = parse_model(StatusBody, body)
     hotspot = _load(settings, principal, hotspot_id)
     if request.version != hotspot.version:  # a stale view wins over the state, as for cases
         raise _conflict()

@@ -1,9 +1,10 @@
 """The outbox: nothing is lost between a write and its messages (DESIGN.md, section 5).
 
 A change that must be followed by queue messages (a staff action: the case event for the reports and the
-complainant's notice) writes an outbox item holding those messages in the same transaction as the change
-(`entry` -> CaseStore.outbox_write). `deliver` then sends them and deletes the item. When a send fails, or the
-function dies in between, the item stays, and the scheduled run (shared/reminders.py) sends it again once it is
+complainant's notice; a message relayed to the complainant) writes an outbox item holding those messages in the
+same transaction as the change (`entry` -> CaseStore.outbox_write). `deliver` then sends them and deletes the
+item. When a send fails, or the function dies in between, the item stays, and the scheduled run
+(shared/reminders.py) sends it again once it is
 older than `outbox_sweep_after_seconds`. Message ids are fixed by case version and kind, so a message sent twice
 (partly delivered before) is dropped by its consumer.
 """
@@ -31,14 +32,19 @@ class Outbox(BaseModel):
 
     tracking_no: str
     version: int
+    # A step that changes no case version (a relayed message) names itself, so several stay apart.
+    step: str = ""
     created_at: datetime
     messages: list[OutboxMessage]
 
 
-def entry(tracking_no: str, version: int, now: datetime, messages: list[tuple[str, Envelope]]) -> Outbox:
+def entry(
+    tracking_no: str, version: int, now: datetime, messages: list[tuple[str, Envelope]], step: str = ""
+) -> Outbox:
     return Outbox(
         tracking_no=tracking_no,
         version=version,
+        step=step,
         created_at=now,
         messages=[OutboxMessage(queue=queue, body=message.model_dump_json()) for queue, message in messages],
     )
@@ -46,7 +52,8 @@ def entry(tracking_no: str, version: int, now: datetime, messages: list[tuple[st
 
 def write(store: CaseStore, outbox: Outbox) -> dict:
     """The transaction write that keeps the outbox beside its change."""
-    return store.outbox_write(outbox.tracking_no, outbox.version, outbox.created_at, outbox.model_dump(mode="json"))
+    values = outbox.model_dump(mode="json")
+    return store.outbox_write(outbox.tracking_no, outbox.version, outbox.created_at, values, outbox.step)
 
 
 def deliver(settings: Settings, outbox: Outbox) -> bool:
@@ -57,7 +64,7 @@ def deliver(settings: Settings, outbox: Outbox) -> bool:
     except Exception:
         logger.exception("outbox not delivered", extra={"tracking_no": outbox.tracking_no, "version": outbox.version})
         return False
-    CaseStore(settings).outbox_done(outbox.tracking_no, outbox.version)
+    CaseStore(settings).outbox_done(outbox.tracking_no, outbox.version, outbox.step)
     return True
 
 

@@ -124,3 +124,26 @@ def test_an_action_whose_messages_all_went_out_leaves_no_outbox_item(routing_app
     assert response.status_code == 200, response.body
     assert len(on_queue(aws, aws.events_queue)) == 1 and len(on_queue(aws, aws.notify_queue)) == 1
     assert list(store.outbox_before(datetime.now(UTC) + timedelta(days=1))) == []
+
+
+def test_a_relayed_message_whose_send_failed_is_sent_by_the_sweeper(
+    routing_app, aws: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a routed case and a notify queue that fails the next send
+    number = routed(aws)
+    fail_once_on(monkeypatch, aws.notify_queue)
+    # when the department's officer relays a message to the complainant
+    token = auth.issue_development_token(aws, Role.dept_officer, "JJDD")
+    response = routing_app.http.post(
+        f"/{number}/complainant/message",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        body=json.dumps({"text": "请携带票据到法制室说明情况"}, ensure_ascii=False),
+    )
+    sent_at = datetime.now(UTC)
+    # then the caller is told it is queued, nothing reached the queue yet, and the sweeper sends it once
+    assert response.status_code == 202, response.body
+    assert on_queue(aws, aws.notify_queue) == []
+    assert reminders.remind_deadlines(aws, now=sent_at + timedelta(minutes=2)).outbox_sent == 1
+    relayed = on_queue(aws, aws.notify_queue)
+    assert [message.id for message in relayed] == [json.loads(response.body)["notice_id"]]
+    assert reminders.remind_deadlines(aws, now=sent_at + timedelta(minutes=4)).outbox_sent == 0

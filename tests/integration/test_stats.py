@@ -103,6 +103,8 @@ def test_counters_equal_what_happened_whatever_the_delivery_and_rebuild_agrees(c
     assert sum(sum(row.by_channel.values()) for row in rows.values()) == 19
     assert sum(sum(row.by_category.values()) for row in rows.values()) == 19
     assert stats.weekly(aws, RECEIVED.date(), RECEIVED.date())[0].received == 19
+    week = stats.weekly(aws, RECEIVED.date(), RECEIVED.date(), "SCJG")[0]
+    assert (week.received, week.closed) == (rows["SCJG"].received, rows["SCJG"].closed)
     # and the hotspot clusters of the day hold every case but the merged one, once
     clusters = StatsStore(aws).clusters(RECEIVED.date().isoformat())
     in_deptcat = [case for key, (_, cases) in clusters.items() if key.startswith("deptcat:") for case in cases]
