@@ -222,11 +222,10 @@ def queue_page(
     items.sort(key=lambda item: (_urgency(item["due_at"], now) != "overdue", item["due_at"] or far))
     rows = [{**item, "urgency": _urgency(item["due_at"], now)} for item in items]
     next_page = f"?{urlencode({**query, 'cursor': cursor})}" if cursor else None
-    html = render(
+    return _staff_page(
         "console_queue.html",
-        console=where.base,
-        me=signed_in.principal,
-        csrf=signed_in.csrf,
+        where,
+        signed_in,
         rows=rows,
         query=query,
         next_page=next_page,
@@ -240,7 +239,12 @@ def queue_page(
         when=_when,
         quote=quote,
     )
-    return Page(200, html)
+
+
+def _staff_page(template: str, where: Where, signed_in: Session, status: int = 200, **values: Any) -> Page:
+    """A page for signed-in staff: the console's base path, who they are and the form token, with `values`."""
+    html = render(template, console=where.base, me=signed_in.principal, csrf=signed_in.csrf, **values)
+    return Page(status, html)
 
 
 # --- a case ---------------------------------------------------------------------------------------------------
@@ -280,11 +284,11 @@ def case_page(
     the complainant unmasked only on the page that answers a reveal."""
     signed_in = session(settings, headers)
     shown = cases_api.get_case(settings, signed_in.principal, tracking_no, now)
-    html = render(
+    return _staff_page(
         "console_case.html",
-        console=where.base,
-        me=signed_in.principal,
-        csrf=signed_in.csrf,
+        where,
+        signed_in,
+        status=error.status if error else 200,
         shown=shown,
         case=shown["case"],
         forms=_forms(shown["allowed_actions"]),
@@ -299,7 +303,6 @@ def case_page(
         event_label=_event_label,
         when=_when,
     )
-    return Page(error.status if error else 200, html)
 
 
 def _body(action: str, pairs: list[tuple[str, str]]) -> bytes:
@@ -521,11 +524,11 @@ def media_page(
         except ApiError as refused:
             if refused.status != 404:
                 raise
-    html = render(
+    return _staff_page(
         "console_media.html",
-        console=where.base,
-        me=principal,
-        csrf=signed_in.csrf,
+        where,
+        signed_in,
+        status=error.status if error else 200,
         tracking_no=tracking_no,
         notes=notes,
         public=public,
@@ -534,7 +537,6 @@ def media_page(
         error=error,
         when=_when,
     )
-    return Page(error.status if error else 200, html)
 
 
 def submit_media_note(
@@ -567,17 +569,15 @@ def quarantine_page(
     """One month of what intake could not turn into complaints, as quarantine.listing shows it to the caller."""
     signed_in = session(settings, headers)
     listed = quarantine.listing(settings, signed_in.principal, params.get("month") or None, now)
-    html = render(
+    return _staff_page(
         "console_quarantine.html",
-        console=where.base,
-        me=signed_in.principal,
-        csrf=signed_in.csrf,
+        where,
+        signed_in,
         listed=listed,
         minutes=max(1, settings.quarantine_url_seconds // 60),
         channels={channel.code: channel.name for channel in reference_data.channels()},
         when=_when,
     )
-    return Page(200, html)
 
 
 # --- the dashboard (shared/dashboard.py) ------------------------------------------------------------------------
@@ -589,12 +589,10 @@ def dashboard_page(
     """The four panels of the chosen period in the caller's scope, with drill-downs (shared/dashboard.py)."""
     signed_in = session(settings, headers)
     board = dashboard.build(settings, signed_in.principal, params.get("period") or None, now)
-    html = render(
+    return _staff_page(
         "console_dashboard.html",
-        console=where.base,
-        me=signed_in.principal,
-        csrf=signed_in.csrf,
+        where,
+        signed_in,
         board=board,
         quote=quote,
     )
-    return Page(200, html)

@@ -28,6 +28,7 @@ import requests
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
+from shared.report_document import COUNT_FIELDS
 from tests.support import ROOT, Stack, running_stack, staff_token
 
 COUNTY_TIME = ZoneInfo("Asia/Shanghai")
@@ -35,31 +36,8 @@ COUNTY_TIME = ZoneInfo("Asia/Shanghai")
 LATE_DAYS = 40
 COUNTERS_WAIT_SECONDS = 60
 ENTERPRISE = {"organization": "靖宇县青松木业有限公司", "credit_code": "91220622MA0Y12345F"}
-# Every count of a department row (shared/report_document.py DepartmentRow), in the table's order.
-FIGURES = (
-    "received",
-    "enterprise_related",
-    "livelihood_related",
-    "accepted",
-    "accepted_on_time",
-    "not_accepted",
-    "transferred",
-    "closed",
-    "closed_on_time",
-    "overdue",
-    "substantiated",
-    "partly_substantiated",
-    "unsubstantiated",
-    "corrected",
-    "revoked",
-    "rectification_ordered",
-    "held_accountable",
-    "typical_positive",
-    "typical_negative",
-    "escalations",
-    "lawsuits_lost",
-    "wrong_decision_accountability",
-)
+# Every count of a department row, in the table's order.
+FIGURES = COUNT_FIELDS
 FINDINGS = {"substantiated": "substantiated", "partly": "partly_substantiated", "unsubstantiated": "unsubstantiated"}
 MEASURES = {"correct": "corrected", "revoke": "revoked", "order_rectification": "rectification_ordered"}
 
