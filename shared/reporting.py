@@ -21,7 +21,19 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared import assessment, auth, hotspots, objects, periods, records, reference_data, stats, summary_pdf, workbook
+from shared import (
+    assessment,
+    auth,
+    hotspots,
+    objects,
+    periods,
+    records,
+    reference_data,
+    stats,
+    summary_pdf,
+    web,
+    workbook,
+)
 from shared.auth import Principal, Role
 from shared.dal import PublicationStore
 from shared.errors import ApiError, parse_model
@@ -97,12 +109,12 @@ def build_document(settings: Settings, period: Period, scope: str, now: datetime
             setattr(row, name, count)
     county = reference_data.county()
     department = None if scope == COUNTY_SCOPE else reference_data.department(scope)
-    organiser = reference_data.load_json("campaign.json")["organiser"]
+    campaign = web.campaign()
     return ReportDocument(
         report_id=report_id,
         campaign=periods.campaign_id(),
-        title=f"{county.name}{reference_data.load_json('campaign.json')['title']}开展情况统计表",
-        unit=department.name if department else organiser,
+        title=f"{county.name}{campaign.title}开展情况统计表",
+        unit=department.name if department else campaign.organiser,
         scope=scope,
         scope_name=department.name if department else county.name,
         period=period,
