@@ -17,7 +17,7 @@ def use_moto_in_process() -> None:
 
 
 def put_straight(table: Any, item: dict[str, Any]) -> None:
-    """Write an item (typed attribute values, as shared/dal.py builds them) straight into moto's in-process table:
+    """Write an item (typed attribute values, as shared/core/dal/ builds them) straight into moto's in-process table:
     what its put_item ends with, minus its checks, whose item-size bookkeeping costs more than a millisecond an
     item. For seeding many items without a request."""
     from moto.dynamodb.models.dynamo_type import DynamoType, Item

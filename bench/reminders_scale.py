@@ -7,7 +7,7 @@ in-process backend (fast), with deadlines spread over days years ahead, so that 
 
 moto answers a GSI query by going over every item of the table, so time in moto grows with the table even when
 the requests do not; DynamoDB reads only the queried partition. Both are printed. Also the latency of a workflow
-action (accept, through shared/cases_api.py) with the largest table.
+action (accept, through shared/routing/cases_api.py) with the largest table.
 """
 
 import os
@@ -33,13 +33,13 @@ def main() -> None:
 
     from infra import moto_patches
     from infra.provision import provision
-    from shared import cases_api, reminders
-    from shared.auth import Principal, Role
-    from shared.aws import client
-    from shared.dal import _case_item  # the stored form of a case, to write it without a request
-    from shared.models import Case, Channel, DueKind, Status
-    from shared.reference_data import county_timezone
-    from shared.settings import get_settings
+    from shared.core.auth import Principal, Role
+    from shared.core.aws import client
+    from shared.core.dal import _case_item  # the stored form of a case, to write it without a request
+    from shared.core.models import Case, Channel, DueKind, Status
+    from shared.core.reference_data import county_timezone
+    from shared.core.settings import get_settings
+    from shared.routing import cases_api, reminders
 
     zone = county_timezone()
     now = datetime(2026, 11, 27, 10, 0, tzinfo=zone)  # a Friday morning, out of quiet hours

@@ -2,7 +2,7 @@
 
 Seeding (timed apart, not part of the targets): synthetic case snapshots spread over departments, categories,
 channels, domains, statuses, findings and measures, received across the campaign's phases; each one's
-`shared.stats.contribution` summed in memory, then every counter item written through StatsStore's rebuild
+`shared.reporting.stats.contribution` summed in memory, then every counter item written through StatsStore's rebuild
 writer (`put_row`), as the live consumer would have left them. Cases themselves and their per-case STATS items
 are not written: reports never read them (so the typical-case sheet stays empty).
 
@@ -96,7 +96,7 @@ STAGES = (
 
 def _departments() -> tuple[list[str], list[float]]:
     """Departments in file order, the first ones most complained about; the county legal office triages few."""
-    from shared import reference_data
+    from shared.core import reference_data
 
     codes = [department.code for department in reference_data.departments()]
     weights = [0.3 if code == "FZB" else 1 / (rank + 1) ** 0.9 for rank, code in enumerate(codes)]
@@ -106,7 +106,7 @@ def _departments() -> tuple[list[str], list[float]]:
 def _units() -> dict[str, list[str]]:
     """Names a respondent is written as, per department: some of its aliases, one with spacing and a full stop
     (the same unit once normalised), and its officers."""
-    from shared import reference_data
+    from shared.core import reference_data
 
     found = {}
     for department in reference_data.departments():
@@ -116,9 +116,10 @@ def _units() -> dict[str, list[str]]:
 
 
 def synthetic_cases(count: int, now: datetime, seed: int = 5) -> Iterator[Any]:
-    """`count` case snapshots (shared.models.Case) received across the campaign, as they stand at `now`."""
-    from shared import periods, reference_data
-    from shared.models import Case
+    """`count` case snapshots (shared.core.models.Case) received across the campaign, as they stand at `now`."""
+    from shared.core import reference_data
+    from shared.core.models import Case
+    from shared.reporting import periods
 
     rng = random.Random(seed)
     zone = reference_data.county_timezone()
@@ -202,7 +203,7 @@ def _handled(rng: random.Random, accepted_at: datetime, now: datetime) -> dict[s
 def counted(count: int, now: datetime) -> tuple[dict[tuple[str, str], dict[str, int]], dict[tuple[str, str], set]]:
     """The counter items ((period, department) -> counters) and cluster items ((day, key) -> tracking numbers)
     that `count` cases add up to, summed from each one's contribution."""
-    from shared.stats import contribution
+    from shared.reporting.stats import contribution
 
     rows: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
     clusters: dict[tuple[str, str], set[str]] = defaultdict(set)
@@ -218,7 +219,7 @@ def counted(count: int, now: datetime) -> tuple[dict[tuple[str, str], dict[str, 
 
 def detection_days(today: date) -> set[str]:
     """The county days one hotspot detection run reads: each window and the one before it."""
-    from shared import hotspots
+    from shared.reporting import hotspots
 
     days = hotspots.rules().windows
     return {day.isoformat() for size in days for back in (0, 1) for day in hotspots.window(today, size, back)}
@@ -230,8 +231,8 @@ def seed(settings: Any, count: int, now: datetime) -> dict[str, Any]:
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.dynamodb.models import dynamodb_backends
 
-    from shared import hotspots, periods
-    from shared.dal import HotspotStore, StatsStore, _to_item  # _to_item: the stored form, to write it directly
+    from shared.core.dal import HotspotStore, StatsStore, _to_item  # _to_item: the stored form, to write it directly
+    from shared.reporting import hotspots, periods
 
     started = time.perf_counter()
     rows, clusters = counted(count, now)
@@ -269,7 +270,7 @@ def seed(settings: Any, count: int, now: datetime) -> dict[str, Any]:
 
 def restore(settings: Any, seeded: dict[str, Any]) -> None:
     """Write what `seed` returned again (in the memory subprocess): the counter items and hotspots."""
-    from shared.dal import HotspotStore, StatsStore
+    from shared.core.dal import HotspotStore, StatsStore
 
     for period, department, counters in seeded["rows"]:
         StatsStore(settings).put_row(period, department, counters)
@@ -293,7 +294,7 @@ class RequestClock:
     """Counts DynamoDB requests and the time spent in them (botocore before-call / after-call)."""
 
     def __init__(self) -> None:
-        from shared.aws import client
+        from shared.core.aws import client
 
         self.requests, self.seconds, self._started = 0, 0.0, 0.0
         events = client("dynamodb").meta.events
@@ -313,7 +314,7 @@ class RequestClock:
 
 def bare_query(settings: Any, period_key: str) -> Callable[[], Any]:
     """The baseline: one Query of a period's counter partition, nothing parsed."""
-    from shared.aws import client
+    from shared.core.aws import client
 
     def query() -> Any:
         return client("dynamodb").query(
@@ -326,10 +327,10 @@ def bare_query(settings: Any, period_key: str) -> Callable[[], Any]:
 
 
 def county_workbook(settings: Any, now: datetime) -> tuple[Any, bytes]:
-    from shared import periods, reporting, workbook
-    from shared.report_document import COUNTY_SCOPE
+    from shared.reporting import periods, reports, workbook
+    from shared.reporting.report_document import COUNTY_SCOPE
 
-    document = reporting.build_document(settings, periods.campaign_periods()[0], COUNTY_SCOPE, now, "bench")
+    document = reports.build_document(settings, periods.campaign_periods()[0], COUNTY_SCOPE, now, "bench")
     return document, workbook.to_xlsx(document)
 
 
@@ -338,11 +339,11 @@ def measure_size(count: int, now: datetime, folder: Path, full: bool) -> float:
     from moto import mock_aws
 
     from infra.provision import provision
-    from shared import dashboard, periods, reporting, summary_pdf, workbook
-    from shared.auth import Principal, Role
-    from shared.aws import client
-    from shared.report_document import COUNTY_SCOPE
-    from shared.settings import get_settings
+    from shared.core.auth import Principal, Role
+    from shared.core.aws import client
+    from shared.core.settings import get_settings
+    from shared.reporting import dashboard, periods, reports, summary_pdf, workbook
+    from shared.reporting.report_document import COUNTY_SCOPE
 
     campaign = periods.campaign_periods()[0]
     client.cache_clear()  # fresh clients (and request hooks) for this size's moto
@@ -359,7 +360,7 @@ def measure_size(count: int, now: datetime, folder: Path, full: bool) -> float:
         totals, builds, xlsx = [], [], []
         for _ in range(RUNS):
             started = time.perf_counter()
-            document = reporting.build_document(settings, campaign, COUNTY_SCOPE, now, "bench")
+            document = reports.build_document(settings, campaign, COUNTY_SCOPE, now, "bench")
             built = time.perf_counter()
             workbook.to_xlsx(document)
             totals.append(time.perf_counter() - started)
@@ -434,8 +435,8 @@ def memory_child(path: Path) -> None:
 
     from infra import moto_patches
     from infra.provision import provision
-    from shared import reporting  # noqa: F401  (imported by county_workbook)
-    from shared.settings import get_settings
+    from shared.core.settings import get_settings
+    from shared.reporting import reports  # noqa: F401  (imported by county_workbook)
 
     imported = _rss_mb()
     seeded = json.loads(path.read_text())
@@ -462,7 +463,7 @@ def memory_child(path: Path) -> None:
 def main() -> None:
     use_moto_in_process()
     from infra import moto_patches
-    from shared import reference_data
+    from shared.core import reference_data
 
     moto_patches.apply()
     # The evening the campaign ends (quiet hours: detection opens hotspots without sending SMS).

@@ -24,10 +24,10 @@ def main() -> None:
 
     from infra import moto_patches
     from infra.provision import provision
-    from shared import queues
-    from shared.classifier import classify
-    from shared.intake import submit_complaint
-    from shared.settings import get_settings
+    from shared.core import queues
+    from shared.core.classifier import classify
+    from shared.core.settings import get_settings
+    from shared.intake.complaints import submit_complaint
     from tests.support import load_service, receive_all, sqs_event
 
     texts = [json.loads(line)["text"] for line in SAMPLES.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -43,7 +43,7 @@ def main() -> None:
         provision(settings)
         for text in texts:
             submit_complaint(settings, json.dumps({"description": text}).encode(), "application/json", None)
-        from shared.aws import client
+        from shared.core.aws import client
 
         bodies = [m["Body"] for m in receive_all(queues.queue_url(settings.intake_queue), client("sqs"))]
         with Client(load_service("routing").app) as test_client:

@@ -15,9 +15,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from infra.resources import dead_letter_queue
-from shared.auth import Role
-from shared.aws import client
-from shared.settings import Settings, get_settings
+from shared.core.auth import Role
+from shared.core.aws import client
+from shared.core.settings import Settings, get_settings
 
 T = TypeVar("T")
 
@@ -177,7 +177,7 @@ def _line_error(error: ValidationError) -> dict[str, str]:
 
 
 def _classify(args: argparse.Namespace) -> int:
-    from shared.classifier import classify  # only this command needs the classifier and its data
+    from shared.core.classifier import classify  # only this command needs the classifier and its data
 
     all_valid = True
     for number, line in enumerate(sys.stdin.buffer, start=1):
@@ -237,7 +237,7 @@ def _redrive(args: argparse.Namespace) -> int:
     return 0
 
 
-# --- staff identity (shared/auth.py, shared/staff.py) ---------------------------------------------------------
+# --- staff identity (shared/core/auth.py, shared/routing/staff.py) ---
 
 
 def _use_local_stack(moto_port: int) -> None:
@@ -248,7 +248,7 @@ def _use_local_stack(moto_port: int) -> None:
 
 def _token(args: argparse.Namespace) -> int:
     """Development tokens exist for the local stack only: this always talks to its moto server."""
-    from shared import auth
+    from shared.core import auth
 
     _use_local_stack(args.moto_port)
     try:
@@ -273,7 +273,7 @@ def _read_password() -> str:
 
 
 def _staff_add(args: argparse.Namespace) -> int:
-    from shared import staff
+    from shared.routing import staff
 
     if args.local:
         _use_local_stack(args.moto_port)
@@ -296,7 +296,7 @@ def _staff_add(args: argparse.Namespace) -> int:
 
 
 def _keys_rotate(args: argparse.Namespace) -> int:
-    from shared import auth
+    from shared.core import auth
 
     if args.local:
         _use_local_stack(args.moto_port)
@@ -310,11 +310,11 @@ def _keys_rotate(args: argparse.Namespace) -> int:
     return 0
 
 
-# --- remind (shared/reminders.py) -----------------------------------------------------------------------------
+# --- remind (shared/routing/reminders.py) -----------------------------------------------------------------------------
 
 
 def _moment(value: str) -> datetime:
-    from shared.reference_data import county_timezone
+    from shared.core.reference_data import county_timezone
 
     moment = datetime.fromisoformat(value)
     return moment if moment.tzinfo else moment.replace(tzinfo=county_timezone())
@@ -333,7 +333,7 @@ def _on_target(args: argparse.Namespace, command: str, run: Callable[[Settings],
 
 def _remind(args: argparse.Namespace) -> int:
     """The scheduled run for a given time; prints tracking numbers and kinds only, never a phone number."""
-    from shared import reminders
+    from shared.routing import reminders
 
     summary = _on_target(
         args, "remind", lambda settings: reminders.remind_deadlines(settings, now=args.at, dry_run=args.dry_run)
@@ -350,9 +350,9 @@ def _remind(args: argparse.Namespace) -> int:
 
 
 def _recompute_deadlines(args: argparse.Namespace) -> int:
-    """shared/provisional.py on demand; prints tracking numbers and dates only."""
-    from shared import provisional
-    from shared.reference_data import county_timezone
+    """shared/routing/provisional.py on demand; prints tracking numbers and dates only."""
+    from shared.core.reference_data import county_timezone
+    from shared.routing import provisional
 
     changed = _on_target(
         args, "recompute-deadlines", lambda settings: provisional.recompute_deadlines(settings, dry_run=args.dry_run)
@@ -368,12 +368,12 @@ def _recompute_deadlines(args: argparse.Namespace) -> int:
     return 0
 
 
-# --- rebuild-stats (shared/stats.py) ----------------------------------------------------------------------------
+# --- rebuild-stats (shared/reporting/stats.py) ---
 
 
 def _rebuild_stats(args: argparse.Namespace) -> int:
     """Exit 0 when the live counters agree (or were repaired), 1 when --check found differences."""
-    from shared import stats
+    from shared.reporting import stats
 
     report = _on_target(args, "rebuild-stats", lambda settings: stats.rebuild(settings, write=not args.check))
     if report is None:
@@ -388,12 +388,12 @@ def _rebuild_stats(args: argparse.Namespace) -> int:
     return 1 if args.check and report.differences else 0
 
 
-# --- detect-hotspots (shared/hotspots.py) -----------------------------------------------------------------------
+# --- detect-hotspots (shared/reporting/hotspots.py) ---
 
 
 def _detect_hotspots(args: argparse.Namespace) -> int:
     """The scheduled detection for a given time; prints hotspot ids and counts only (unit names may name people)."""
-    from shared import hotspots
+    from shared.reporting import hotspots
 
     summary = _on_target(args, "detect-hotspots", lambda settings: hotspots.detect(settings, now=args.at))
     if summary is None:
@@ -408,13 +408,13 @@ def _detect_hotspots(args: argparse.Namespace) -> int:
     return 0
 
 
-# --- report (shared/reporting.py) -----------------------------------------------------------------------------
+# --- report (shared/reporting/reports.py) -----------------------------------------------------------------------------
 
 
 def _report(args: argparse.Namespace) -> int:
     """Reports on demand for the county legal office; prints each stored file's key."""
-    from shared import periods, reporting
-    from shared.reporting import Format
+    from shared.reporting import periods, reports
+    from shared.reporting.reports import Format
 
     try:
         period = periods.period(args.period) if args.period else periods.campaign_periods()[0]
@@ -422,17 +422,17 @@ def _report(args: argparse.Namespace) -> int:
         print(f"hotspot report: {error}", file=sys.stderr)
         return 2
     formats = [name.strip() for name in args.formats.split(",") if name.strip()]
-    unknown = sorted(set(formats) - set(reporting.ALL_FORMATS)) + sorted({args.scope} - {"all", *reporting.scopes()})
+    unknown = sorted(set(formats) - set(reports.ALL_FORMATS)) + sorted({args.scope} - {"all", *reports.scopes()})
     if unknown:
         print(f"hotspot report: unknown format or scope: {', '.join(unknown)}", file=sys.stderr)
         return 2
-    scopes = reporting.scopes() if args.scope == "all" else [args.scope]
+    scopes = reports.scopes() if args.scope == "all" else [args.scope]
     now = datetime.now(UTC)
     made = _on_target(
         args,
         "report",
         lambda settings: [
-            reporting.generate(settings, period, scope, cast(list[Format], formats), now) for scope in scopes
+            reports.generate(settings, period, scope, cast(list[Format], formats), now) for scope in scopes
         ],
     )
     if made is None:

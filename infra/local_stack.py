@@ -38,10 +38,10 @@ from chalice.local import LambdaContext, LocalChalice, LocalGateway, LocalGatewa
 
 from infra.provision import provision
 from infra.resources import FUNCTION_TIMEOUT_SECONDS
-from shared import intake
-from shared.aws import client, reset_clients
-from shared.models import Channel
-from shared.settings import Settings, get_settings
+from shared.core import filing
+from shared.core.aws import client, reset_clients
+from shared.core.models import Channel
+from shared.core.settings import Settings, get_settings
 
 # Not under "hotspot": that is the apps' Powertools logger, which has a JSON handler of its own.
 log = logging.getLogger("local_stack")
@@ -738,7 +738,7 @@ class _ArchiveMail:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         raw = envelope.original_content or b""
         try:
-            key = intake.archive_raw(get_settings(), Channel.email, raw, "message/rfc822", _utc_now())
+            key = filing.archive_raw(get_settings(), Channel.email, raw, "message/rfc822", _utc_now())
         except Exception as error:  # a temporary failure: the client keeps the message and tries again
             log.error("smtp: archive failed: %s", describe(error))
             return "451 4.3.0 Could not store the message, try again later"

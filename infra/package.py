@@ -40,8 +40,8 @@ from infra.resources import (
     queues,
     tables,
 )
-from shared import uploads
-from shared.settings import Settings
+from shared.core import uploads
+from shared.core.settings import Settings
 
 ROOT = requirements.ROOT
 SERVICES = requirements.SERVICES
@@ -67,7 +67,7 @@ def vendor_shared(service_dir: Path) -> None:
     shutil.copytree(ROOT / "shared", target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
 
 
-# The phase summary PDF (shared/summary_pdf.py) embeds a CJK font, which Lambda's runtime does not have: the
+# The phase summary PDF (shared/reporting/summary_pdf.py) embeds a CJK font, which Lambda's runtime does not have: the
 # services that render it get the font of the build machine's settings (REPORT_FONT_PATH, REPORT_FONT_INDEX;
 # default Debian's fonts-noto-cjk) in vendor/fonts/, at the root of the zip beside `shared`. The collection is
 # copied whole (26 MB, about 20 MB zipped): extracting the SC face with fontTools saves little and takes a minute.

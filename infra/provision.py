@@ -18,9 +18,9 @@ from infra.resources import (
     queues,
     tables,
 )
-from shared import auth
-from shared.aws import client
-from shared.settings import Settings
+from shared.core import auth
+from shared.core.aws import client
+from shared.core.settings import Settings
 
 
 def provision(settings: Settings) -> None:
@@ -28,7 +28,7 @@ def provision(settings: Settings) -> None:
     _create_queues(settings)
     _create_buckets(settings)
     _notify_mail(settings)
-    # The own token issuer's first signing key, generated here and never committed (shared/auth.py).
+    # The own token issuer's first signing key, generated here and never committed (shared/core/auth.py).
     auth.ensure_signing_key(settings)
 
 

@@ -1,11 +1,11 @@
 """The AWS resources the services need, defined once.
 
 The local stack provisions exactly these in moto (`infra/provision.py`) and `make package` writes them
-into the deployment template (`infra/package.py`). Key design of the cases table: `shared/dal.py`.
+into the deployment template (`infra/package.py`). Key design of the cases table: `shared/core/dal/`.
 """
 
-from shared import mail_inbound
-from shared.settings import Settings
+from shared.core.settings import Settings
+from shared.intake import mail_inbound
 
 # Lambda's guidance: a queue's visibility timeout is at least six times the consumer's timeout.
 FUNCTION_TIMEOUT_SECONDS = 10

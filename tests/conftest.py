@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from shared import calendar
+from shared.routing import calendar
 
 
 @pytest.fixture

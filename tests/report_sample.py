@@ -3,8 +3,8 @@
 import random
 from datetime import UTC, date, datetime, timedelta
 
-from shared import reference_data
-from shared.report_document import (
+from shared.core import reference_data
+from shared.reporting.report_document import (
     COUNT_FIELDS,
     COUNTY_SCOPE,
     DepartmentRow,

@@ -5,14 +5,15 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared import cases_api, queues, routing
-from shared.auth import Principal, Role
-from shared.aws import client
-from shared.dal import CaseStore
-from shared.intake import submit_complaint
-from shared.messages import Envelope
-from shared.reference_data import county_timezone
-from shared.settings import Settings
+from shared.core import queues
+from shared.core.auth import Principal, Role
+from shared.core.aws import client
+from shared.core.dal import CaseStore
+from shared.core.messages import Envelope
+from shared.core.reference_data import county_timezone
+from shared.core.settings import Settings
+from shared.intake.complaints import submit_complaint
+from shared.routing import cases_api, router
 from tests.support import receive_all, sqs_event
 
 ZONE = county_timezone()
@@ -33,7 +34,7 @@ def complaint(settings: Settings, index: int, received_at: datetime = RECEIVED) 
     body = json.dumps({"description": text, "respondent": respondent}, ensure_ascii=False).encode()
     answer = submit_complaint(settings, body, "application/json", None, now=received_at + timedelta(minutes=index))
     message = receive_all(queues.queue_url(settings.intake_queue), client("sqs"))[-1]["Body"]
-    routing.route_complaint(settings, Envelope.model_validate_json(message), now=received_at + timedelta(hours=1))
+    router.route_complaint(settings, Envelope.model_validate_json(message), now=received_at + timedelta(hours=1))
     return str(answer.body["tracking_no"])
 
 

@@ -1,14 +1,15 @@
-"""Public intake API: complaints in, tracking numbers out. Logic: shared/intake.py."""
+"""Public intake API: complaints in, tracking numbers out. Logic: shared/intake/complaints.py."""
 
 from typing import Any
 
 from chalice import Chalice, Rate, Response
 
-from shared import imap_poller, intake, mail_inbound, openapi, publication, sms_inbound, web
-from shared.batch import PartialItemFailureResponse, process_bodies
-from shared.http import client_ip, current_request, guarded, json_response, raw_body
-from shared.mailer import mail_sender
-from shared.settings import get_settings
+from shared.core import pages, published
+from shared.core.batch import PartialItemFailureResponse, process_bodies
+from shared.core.http import client_ip, current_request, guarded, json_response, raw_body
+from shared.core.mailer import mail_sender
+from shared.core.settings import get_settings
+from shared.intake import complaints, imap_poller, mail_inbound, openapi, sms_inbound, web
 
 app = Chalice(app_name="hotspot-intake", configure_logs=False)
 
@@ -18,7 +19,7 @@ app = Chalice(app_name="hotspot-intake", configure_logs=False)
 def post_complaint() -> Response:
     request = current_request(app)
     headers = request.headers
-    answer = intake.submit_complaint(
+    answer = complaints.submit_complaint(
         get_settings(),
         raw_body(request),
         headers.get("content-type", ""),
@@ -35,7 +36,7 @@ def get_complaint(tracking_no: str) -> Response:
     request = current_request(app)
     params = request.query_params
     code = (params.get("code") if params else None) or request.headers.get("x-verification-code")
-    return json_response(200, intake.complaint_status(get_settings(), tracking_no, code, client_ip(request)))
+    return json_response(200, complaints.complaint_status(get_settings(), tracking_no, code, client_ip(request)))
 
 
 # --- email: raw MIME under raw/email/ -> S3 notification -> mail queue -> complaint + reply ---
@@ -72,10 +73,10 @@ def post_sms(provider: str) -> Response:
     return Response(body=answer.body, status_code=answer.status, headers={"Content-Type": answer.content_type})
 
 
-# --- the citizen web page (shared/web.py): HTML forms that work without JavaScript, files straight to S3 ---
+# --- the citizen web page (shared/intake/web.py): HTML forms that work without JavaScript, files straight to S3 ---
 
 
-def _page(page: web.Page) -> Response:
+def _page(page: pages.Page) -> Response:
     return Response(body=page.html, status_code=page.status, headers=page.all_headers())
 
 
@@ -87,7 +88,7 @@ def get_page() -> Response:
     # After an upload without JavaScript, S3 redirects here with the new file as `key`.
     attachments = [key for name in ("attachment", "key") if params and name in params for key in params.getlist(name)]
     settings = get_settings()
-    return _page(web.form_page(settings, web.site(settings, request.headers), client_ip(request), attachments))
+    return _page(web.form_page(settings, pages.site(settings, request.headers), client_ip(request), attachments))
 
 
 @app.route("/", methods=["POST"], content_types=["*/*"])
@@ -95,7 +96,7 @@ def get_page() -> Response:
 def post_page() -> Response:
     request = current_request(app)
     settings = get_settings()
-    where = web.site(settings, request.headers)
+    where = pages.site(settings, request.headers)
     content_type = request.headers.get("content-type", "")
     return _page(web.submit_form(settings, raw_body(request), content_type, client_ip(request), where))
 
@@ -107,7 +108,7 @@ def get_status_page() -> Response:
     params = request.query_params
     number, code = (params.get("no", ""), params.get("code", "")) if params else ("", "")
     settings = get_settings()
-    return _page(web.status_page(settings, web.site(settings, request.headers), number, code, client_ip(request)))
+    return _page(web.status_page(settings, pages.site(settings, request.headers), number, code, client_ip(request)))
 
 
 @app.route("/uploads", methods=["POST"], content_types=["*/*"])
@@ -126,18 +127,18 @@ def get_asset(name: str) -> Response:
     return Response(body=text, status_code=200, headers={"Content-Type": content_type, "Cache-Control": "max-age=300"})
 
 
-# Published typical cases (shared/publication.py): public, redacted, no authentication.
+# Published typical cases (shared/routing/publication.py): public, redacted, no authentication.
 @app.route("/cases/published", methods=["GET"])
 @guarded
 def get_published_page() -> Response:
     settings = get_settings()
-    return _page(publication.published_page(settings, web.site(settings, current_request(app).headers)))
+    return _page(web.published_page(settings, pages.site(settings, current_request(app).headers)))
 
 
 @app.route("/cases/published.json", methods=["GET"])
 @guarded
 def get_published_feed() -> Response:
-    return json_response(200, {"items": publication.published(get_settings())}, {"Cache-Control": "max-age=60"})
+    return json_response(200, {"items": published.published(get_settings())}, {"Cache-Control": "max-age=60"})
 
 
 @app.route("/openapi.json", methods=["GET"])

@@ -1,6 +1,6 @@
 """Routing: the intake queue consumer, the deadline reminders and the notification sender.
 
-Logic: shared/routing.py, shared/reminders.py, shared/notifications.py.
+Logic: shared/routing/router.py, shared/routing/reminders.py, shared/routing/notifications.py.
 """
 
 from collections.abc import Callable
@@ -8,8 +8,13 @@ from typing import Any
 
 from chalice import Chalice, Rate, Response
 
-from shared import (
-    auth,
+from shared.core import auth, staff_pages
+from shared.core.batch import PartialItemFailureResponse, process_messages
+from shared.core.http import client_ip, current_request, guarded, json_response, raw_body, staff_page_response
+from shared.core.mailer import mail_sender
+from shared.core.pages import Page
+from shared.core.settings import get_settings
+from shared.routing import (
     cases_api,
     confidentiality,
     console,
@@ -17,15 +22,10 @@ from shared import (
     operator_entry,
     publication,
     reminders,
-    routing,
+    router,
     staff,
 )
-from shared.batch import PartialItemFailureResponse, process_messages
-from shared.http import client_ip, current_request, guarded, json_response, raw_body
-from shared.mailer import mail_sender
-from shared.settings import get_settings
-from shared.sms import sms_sender
-from shared.web import Page
+from shared.routing.sms import sms_sender
 
 app = Chalice(app_name="hotspot-routing", configure_logs=False)
 settings = get_settings()
@@ -33,7 +33,7 @@ settings = get_settings()
 
 @app.on_sqs_message(queue=settings.intake_queue, batch_size=10)
 def route_complaint(event: Any) -> PartialItemFailureResponse:
-    return process_messages(event, lambda message: routing.route_complaint(settings, message))
+    return process_messages(event, lambda message: router.route_complaint(settings, message))
 
 
 @app.on_sqs_message(queue=settings.notify_queue, batch_size=10)
@@ -52,7 +52,7 @@ def health() -> Response:
     return json_response(200, {"status": "ok", "service": "routing"})
 
 
-# Staff login of the system's own token issuer (shared/staff.py); 404 where Cognito issues the tokens.
+# Staff login of the system's own token issuer (shared/routing/staff.py); 404 where Cognito issues the tokens.
 @app.route("/auth/login", methods=["POST"], content_types=["*/*"])
 @guarded
 def login() -> Response:
@@ -73,14 +73,12 @@ def me() -> Response:
     return json_response(200, staff.me(settings, current_request(app).headers).model_dump(mode="json"))
 
 
-# --- the staff console (shared/console.py): pages over the case API, the session in an HttpOnly cookie ---
+# --- the staff console (shared/routing/console.py): pages over the case API, the session in an HttpOnly cookie ---
 # Declared before the API's /{tracking_no} routes; literal path segments win over parameters either way.
 
 
-def _console(build: Callable[[console.Where], Page]) -> Response:
-    where = console.where(settings, current_request(app).headers)
-    page: Page = console.respond(settings, where, lambda: build(where))
-    return Response(body=page.html, status_code=page.status, headers=page.all_headers())
+def _console(build: Callable[[staff_pages.Where], Page]) -> Response:
+    return staff_page_response(app, settings, build)
 
 
 @app.route("/console", methods=["GET"])
@@ -148,15 +146,6 @@ def console_media_note() -> Response:
     return _console(lambda where: console.submit_media_note(settings, where, request.headers, body))
 
 
-# The dashboard (shared/dashboard.py): county-wide roles see the county, department roles their department.
-@app.route("/console/dashboard", methods=["GET"])
-@guarded
-def console_dashboard() -> Response:
-    request = current_request(app)
-    params: dict[str, str] = dict(request.query_params or {})
-    return _console(lambda where: console.dashboard_page(settings, where, request.headers, params))
-
-
 @app.route("/console/{tracking_no}", methods=["GET"])
 @guarded
 def console_case(tracking_no: str) -> Response:
@@ -172,7 +161,7 @@ def console_action(tracking_no: str, action: str) -> Response:
     return _console(lambda where: console.submit_action(settings, where, request.headers, tracking_no, action, body))
 
 
-# --- the staff case API (shared/cases_api.py, workflow in shared/workflow.py), under /cases on the gateway ---
+# --- the staff case API (shared/routing/cases_api.py, workflow in shared/routing/workflow.py), under /cases on the gate
 
 
 @app.route("/", methods=["GET"])
@@ -185,7 +174,7 @@ def list_cases() -> Response:
     return json_response(200, cases_api.list_cases(settings, principal, query))
 
 
-# Operator entry (shared/operator_entry.py): staff record a complaint from the hotline, a letter, a visit, ...
+# Operator entry (shared/routing/operator_entry.py): staff record a complaint from the hotline, a letter, a visit, ...
 @app.route("/", methods=["POST"], content_types=["*/*"])
 @guarded
 def enter_complaint() -> Response:
@@ -216,7 +205,7 @@ def post_action(tracking_no: str, action: str) -> Response:
     return json_response(200, cases_api.act(settings, principal, tracking_no, action, raw_body(request)))
 
 
-# The complainant's compartment (shared/confidentiality.py): an audited reveal, and messages the system relays.
+# The complainant's compartment (shared/routing/confidentiality.py): an audited reveal, and messages the system relays.
 @app.route("/{tracking_no}/complainant/reveal", methods=["POST"], content_types=["application/json"])
 @guarded
 def reveal_complainant(tracking_no: str) -> Response:
@@ -234,7 +223,7 @@ def relay_to_complainant(tracking_no: str) -> Response:
     return json_response(202, confidentiality.relay(settings, principal, tracking_no, raw_body(request)))
 
 
-# --- typical cases for the public and media follow-up notes (shared/publication.py) ---
+# --- typical cases for the public and media follow-up notes (shared/routing/publication.py) ---
 
 
 @app.route("/{tracking_no}/publication", methods=["GET"])

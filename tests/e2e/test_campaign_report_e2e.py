@@ -6,8 +6,8 @@ acceptance is late and the reminders run escalates them), are routed by the queu
 staff with tokens of the right roles: accepted, not accepted, transferred and arbitrated, merged, extended,
 investigated, decided with findings and measures, replied to, rectified and closed, marked typical and one
 published. The county legal office enters a lost lawsuit and an accountability record. The test keeps its own
-ledger of all that, computes each department's row from it by the definitions of shared/report_document.py
-(not with shared/stats.py), and compares with the JSON and the XLSX of the county report of the year.
+ledger of all that, computes each department's row from it by the definitions of shared/reporting/report_document.py
+(not with shared/reporting/stats.py), and compares with the JSON and the XLSX of the county report of the year.
 """
 
 import io
@@ -28,7 +28,7 @@ import requests
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
-from shared.report_document import COUNT_FIELDS
+from shared.reporting.report_document import COUNT_FIELDS
 from tests.support import ROOT, Stack, running_stack, staff_token
 
 COUNTY_TIME = ZoneInfo("Asia/Shanghai")
@@ -199,7 +199,7 @@ class Ledger:
 
 
 def expected_rows(ledger: Ledger) -> dict[str, dict[str, Any]]:
-    """Each department's figures, by the definitions in shared/report_document.py, from the ledger alone."""
+    """Each department's figures, by the definitions in shared/reporting/report_document.py, from the ledger alone."""
     rows: dict[str, dict[str, Any]] = {}
 
     def row(department: str) -> dict[str, Any]:

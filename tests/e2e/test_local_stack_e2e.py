@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from shared import staff
+from shared.routing import staff
 from tests.support import Stack, read_jsonl, running_stack, staff_token
 
 SAMPLES = read_jsonl("sample_complaints.jsonl")

@@ -9,9 +9,9 @@ from moto import mock_aws
 
 from infra import moto_patches
 from infra.provision import provision
-from shared import queues
-from shared.aws import reset_clients
-from shared.settings import Settings, get_settings
+from shared.core import queues
+from shared.core.aws import reset_clients
+from shared.core.settings import Settings, get_settings
 
 moto_patches.apply()
 

@@ -15,10 +15,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from shared import auth, secrets
-from shared.auth import Principal, Role
-from shared.errors import ApiError
-from shared.settings import Settings
+from shared.core import auth, secrets
+from shared.core.auth import Principal, Role
+from shared.core.errors import ApiError
+from shared.core.settings import Settings
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 

@@ -9,16 +9,17 @@ from urllib.parse import quote
 import pytest
 from chalice.test import Client
 
-from shared import auth, cases_api, queues, routing
-from shared.auth import Principal, Role
-from shared.aws import client
-from shared.dal import CaseStore, due_shard
-from shared.deadlines import deadline_after
-from shared.errors import ApiError
-from shared.intake import submit_complaint
-from shared.messages import Envelope
-from shared.models import DueKind, Status
-from shared.settings import Settings
+from shared.core import auth, queues
+from shared.core.auth import Principal, Role
+from shared.core.aws import client
+from shared.core.dal import CaseStore, due_shard
+from shared.core.errors import ApiError
+from shared.core.messages import Envelope
+from shared.core.models import DueKind, Status
+from shared.core.settings import Settings
+from shared.intake.complaints import submit_complaint
+from shared.routing import cases_api, router
+from shared.routing.deadlines import deadline_after
 from tests.support import load_service, receive_all
 
 TRAFFIC = "交警在路口查车罚款两百元，不开罚款收据，让我直接把钱转到他个人手机上。"
@@ -37,7 +38,7 @@ def routed(settings: Settings, text: str = TRAFFIC) -> str:
     body = json.dumps({"description": text, "complainant": COMPLAINANT}).encode()
     answer = submit_complaint(settings, body, "application/json", None)
     message = receive_all(queues.queue_url(settings.intake_queue), client("sqs"))[-1]["Body"]
-    routing.route_complaint(settings, Envelope.model_validate_json(message))
+    router.route_complaint(settings, Envelope.model_validate_json(message))
     return str(answer.body["tracking_no"])
 
 

@@ -4,7 +4,7 @@ import json
 import subprocess
 import sys
 
-from shared.classifier import classify
+from shared.core.classifier import classify
 from tests.support import ROOT, read_jsonl
 
 

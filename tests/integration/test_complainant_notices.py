@@ -11,15 +11,16 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 from moto.sns.models import sns_backends
 
-from shared import auth, notifications, queues, routing
-from shared.auth import Role
-from shared.aws import client
-from shared.dal import CaseStore
-from shared.intake import submit_complaint
-from shared.mailer import mail_sender
-from shared.messages import Envelope
-from shared.settings import Settings
-from shared.sms import SmsError, sms_sender
+from shared.core import auth, queues
+from shared.core.auth import Role
+from shared.core.aws import client
+from shared.core.dal import CaseStore
+from shared.core.mailer import mail_sender
+from shared.core.messages import Envelope
+from shared.core.settings import Settings
+from shared.intake.complaints import submit_complaint
+from shared.routing import notifications, router
+from shared.routing.sms import SmsError, sms_sender
 from tests.support import load_service, receive_all, sqs_event
 
 TRAFFIC = "交警在路口查车罚款两百元，不开罚款收据，让我直接把钱转到他个人手机上。"
@@ -38,7 +39,7 @@ def routed(settings: Settings, complainant: dict | None) -> str:
     answer = submit_complaint(settings, json.dumps(body).encode(), "application/json", None)
     assert answer.status == 201, answer.body
     message = receive_all(queues.queue_url(settings.intake_queue), client("sqs"))[-1]["Body"]
-    routing.route_complaint(settings, Envelope.model_validate_json(message))
+    router.route_complaint(settings, Envelope.model_validate_json(message))
     return str(answer.body["tracking_no"])
 
 
@@ -166,7 +167,7 @@ def test_a_failing_notice_is_reported_to_sqs_which_dead_letters_it(routing_app, 
     def fail(self, phone, sms) -> str:
         raise SmsError("sns", "Throttling")
 
-    monkeypatch.setattr("shared.sms.SnsSmsSender.send", fail)
+    monkeypatch.setattr("shared.routing.sms.SnsSmsSender.send", fail)
     # when the consumer gets it, then the batch fails (SQS delivers it again), and the queue dead-letters what
     # keeps failing
     with pytest.raises(BatchProcessingError):

@@ -12,14 +12,15 @@ from chalice.test import Client
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sns.models import sns_backends
 
-from shared import auth, confidentiality, console, queues, routing
-from shared.auth import Role
-from shared.aws import client
-from shared.dal import CaseStore
-from shared.intake import submit_complaint
-from shared.messages import Envelope
-from shared.models import AuditEvent
-from shared.settings import Settings
+from shared.core import auth, queues, staff_pages
+from shared.core.auth import Role
+from shared.core.aws import client
+from shared.core.dal import CaseStore
+from shared.core.messages import Envelope
+from shared.core.models import AuditEvent
+from shared.core.settings import Settings
+from shared.intake.complaints import submit_complaint
+from shared.routing import confidentiality, router
 from tests.support import load_service, receive_all, sqs_event
 
 TRAFFIC = "交警在路口查车罚款两百元，不开罚款收据，让我直接把钱转到他个人手机上。"
@@ -39,7 +40,7 @@ def routed(settings: Settings, consent: bool = False) -> str:
     answer = submit_complaint(settings, body, "application/json", None)
     assert answer.status == 201, answer.body
     message = receive_all(queues.queue_url(settings.intake_queue), client("sqs"))[-1]["Body"]
-    routing.route_complaint(settings, Envelope.model_validate_json(message))
+    router.route_complaint(settings, Envelope.model_validate_json(message))
     return str(answer.body["tracking_no"])
 
 
@@ -50,7 +51,7 @@ def classified_as(settings: Settings, number: str, category: str) -> None:
     assert before is not None
     after = before.model_copy(update={"category": category, "version": before.version + 1})
     event = AuditEvent(
-        tracking_no=number, version=after.version, at=datetime.now(UTC), actor=routing.ROUTER, action="route"
+        tracking_no=number, version=after.version, at=datetime.now(UTC), actor=router.ROUTER, action="route"
     )
     store.transition(before, after, event)
 
@@ -253,8 +254,8 @@ def csrf_of(html: str) -> str:
 def test_the_console_reveals_the_complainant_only_through_the_audited_form(app_client, aws: Settings) -> None:
     # given a case, and the county legal office and the department signed in to the console
     number = routed(aws)
-    fzb = {"Cookie": f"{console.SESSION_COOKIE}={auth.issue_development_token(aws, Role.county_admin, None)}"}
-    officer = {"Cookie": f"{console.SESSION_COOKIE}={auth.issue_development_token(aws, Role.dept_officer, 'JJDD')}"}
+    fzb = {"Cookie": f"{staff_pages.SESSION_COOKIE}={auth.issue_development_token(aws, Role.county_admin, None)}"}
+    officer = {"Cookie": f"{staff_pages.SESSION_COOKIE}={auth.issue_development_token(aws, Role.dept_officer, 'JJDD')}"}
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     # when each opens the case page
     page = app_client.http.get(f"/console/{number}", headers=fzb).body.decode()

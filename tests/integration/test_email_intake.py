@@ -13,12 +13,13 @@ from chalice.test import Client
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
-from shared import intake, mail_inbound, objects, quarantine, queues
-from shared.aws import client
-from shared.dal import CaseStore
-from shared.mailer import SesMailSender
-from shared.models import Channel, Status
-from shared.settings import Settings
+from shared.core import filing, objects, quarantine, queues
+from shared.core.aws import client
+from shared.core.dal import CaseStore
+from shared.core.mailer import SesMailSender
+from shared.core.models import Channel, Status
+from shared.core.settings import Settings
+from shared.intake import complaints, mail_inbound
 from tests.support import load_service, receive_all, sqs_event
 
 NAME = base64.b64encode("王喆".encode("gb18030")).decode()
@@ -68,7 +69,7 @@ def ses(aws: Settings) -> Settings:
 
 def file(settings: Settings, raw: bytes) -> str:
     """Put raw mail where SES, the IMAP poller and the SMTP listener put it; file it from its S3 event."""
-    key = intake.archive_raw(settings, Channel.email, raw, "message/rfc822", datetime.now(UTC))
+    key = filing.archive_raw(settings, Channel.email, raw, "message/rfc822", datetime.now(UTC))
     # S3 sends an s3:TestEvent (no records) when the notification is set up: the handler skips it too.
     bodies = [m["Body"] for m in receive_all(queues.queue_url(settings.mail_queue), client("sqs"))]
     records = [record for body in bodies for record in json.loads(body).get("Records", [])]
@@ -97,7 +98,7 @@ def test_mail_event_through_the_handler_files_a_complaint_with_files_and_answers
     raw = with_attachment(text_part, "李堃的罚单.jpg").replace(
         b"From: likun@126.com", b"From: =?GBK?B?" + NAME.encode() + b"?= <wz@163.com>"
     )
-    key = intake.archive_raw(ses, Channel.email, raw, "message/rfc822", datetime.now(UTC))
+    key = filing.archive_raw(ses, Channel.email, raw, "message/rfc822", datetime.now(UTC))
     bodies = [m["Body"] for m in receive_all(queues.queue_url(ses.mail_queue), client("sqs"))]
     # when the intake app's mail handler gets the S3 event from the mail queue
     with Client(load_service("intake").app) as test_client:
@@ -106,7 +107,7 @@ def test_mail_event_through_the_handler_files_a_complaint_with_files_and_answers
     assert result == {"batchItemFailures": []}
     [case] = received_cases(ses)
     assert case.channel == Channel.email and case.description == BODY and case.raw_key == key
-    assert case.attachments == [f"attachments/{intake.raw_ref(key)}/01-李堃的罚单.jpg"]
+    assert case.attachments == [f"attachments/{filing.raw_ref(key)}/01-李堃的罚单.jpg"]
     assert objects.get(ses.raw_bucket, case.attachments[0]) == base64.b64decode("/9j/4AAQ")
     person = client("dynamodb").get_item(
         TableName=ses.cases_table, Key={"pk": {"S": f"CASE#{case.tracking_no}"}, "sk": {"S": "COMPLAINANT"}}
@@ -119,7 +120,7 @@ def test_mail_event_through_the_handler_files_a_complaint_with_files_and_answers
     content = reply.get_content()
     code = re.search(r"查询码：(\d{6})", content)
     assert case.tracking_no in reply["Subject"] and code
-    assert intake.complaint_status(ses, case.tracking_no, code.group(1))["status"] == Status.received
+    assert complaints.complaint_status(ses, case.tracking_no, code.group(1))["status"] == Status.received
 
 
 def test_the_same_message_twice_is_one_complaint_and_one_answer(ses: Settings) -> None:
@@ -139,7 +140,7 @@ def test_a_reused_message_id_with_other_content_is_quarantined(ses: Settings) ->
     [entry] = quarantined(ses)
     assert (entry.code, entry.raw_key) == ("duplicate_message_id", key)
     assert len(received_cases(ses)) == 1
-    assert intake.raw_ref(key) in sent_mail()[-1].get_content()
+    assert filing.raw_ref(key) in sent_mail()[-1].get_content()
 
 
 # (case, raw mail, code on the quarantine list or None for a complaint, whether the sender is answered)

@@ -10,14 +10,16 @@ from chalice.test import Client
 
 from infra import cli
 from infra.local_stack import parse_schedule
-from shared import auth, hotspots, notifications, queues, routing
-from shared.auth import Principal, Role
-from shared.aws import client
-from shared.dal import HotspotStore, StatsStore
-from shared.errors import ApiError
-from shared.intake import submit_complaint
-from shared.messages import Envelope
-from shared.settings import Settings
+from shared.core import auth, notices, queues
+from shared.core.auth import Principal, Role
+from shared.core.aws import client
+from shared.core.dal import HotspotStore, StatsStore
+from shared.core.errors import ApiError
+from shared.core.messages import Envelope
+from shared.core.settings import Settings
+from shared.intake.complaints import submit_complaint
+from shared.reporting import hotspots
+from shared.routing import router
 from tests.support import load_service, receive_all, scheduled_event, sqs_event
 
 # 10:00 in the county (UTC+8), outside the quiet hours.
@@ -38,7 +40,7 @@ def put_days(settings: Settings, key: str, per_day: dict[int, int], tag: str = "
         store.put_cluster(day.isoformat(), key, {f"ZF{tag}{day:%m%d}{number:02d}" for number in range(count)})
 
 
-def notices(settings: Settings) -> list[Envelope]:
+def queued_notices(settings: Settings) -> list[Envelope]:
     bodies = [m["Body"] for m in receive_all(queues.queue_url(settings.notify_queue), client("sqs"))]
     return [Envelope.model_validate_json(body) for body in bodies]
 
@@ -66,8 +68,8 @@ def test_a_cluster_over_the_threshold_opens_a_hotspot_and_the_county_office_is_t
     assert (hotspot.status, hotspot.count, hotspot.previous_count, len(hotspot.cases)) == ("open", 5, 0, 5)
     assert hotspot.reasons == ["threshold", "rise"] and hotspot.notified_at is not None
     # and the county legal office's phones get one SMS each, naming the hotspot's window and count
-    sent = notices(aws)
-    assert [message.data["phone"] for message in sent] == notifications.legal_office_phones("FZB")
+    sent = queued_notices(aws)
+    assert [message.data["phone"] for message in sent] == notices.legal_office_phones("FZB")
     assert sent[0].data["kind"] == "hotspot_opened"
     assert sent[0].data["values"] == {"title": "县公安局交通警察大队 · 行政处罚", "days": "7", "count": "5"}
     # when another complaint arrives and the next run comes
@@ -77,7 +79,7 @@ def test_a_cluster_over_the_threshold_opens_a_hotspot_and_the_county_office_is_t
     assert later.opened == [] and later.updated == 1
     again = stored(aws)[f"{PENALTIES}@7"]
     assert (again.hotspot_id, again.count, len(again.cases)) == (hotspot.hotspot_id, 6, 6)
-    assert notices(aws) == []
+    assert queued_notices(aws) == []
 
 
 def test_a_rise_against_the_previous_window_opens_a_hotspot_below_the_threshold(aws: Settings) -> None:
@@ -99,14 +101,14 @@ def test_a_second_run_that_misses_the_open_hotspot_still_does_not_open_it_twice(
     # given a hotspot already opened
     put_days(aws, OFFICER, {0: 3})
     assert len(hotspots.detect(aws, NOW).opened) == 1
-    notices(aws)
+    queued_notices(aws)
     # when a run starts whose read of the open hotspots is behind (as an index read may be)
     monkeypatch.setattr(HotspotStore, "by_status", lambda self, status, opened_before=None: [])
     summary = hotspots.detect(aws, NOW + timedelta(minutes=1))
     # then the conditional write refuses the same hotspot again: still one, told once
     assert summary.opened == []
     monkeypatch.undo()
-    assert len(stored(aws)) == 1 and notices(aws) == []
+    assert len(stored(aws)) == 1 and queued_notices(aws) == []
 
 
 def test_a_hotspot_found_in_the_quiet_hours_is_told_after_them(aws: Settings) -> None:
@@ -114,13 +116,13 @@ def test_a_hotspot_found_in_the_quiet_hours_is_told_after_them(aws: Settings) ->
     put_days(aws, OFFICER, {0: 3})
     night = hotspots.detect(aws, datetime(2026, 6, 10, 15, tzinfo=UTC))
     # then it opens but no SMS goes out at night
-    assert night.quiet_hours and len(night.opened) == 1 and notices(aws) == []
+    assert night.quiet_hours and len(night.opened) == 1 and queued_notices(aws) == []
     # when the first run after 08:00 comes, and the one after it
     morning = hotspots.detect(aws, datetime(2026, 6, 11, 0, 30, tzinfo=UTC))
     hotspots.detect(aws, datetime(2026, 6, 11, 1, 30, tzinfo=UTC))
     # then the county office is told then, once
     assert morning.notified == 1
-    assert len(notices(aws)) == len(notifications.legal_office_phones("FZB"))
+    assert len(queued_notices(aws)) == len(notices.legal_office_phones("FZB"))
 
 
 def test_after_resolution_only_new_complaints_open_a_new_hotspot(aws: Settings) -> None:
@@ -152,7 +154,7 @@ def test_complaints_routed_and_counted_by_the_aggregate_consumer_become_a_unit_h
         body = json.dumps({"description": text, "respondent": respondent}).encode()
         assert submit_complaint(aws, body, "application/json", None, now=NOW - timedelta(hours=3)).status == 201
         message = receive_all(queues.queue_url(aws.intake_queue), client("sqs"))[-1]["Body"]
-        routing.route_complaint(aws, Envelope.model_validate_json(message), now=NOW - timedelta(hours=2))
+        router.route_complaint(aws, Envelope.model_validate_json(message), now=NOW - timedelta(hours=2))
     events = [m["Body"] for m in receive_all(queues.queue_url(aws.events_queue), client("sqs"))]
     with Client(load_service("reporting").app) as reporting:
         answer = reporting.lambda_.invoke("count_case_events", sqs_event(events))

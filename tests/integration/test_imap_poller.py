@@ -25,10 +25,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from shared import imap_poller, objects
-from shared.aws import client
-from shared.dal import MailboxStore
-from shared.settings import Settings
+from shared.core import objects
+from shared.core.aws import client
+from shared.core.dal import MailboxStore
+from shared.core.settings import Settings
+from shared.intake import imap_poller
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"  # .ci/run installs dovecot-imapd
 USER, PASSWORD = "tousu@jingyu.test", "s3cret-Passw0rd"

@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 import pytest
 from chalice.test import Client
 
-from shared import quarantine, queues
-from shared.aws import client
-from shared.dal import CaseStore
-from shared.models import Status
-from shared.settings import Settings, get_settings
+from shared.core import quarantine, queues
+from shared.core.aws import client
+from shared.core.dal import CaseStore
+from shared.core.models import Status
+from shared.core.settings import Settings, get_settings
 from tests.support import load_service, receive_all
 
 JSON = {"Content-Type": "application/json"}

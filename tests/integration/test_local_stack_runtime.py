@@ -19,7 +19,7 @@ from chalice.app import Chalice, CloudWatchEvent, Response, SQSEvent
 
 from infra.cli import redrive
 from infra.local_stack import MAX_REQUEST_BYTES, MotoServer, Runtime, Service, use_local_environment
-from shared.aws import client, reset_clients
+from shared.core.aws import client, reset_clients
 
 QUEUE = "tiny-work"
 DLQ = f"{QUEUE}-dlq"

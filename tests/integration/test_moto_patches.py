@@ -3,8 +3,8 @@
 import pytest
 from botocore.exceptions import ClientError
 
-from shared.aws import client
-from shared.settings import Settings
+from shared.core.aws import client
+from shared.core.settings import Settings
 
 
 def item(sk: str, value: str) -> dict:

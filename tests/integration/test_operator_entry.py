@@ -9,15 +9,16 @@ from chalice.test import Client
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sns.models import sns_backends
 
-from shared import auth, notifications, quarantine, queues, routing
-from shared.auth import Role
-from shared.aws import client
-from shared.dal import CaseStore
-from shared.intake import verification_hash
-from shared.messages import Envelope
-from shared.models import Status
-from shared.settings import Settings
-from shared.sms import sms_sender
+from shared.core import auth, quarantine, queues
+from shared.core.auth import Role
+from shared.core.aws import client
+from shared.core.dal import CaseStore
+from shared.core.filing import verification_hash
+from shared.core.messages import Envelope
+from shared.core.models import Status
+from shared.core.settings import Settings
+from shared.routing import notifications, router
+from shared.routing.sms import sms_sender
 from tests.support import load_service, receive_all
 
 TRAFFIC = "来电反映：交警在路口查车罚款两百元，不开罚款收据，让他把钱转到个人手机上。"
@@ -77,7 +78,7 @@ def test_staff_enter_a_complaint_of_each_channel_which_is_acknowledged_and_route
     assert len(sent) == 1 and number in sent[0] and code in sent[0]
     # and the routing consumer routes it like any complaint
     [received_message] = messages(aws, aws.intake_queue)
-    routing.route_complaint(aws, received_message)
+    router.route_complaint(aws, received_message)
     routed = CaseStore(aws).get(number)
     assert routed is not None and routed.status == Status.routed and routed.department
 

@@ -9,13 +9,14 @@ from chalice.test import Client
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sns.models import sns_backends
 
-from shared import auth, queues, reminders, routing
-from shared.auth import Role
-from shared.aws import client
-from shared.dal import CaseStore
-from shared.intake import submit_complaint
-from shared.messages import Envelope
-from shared.settings import Settings
+from shared.core import auth, queues
+from shared.core.auth import Role
+from shared.core.aws import client
+from shared.core.dal import CaseStore
+from shared.core.messages import Envelope
+from shared.core.settings import Settings
+from shared.intake.complaints import submit_complaint
+from shared.routing import reminders, router
 from tests.support import load_service, receive_all, sqs_event
 
 PHONE = "13912345678"
@@ -32,7 +33,7 @@ def routed(settings: Settings) -> str:
     answer = submit_complaint(settings, json.dumps(body).encode(), "application/json", None)
     assert answer.status == 201, answer.body
     message = receive_all(queues.queue_url(settings.intake_queue), client("sqs"))[-1]["Body"]
-    routing.route_complaint(settings, Envelope.model_validate_json(message))
+    router.route_complaint(settings, Envelope.model_validate_json(message))
     receive_all(queues.queue_url(settings.events_queue), client("sqs"))  # the routing event: not this test's
     return str(answer.body["tracking_no"])
 

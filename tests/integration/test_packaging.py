@@ -19,7 +19,7 @@ import pytest
 from infra import requirements
 from infra.package import SECRETS, default_settings, functions
 from infra.resources import FUNCTION_TIMEOUT_SECONDS, MAIL_PREFIX, MAX_RECEIVE_COUNT, dead_letter_queue, queues
-from shared.settings import Settings
+from shared.core.settings import Settings
 from tests.report_sample import sample_document
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -312,8 +312,8 @@ def _as_list(value: str | list[str]) -> list[str]:
 RENDER_SUMMARY = """
 import json, sys
 sys.path[:0] = sys.argv[1:3]
-from shared.report_document import ReportDocument
-from shared.summary_pdf import font_file, to_pdf
+from shared.reporting.report_document import ReportDocument
+from shared.reporting.summary_pdf import font_file, to_pdf
 data = to_pdf(ReportDocument.model_validate_json(sys.stdin.read()))
 print(json.dumps({"font": str(font_file()), "pdf": data[:5].decode(), "sc_font": b"NotoSerifCJKSC" in data}))
 """

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from infra import cli
-from shared import calendar, reminders, routing
-from shared.dal import CaseStore
-from shared.messages import Envelope, MessageType
-from shared.models import AuditEvent, Case, Channel, DueKind
-from shared.reference_data import county_timezone
-from shared.settings import Settings
+from shared.core.dal import CaseStore
+from shared.core.messages import Envelope, MessageType
+from shared.core.models import AuditEvent, Case, Channel, DueKind
+from shared.core.reference_data import county_timezone
+from shared.core.settings import Settings
+from shared.routing import calendar, reminders, router
 
 ZONE = county_timezone()
 NUMBER = "ZF261225000001"
@@ -50,7 +50,7 @@ def routed_in_late_december(settings: Settings) -> Case:
     event = AuditEvent(tracking_no=NUMBER, version=1, at=RECEIVED, actor="test", action="receive")
     CaseStore(settings).create(case, None, event, None)
     message = Envelope(type=MessageType.complaint_received, data={"tracking_no": NUMBER})
-    return routing.route_complaint(settings, message, now=RECEIVED)
+    return router.route_complaint(settings, message, now=RECEIVED)
 
 
 def test_a_provisional_deadline_is_recomputed_once_when_the_years_calendar_arrives(

@@ -1,16 +1,17 @@
-"""Typical cases for the public and media notes (shared/publication.py) through the routing and intake apps."""
+"""Typical cases for the public and media notes (shared/routing/publication.py) through the routing and intake apps."""
 
 import json
 
 import pytest
 from chalice.test import Client
 
-from shared import auth, queues, routing
-from shared.auth import Role
-from shared.aws import client
-from shared.intake import submit_complaint
-from shared.messages import Envelope
-from shared.settings import Settings
+from shared.core import auth, queues
+from shared.core.auth import Role
+from shared.core.aws import client
+from shared.core.messages import Envelope
+from shared.core.settings import Settings
+from shared.intake.complaints import submit_complaint
+from shared.routing import router
 from tests.support import load_service, receive_all
 
 STORY = "交警李警官在人民路18号拦下我的车浙A12345罚款两百元，不开罚款收据，让我把钱转到他手机13800001111上。"
@@ -50,7 +51,7 @@ def replied_case(settings: Settings, http) -> tuple[str, int]:
     body = json.dumps({"description": STORY, "complainant": COMPLAINANT}, ensure_ascii=False).encode()
     number = str(submit_complaint(settings, body, "application/json", None).body["tracking_no"])
     message = receive_all(queues.queue_url(settings.intake_queue), client("sqs"))[-1]["Body"]
-    routing.route_complaint(settings, Envelope.model_validate_json(message))
+    router.route_complaint(settings, Envelope.model_validate_json(message))
     officer = bearer(settings, Role.dept_officer, "JJDD")
     version = get(http, f"/{number}", officer)[1]["case"]["version"]
     steps = [

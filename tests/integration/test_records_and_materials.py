@@ -1,5 +1,5 @@
 """Records the county legal office enters and the departments' campaign materials, through the reporting app
-against moto (shared/records.py): roles and department scope, validation in Chinese, audit events, presigned
+against moto (shared/reporting/records.py): roles and department scope, validation in Chinese, audit events, presigned
 uploads with on-time and late submissions, the late list, and the daily reminder sent once a day."""
 
 import json
@@ -9,12 +9,14 @@ import pytest
 import requests
 from chalice.test import Client
 
-from shared import auth, notifications, periods, queues, records, sms
-from shared.aws import client
-from shared.dal import RecordStore
-from shared.intake import submit_complaint
-from shared.messages import Envelope
-from shared.settings import Settings
+from shared.core import auth, queues, sms_text
+from shared.core.aws import client
+from shared.core.dal import RecordStore
+from shared.core.messages import Envelope
+from shared.core.settings import Settings
+from shared.intake.complaints import submit_complaint
+from shared.reporting import materials, periods, records
+from shared.routing import notifications
 from tests.support import load_service, receive_all, scheduled_event
 
 LAWSUIT = {
@@ -229,7 +231,7 @@ def test_a_department_uploads_its_summary_and_confirms_it_on_time(http, aws: Set
     key = upload(http, aws, "JJDD")
     assert key.startswith(f"materials/{periods.campaign_id()}/JJDD/summary/") and key.endswith(".pdf")
     # when it is confirmed at 23:30 county time on the due day
-    status, answer = records.confirm_submission(
+    status, answer = materials.confirm_submission(
         aws, principal("dept_officer", "JJDD"), "summary", json.dumps({"key": key}).encode(), ON_DUE_DAY_LATE_EVENING
     )
     # then the submission is recorded on time with the object's size and checksum
@@ -238,7 +240,7 @@ def test_a_department_uploads_its_summary_and_confirms_it_on_time(http, aws: Set
     assert submission["on_time"] is True and submission["size"] == len(PDF)
     assert submission["etag"] == client("s3").head_object(Bucket=aws.reports_bucket, Key=key)["ETag"].strip('"')
     # and confirming it again changes nothing
-    again = records.confirm_submission(
+    again = materials.confirm_submission(
         aws, principal("dept_head", "JJDD"), "summary", json.dumps({"key": key}).encode(), AFTER_DUE
     )
     assert again == (200, {"submission": submission})
@@ -256,7 +258,7 @@ def test_a_submission_after_the_due_day_is_late_and_the_late_list_shows_it(http,
     # then the summary of the traffic police is late, its plan missing, and every other department's missing
     assert late[("JJDD", "summary")] == "late" and late[("JJDD", "plan")] == "missing"
     assert late[("GAJ", "summary")] == "missing" and ("FZB", "summary") not in late
-    assert len(late) == len(records.submitting_departments()) * len(records.materials())
+    assert len(late) == len(materials.submitting_departments()) * len(materials.materials())
     # and the file comes with a download link
     [listed] = overview["submissions"]
     assert listed["key"] == key and "Signature" in listed["url"]
@@ -268,7 +270,7 @@ def test_a_submission_after_the_due_day_is_late_and_the_late_list_shows_it(http,
     other = json.loads(http.http.get("/materials", headers=bearer(aws, "dept_head", "SCJG")).body)
     assert other["submissions"] == [] and {state["department"] for state in other["states"]} == {"SCJG"}
     # and the assessment gets the same picture: one late of four due
-    status = records.materials_status(aws, date(2026, 11, 27))["JJDD"]
+    status = materials.materials_status(aws, date(2026, 11, 27))["JJDD"]
     assert (status.on_time, status.late, status.missing, status.pending) == (0, 1, 3, 0)
 
 
@@ -334,18 +336,18 @@ def queued(settings: Settings) -> list[dict]:
 
 def test_departments_missing_a_material_are_reminded_once_a_day(http, aws: Settings, monkeypatch) -> None:
     # given one material asked for (the summary): the traffic police submitted it, nobody else did
-    summary = records.material("summary")
-    monkeypatch.setattr(records, "materials", lambda: (summary,))
+    summary = materials.material("summary")
+    monkeypatch.setattr(materials, "materials", lambda: (summary,))
     key = upload(http, aws, "JJDD")
-    records.confirm_submission(
+    materials.confirm_submission(
         aws, principal("dept_officer", "JJDD"), "summary", json.dumps({"key": key}).encode(), BEFORE_DUE
     )
     # when the daily run happens two days before the due date, twice
-    first = records.remind_materials(aws, BEFORE_DUE)
-    second = records.remind_materials(aws, BEFORE_DUE.replace(hour=1))
+    first = materials.remind_materials(aws, BEFORE_DUE)
+    second = materials.remind_materials(aws, BEFORE_DUE.replace(hour=1))
     messages = queued(aws)
     # then every department is reminded of each material it has not submitted, once: not twice the same day
-    expected = len(records.submitting_departments()) * len(records.materials()) - 1
+    expected = len(materials.submitting_departments()) * len(materials.materials()) - 1
     assert len(first) == expected and second == []
     assert len(messages) == expected  # notifications.json: one duty mobile per legal office in the sample
     assert ("JJDD", "summary") not in {(r.department, r.material) for r in first}
@@ -353,14 +355,14 @@ def test_departments_missing_a_material_are_reminded_once_a_day(http, aws: Setti
     notice = next(m["data"] for m in messages if m["data"]["values"]["department"] == "县公安局")
     assert notice["kind"] == "material_due_soon" and notice["phone"].startswith("+86")
     assert notice["values"]["due"] == "9月20日" and notice["values"]["material"] in {
-        m.name for m in records.materials()
+        m.name for m in materials.materials()
     }
     # and the notification consumer sends it as the text of sms_templates.json, once however often it arrives
     texts: list[str] = []
 
     class Recorder:
-        def send(self, phone: str, message: sms.Sms) -> str:
-            texts.append(sms.render(message))
+        def send(self, phone: str, message: sms_text.Sms) -> str:
+            texts.append(sms_text.render(message))
             return "provider-id"
 
     envelope = Envelope.model_validate(next(m for m in messages if m["data"] is notice))
@@ -368,12 +370,12 @@ def test_departments_missing_a_material_are_reminded_once_a_day(http, aws: Setti
     assert notifications.send_notification(aws, envelope, Recorder()) == 0
     assert texts == ["【靖宇县法制办】县公安局：请于9月20日前向县政府法制办报送总结及经验材料。"]
     # when the run happens the day after the due date / then the reminders come again, now as overdue
-    overdue = records.remind_materials(aws, AFTER_DUE)
+    overdue = materials.remind_materials(aws, AFTER_DUE)
     assert len(overdue) == expected and {r.kind for r in overdue} == {"material_overdue"}
     queued(aws)
     # and before the window opens and after the campaign ends nothing is sent
-    assert records.remind_materials(aws, datetime(2026, 9, 16, 0, 0, tzinfo=UTC)) == []
-    assert records.remind_materials(aws, datetime(2026, 10, 21, 0, 0, tzinfo=UTC)) == []
+    assert materials.remind_materials(aws, datetime(2026, 9, 16, 0, 0, tzinfo=UTC)) == []
+    assert materials.remind_materials(aws, datetime(2026, 10, 21, 0, 0, tzinfo=UTC)) == []
 
 
 def test_the_reminder_runs_as_a_scheduled_function_of_the_reporting_app(http, aws: Settings) -> None:

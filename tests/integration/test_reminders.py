@@ -7,14 +7,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from infra import cli
-from shared import notifications, queues, reminders
-from shared.aws import client
-from shared.dal import CaseStore
-from shared.messages import Envelope
-from shared.models import AuditEvent, Case, Channel, DueKind, Status
-from shared.reference_data import county_timezone
-from shared.settings import Settings
-from shared.sms import Sms
+from shared.core import queues
+from shared.core.aws import client
+from shared.core.dal import CaseStore
+from shared.core.messages import Envelope
+from shared.core.models import AuditEvent, Case, Channel, DueKind, Status
+from shared.core.reference_data import county_timezone
+from shared.core.settings import Settings
+from shared.core.sms_text import Sms
+from shared.routing import notifications, reminders
 from tests.support import receive_all
 
 ZONE = county_timezone()
@@ -38,7 +39,7 @@ def a_case(settings: Settings, number: str = "ZF261001000001", due_at: datetime 
         verification_hash="0" * 64,
         status=Status.accepted,
         department="JJDD",
-        due_at=due_at.astimezone(UTC),  # stored in UTC, as shared/deadlines.py gives it
+        due_at=due_at.astimezone(UTC),  # stored in UTC, as shared/routing/deadlines.py gives it
         due_kind=DueKind.reply,
     )
     event = AuditEvent(tracking_no=number, version=1, at=at, actor="test", action="receive")

@@ -13,8 +13,9 @@ import pytest
 from chalice.test import Client
 
 from infra import cli
-from shared import auth, objects, reporting
-from shared.settings import Settings
+from shared.core import auth, objects
+from shared.core.settings import Settings
+from shared.reporting import reports
 from tests.support import load_service, scheduled_event
 from tests.support_cases import RECEIVED, act, complaint, deliver_events
 
@@ -132,9 +133,9 @@ def test_a_bad_report_request_is_refused_with_a_reason(reporting_app, aws, body:
 
 def test_monday_makes_last_weeks_tables_for_the_county_and_each_department(aws, worked_cases, monkeypatch) -> None:
     # given two scopes only, to keep the test short
-    monkeypatch.setattr(reporting, "scopes", lambda: ["county", "JJDD"])
+    monkeypatch.setattr(reports, "scopes", lambda: ["county", "JJDD"])
     # when the weekly schedule fires on Monday 25 May 08:00 county time
-    made = reporting.weekly_reports(aws, now=datetime.fromisoformat("2026-05-25T00:00:00+00:00"))
+    made = reports.weekly_reports(aws, now=datetime.fromisoformat("2026-05-25T00:00:00+00:00"))
     # then week 21's tables exist for both scopes, without the PDF summary
     assert [(r.period, r.scope) for r in made] == [("week:2026-W21", "county"), ("week:2026-W21", "JJDD")]
     assert {f.name for f in made[0].files} == {"statistics.xlsx", "statistics.csv", "statistics.json"}
@@ -143,10 +144,10 @@ def test_monday_makes_last_weeks_tables_for_the_county_and_each_department(aws, 
 
 
 def test_the_day_after_a_phase_ends_its_summary_is_made(reporting_app, aws, monkeypatch) -> None:
-    monkeypatch.setattr(reporting, "scopes", lambda: ["county"])
+    monkeypatch.setattr(reports, "scopes", lambda: ["county"])
     # when the phase-end schedule runs on 16 May (phase 1 ended on 15 May) and on an ordinary day
-    made = reporting.phase_end_reports(aws, now=datetime.fromisoformat("2026-05-15T16:30:00+00:00"))
-    none = reporting.phase_end_reports(aws, now=datetime.fromisoformat("2026-06-02T16:30:00+00:00"))
+    made = reports.phase_end_reports(aws, now=datetime.fromisoformat("2026-05-15T16:30:00+00:00"))
+    none = reports.phase_end_reports(aws, now=datetime.fromisoformat("2026-06-02T16:30:00+00:00"))
     # then only the phase's reports are made, summary included
     assert [(r.period, r.scope) for r in made] == [("phase:2026:1", "county")] and none == []
     assert "summary.pdf" in {f.name for f in made[0].files}

@@ -1,7 +1,7 @@
 """Role x route matrix (issue 4): every staff route of the three services, called by every role and with every
 kind of bad token, answers exactly as the table below says.
 
-The table is the specification of who may do what; the code's checks (shared/auth.py and the logic modules) must
+The table is the specification of who may do what; the code's checks (shared/core/auth.py and the logic modules) must
 agree with it. A route the apps declare that is neither in the table nor listed as public fails the first test,
 so that a new staff route cannot ship without its row. Writes carry a stale case version (or a minimal body) so
 that the allowed roles get past the role and scope checks without changing anything: one set of cases serves
@@ -23,9 +23,10 @@ import pytest
 from chalice.test import Client
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from shared import auth, cases_api, console, publication, staff, workflow
-from shared.auth import Principal, Role
-from shared.settings import Settings
+from shared.core import auth, staff_pages
+from shared.core.auth import Principal, Role
+from shared.core.settings import Settings
+from shared.routing import cases_api, publication, staff, workflow
 from tests.integration.test_confidentiality import routed
 from tests.support import load_service
 
@@ -58,6 +59,9 @@ STALE = {"version": 999}  # passes the role and scope checks, then 409: nothing 
 NO_HOTSPOT, NO_RECORD = "7d-0000-1", "0" * 32  # well-formed ids of nothing
 
 
+DASHBOARD = ("reporting", "GET", "/dashboard")
+
+
 @dataclass(frozen=True)
 class Row:
     service: str
@@ -73,7 +77,8 @@ class Row:
 
     @property
     def console(self) -> bool:
-        return self.service == "routing" and self.path.startswith("/console")
+        """A page for signed-in staff: the console, and the reporting service's dashboard."""
+        return (self.service == "routing" and self.path.startswith("/console")) or self.route == DASHBOARD
 
     def name(self) -> str:
         shown = self.url or self.path
@@ -107,7 +112,7 @@ ACTIONS: dict[str, tuple[dict[str, Any], tuple[Outcome, ...]]] = {
 }
 
 MATRIX: tuple[Row, ...] = (
-    # --- routing: the case API (shared/cases_api.py, shared/operator_entry.py) ---
+    # --- routing: the case API (shared/routing/cases_api.py, shared/routing/operator_entry.py) ---
     Row("routing", "GET", "/", (200, 200, 200, 200, 200, F), "/"),  # a department lists its own queue
     Row("routing", "GET", "/", (200, 200, 200, F, 200, F), "/?department=JJDD"),
     Row("routing", "POST", "/", (422, 422, 422, 422, F, F), "/", {}),  # operator entry, any department
@@ -117,7 +122,7 @@ MATRIX: tuple[Row, ...] = (
         for action, (fields, expected) in ACTIONS.items()
         for body in [{**STALE, **fields}]
     ),
-    # --- routing: the complainant's compartment (shared/confidentiality.py; the complainant consented) ---
+    # --- routing: the complainant's compartment (shared/routing/confidentiality.py; the complainant consented) ---
     Row(
         "routing",
         "POST",
@@ -134,7 +139,7 @@ MATRIX: tuple[Row, ...] = (
         "/{case}/complainant/message",
         {"text": "请补充材料"},
     ),
-    # --- routing: typical cases and media notes (shared/publication.py) ---
+    # --- routing: typical cases and media notes (shared/routing/publication.py) ---
     Row("routing", "GET", "/{tracking_no}/publication", (200, F, F, F, 200, 200), "/{published}/publication"),
     Row("routing", "POST", "/{tracking_no}/publication", (409, F, F, F, F, F), "/{published}/publication", STALE),
     *(
@@ -157,9 +162,9 @@ MATRIX: tuple[Row, ...] = (
         "/{published}/media-notes",
         {"text": "记者回访了投诉人"},
     ),
-    # --- routing: who am I (shared/staff.py) ---
+    # --- routing: who am I (shared/routing/staff.py) ---
     Row("routing", "GET", "/auth/me", (200, 200, 200, 200, 200, 200), "/auth/me"),
-    # --- routing: the staff console (shared/console.py): the token in the session cookie, CSRF on POST ---
+    # --- routing: the staff console (shared/routing/console.py): the token in the session cookie, CSRF on POST ---
     # The media role has no queue: it is sent to its follow-up notes page.
     Row("routing", "GET", "/console", (200, 200, 200, 200, 200, See("/media")), "/console"),
     Row("routing", "GET", "/console", (200, 200, 200, F, 200, See("/media")), "/console?department=JJDD"),
@@ -172,7 +177,8 @@ MATRIX: tuple[Row, ...] = (
         "/console/{case}/accept",
         {"version": "999"},
     ),
-    # The intake quarantine (shared/quarantine.py), and the media follow-up notes of a case (shared/publication.py).
+    # The intake quarantine (shared/core/quarantine.py), and the media follow-up notes of a case
+    # (shared/routing/publication.py).
     Row("routing", "GET", "/console/quarantine", (200, F, F, F, 200, F), "/console/quarantine"),
     Row("routing", "GET", "/console/media", (200, F, F, F, 200, 200), "/console/media?tracking_no={published}"),
     Row(
@@ -183,11 +189,11 @@ MATRIX: tuple[Row, ...] = (
         "/console/media",
         {"tracking_no": "{published}", "text": "记者回访了投诉人"},
     ),
-    # The dashboard (shared/dashboard.py): every staff role but the media, each in its own scope.
-    Row("routing", "GET", "/console/dashboard", (200, 200, 200, 200, 200, F), "/console/dashboard"),
+    # The dashboard (shared/reporting/dashboard.py): every staff role but the media, each in its own scope.
+    Row("reporting", "GET", "/dashboard", (200, 200, 200, 200, 200, F), "/dashboard"),
     # Signing out clears the cookie whoever asks: it cannot be told apart from a refused token, and needs not be.
     Row("routing", "POST", "/console/logout", (See("/login"),) * len(CALLERS), "/console/logout", {}),
-    # --- reporting (shared/reporting.py): the county legal office and auditors any scope, a department its own ---
+    # --- reporting (shared/reporting/reports.py): the county legal office and auditors any scope, a department its own
     Row("reporting", "POST", "/", (201, 201, 201, F_SCOPE, 201, F), "/", {"scope": "JJDD", "formats": ["json"]}),
     Row(
         "reporting",
@@ -198,7 +204,8 @@ MATRIX: tuple[Row, ...] = (
         {"scope": "county", "formats": ["json"]},
     ),
     Row("reporting", "GET", "/", (200, 200, 200, 200, 200, F), "/"),
-    # Hotspots (shared/hotspots.py): everyone lists those they may see (media: tracked ones); one they may not see
+    # Hotspots (shared/reporting/hotspots.py): everyone lists those they may see (media: tracked ones); one they may
+    # not see
     # is not found rather than forbidden; the county legal office moves them on.
     Row("reporting", "GET", "/hotspots", (200,) * len(CALLERS), "/hotspots"),
     Row("reporting", "GET", "/hotspots/{hotspot_id}", (404,) * len(CALLERS), f"/hotspots/{NO_HOTSPOT}"),
@@ -210,13 +217,14 @@ MATRIX: tuple[Row, ...] = (
         f"/hotspots/{NO_HOTSPOT}/status",
         {**STALE, "status": "tracking", "note": "持续跟踪"},
     ),
-    # Records the county legal office enters (shared/records.py): departments read their own.
+    # Records the county legal office enters (shared/reporting/records.py): departments read their own.
     Row("reporting", "POST", "/records/{kind}", (422, F, F, F, F, F), "/records/lawsuits", {}),
     Row("reporting", "GET", "/records/{kind}", (200, 200, 200, 200, 200, F), "/records/lawsuits"),
     Row("reporting", "GET", "/records/{kind}", (200, 200, 200, F, 200, F), "/records/lawsuits?department=JJDD"),
     Row("reporting", "PUT", "/records/{kind}/{record_id}", (422, F, F, F, F, F), f"/records/lawsuits/{NO_RECORD}", {}),
     Row("reporting", "DELETE", "/records/{kind}/{record_id}", (404, F, F, F, F, F), f"/records/lawsuits/{NO_RECORD}"),
-    # Campaign materials (shared/records.py): every reader sees where things stand; departments submit their own.
+    # Campaign materials (shared/reporting/records.py): every reader sees where things stand; departments submit their
+    # own.
     Row("reporting", "GET", "/materials", (200, 200, 200, 200, 200, F), "/materials"),
     Row(
         "reporting", "POST", "/materials/{material}/uploads", (F, 422, 422, 422, F, F), "/materials/summary/uploads", {}
@@ -392,11 +400,11 @@ def call(world: World, row: Row, token: str) -> Any:
     body = b""
     if row.console:
         if token:
-            headers["Cookie"] = f"{console.SESSION_COOKIE}={token}"
+            headers["Cookie"] = f"{staff_pages.SESSION_COOKIE}={token}"
         if row.method == "POST":
             headers["Content-Type"] = "application/x-www-form-urlencoded"
             fields = {name: value.format(**world.numbers) for name, value in (row.body or {}).items()}
-            body = urlencode({**fields, "csrf": console.csrf_token(token)}).encode()
+            body = urlencode({**fields, "csrf": staff_pages.csrf_token(token)}).encode()
     else:
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -456,6 +464,6 @@ def test_a_missing_expired_or_forged_token_is_refused(world: World, row: Row, ca
     if row.console:
         assert response.status_code == 303
         assert response.headers["Location"] == f"{world.settings.cases_base_path}/console/login"
-        assert f"{console.SESSION_COOKIE}=;" in response.headers["Set-Cookie"]
+        assert f"{staff_pages.SESSION_COOKIE}=;" in response.headers["Set-Cookie"]
     else:
         assert (response.status_code, _error_code(response)) == (401, BAD_TOKENS[case]), response.body[:300]

@@ -8,13 +8,14 @@ from chalice.test import Client
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sns.models import sns_backends
 
-from shared import queues, reminders
-from shared.aws import client
-from shared.dal import CaseStore
-from shared.intake import submit_complaint
-from shared.messages import Envelope
-from shared.models import Status
-from shared.settings import Settings
+from shared.core import queues
+from shared.core.aws import client
+from shared.core.dal import CaseStore
+from shared.core.messages import Envelope
+from shared.core.models import Status
+from shared.core.settings import Settings
+from shared.intake.complaints import submit_complaint
+from shared.routing import reminders
 from tests.support import load_service, receive_all, scheduled_event, sqs_event
 
 TEXT = "交警在路口查车罚款两百元，不开罚款收据，让我直接把钱转到他个人手机上。"

@@ -19,11 +19,13 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from shared import notifications
-from shared.aws import client
-from shared.messages import Envelope
-from shared.settings import Settings, get_settings
-from shared.sms import AliyunSmsSender, Sms, SmsError, SnsSmsSender, TencentSmsSender, sms_sender
+from shared.core import notices
+from shared.core.aws import client
+from shared.core.messages import Envelope
+from shared.core.settings import Settings, get_settings
+from shared.core.sms_text import Sms
+from shared.routing import notifications
+from shared.routing.sms import AliyunSmsSender, SmsError, SnsSmsSender, TencentSmsSender, sms_sender
 
 SECRET_NAME = "hotspot-sms"
 ALIYUN = {"access_key_id": "LTAI-test-id", "access_key_secret": "aliyun-test-secret"}
@@ -367,13 +369,13 @@ def test_a_wrong_secret_fails_the_providers_signature_check(
 def test_a_failed_send_is_retried_by_the_consumer_and_then_sent_once(aws: Settings, tencent: StandIn) -> None:
     # given a notice to a complainant whose case was accepted, and Tencent failing at first
     settings = configured(aws, "tencent", tencent, TENCENT)
-    notice = notifications.SmsNotice(
+    notice = notices.SmsNotice(
         kind="accepted",
         phone="+8613912345678",
         values={"tracking_no": "ZF261127123456", "department": "县交警大队", "due": "01月26日"},
         tracking_no="ZF261127123456",
     )
-    message = notifications.sms_notice_message("notice:ZF261127123456:accepted", notice)
+    message = notices.sms_notice_message("notice:ZF261127123456:accepted", notice)
     tencent.answer = (200, {"Response": {"Error": {"Code": "InternalError.Timeout", "Message": "x"}, "RequestId": "r"}})
     sender = sms_sender(settings)
     # when the consumer gets the message / then it fails, so that the queue delivers it again

@@ -13,13 +13,15 @@ import pytest
 from chalice.test import Client
 from twilio.request_validator import RequestValidator
 
-from shared import notifications, quarantine, queues, sms_inbound
-from shared.aws import client
-from shared.dal import CaseStore
-from shared.messages import Envelope
-from shared.models import Status
-from shared.settings import Settings, get_settings
-from shared.sms import Sms, render
+from shared.core import quarantine, queues
+from shared.core.aws import client
+from shared.core.dal import CaseStore
+from shared.core.messages import Envelope
+from shared.core.models import Status
+from shared.core.settings import Settings, get_settings
+from shared.core.sms_text import Sms, render
+from shared.intake import sms_inbound
+from shared.routing import notifications
 from tests.support import load_service, receive_all
 
 PUBLIC_URL = "http://127.0.0.1:8000/intake/sms/twilio"  # the local default of public_base_url

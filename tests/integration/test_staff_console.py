@@ -6,10 +6,11 @@ from urllib.parse import urlencode
 import pytest
 from chalice.test import Client
 
-from shared import auth, console, workflow
-from shared.auth import Role
-from shared.dal import CaseStore
-from shared.settings import Settings
+from shared.core import auth, staff_pages
+from shared.core.auth import Role
+from shared.core.dal import CaseStore
+from shared.core.settings import Settings
+from shared.routing import console, workflow
 from tests.integration.test_case_api import routed
 from tests.support import load_service
 
@@ -24,7 +25,7 @@ def http(aws: Settings):
 
 def cookie(settings: Settings, role: Role, department: str | None = None, name: str = "开发人员") -> dict:
     token = auth.issue_development_token(settings, role, department, name=name)
-    return {"Cookie": f"{console.SESSION_COOKIE}={token}"}
+    return {"Cookie": f"{staff_pages.SESSION_COOKIE}={token}"}
 
 
 def csrf_of(html: str) -> str:
@@ -55,8 +56,8 @@ def test_login_with_a_development_token_sets_a_strict_http_only_cookie(http, aws
     # then the session cookie holds the token, HttpOnly and SameSite=Strict, and the browser goes to the queue
     assert answer.status_code == 303 and answer.headers["Location"] == "/cases/console"
     set_cookie = answer.headers["Set-Cookie"]
-    assert set_cookie.startswith(f"{console.SESSION_COOKIE}={token};")
-    assert "HttpOnly" in set_cookie and "SameSite=Strict" in set_cookie and "Path=/cases/console" in set_cookie
+    assert set_cookie.startswith(f"{staff_pages.SESSION_COOKIE}={token};")
+    assert "HttpOnly" in set_cookie and "SameSite=Strict" in set_cookie and "Path=/;" in set_cookie
     assert "Secure" not in set_cookie  # plain HTTP on the local stack
     # and behind HTTPS the cookie is Secure
     secure = post(
@@ -81,7 +82,7 @@ def test_login_without_the_csrf_cookie_or_with_a_bad_token_is_refused(http, aws:
 
 
 def test_missing_or_invalid_cookie_redirects_to_login(http, aws: Settings) -> None:
-    for headers in ({}, {"Cookie": f"{console.SESSION_COOKIE}=not-a-token"}):
+    for headers in ({}, {"Cookie": f"{staff_pages.SESSION_COOKIE}=not-a-token"}):
         # when a page is asked for without a valid session
         for path in ("/console", "/console/ZF20260101000000"):
             answer = http.get(path, headers=headers)
@@ -194,7 +195,7 @@ def test_another_departments_case_is_refused(http, aws: Settings) -> None:
     token = auth.issue_development_token(aws, Role.dept_officer, "SCJG")
     # when they open it or post an action with a valid CSRF token of their own session
     shown = http.get(f"/console/{number}", headers=other)
-    acted = post(http, f"/console/{number}/accept", other, {"version": version, "csrf": console.csrf_token(token)})
+    acted = post(http, f"/console/{number}/accept", other, {"version": version, "csrf": staff_pages.csrf_token(token)})
     # then both are refused and the case is unchanged
     assert shown.status_code == 403 and "只能查看或处理本部门的案件" in shown.body.decode()
     assert "投诉内容" not in shown.body.decode()

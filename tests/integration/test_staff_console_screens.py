@@ -9,13 +9,13 @@ from urllib.parse import parse_qs, urlencode, urlparse
 import pytest
 from chalice.test import Client
 
-from shared import auth, console, intake, queues
-from shared.auth import Role
-from shared.aws import client
-from shared.dal import CaseStore, PublicationStore
-from shared.errors import ApiError, FieldError
-from shared.models import Channel
-from shared.settings import Settings
+from shared.core import auth, filing, queues, staff_pages
+from shared.core.auth import Role
+from shared.core.aws import client
+from shared.core.dal import CaseStore, PublicationStore
+from shared.core.errors import ApiError, FieldError
+from shared.core.models import Channel
+from shared.core.settings import Settings
 from tests.integration.test_case_api import routed
 from tests.integration.test_publication import PERSONAL, typical_case
 from tests.support import load_service, receive_all
@@ -38,7 +38,7 @@ def public(aws: Settings):
 
 def cookie(settings: Settings, role: Role, department: str | None = None) -> dict:
     token = auth.issue_development_token(settings, role, department, name="开发人员")
-    return {"Cookie": f"{console.SESSION_COOKIE}={token}"}
+    return {"Cookie": f"{staff_pages.SESSION_COOKIE}={token}"}
 
 
 def csrf_of(html: str) -> str:
@@ -70,9 +70,9 @@ def api_action(http, settings: Settings, number: str, action: str, **fields) -> 
 
 def quarantined(settings: Settings, at: datetime, channel: Channel = Channel.web) -> str:
     """A payload archived and rejected by intake at `at`; its raw key."""
-    raw_key = intake.archive_raw(settings, channel, b'{"description": ""}', "text/html", at)
+    raw_key = filing.archive_raw(settings, channel, b'{"description": ""}', "text/html", at)
     field = FieldError(field="description", code="string_too_short", message="不能为空")
-    intake.reject(settings, channel, raw_key, ApiError(422, "validation_failed", "提交的内容有误", [field]), at)
+    filing.reject(settings, channel, raw_key, ApiError(422, "validation_failed", "提交的内容有误", [field]), at)
     return raw_key
 
 
@@ -300,8 +300,8 @@ def test_roles_that_may_not_relay_get_no_form_and_are_refused(http, aws: Setting
     other = post(
         http,
         f"/console/{number}/relay_message",
-        {"Cookie": f"{console.SESSION_COOKIE}={token}"},
-        {"csrf": console.csrf_token(token), "text": "您好"},
+        {"Cookie": f"{staff_pages.SESSION_COOKIE}={token}"},
+        {"csrf": staff_pages.csrf_token(token), "text": "您好"},
     )
     # then both are refused, and nothing is recorded on the case
     assert forced.status_code == 403 and other.status_code == 403

@@ -11,10 +11,11 @@ from html import unescape
 import pytest
 from chalice.test import Client
 
-from shared import auth, console, dashboard, hotspots
-from shared.auth import Principal, Role
-from shared.dal import CaseStore, StatsStore
-from shared.settings import Settings
+from shared.core import auth, staff_pages
+from shared.core.auth import Principal, Role
+from shared.core.dal import CaseStore, StatsStore
+from shared.core.settings import Settings
+from shared.reporting import dashboard, hotspots
 from tests.support import load_service
 from tests.support_cases import RECEIVED, act, complaint, deliver, events
 
@@ -60,8 +61,15 @@ def http(aws_module: Settings) -> Iterator:
         yield test_client.http
 
 
+@pytest.fixture(scope="module")
+def reports_http(aws_module: Settings) -> Iterator:
+    """The reporting service, which serves the dashboard page under /reports."""
+    with Client(load_service("reporting").app) as test_client:
+        yield test_client.http
+
+
 def session(settings: Settings, role: Role, department: str | None = None) -> dict:
-    return {"Cookie": f"{console.SESSION_COOKIE}={auth.issue_development_token(settings, role, department)}"}
+    return {"Cookie": f"{staff_pages.SESSION_COOKIE}={auth.issue_development_token(settings, role, department)}"}
 
 
 def test_the_county_office_sees_the_four_panels_of_the_campaign_from_the_counters(
@@ -82,7 +90,7 @@ def test_the_county_office_sees_the_four_panels_of_the_campaign_from_the_counter
     # and the trend runs from the campaign's first week to this one: nine received in week 21, one in week 22
     assert [week.key for week in board.weeks] == ["week:2026-W19", "week:2026-W20", "week:2026-W21", "week:2026-W22"]
     assert [(week.received, week.closed) for week in board.weeks] == [(0, 0), (0, 0), (9, 1), (1, 0)]
-    assert board.weeks[2].link == "/dashboard?period=week%3A2026-W21"
+    assert board.weeks[2].link == "?period=week%3A2026-W21"
     # and the overdue bars lead to the late case's department queue; every department with cases is listed
     late = scenario.department[scenario.numbers[1]]
     overdue = {bar.code: bar for bar in board.overdue}
@@ -124,12 +132,12 @@ def hotspots_department(settings: Settings, hotspot_id: str) -> str | None:
 
 
 def test_the_page_shows_numbers_as_text_and_its_drill_down_leads_to_the_cases(
-    scenario: Scenario, http, aws_module: Settings
+    scenario: Scenario, http, reports_http, aws_module: Settings
 ) -> None:
     # given the county legal office signed in to the console
     admin = session(aws_module, Role.county_admin)
     # when it opens the dashboard of week 21
-    page = http.get("/console/dashboard?period=week%3A2026-W21", headers=admin)
+    page = reports_http.get("/dashboard?period=week%3A2026-W21", headers=admin)
     html = page.body.decode()
     # then the page has the dashboard link in its navigation, the period chosen, and each figure as text
     assert page.status_code == 200 and 'id="dashboard-link"' in html
@@ -153,17 +161,17 @@ def test_the_page_shows_numbers_as_text_and_its_drill_down_leads_to_the_cases(
     assert f'href="/cases/console/{squad}"' in unescape(html)
 
 
-def test_the_media_and_bad_periods_are_refused(scenario: Scenario, http, aws_module: Settings) -> None:
+def test_the_media_and_bad_periods_are_refused(scenario: Scenario, reports_http, aws_module: Settings) -> None:
     # when the media open the dashboard
-    media = http.get("/console/dashboard", headers=session(aws_module, Role.media))
+    media = reports_http.get("/dashboard", headers=session(aws_module, Role.media))
     # then it is refused, and their navigation has no dashboard link
     assert media.status_code == 403 and 'id="dashboard-link"' not in media.body.decode()
     # when an auditor asks for a period that is not one
     auditor = session(aws_module, Role.auditor)
-    bad = http.get("/console/dashboard?period=week%3A2026-W60", headers=auditor)
+    bad = reports_http.get("/dashboard?period=week%3A2026-W60", headers=auditor)
     # then the answer is a 400 saying so, and a proper period is shown county-wide
     assert bad.status_code == 400 and "统计期间无效" in bad.body.decode()
-    month = http.get("/console/dashboard?period=month%3A2026-05", headers=auditor).body.decode()
+    month = reports_http.get("/dashboard?period=month%3A2026-05", headers=auditor).body.decode()
     assert "统计看板 · 靖宇县" in month and re.search(r'data-figure="received">10<', month)
     # and once the campaign is over, the dashboard opens on the current month
     assert dashboard.build(aws_module, ADMIN, None, datetime(2026, 11, 2, tzinfo=UTC)).period.key == "month:2026-11"

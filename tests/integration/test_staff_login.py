@@ -9,10 +9,11 @@ import jwt
 import pytest
 from chalice.test import Client
 
-from shared import auth, staff
-from shared.aws import client
-from shared.errors import ApiError
-from shared.settings import Settings
+from shared.core import auth
+from shared.core.aws import client
+from shared.core.errors import ApiError
+from shared.core.settings import Settings
+from shared.routing import staff
 from tests.support import load_service
 
 JSON = {"Content-Type": "application/json"}

@@ -11,13 +11,14 @@ import pytest
 from chalice.test import Client
 
 from infra import cli
-from shared import periods, reminders, stats
-from shared.auth import Principal, Role
-from shared.aws import client
-from shared.dal import CaseStore, StatsStore
-from shared.messages import Envelope
-from shared.models import Contribution, Status
-from shared.settings import Settings
+from shared.core.auth import Principal, Role
+from shared.core.aws import client
+from shared.core.dal import CaseStore, StatsStore
+from shared.core.messages import Envelope
+from shared.core.models import Contribution, Status
+from shared.core.settings import Settings
+from shared.reporting import periods, stats
+from shared.routing import reminders
 from tests.support import load_service, sqs_event
 from tests.support_cases import RECEIVED, act, complaint, deliver, events
 

@@ -10,11 +10,13 @@ import requests
 from chalice.test import Client
 from markupsafe import escape
 
-from shared import openapi, reference_data, web
-from shared.aws import client
-from shared.dal import CaseStore
-from shared.models import Channel, Status
-from shared.settings import Settings, get_settings
+from shared.core import reference_data
+from shared.core.aws import client
+from shared.core.campaign import load_campaign
+from shared.core.dal import CaseStore
+from shared.core.models import Channel, Status
+from shared.core.settings import Settings, get_settings
+from shared.intake import openapi
 from tests.support import load_service
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded", "Host": "127.0.0.1:8000"}
@@ -68,7 +70,7 @@ def upload(http, settings: Settings, content: bytes, content_type: str = "image/
 
 def test_the_page_shows_channels_kinds_and_an_accessible_form(http) -> None:
     # given the campaign's published channels and the eleven kinds of problem
-    campaign = web.campaign()
+    campaign = load_campaign()
     # when the page is opened
     response = http.get("/", headers={"Host": "127.0.0.1:8000"})
     page = response.body.decode()

@@ -1,11 +1,12 @@
-"""The department assessment (shared/assessment.py) from figures and the rules in shared/data/assessment.json."""
+"""The department assessment (shared/reporting/assessment.py) from figures and the rules in
+shared/data/assessment.json."""
 
 import pytest
 from pydantic import ValidationError
 
-from shared import assessment
-from shared.assessment import MaterialsStatus, assess
-from shared.report_document import DepartmentRow, DepartmentScore, ScoreItem
+from shared.reporting import assessment
+from shared.reporting.assessment import MaterialsStatus, assess
+from shared.reporting.report_document import DepartmentRow, DepartmentScore, ScoreItem
 
 
 def row(department: str = "GAJ", **figures: int) -> DepartmentRow:

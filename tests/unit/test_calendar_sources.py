@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import chinese_calendar
 import pytest
 
-from shared import calendar
+from shared.routing import calendar
 
 
 def days_of(year: int) -> list[date]:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from shared import reference_data
-from shared.classifier import Classification, classify
+from shared.core import reference_data
+from shared.core.classifier import Classification, classify
 
 DATA = Path(__file__).parent.parent / "data"
 CATEGORY_CODES = {c.code for c in reference_data.categories()}

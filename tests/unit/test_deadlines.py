@@ -5,13 +5,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shared import calendar, deadlines
-from shared.deadlines import (
-    DeadlinePolicy,
-    DeadlineRule,
-    acceptance_deadline,
-    deadline_after,
-)
+from shared.routing import calendar, deadlines
+from shared.routing.deadlines import DeadlinePolicy, DeadlineRule, acceptance_deadline, deadline_after
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

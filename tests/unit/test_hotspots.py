@@ -1,12 +1,12 @@
-"""The hotspot rules (shared/hotspots.py, shared/data/hotspots.json): thresholds, rise, windows, names."""
+"""The hotspot rules (shared/reporting/hotspots.py, shared/data/hotspots.json): thresholds, rise, windows, names."""
 
 from datetime import UTC, date, datetime
 
 import pytest
 from pydantic import ValidationError
 
-from shared import hotspots, stats
-from shared.models import Case
+from shared.core.models import Case
+from shared.reporting import hotspots, stats
 
 RULE = hotspots.Rule(kind="department_category", window_days=7, min_count=5, rise_factor=2.0, min_rise=3)
 

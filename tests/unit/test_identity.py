@@ -2,7 +2,7 @@
 
 import pytest
 
-from shared import identity
+from shared.core import identity
 
 
 @pytest.mark.parametrize("number", ["11010519491231002X", "440524188001010014"])

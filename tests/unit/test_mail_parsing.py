@@ -3,7 +3,7 @@
 import base64
 from urllib.parse import quote
 
-from shared.mail import decode_bytes, decode_header_value, html_to_text, parse, safe_name
+from shared.intake.mail import decode_bytes, decode_header_value, html_to_text, parse, safe_name
 
 BODY = "县市场监管局王喆科长一个月检查我店四次，李堃说不交钱就停业。"
 

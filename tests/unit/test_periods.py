@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from shared import periods
+from shared.reporting import periods
 
 
 def test_a_moment_belongs_to_its_county_year_month_week_campaign_and_phase() -> None:

@@ -1,13 +1,13 @@
-"""Counting a provisional deadline again (shared/provisional.py), without AWS."""
+"""Counting a provisional deadline again (shared/routing/provisional.py), without AWS."""
 
 import json
 from datetime import datetime
 from pathlib import Path
 
-from shared import calendar, provisional
-from shared.deadlines import deadline_after
-from shared.models import Case, Channel, DueKind, Status
-from shared.reference_data import county_timezone
+from shared.core.models import Case, Channel, DueKind, Status
+from shared.core.reference_data import county_timezone
+from shared.routing import calendar, provisional
+from shared.routing.deadlines import deadline_after
 
 ZONE = county_timezone()
 

@@ -1,6 +1,6 @@
-"""The automatic first redaction of typical cases (shared/publication.py, shared/data/redaction.json)."""
+"""The automatic first redaction of typical cases (shared/routing/publication.py, shared/data/redaction.json)."""
 
-from shared.publication import redact
+from shared.routing.publication import redact
 
 
 def test_phone_numbers_id_numbers_and_credit_codes_are_removed() -> None:

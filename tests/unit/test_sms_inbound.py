@@ -4,8 +4,9 @@ import pytest
 from pydantic import ValidationError
 from twilio.request_validator import RequestValidator
 
-from shared import sms, sms_inbound
-from shared.sms_inbound import AliyunMessage, Provider, TencentMessage, TwilioMessage
+from shared.core import sms_text
+from shared.intake import sms_inbound
+from shared.intake.sms_inbound import AliyunMessage, Provider, TencentMessage, TwilioMessage
 
 
 @pytest.mark.parametrize(("length", "expected"), [(0, 0), (1, 1), (70, 1), (71, 2), (134, 2), (135, 3), (160, 3)])
@@ -16,7 +17,7 @@ def test_segments_are_counted_as_domestic_providers_count(length: int, expected:
 
 def test_the_receipt_reply_fits_one_segment_with_the_signature() -> None:
     # given the longest receipt: a full tracking number and code
-    text = sms.render(sms_inbound.reply("sms_receipt", tracking_no="ZF261127123456", code="123456"))
+    text = sms_text.render(sms_inbound.reply("sms_receipt", tracking_no="ZF261127123456", code="123456"))
     # then it carries both, starts with the signature and fits one SMS
     assert text.startswith("【") and "ZF261127123456" in text and "123456" in text
     assert sms_inbound.segments(text) == 1, len(text)
@@ -24,7 +25,7 @@ def test_the_receipt_reply_fits_one_segment_with_the_signature() -> None:
 
 @pytest.mark.parametrize("name", ["sms_supplement", "sms_not_found", "sms_too_many"])
 def test_the_other_fixed_replies_fit_one_segment(name: str) -> None:
-    text = sms.render(sms_inbound.reply(name, tracking_no="ZF261127123456"))
+    text = sms_text.render(sms_inbound.reply(name, tracking_no="ZF261127123456"))
     assert sms_inbound.segments(text) == 1, len(text)
 
 

@@ -3,8 +3,8 @@
 import pytest
 from pydantic import ValidationError
 
-from shared import sms
-from shared.sms_inbound import segments
+from shared.core import sms_text
+from shared.intake.sms_inbound import segments
 
 # The longest values each placeholder takes in practice.
 LONG_VALUES = {
@@ -23,14 +23,14 @@ LONG_VALUES = {
 }
 
 
-@pytest.mark.parametrize("kind", sorted(sms.templates().texts))
+@pytest.mark.parametrize("kind", sorted(sms_text.templates().texts))
 def test_every_text_fits_one_segment_with_the_signature(kind: str) -> None:
     # given a kind of message with long values
-    message = sms.Sms(
-        kind=kind, values={name: LONG_VALUES[name] for name in sms.placeholders(sms.templates().texts[kind])}
+    message = sms_text.Sms(
+        kind=kind, values={name: LONG_VALUES[name] for name in sms_text.placeholders(sms_text.templates().texts[kind])}
     )
     # when it is rendered as SNS sends it
-    text = sms.render(message)
+    text = sms_text.render(message)
     # then it starts with the signature, carries every value and fits one 70-character SMS
     assert text.startswith("【靖宇县法制办】")
     assert all(value in text for value in message.values.values())
@@ -40,24 +40,24 @@ def test_every_text_fits_one_segment_with_the_signature(kind: str) -> None:
 def test_the_complainant_notices_the_workflow_sends_have_texts_and_templates() -> None:
     # given the notices issue 4 asks for / then each has a text and a template code at both providers
     kinds = {"acknowledgement", "accepted", "not_accepted", "extension", "reply", "review"}
-    rules = sms.templates()
+    rules = sms_text.templates()
     assert kinds <= set(rules.texts)
     assert kinds <= set(rules.providers.aliyun.templates) and kinds <= set(rules.providers.tencent.templates)
 
 
 def test_a_provider_template_that_does_not_map_every_placeholder_is_refused() -> None:
     # given the templates file with Tencent's reminder template missing the due date
-    data = sms.templates().model_dump()
+    data = sms_text.templates().model_dump()
     data["providers"]["tencent"]["templates"]["acceptance_due_soon"]["params"] = ["tracking_no"]
     # when it is read / then it is refused, naming the kind
     with pytest.raises(ValidationError, match="acceptance_due_soon: tencent"):
-        sms.SmsTemplates.model_validate(data)
+        sms_text.SmsTemplates.model_validate(data)
 
 
 def test_a_text_without_provider_templates_is_refused() -> None:
     # given a new text no provider has a template for
-    data = sms.templates().model_dump()
+    data = sms_text.templates().model_dump()
     data["texts"]["new_kind"] = "{signature}新的通知{tracking_no}。"
     # when it is read / then it is refused
     with pytest.raises(ValidationError, match="new_kind: no template code"):
-        sms.SmsTemplates.model_validate(data)
+        sms_text.SmsTemplates.model_validate(data)

@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from shared import staff
+from shared.routing import staff
 
 
 def test_a_password_hash_verifies_only_its_password_and_never_holds_it() -> None:

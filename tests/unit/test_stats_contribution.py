@@ -1,11 +1,11 @@
-"""What one case snapshot counts for in the statistics (shared/stats.py contribution): pure, no AWS."""
+"""What one case snapshot counts for in the statistics (shared/reporting/stats.py contribution): pure, no AWS."""
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared import stats
-from shared.models import Case, Channel, Extension, Status
+from shared.core.models import Case, Channel, Extension, Status
+from shared.reporting import stats
 
 RECEIVED = datetime(2026, 5, 20, 2, 0, tzinfo=UTC)  # Wednesday 10:00 in the county, week 21, phase 2
 PERIODS = ["year:2026", "month:2026-05", "week:2026-W21", "campaign:2026", "phase:2026:2"]

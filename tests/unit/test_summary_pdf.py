@@ -1,4 +1,5 @@
-"""The phase summary PDF (shared/summary_pdf.py): the embedded font covers the text, in Simplified Chinese forms.
+"""The phase summary PDF (shared/reporting/summary_pdf.py): the embedded font covers the text, in Simplified Chinese
+forms.
 
 Needs poppler-utils (pdftotext, pdftoppm) and fonts-noto-cjk (the default report font): `.ci/run` installs
 them. The PDF is read with a minimal parser of fpdf2's output: numbered objects, each stream's length given.
@@ -17,10 +18,10 @@ from fontTools.cffLib import CFFFontSet
 from fontTools.ttLib import TTFont
 from PIL import Image
 
-from shared import reference_data
-from shared.report_document import COUNTY_SCOPE, DepartmentRow, Period, ReportDocument
-from shared.settings import get_settings
-from shared.summary_pdf import font_file, to_pdf
+from shared.core import reference_data
+from shared.core.settings import get_settings
+from shared.reporting.report_document import COUNTY_SCOPE, DepartmentRow, Period, ReportDocument
+from shared.reporting.summary_pdf import font_file, to_pdf
 from tests.report_sample import sample_document
 
 # A dictionary may nest others: it ends where the stream or the object does.

@@ -3,7 +3,7 @@
 import pytest
 from pydantic_core import PydanticCustomError
 
-from shared import text
+from shared.core import text
 
 
 def test_ordinary_chinese_text_with_line_breaks_passes_unchanged() -> None:

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
-from shared import reference_data, workbook
-from shared.report_document import COUNTY_SCOPE
-from shared.text import FORMULA_STARTS
+from shared.core import reference_data
+from shared.core.text import FORMULA_STARTS
+from shared.reporting import workbook
+from shared.reporting.report_document import COUNTY_SCOPE
 from tests.report_sample import sample_document
 
 DEPARTMENT = "JJDD"

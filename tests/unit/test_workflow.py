@@ -1,15 +1,15 @@
-"""The transition table and the effects of each action, without AWS (shared/workflow.py)."""
+"""The transition table and the effects of each action, without AWS (shared/routing/workflow.py)."""
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
 
-from shared import workflow
-from shared.auth import Principal, Role
-from shared.deadlines import deadline_after
-from shared.errors import ApiError
-from shared.models import Case, Channel, DueKind, Extension, Status
+from shared.core.auth import Principal, Role
+from shared.core.errors import ApiError
+from shared.core.models import Case, Channel, DueKind, Extension, Status
+from shared.routing import workflow
+from shared.routing.deadlines import deadline_after
 
 NOW = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
 BODIES: dict[str, dict] = {

@@ -1,0 +1,368 @@
+"""Staff identity: JWT bearer tokens, roles and department scope, checked in the logic of every staff route.
+
+One verification path whatever the issuer: the token's `kid` picks a public key from the issuer's JWKS,
+then signature, issuer, audience, lifetime and claims are checked here.
+- Global AWS: a Cognito user pool issues the tokens; its JWKS is fetched over HTTPS (`auth_jwks_url`).
+  ID tokens carry `aud` = the app client id, access tokens `client_id`; the role and the department are the
+  user's custom attributes `custom:role` and `custom:department` (ID tokens carry them).
+- China regions (no Cognito user pools) and the local stack: the system is its own issuer. Staff log in
+  (shared/routing/staff.py); tokens are ID tokens shaped like Cognito's, signed ES256 with the current key kept in
+  Secrets Manager. The JWKS lists the current and the previous public keys, so that after a rotation the
+  tokens signed with the previous key stay valid until they expire; a key dropped from the secret stops
+  verifying once the caches (`auth_keys_cache_seconds`) have been refreshed.
+
+Tokens are never logged. A bad token is a 401, never a 5xx. jwt and cryptography are imported inside the
+functions that need them: they cost cold-start time, and only staff routes use them.
+"""
+
+import json
+import secrets as random
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any, Literal, TypeVar
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from shared.core import reference_data
+from shared.core import secrets as secret_store
+from shared.core.errors import ApiError
+from shared.core.settings import Settings
+
+ALGORITHM = "ES256"
+# Cognito signs RS256; the own issuer ES256. Anything else (none, HS256 with a public key as secret) is refused.
+ALGORITHMS = frozenset({"ES256", "RS256"})
+# A token whose key id is not in the cached JWKS makes us fetch the JWKS again, at most this often.
+UNKNOWN_KID_REFRESH_SECONDS = 10.0
+JWKS_TIMEOUT_SECONDS = 5.0
+
+
+class Role(StrEnum):
+    county_admin = "county_admin"  # the county legal office (FZB)
+    dept_head = "dept_head"
+    dept_officer = "dept_officer"
+    auditor = "auditor"  # read-only, county-wide, personal data masked
+    media = "media"  # published material only
+
+
+DEPARTMENT_ROLES = frozenset({Role.dept_head, Role.dept_officer})
+COUNTY_WIDE_ROLES = frozenset({Role.county_admin, Role.auditor})
+
+
+class Principal(BaseModel):
+    """Who is calling: from a verified token."""
+
+    model_config = ConfigDict(frozen=True)
+
+    subject: str
+    name: str
+    role: Role
+    department: str | None = None
+
+    def audit_details(self) -> dict[str, str | None]:
+        """Who acted, as every audit event records it (the subject is the event's actor)."""
+        return {"actor_name": self.name, "actor_role": self.role, "actor_department": self.department}
+
+    @model_validator(mode="after")
+    def _department_matches_role(self) -> "Principal":
+        if self.role in DEPARTMENT_ROLES:
+            if self.department is None:
+                raise ValueError("a department role needs a department")
+            if self.department not in {known.code for known in reference_data.departments()}:
+                raise ValueError("unknown department")
+        elif self.department is not None:
+            raise ValueError("only department roles have a department")
+        return self
+
+
+def _unauthenticated() -> ApiError:
+    return ApiError(401, "unauthenticated", "请先登录")
+
+
+def _invalid() -> ApiError:
+    return ApiError(401, "token_invalid", "登录凭证无效，请重新登录")
+
+
+def _expired() -> ApiError:
+    return ApiError(401, "token_expired", "登录已过期，请重新登录")
+
+
+# --- checks ---------------------------------------------------------------------------------------------------
+
+
+def require_role(principal: Principal, *roles: Role) -> None:
+    if principal.role not in roles:
+        raise ApiError(403, "forbidden", "您的角色无权进行此操作")
+
+
+def require_department(principal: Principal, department: str | None) -> None:
+    """County-wide roles reach every department; department roles only their own; media none."""
+    if principal.role in COUNTY_WIDE_ROLES:
+        return
+    if principal.role in DEPARTMENT_ROLES and department is not None and principal.department == department:
+        return
+    raise ApiError(403, "forbidden", "只能查看或处理本部门的案件")
+
+
+# --- verification ---------------------------------------------------------------------------------------------
+
+
+class _Claims(BaseModel):
+    """The claims we read, named as Cognito names them."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    iss: str
+    sub: str = Field(min_length=1)
+    exp: float
+    iat: float
+    nbf: float | None = None
+    token_use: Literal["id", "access"]
+    aud: str | list[str] | None = None
+    client_id: str | None = None
+    role: Role = Field(alias="custom:role")
+    department: str | None = Field(default=None, alias="custom:department")
+    name: str | None = None
+    username: str | None = Field(default=None, alias="cognito:username")
+
+
+def principal_from_headers(settings: Settings, headers: Mapping[str, str], now: datetime | None = None) -> Principal:
+    """The caller of a staff route, from `Authorization: Bearer <token>`; ApiError 401 otherwise."""
+    # Chalice's headers are case-insensitive; a plain dict (tests, other callers) may not be.
+    value = next((v for k, v in headers.items() if k.lower() == "authorization"), None)
+    if not value:
+        raise _unauthenticated()
+    scheme, _, token = value.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthenticated()
+    return verify_token(settings, token.strip(), now)
+
+
+def verify_token(settings: Settings, token: str, now: datetime | None = None) -> Principal:
+    import jwt
+
+    now = now or datetime.now(UTC)
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        raise _invalid() from None
+    algorithm, kid = header.get("alg"), header.get("kid")
+    if algorithm not in ALGORITHMS or not isinstance(kid, str):
+        raise _invalid()
+    jwk = _public_key(settings, kid)
+    # The key decides the algorithm: a token cannot pick another one for a known key.
+    if jwk is None or jwk.get("alg", algorithm) != algorithm:
+        raise _invalid()
+    try:
+        key = jwt.PyJWK(jwk, algorithm=algorithm).key
+        # Issuer, audience and times are checked below, against `now` and with the leeway of the settings.
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=[algorithm],
+            options={"verify_exp": False, "verify_nbf": False, "verify_iat": False, "verify_aud": False},
+        )
+        parsed = _Claims.model_validate(claims)
+    except (jwt.PyJWTError, ValidationError):
+        raise _invalid() from None
+    _check_claims(settings, parsed, now)
+    department = parsed.department if parsed.role in DEPARTMENT_ROLES else None
+    try:
+        return Principal(
+            subject=parsed.sub,
+            name=parsed.name or parsed.username or parsed.sub,
+            role=parsed.role,
+            department=department,
+        )
+    except ValidationError:
+        raise _invalid() from None
+
+
+def _check_claims(settings: Settings, claims: _Claims, now: datetime) -> None:
+    if claims.iss != settings.auth_issuer:
+        raise _invalid()
+    if claims.token_use == "id":
+        audiences = [claims.aud] if isinstance(claims.aud, str) else claims.aud or []
+        if settings.auth_audience not in audiences:
+            raise _invalid()
+    elif claims.client_id != settings.auth_audience:
+        raise _invalid()
+    moment, leeway = now.timestamp(), settings.auth_leeway_seconds
+    if claims.iat > moment + leeway or (claims.nbf is not None and claims.nbf > moment + leeway):
+        raise _invalid()
+    if claims.exp <= moment - leeway:
+        raise _expired()
+
+
+# --- keys -----------------------------------------------------------------------------------------------------
+
+T = TypeVar("T")
+_cache: dict[str, tuple[float, Any]] = {}
+_cache_lock = threading.Lock()  # the local stack serves requests on threads
+
+
+def _cached(key: str, max_age: float, load: Callable[[], T]) -> T:
+    with _cache_lock:
+        entry = _cache.get(key)
+        if entry is not None and time.monotonic() - entry[0] < max_age:
+            value: T = entry[1]
+            return value
+    value = load()
+    with _cache_lock:
+        _cache[key] = (time.monotonic(), value)
+    return value
+
+
+def clear_key_cache() -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+def _public_key(settings: Settings, kid: str) -> dict[str, Any] | None:
+    source = settings.auth_jwks_url or f"secret:{settings.auth_signing_secret}"
+
+    def load() -> dict[str, dict[str, Any]]:
+        document = _fetch_jwks(settings.auth_jwks_url) if settings.auth_jwks_url else jwks(settings)
+        return {key["kid"]: key for key in document.get("keys", []) if isinstance(key, dict) and "kid" in key}
+
+    keys = _cached(f"jwks:{source}", settings.auth_keys_cache_seconds, load)
+    if kid not in keys:  # perhaps the keys were rotated since they were cached
+        keys = _cached(f"jwks:{source}", UNKNOWN_KID_REFRESH_SECONDS, load)
+    return keys.get(kid)
+
+
+def _fetch_jwks(url: str) -> dict[str, Any]:
+    parts = urlsplit(url)
+    # Keys must come over TLS; plain HTTP only from this machine (tests serve a JWKS on loopback).
+    if parts.scheme != "https" and not (parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost")):
+        raise RuntimeError("auth_jwks_url must be an https URL")
+    # Loopback never goes through a proxy a developer may have configured.
+    opener = urllib.request.build_opener(*([urllib.request.ProxyHandler({})] if parts.scheme == "http" else []))
+    try:
+        with opener.open(url, timeout=JWKS_TIMEOUT_SECONDS) as response:
+            document: dict[str, Any] = json.loads(response.read())
+    except (OSError, ValueError):
+        raise ApiError(503, "auth_unavailable", "暂时无法验证登录，请稍后再试") from None
+    return document
+
+
+class SigningKey(BaseModel):
+    kid: str
+    private_key_pem: str
+
+
+class SigningKeys(BaseModel):
+    """The own issuer's secret: tokens are signed with `current`; `previous` still verify."""
+
+    current: SigningKey
+    previous: list[SigningKey] = []
+
+
+def own_issuer(settings: Settings) -> bool:
+    return not settings.auth_jwks_url
+
+
+def _signing_keys(settings: Settings) -> SigningKeys:
+    def load() -> SigningKeys:
+        return SigningKeys.model_validate(secret_store.get_json(settings.auth_signing_secret))
+
+    return _cached(f"secret:{settings.auth_signing_secret}", settings.auth_keys_cache_seconds, load)
+
+
+def jwks(settings: Settings) -> dict[str, Any]:
+    """The own issuer's public keys, current first, as published at /cases/auth/jwks.json."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+    from jwt.algorithms import ECAlgorithm
+
+    keys = _signing_keys(settings)
+    published = []
+    for signing_key in [keys.current, *keys.previous]:
+        private_key = load_pem_private_key(signing_key.private_key_pem.encode(), password=None)
+        if not isinstance(private_key, ec.EllipticCurvePrivateKey):
+            raise ValueError(f"signing key {signing_key.kid} is not an EC key")
+        public = ECAlgorithm.to_jwk(private_key.public_key(), as_dict=True)
+        published.append({**public, "kid": signing_key.kid, "alg": ALGORITHM, "use": "sig"})
+    return {"keys": published}
+
+
+def new_signing_key(now: datetime | None = None) -> SigningKey:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    now = now or datetime.now(UTC)
+    private_key = ec.generate_private_key(ec.SECP256R1())
+    pem = private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return SigningKey(kid=f"{now:%Y%m%d}-{random.token_hex(4)}", private_key_pem=pem.decode())
+
+
+def rotate_signing_key(settings: Settings, now: datetime | None = None) -> SigningKeys:
+    """A new current key; the current one becomes the previous one and any older key is dropped.
+
+    Rotate at most once per token lifetime (`auth_token_seconds`), or tokens signed with the dropped key
+    stop working before they expire.
+    """
+    stored = secret_store.find_json(settings.auth_signing_secret)
+    previous = [SigningKeys.model_validate(stored).current] if stored else []
+    keys = SigningKeys(current=new_signing_key(now), previous=previous)
+    secret_store.put_json(settings.auth_signing_secret, keys.model_dump())
+    clear_key_cache()
+    return keys
+
+
+def ensure_signing_key(settings: Settings) -> None:
+    """Generate the first key if the secret does not exist yet (local stack, a new deployment)."""
+    if own_issuer(settings) and secret_store.find_json(settings.auth_signing_secret) is None:
+        rotate_signing_key(settings)
+
+
+# --- issuing --------------------------------------------------------------------------------------------------
+
+
+def issue_token(
+    settings: Settings, principal: Principal, ttl_seconds: int, now: datetime | None = None
+) -> tuple[str, datetime]:
+    """A token of the own issuer for `principal`, and when it expires."""
+    import jwt
+
+    if not own_issuer(settings):
+        raise RuntimeError("tokens come from the configured issuer (auth_jwks_url), not from this system")
+    now = now or datetime.now(UTC)
+    expires_at = now + timedelta(seconds=ttl_seconds)
+    claims: dict[str, Any] = {
+        "iss": settings.auth_issuer,
+        "aud": settings.auth_audience,
+        "sub": principal.subject,
+        "name": principal.name,
+        "token_use": "id",
+        "custom:role": principal.role.value,
+        "iat": int(now.timestamp()),
+        "nbf": int(now.timestamp()),
+        "exp": int(expires_at.timestamp()),
+        "jti": random.token_hex(16),
+    }
+    if principal.department:
+        claims["custom:department"] = principal.department
+    key = _signing_keys(settings).current
+    token = jwt.encode(claims, key.private_key_pem, algorithm=ALGORITHM, headers={"kid": key.kid})
+    return token, expires_at
+
+
+def issue_development_token(
+    settings: Settings,
+    role: Role,
+    department: str | None = None,
+    name: str = "开发人员",
+    ttl_seconds: int = 8 * 3600,
+    now: datetime | None = None,
+) -> str:
+    """A token for a made-up staff member (local stack, tests); ValidationError for a wrong role/department."""
+    subject = f"dev-{role.value}" + (f"-{department}" if department else "")
+    principal = Principal(subject=subject, name=name, role=role, department=department)
+    return issue_token(settings, principal, ttl_seconds, now)[0]

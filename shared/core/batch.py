@@ -1,0 +1,35 @@
+"""SQS batches the way Lambda wants them: each record on its own, failures reported by message id.
+
+Chalice calls handler(event), so Powertools' BatchProcessor is used as an object, fed the raw event
+and its context. The deployed event source mapping must set ReportBatchItemFailures (infra/package.py).
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from shared.core.messages import Envelope
+from shared.core.observability import traced
+
+
+def process_messages(event: Any, handle: Callable[[Envelope], object]) -> PartialItemFailureResponse:
+    """Run `handle` on every message of a Chalice SQSEvent; returns {"batchItemFailures": [...]}."""
+    return process_bodies(event, lambda body: handle(Envelope.model_validate_json(body)))
+
+
+def process_bodies(event: Any, handle: Callable[[str], object]) -> PartialItemFailureResponse:
+    """As process_messages, for messages that are not our envelopes (S3 event notifications)."""
+
+    def handle_record(record: SQSRecord) -> None:
+        with traced("message"):
+            handle(record.body)
+
+    return process_partial_response(
+        event=event.to_dict(),
+        record_handler=handle_record,
+        processor=BatchProcessor(event_type=EventType.SQS),
+        context=event.context,
+    )

@@ -1,0 +1,283 @@
+"""Intake: a complaint arrives, is archived raw, validated, stored and queued for routing."""
+
+import hashlib
+import secrets
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from shared.core import identity, objects, quarantine, queues, reference_data, text, uploads
+from shared.core.dal import CaseStore, ConditionFailed, IdempotencyStore
+from shared.core.errors import ApiError, FieldError, from_validation_error
+from shared.core.messages import Envelope, MessageType
+from shared.core.models import AuditEvent, Case, Channel, Complainant
+from shared.core.observability import logger
+from shared.core.settings import Settings
+
+TRACKING_ATTEMPTS = 5
+
+
+class ComplainantIn(Complainant):
+    """The complainant as submitted: each field given is checked."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
+
+    @field_validator("name", "organization")
+    @classmethod
+    def _names(cls, value: str | None) -> str | None:
+        return text.check_name(value) if value is not None else None
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        if value and not identity.is_valid_phone(value):
+            raise PydanticCustomError("invalid_phone", "电话号码格式不正确，请填写11位手机号或带区号的固定电话")
+        return value
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value and not identity.is_valid_email(value):
+            raise PydanticCustomError("invalid_email", "电子邮箱格式不正确")
+        return value
+
+    @field_validator("id_number")
+    @classmethod
+    def _id_number(cls, value: str | None) -> str | None:
+        if value and not identity.is_valid_id_number(value):
+            raise PydanticCustomError("invalid_id_number", "身份证号码校验不通过，请核对")
+        return value.upper() if value else value
+
+    @field_validator("credit_code")
+    @classmethod
+    def _credit_code(cls, value: str | None) -> str | None:
+        if value and not identity.is_valid_credit_code(value):
+            raise PydanticCustomError("invalid_credit_code", "统一社会信用代码校验不通过，请核对")
+        return value.upper() if value else value
+
+    @model_validator(mode="after")
+    def _notify_by_given_contact(self) -> "ComplainantIn":
+        # Notices can go only where the complainant can be reached: SMS to a mobile, mail to an address.
+        if "sms" in (self.notify_by or []) and not (self.phone and identity.is_mobile(self.phone)):
+            raise PydanticCustomError("invalid_notify_by", "选择短信通知时请填写手机号码")
+        if "email" in (self.notify_by or []) and not self.email:
+            raise PydanticCustomError("invalid_notify_by", "选择邮件通知时请填写电子邮箱")
+        return self
+
+
+class ComplaintRequest(BaseModel):
+    """The body of POST /complaints."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
+
+    description: str = Field(min_length=1, max_length=5_000)
+    respondent: str | None = Field(default=None, max_length=200)
+    incident_at: str | None = Field(default=None, max_length=100)
+    location: str | None = Field(default=None, max_length=200)
+    complainant: ComplainantIn | None = None
+    anonymous: bool = False
+    # Keys of files uploaded through POST /uploads (shared/core/uploads.py), checked and claimed when stored.
+    attachments: list[str] = Field(default_factory=list)
+
+    @field_validator("description", "respondent", "incident_at", "location")
+    @classmethod
+    def _text(cls, value: str | None) -> str | None:
+        return text.check_text(value) if value is not None else None
+
+    @model_validator(mode="after")
+    def _anonymous_has_no_identity(self) -> "ComplaintRequest":
+        if self.anonymous and self.complainant and self.complainant.model_dump(exclude_none=True):
+            raise PydanticCustomError("invalid_anonymous", "选择匿名投诉时请不要填写个人信息")
+        return self
+
+
+Request = TypeVar("Request", bound=ComplaintRequest)
+
+
+class Receipt(BaseModel):
+    """What the complainant gets back: keep both numbers to check progress."""
+
+    tracking_no: str
+    verification_code: str
+    status: str
+    received_at: datetime
+
+
+class Answer(BaseModel):
+    status: int
+    body: dict
+    replayed: bool = False
+
+
+def archive_raw(settings: Settings, channel: Channel, body: bytes, content_type: str, now: datetime) -> str:
+    """Keep exactly what was sent, before anything else looks at it."""
+    key = f"raw/{channel}/{now:%Y/%m/%d}/{uuid.uuid4()}"
+    objects.put(settings.raw_bucket, key, body, content_type or "application/octet-stream")
+    return key
+
+
+def parse_request(body: bytes, model: type[Request]) -> Request:
+    """The body as `model` (the complaint request, or one that extends it), or a 400 / 422."""
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as error:
+        if any(item["type"] == "json_invalid" for item in error.errors()):
+            raise ApiError(400, "malformed_json", "提交的内容不是有效的 JSON，请检查后重新提交") from error
+        if any(item["type"] == "model_type" and not item["loc"] for item in error.errors()):
+            raise ApiError(400, "body_not_object", "提交的内容应为 JSON 对象") from error
+        raise from_validation_error(error) from error
+
+
+def verification_hash(tracking_no: str, code: str) -> str:
+    return hashlib.sha256(f"{tracking_no}:{code}".encode()).hexdigest()
+
+
+def new_tracking_no(settings: Settings, now: datetime) -> str:
+    # Digits only, so it can be read out on the phone and typed on a keypad.
+    local = now.astimezone(reference_data.county_timezone())
+    return f"{settings.tracking_prefix}{local:%y%m%d}{secrets.randbelow(10**6):06d}"
+
+
+class ComplaintDraft(BaseModel):
+    """A complaint as any channel hands it over: checked already, not yet stored."""
+
+    channel: Channel
+    raw_key: str
+    received_at: datetime
+    description: str
+    respondent: str | None = None
+    incident_at: str | None = None
+    location: str | None = None
+    anonymous: bool = False
+    complainant: Complainant | None = None
+    # Final S3 keys of files that came with it (attachments/...), never quarantine keys.
+    attachments: list[str] = Field(default_factory=list)
+    # The staff member who recorded it (operator entry); None when the complainant sent it themselves.
+    entered_by: str | None = None
+
+
+def draft_from_request(request: ComplaintRequest, channel: Channel, raw_key: str, now: datetime) -> ComplaintDraft:
+    complainant = Complainant.model_validate(request.complainant.model_dump()) if request.complainant else None
+    return ComplaintDraft(
+        channel=channel,
+        raw_key=raw_key,
+        received_at=now,
+        description=request.description,
+        respondent=request.respondent,
+        incident_at=request.incident_at,
+        location=request.location,
+        anonymous=request.anonymous,
+        complainant=complainant,
+    )
+
+
+def create_with_uploads(settings: Settings, draft: ComplaintDraft, upload_keys: list[str]) -> Receipt:
+    """Claim the uploaded files (checked, copied to attachments/) and store the complaint naming them."""
+    if not upload_keys:
+        return create_complaint(settings, draft)
+    attachments = uploads.claim(settings, upload_keys, raw_ref(draft.raw_key))
+    receipt = create_complaint(settings, draft.model_copy(update={"attachments": attachments}))
+    uploads.discard(settings, upload_keys)
+    return receipt
+
+
+def reject(settings: Settings, channel: Channel, raw_key: str, error: ApiError, now: datetime) -> Answer:
+    """Answer a payload that cannot become a complaint, and keep it on the quarantine list for staff."""
+    quarantine.add(settings, channel, raw_key, error, now)
+    logger.info("complaint rejected", extra={"code": error.code, "raw_key": raw_key})
+    return Answer(status=error.status, body=error.body(raw_ref=raw_ref(raw_key)))
+
+
+def raw_ref(raw_key: str) -> str:
+    """The reference a caller gets for what it sent: the last part of the archived object's key."""
+    return raw_key.rsplit("/", 1)[-1]
+
+
+def check_idempotency_key(key: str) -> None:
+    if not 1 <= len(key) <= 200 or not key.isprintable():
+        raise ApiError(
+            400,
+            "invalid_idempotency_key",
+            "Idempotency-Key 请求头应为 1 到 200 个可见字符",
+            [FieldError(field="Idempotency-Key", code="invalid", message="格式不正确")],
+        )
+
+
+def run_once(
+    settings: Settings, key: str, fingerprint: str, now: datetime, produce: Callable[[], dict], status: int = 201
+) -> Answer:
+    """Produce an answer once per key: a retry gets the first answer back; another request under the key is refused.
+
+    Keys: `intake:<Idempotency-Key>` for the JSON API, `<channel>:<provider message id>` for SMS and mail.
+    """
+    store = IdempotencyStore(settings)
+    previous = store.claim(key, fingerprint, now)
+    if previous is not None:
+        if previous.get("fingerprint") != fingerprint:
+            raise ApiError(422, "idempotency_key_reused", "同一个 Idempotency-Key 已用于内容不同的投诉")
+        if previous.get("state") != "complete":
+            raise ApiError(409, "request_in_progress", "相同的投诉正在提交中，请稍后再查询")
+        return Answer(status=int(previous["response_status"]), body=previous["response_body"], replayed=True)
+    try:
+        body = produce()
+    except Exception:
+        store.release(key)
+        raise
+    store.complete(key, status, body)
+    return Answer(status=status, body=body)
+
+
+def create_complaint(settings: Settings, draft: ComplaintDraft) -> Receipt:
+    """Store a complaint with its first audit event and queue it for routing."""
+    store = CaseStore(settings)
+    complainant = draft.complainant
+    has_complainant = bool(complainant and complainant.model_dump(exclude_none=True))
+    contact = complainant.contact_key() if complainant else None
+    contact_hash = identity.contact_hash(contact, settings.contact_hash_key) if contact else None
+    code = f"{secrets.randbelow(10**6):06d}"
+    for _ in range(TRACKING_ATTEMPTS):
+        tracking_no = new_tracking_no(settings, draft.received_at)
+        case = Case(
+            tracking_no=tracking_no,
+            channel=draft.channel,
+            received_at=draft.received_at,
+            entered_by=draft.entered_by,
+            description=draft.description,
+            respondent=draft.respondent,
+            incident_at=draft.incident_at,
+            location=draft.location,
+            anonymous=draft.anonymous or not has_complainant,
+            has_complainant=has_complainant,
+            raw_key=draft.raw_key,
+            attachments=draft.attachments,
+            verification_hash=verification_hash(tracking_no, code),
+        )
+        event = AuditEvent(
+            tracking_no=tracking_no,
+            version=1,
+            at=draft.received_at,
+            actor=draft.entered_by or f"channel:{draft.channel}",
+            action="receive",
+            to_status=case.status,
+            details={"raw_key": draft.raw_key},
+        )
+        try:
+            store.create(case, complainant if has_complainant else None, event, contact_hash)
+            break
+        except ConditionFailed:
+            continue  # tracking number already taken today: draw another
+    else:
+        raise RuntimeError("no free tracking number after several draws")
+    try:
+        queues.send(
+            settings.intake_queue, Envelope(type=MessageType.complaint_received, data={"tracking_no": tracking_no})
+        )
+    except Exception:
+        # Stored but not queued: the sweeper in remind_deadlines queues it again, so answer success.
+        logger.exception("enqueue failed; the sweeper will retry", extra={"tracking_no": tracking_no})
+    logger.info("complaint received", extra={"tracking_no": tracking_no, "channel": str(draft.channel)})
+    return Receipt(tracking_no=tracking_no, verification_code=code, status=case.status, received_at=draft.received_at)

@@ -1,0 +1,123 @@
+"""Settings read from the environment, one pydantic model for every service.
+
+The names match the environment variables set in each service's `.chalice/config.json` and by the
+local stack (`infra/local_stack.py`). Resource names, not URLs or ARNs: those depend on the partition
+and region and are resolved at run time.
+"""
+
+from functools import cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    cases_table: str = "hotspot-cases"
+    idempotency_table: str = "hotspot-idempotency"
+    raw_bucket: str = "hotspot-raw"
+    reports_bucket: str = "hotspot-reports"
+    intake_queue: str = "hotspot-intake"
+    events_queue: str = "hotspot-events"
+    notify_queue: str = "hotspot-notify"
+
+    # Prefix of tracking numbers given to complainants, e.g. ZF261127123456.
+    tracking_prefix: str = "ZF"
+    # Largest request body accepted by the public intake API.
+    max_body_bytes: int = 1024 * 1024
+    # How long an Idempotency-Key is remembered.
+    idempotency_ttl_seconds: int = 24 * 3600
+    # A complaint still unrouted this long after it was stored is re-enqueued by the sweeper.
+    sweep_after_seconds: int = Field(default=300, ge=0)
+    # An outbox item (messages of a stored change, shared/routing/outbox.py) still there this long is sent by the
+    # sweeper.
+    outbox_sweep_after_seconds: int = Field(default=60, ge=0)
+    # How far back the reminder run looks for cases still overdue (one index query per day).
+    reminder_lookback_days: int = Field(default=90, ge=1)
+    # Lifetime of the presigned report download links.
+    report_url_seconds: int = 900
+    # The CJK font embedded in the phase summary PDF (shared/reporting/summary_pdf.py): an OpenType/TrueType file or
+    # collection, and the face of a collection with the Simplified Chinese glyph forms (2 in Debian's Noto CJK
+    # TTCs; other faces print Japanese or traditional forms). A relative path is taken from the directory that
+    # holds the `shared` package: `make package` puts the font at fonts/<file name> in the reporting Lambda.
+    report_font_path: str = "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc"
+    report_font_index: int = Field(default=2, ge=0)
+    # Lifetime of the console's links to a quarantined raw payload (personal data: short).
+    quarantine_url_seconds: int = Field(default=300, ge=1, le=3600)
+    # Key of the hash that links complaints from the same phone or email without storing it in an index.
+    # Set a secret value per deployment; the default only suits the local stack.
+    contact_hash_key: str = "local-contact-hash-key"
+    # Rate limits (per hour): submissions per client IP and per phone number, status lookups per client IP,
+    # and wrong codes per tracking number (so that lookups cannot be used to guess codes).
+    submissions_per_ip_per_hour: int = 30
+    submissions_per_phone_per_hour: int = 10
+    lookups_per_ip_per_hour: int = 120
+    failed_lookups_per_number_per_hour: int = 10
+    # Complaints one staff member may enter per hour (hotline, letters, visits, ...: shared/routing/operator_entry.py).
+    entries_per_staff_per_hour: int = 120
+    # The citizen web page (shared/intake/web.py) and its uploads (shared/core/uploads.py): files go straight to S3
+    # through
+    # presigned POSTs that live this long, at most this many files of at most this size per complaint, and
+    # upload slots handed out per client IP. The base path is where API Gateway maps the intake API.
+    upload_max_bytes: int = 20 * 1024 * 1024
+    upload_max_files: int = 10
+    upload_url_seconds: int = 3600
+    uploads_per_ip_per_hour: int = 60
+    intake_base_path: str = "/intake"
+    # Where API Gateway maps the routing service's case API and staff console (shared/routing/console.py).
+    cases_base_path: str = "/cases"
+    # Where API Gateway maps the reporting service (its dashboard page shares the console's sign-in).
+    reports_base_path: str = "/reports"
+    # Which SMS service sends notifications (shared/routing/sms.py): "sns" (global AWS, the local stack), "aliyun"
+    # (Dysms)
+    # or "tencent" (Tencent Cloud SMS), since SNS cannot text from AWS's China regions. The domestic providers read
+    # their credentials from the Secrets Manager secret named here (JSON: Aliyun access_key_id, access_key_secret;
+    # Tencent secret_id, secret_key), their template codes from shared/data/sms_templates.json, and call the
+    # provider's public endpoint unless one is set here (tests point it at a loopback stand-in).
+    sms_provider: str = "sns"
+    sms_secret: str = "hotspot-sms"
+    sms_endpoint: str = ""
+    # SMS intake (shared/intake/sms_inbound.py). Twilio signs each webhook with the account's auth token over the URL
+    # it called: the public URL of the intake API as providers call it (the gateway changes host and path), so
+    # it must be configured. Aliyun and Tencent webhooks carry `?token=<sms_webhook_token>`. Set real secrets
+    # per deployment; these defaults only suit the local stack.
+    twilio_auth_token: str = "local-twilio-token"
+    sms_webhook_token: str = "local-sms-token"
+    public_base_url: str = "http://127.0.0.1:8000/intake"
+    # Email intake (shared/intake/mail_inbound.py): raw MIME lands under raw/email/ in the raw bucket (SES receipt
+    # rule, IMAP poller, local SMTP listener) and the bucket's notification puts an S3 event on this queue.
+    mail_queue: str = "hotspot-mail"
+    # The published complaint address: replies come from it, and mail from it is never answered (loops).
+    mail_address: str = "tousu@hotspot.localhost"
+    # Replies go out through "ses" (global regions) or "smtp" (China regions: the mailbox's SMTP submission).
+    mail_sender: str = "ses"
+    # SES is not in every region (none in China): the region whose SES sends; empty means the functions' own.
+    mail_ses_region: str = ""
+    # Secrets Manager secret names (JSON: host, port, username, password; IMAP also mailbox; SMTP also
+    # security "ssl" or "starttls"). An empty IMAP secret name switches the poller off.
+    mail_smtp_secret: str = ""
+    mail_imap_secret: str = ""
+    # Larger mail is not parsed: it is quarantined with its raw MIME kept.
+    mail_max_bytes: int = 10 * 1024 * 1024
+    # Staff tokens (shared/core/auth.py). With a JWKS URL (global AWS: the Cognito user pool's
+    # `<issuer>/.well-known/jwks.json`, issuer `https://cognito-idp.<region>.amazonaws.com/<pool id>`, audience
+    # the app client id) tokens come from that issuer. Without one (China regions, local stack) the system is
+    # its own issuer: staff log in at /cases/auth/login and tokens are signed with the keys kept in the
+    # Secrets Manager secret named here (JSON: current and previous private keys with their key ids).
+    auth_issuer: str = "hotspot-local"
+    auth_audience: str = "hotspot-staff"
+    auth_jwks_url: str = ""
+    auth_signing_secret: str = "hotspot-auth-signing-key"
+    # Keys fetched from the JWKS or the secret are reused this long; clock skew tolerated on exp/nbf/iat.
+    auth_keys_cache_seconds: int = 300
+    auth_leeway_seconds: int = 60
+    # Lifetime of a token issued at login, and login attempts allowed per username and per client IP.
+    auth_token_seconds: int = 8 * 3600
+    logins_per_user_per_hour: int = 10
+    logins_per_ip_per_hour: int = 60
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,110 @@
+"""Intake: a complaint arrives, is archived raw, validated, stored and queued for routing."""
+
+import hashlib
+import hmac
+from datetime import UTC, datetime
+
+from shared.core import identity, ratelimit, reference_data
+from shared.core.dal import CaseStore
+from shared.core.errors import ApiError, check_json_body
+from shared.core.filing import (
+    Answer,
+    ComplaintDraft,
+    ComplaintRequest,
+    archive_raw,
+    check_idempotency_key,
+    create_with_uploads,
+    draft_from_request,
+    parse_request,
+    reject,
+    run_once,
+    verification_hash,
+)
+from shared.core.models import STATUS_NAMES, Channel
+from shared.core.settings import Settings
+
+
+def submit_complaint(
+    settings: Settings,
+    body: bytes,
+    content_type: str,
+    idempotency_key: str | None,
+    client_ip: str = "unknown",
+    now: datetime | None = None,
+    channel: Channel = Channel.web,
+) -> Answer:
+    """The JSON API: archive, check, store once, answer."""
+    now = now or datetime.now(UTC)
+    raw_key = archive_raw(settings, channel, body, content_type, now)
+    try:
+        ratelimit.enforce(settings, "submit-ip", client_ip, settings.submissions_per_ip_per_hour, 3600, now)
+        check_json_body(settings, body, content_type)
+        request = parse_request(body, ComplaintRequest)
+        return accept(settings, request, channel, raw_key, now, idempotency_key, hashlib.sha256(body).hexdigest())
+    except ApiError as error:
+        return reject(settings, channel, raw_key, error, now)
+
+
+def accept(
+    settings: Settings,
+    request: ComplaintRequest,
+    channel: Channel,
+    raw_key: str,
+    now: datetime,
+    idempotency_key: str | None,
+    fingerprint: str,
+) -> Answer:
+    """Store a checked request (JSON API or web form), once per idempotency key, with its uploaded files."""
+    draft = draft_from_request(request, channel, raw_key, now)
+    limit_phone(settings, draft, now)
+
+    def produce() -> dict:
+        return create_with_uploads(settings, draft, request.attachments).model_dump(mode="json")
+
+    if idempotency_key is None:
+        return Answer(status=201, body=produce())
+    check_idempotency_key(idempotency_key)
+    return run_once(settings, f"intake:{idempotency_key}", fingerprint, now, produce)
+
+
+def limit_phone(settings: Settings, draft: ComplaintDraft, now: datetime) -> None:
+    if draft.complainant and draft.complainant.phone:
+        phone = identity.normalise_phone(draft.complainant.phone)
+        ratelimit.enforce(settings, "submit-phone", phone, settings.submissions_per_phone_per_hour, 3600, now)
+
+
+def complaint_status(
+    settings: Settings, tracking_no: str, code: str | None, client_ip: str = "unknown", now: datetime | None = None
+) -> dict:
+    """What a complainant may see: progress, never personal data. Unknown and wrong code look the same,
+    and wrong codes for one number are limited, so that lookups cannot be used to guess."""
+    now = now or datetime.now(UTC)
+    ratelimit.enforce(settings, "lookup-ip", client_ip, settings.lookups_per_ip_per_hour, 3600, now)
+    case = CaseStore(settings).get(tracking_no) if tracking_no.isascii() and len(tracking_no) <= 40 else None
+    if (
+        case is None
+        or not code
+        or not hmac.compare_digest(case.verification_hash, verification_hash(tracking_no, code))
+    ):
+        limit = settings.failed_lookups_per_number_per_hour
+        ratelimit.enforce(settings, "lookup-fail", tracking_no[:40], limit, 3600, now)
+        raise ApiError(404, "not_found", "未找到该投诉，请核对投诉编号和查询码")
+    category = reference_data.category(case.category) if case.category else None
+    department = reference_data.department(case.department) if case.department else None
+    return {
+        "tracking_no": case.tracking_no,
+        "status": case.status,
+        "status_name": STATUS_NAMES[case.status],
+        "category": {"code": category.code, "name": category.name} if category else None,
+        "department": {"code": department.code, "name": department.name} if department else None,
+        # Same instants as stored, written in the county's time zone because people read them.
+        "received_at": _local(case.received_at),
+        "acceptance_due_at": _local(case.acceptance_due_at) if case.acceptance_due_at else None,
+        # The deadline running now, if any: acceptance, reply or review_reply.
+        "due_at": _local(case.due_at) if case.due_at else None,
+        "due_kind": case.due_kind,
+    }
+
+
+def _local(moment: datetime) -> str:
+    return moment.astimezone(reference_data.county_timezone()).isoformat()

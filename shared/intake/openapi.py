@@ -1,0 +1,241 @@
+"""The intake API's OpenAPI document, generated from the app's own route table and the pydantic models.
+
+Every route of the Chalice app is in the document. A route whose view has an entry in DOCS (keyed by the
+view function's name) is described by it; any other route (e.g. a provider's webhook) is described
+generically as taking a form or JSON body, with the first line of its view's docstring as its summary.
+So a new route appears by itself, and a better description is one entry here.
+"""
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from shared.core.errors import FieldError
+from shared.core.filing import ComplaintRequest, Receipt
+from shared.core.uploads import UploadSlot
+from shared.intake.web import UploadRequest
+
+HTML = "text/html"
+FORM = "application/x-www-form-urlencoded"
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    fields: list[FieldError]
+    raw_ref: str | None = None
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx and 5xx of the JSON routes: a machine code, a Chinese message and the offending fields."""
+
+    error: ErrorDetail
+
+
+class Named(BaseModel):
+    code: str
+    name: str
+
+
+class ComplaintStatus(BaseModel):
+    """What GET /complaints/{tracking_no} shows (shared.intake.complaints.complaint_status): progress, no personal
+    data."""
+
+    tracking_no: str
+    status: str
+    status_name: str
+    category: Named | None
+    department: Named | None
+    received_at: str
+    acceptance_due_at: str | None
+    due_at: str | None
+    due_kind: str | None
+
+
+class PublishedCase(BaseModel):
+    """A published typical case (shared.core.published.public_view): redacted text only, an opaque id."""
+
+    id: str
+    kind: str
+    kind_name: str
+    title: str
+    summary: str
+    outcome: str
+    category: str | None
+    department: str | None
+    published_at: str
+
+
+class PublishedFeed(BaseModel):
+    items: list[PublishedCase]
+
+
+class ComplaintForm(BaseModel):
+    """The fields of the web form (POST /): checked as ComplaintRequest once mapped."""
+
+    description: str
+    respondent: str | None = None
+    incident_at: str | None = None
+    location: str | None = None
+    who: str = "anonymous"
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    id_number: str | None = None
+    organization: str | None = None
+    credit_code: str | None = None
+    attachment: list[str] = []
+    token: str | None = None
+
+
+Body = type[BaseModel] | str  # a JSON model, or a media type whose body is not described further
+
+
+@dataclass(frozen=True)
+class Doc:
+    summary: str
+    request: type[BaseModel] | None = None
+    request_type: str = "application/json"
+    # A body not described by a model (a provider's webhook): the media types it may come in.
+    free_body: tuple[str, ...] = ()
+    query: tuple[tuple[str, str], ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()
+    responses: dict[int, tuple[str, Body]] = field(default_factory=dict)
+
+
+_JSON_ERRORS: dict[int, tuple[str, Body]] = {
+    400: ("无法解析的请求", ErrorBody),
+    413: ("请求过大", ErrorBody),
+    415: ("不支持的 Content-Type", ErrorBody),
+    422: ("内容有误：字段和原因见 fields", ErrorBody),
+    429: ("操作过于频繁", ErrorBody),
+}
+_PAGE_ERRORS: dict[int, tuple[str, Body]] = {
+    400: ("无法识别的表单：表单页，错误显示在页面上", HTML),
+    413: ("请求过大：表单页", HTML),
+    415: ("不是表单提交：表单页", HTML),
+    422: ("内容有误：表单页，错误显示在对应字段旁，已填内容保留", HTML),
+    429: ("操作过于频繁：表单页", HTML),
+}
+
+DOCS: dict[str, Doc] = {
+    "post_complaint": Doc(
+        "提交投诉（JSON）",
+        request=ComplaintRequest,
+        headers=(("Idempotency-Key", "可选：重试时用同一个值，只会登记一次"),),
+        responses={201: ("已登记：投诉编号和查询码", Receipt), **_JSON_ERRORS},
+    ),
+    "get_complaint": Doc(
+        "查询办理进度（JSON）",
+        query=(("code", "查询码（也可用请求头 X-Verification-Code）"),),
+        responses={
+            200: ("办理进度", ComplaintStatus),
+            404: ("编号不存在或查询码不对（两者看起来一样）", ErrorBody),
+            429: ("查询过于频繁", ErrorBody),
+        },
+    ),
+    "post_upload": Doc(
+        "申请上传一个附件：返回直传 S3 的预签名 POST（照片或 PDF，20 MB 以内）",
+        request=UploadRequest,
+        responses={201: ("上传地址和表单字段", UploadSlot), **_JSON_ERRORS},
+    ),
+    "get_page": Doc(
+        "投诉页面（HTML）",
+        query=(("attachment", "已上传的附件（可重复）"), ("key", "S3 上传后跳转回来时带上的附件")),
+        responses={200: ("投诉页面", HTML)},
+    ),
+    "post_page": Doc(
+        "提交投诉表单（HTML 表单，无需 JavaScript）",
+        request=ComplaintForm,
+        request_type=FORM,
+        responses={201: ("回执页面：投诉编号和查询码", HTML), **_PAGE_ERRORS},
+    ),
+    "get_status_page": Doc(
+        "查询办理进度页面（HTML）",
+        query=(("no", "投诉编号"), ("code", "查询码")),
+        responses={200: ("查询表单或办理进度", HTML), 404: ("未找到：查询表单和提示", HTML), 429: ("过于频繁", HTML)},
+    ),
+    "get_asset": Doc(
+        "页面的样式表和脚本", responses={200: ("CSS 或 JavaScript", "text/plain"), 404: ("没有该文件", ErrorBody)}
+    ),
+    "get_published_page": Doc("典型案例公开页面（HTML，已去除个人信息）", responses={200: ("典型案例列表", HTML)}),
+    "get_published_feed": Doc(
+        "典型案例数据（JSON，已去除个人信息，最新的在前）", responses={200: ("典型案例列表", PublishedFeed)}
+    ),
+    "get_openapi": Doc("本文档", responses={200: ("OpenAPI 3.1 文档", "application/json")}),
+    "health": Doc("健康检查", responses={200: ("正常", "application/json")}),
+}
+
+
+def document(routes: Mapping[str, Mapping[str, Any]], base_path: str, title: str = "行政执法投诉受理 API") -> dict:
+    """OpenAPI 3.1 for `routes` (a Chalice app's `app.routes`: path -> method -> RouteEntry)."""
+    schemas: dict[str, Any] = {}
+    paths: dict[str, dict[str, Any]] = {}
+    for path, methods in sorted(routes.items()):
+        for method, entry in sorted(methods.items()):
+            doc = DOCS.get(entry.view_name) or _generic(entry)
+            paths.setdefault(path, {})[method.lower()] = _operation(path, entry.view_name, doc, schemas)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": "1"},
+        "servers": [{"url": base_path}],
+        "paths": paths,
+        "components": {"schemas": schemas},
+    }
+
+
+def _generic(entry: Any) -> Doc:
+    """A route without an entry in DOCS: a webhook taking a form or JSON body."""
+    summary = ((entry.view_function.__doc__ or "").strip().splitlines() or [f"Webhook {entry.uri_pattern}"])[0]
+    return Doc(
+        summary,
+        free_body=(FORM, "application/json"),
+        responses={200: ("已接收", "application/json"), **_JSON_ERRORS},
+    )
+
+
+def _operation(path: str, view_name: str, doc: Doc, schemas: dict[str, Any]) -> dict[str, Any]:
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in re.findall(r"{(\w+)}", path)
+    ]
+    parameters += [
+        {"name": name, "in": "query", "description": text, "schema": {"type": "string"}} for name, text in doc.query
+    ]
+    parameters += [
+        {"name": name, "in": "header", "description": text, "schema": {"type": "string"}} for name, text in doc.headers
+    ]
+    operation: dict[str, Any] = {"operationId": view_name, "summary": doc.summary}
+    if parameters:
+        operation["parameters"] = parameters
+    if doc.request is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {doc.request_type: {"schema": _schema(doc.request, schemas)}},
+        }
+    elif doc.free_body:
+        operation["requestBody"] = {"content": {kind: {"schema": {"type": "object"}} for kind in doc.free_body}}
+    operation["responses"] = {
+        str(status): {"description": text, "content": {_media(body): {"schema": _body_schema(body, schemas)}}}
+        for status, (text, body) in doc.responses.items()
+    }
+    return operation
+
+
+def _media(body: Body) -> str:
+    return body if isinstance(body, str) else "application/json"
+
+
+def _body_schema(body: Body, schemas: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "string"} if isinstance(body, str) else _schema(body, schemas)
+
+
+def _schema(model: type[BaseModel], schemas: dict[str, Any]) -> dict[str, Any]:
+    """A reference to the model's schema, which (with the models it uses) goes into components."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(schema.pop("$defs", {}))
+    schemas[model.__name__] = schema
+    return {"$ref": f"#/components/schemas/{model.__name__}"}

@@ -1,0 +1,467 @@
+"""SMS in: provider webhooks turned into complaints, follow-ups and progress queries, each answered by SMS.
+
+- Twilio posts a form (From, To, Body, MessageSid, ...) signed with X-Twilio-Signature: HMAC-SHA1 with the
+  account's auth token over the URL Twilio called followed by the sorted parameters. That URL is the public one
+  (`public_base_url`), not the one this function sees behind the gateway. The reply rides in the TwiML answer.
+- Aliyun (SmsUp HTTP push) posts a JSON array of {phone_number, send_time, content, sign_name, dest_code,
+  sequence_id} and expects {"code": 0, "msg": ...}; Tencent Cloud (reply callback) posts one JSON object
+  {extend, mobile, nationcode, sign, text, time} and expects {"result": 0, "errmsg": "OK"}. Neither signs its
+  push: the URL carries a secret token. Their replies go out through the notification sender.
+
+Every payload is archived before it is read; what cannot be used is quarantined with a 4xx. A provider retry
+of a message (same message id) gets the first answer back and creates nothing (filing.run_once).
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import math
+import re
+import unicodedata
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from functools import cache
+from typing import Annotated, Any
+from urllib.parse import parse_qs, urlsplit
+from xml.sax.saxutils import escape
+
+from pydantic import AfterValidator, BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from shared.core import filing, identity, notices, queues, reference_data, sms_text
+from shared.core.dal import CaseStore, ConditionFailed
+from shared.core.errors import ApiError, FieldError, from_validation_error
+from shared.core.identity import e164
+from shared.core.models import AuditEvent, Case, Channel, Complainant
+from shared.core.observability import logger
+from shared.core.settings import Settings
+from shared.intake import complaints
+
+SEGMENT_CHARS = 70  # one domestic SMS, signature included
+PART_CHARS = 67  # each part of a longer one
+TRANSITION_ATTEMPTS = 3
+# Invisible characters that phones and copy-paste slip into text: dropped, they carry nothing.
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+_PHONE = re.compile(r"\+?\d{5,20}")
+
+
+class Provider(StrEnum):
+    twilio = "twilio"
+    aliyun = "aliyun"
+    tencent = "tencent"
+
+
+class SmsRules(BaseModel):
+    query_keyword: str
+    follow_up_minutes: int
+    max_text_chars: int
+
+
+@cache
+def rules() -> SmsRules:
+    return SmsRules.model_validate(reference_data.load_json("sms_inbound.json"))
+
+
+def segments(text: str) -> int:
+    """SMS a text takes as domestic providers count it: every character is one, signature included."""
+    if len(text) <= SEGMENT_CHARS:
+        return 1 if text else 0
+    return math.ceil(len(text) / PART_CHARS)
+
+
+def reply(kind: str, **values: str) -> sms_text.Sms:
+    """An answer to a text: its kind in sms_templates.json (sms_receipt, sms_status, ...) and values."""
+    return sms_text.Sms(kind=kind, values=values)
+
+
+# --- what arrives -----------------------------------------------------------------------------------------------
+
+
+def _clean_text(text: str) -> str:
+    text = text.translate(_ZERO_WIDTH).strip()
+    if not text:
+        raise PydanticCustomError("invalid_empty_text", "短信内容为空")
+    if any(unicodedata.category(char) == "Cc" and char not in "\t\n\r" for char in text):
+        raise PydanticCustomError("invalid_control_characters", "短信内容含有控制字符")
+    if len(text) > rules().max_text_chars:
+        raise PydanticCustomError("invalid_text_too_long", f"短信内容超过 {rules().max_text_chars} 字")
+    return text
+
+
+def _clean_phone(phone: str) -> str:
+    """Mainland mobiles as 11 digits (how complaints by web are keyed too); any other number as given."""
+    phone = phone.strip()
+    if identity.is_mobile(phone):
+        return identity.normalise_phone(phone)
+    if not _PHONE.fullmatch(phone):
+        raise PydanticCustomError("invalid_phone", "发送号码格式不正确")
+    return phone
+
+
+SmsText = Annotated[str, AfterValidator(_clean_text)]
+Phone = Annotated[str, Field(min_length=1, max_length=30), AfterValidator(_clean_phone)]
+MessageId = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class InboundSms(BaseModel):
+    """One text, whichever provider brought it."""
+
+    provider: Provider
+    message_id: str
+    phone: str
+    text: str
+
+
+class TwilioMessage(BaseModel):
+    """The parameters of Twilio's incoming-message webhook this service uses (it sends many more)."""
+
+    message_sid: MessageId = Field(alias="MessageSid")
+    phone: Phone = Field(alias="From")
+    text: SmsText = Field(alias="Body")
+
+    def inbound(self) -> InboundSms:
+        return InboundSms(provider=Provider.twilio, message_id=self.message_sid, phone=self.phone, text=self.text)
+
+
+class AliyunMessage(BaseModel):
+    """One element of an Aliyun SmsUp push."""
+
+    phone_number: Phone
+    content: SmsText
+    send_time: str | None = None
+    sign_name: str | None = None
+    dest_code: str | None = None
+    # A number in older documents, a string in newer ones.
+    sequence_id: int | MessageId
+
+    def inbound(self) -> InboundSms:
+        return InboundSms(
+            provider=Provider.aliyun, message_id=str(self.sequence_id), phone=self.phone_number, text=self.content
+        )
+
+
+class TencentMessage(BaseModel):
+    """Tencent Cloud's SMS reply callback. It has no message id: its content stands in for one."""
+
+    mobile: str = Field(min_length=1, max_length=20)
+    nationcode: str = Field(min_length=1, max_length=5)
+    text: SmsText
+    time: int
+    sign: str | None = None
+    extend: str | None = None
+
+    @field_validator("nationcode")
+    @classmethod
+    def _digits(cls, value: str) -> str:
+        if not value.isdigit():
+            raise PydanticCustomError("invalid_nationcode", "国家码应为数字")
+        return value
+
+    @model_validator(mode="after")
+    def _phone(self) -> "TencentMessage":
+        self.phone()
+        return self
+
+    def phone(self) -> str:
+        return _clean_phone(self.mobile if self.nationcode == "86" else f"+{self.nationcode}{self.mobile}")
+
+    def inbound(self) -> InboundSms:
+        phone = self.phone()
+        digest = hashlib.sha256(f"{self.nationcode}:{self.mobile}:{self.time}:{self.text}".encode()).hexdigest()
+        return InboundSms(provider=Provider.tencent, message_id=digest[:32], phone=phone, text=self.text)
+
+
+# --- the webhook ------------------------------------------------------------------------------------------------
+
+
+class WebhookAnswer(BaseModel):
+    status: int
+    body: str
+    content_type: str
+
+
+class Outcome(BaseModel):
+    """What one text led to; kept by run_once, so that a provider retry gets the same reply."""
+
+    kind: str  # complaint, supplement or query
+    tracking_no: str | None
+    reply: sms_text.Sms
+
+
+def receive(
+    settings: Settings,
+    provider: str,
+    body: bytes,
+    content_type: str,
+    signature: str | None = None,
+    token: str | None = None,
+    now: datetime | None = None,
+) -> WebhookAnswer:
+    """Archive a provider's push, read its texts, act on each once and answer as the provider expects."""
+    now = now or datetime.now(UTC)
+    raw_key = filing.archive_raw(settings, Channel.sms, body, content_type, now)
+    try:
+        if provider not in Provider.__members__:
+            raise ApiError(404, "unknown_provider", "不支持的短信服务商")
+        messages = _read(settings, Provider(provider), body, content_type, signature, token)
+    except ApiError as error:
+        return _refused(settings, provider, raw_key, error, now)
+    done: list[tuple[InboundSms, Outcome]] = []
+    problems: list[tuple[int, ApiError]] = []
+    for index, message in enumerate(messages):
+        try:
+            if isinstance(message, ApiError):
+                raise message
+            done.append((message, _act_once(settings, message, raw_key, now)))
+        except ApiError as error:
+            problems.append((index, error))
+    if problems:
+        problem = _combined(problems, indexed=provider == Provider.aliyun)
+        if not done:
+            return _refused(settings, provider, raw_key, problem, now)
+        # Part of a push was usable: acknowledge it (a retry would not help the rest), keep the rest for staff.
+        filing.reject(settings, Channel.sms, raw_key, problem, now)
+    _queue_replies(settings, Provider(provider), done)
+    return _acknowledged(Provider(provider), [outcome for _, outcome in done])
+
+
+def _read(
+    settings: Settings, provider: Provider, body: bytes, content_type: str, signature: str | None, token: str | None
+) -> list[InboundSms | ApiError]:
+    """The texts of a push, each checked apart; ApiError for a push that cannot be read or is not genuine."""
+    if provider != Provider.twilio and not hmac.compare_digest(
+        (token or "").encode(), settings.sms_webhook_token.encode()
+    ):
+        raise ApiError(403, "invalid_token", "访问令牌不正确")
+    expected = "application/x-www-form-urlencoded" if provider == Provider.twilio else "application/json"
+    if content_type.split(";", 1)[0].strip().lower() != expected:
+        raise ApiError(415, "unsupported_media_type", f"请以 {expected} 格式提交")
+    if len(body) > settings.max_body_bytes:
+        raise ApiError(413, "payload_too_large", f"提交的内容超过 {settings.max_body_bytes // 1024} KB 上限")
+    if provider == Provider.twilio:
+        params = _form(body)
+        if not valid_twilio_signature(settings.twilio_auth_token, twilio_url(settings), params, signature or ""):
+            raise ApiError(403, "invalid_signature", "X-Twilio-Signature 签名校验不通过")
+        # Twilio sends each parameter once; a repeated one is not Twilio's and fails the checks below.
+        fields = {name: values[0] if len(values) == 1 else values for name, values in params.items()}
+        return [_checked(TwilioMessage, fields)]
+    document = _json(body)
+    if provider == Provider.tencent:
+        if not isinstance(document, dict):
+            raise ApiError(400, "body_not_object", "提交的内容应为 JSON 对象")
+        return [_checked(TencentMessage, document)]
+    if not isinstance(document, list) or not document:
+        raise ApiError(400, "body_not_array", "提交的内容应为非空的 JSON 数组")
+    return [_checked(AliyunMessage, item) for item in document]
+
+
+def _checked(model: type[TwilioMessage | AliyunMessage | TencentMessage], values: Any) -> InboundSms | ApiError:
+    try:
+        return model.model_validate(values).inbound()
+    except ValidationError as error:
+        return from_validation_error(error)
+
+
+def _form(body: bytes) -> dict[str, list[str]]:
+    try:
+        return parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=True, errors="strict")
+    except ValueError as error:  # UnicodeDecodeError is one too
+        raise ApiError(400, "malformed_form", "提交的内容不是有效的表单数据") from error
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return json.loads(body.decode("utf-8"))
+    except ValueError as error:
+        raise ApiError(400, "malformed_json", "提交的内容不是有效的 JSON") from error
+
+
+def twilio_url(settings: Settings) -> str:
+    """The webhook URL to enter in Twilio's console, and the one its signatures cover."""
+    return f"{settings.public_base_url.rstrip('/')}/sms/{Provider.twilio}"
+
+
+def twilio_signature(token: str, url: str, params: dict[str, list[str]]) -> str:
+    """Twilio's signature: the URL, then each parameter name followed by its value, names in sorted order."""
+    payload = url + "".join(name + value for name in sorted(params) for value in sorted(set(params[name])))
+    return base64.b64encode(hmac.new(token.encode(), payload.encode(), hashlib.sha1).digest()).decode()
+
+
+def valid_twilio_signature(token: str, url: str, params: dict[str, list[str]], signature: str) -> bool:
+    # Twilio does not always sign with the port as configured: its own validators accept both forms.
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit(":", 1)[0] if parts.port else f"{parts.netloc}:{443 if parts.scheme == 'https' else 80}"
+    candidates = (url, parts._replace(netloc=host).geturl())
+    return any(
+        hmac.compare_digest(twilio_signature(token, candidate, params).encode(), signature.encode())
+        for candidate in candidates
+    )
+
+
+# --- what a text leads to ---------------------------------------------------------------------------------------
+
+
+def _act_once(settings: Settings, message: InboundSms, raw_key: str, now: datetime) -> Outcome:
+    answer = filing.run_once(
+        settings,
+        f"sms:{message.provider}:{message.message_id}",
+        hashlib.sha256(f"{message.phone}\n{message.text}".encode()).hexdigest(),
+        now,
+        lambda: _act(settings, message, raw_key, now).model_dump(),
+        status=200,
+    )
+    outcome = Outcome.model_validate(answer.body)
+    if answer.replayed:
+        logger.info("sms retry answered again", extra={"tracking_no": outcome.tracking_no, "kind": outcome.kind})
+    return outcome
+
+
+def _act(settings: Settings, message: InboundSms, raw_key: str, now: datetime) -> Outcome:
+    query = parse_query(message.text)
+    if query is not None:
+        return _query(settings, message, *query, now)
+    complainant = Complainant(phone=message.phone)
+    draft = filing.ComplaintDraft(
+        channel=Channel.sms, raw_key=raw_key, received_at=now, description=message.text, complainant=complainant
+    )
+    complaints.limit_phone(settings, draft, now)
+    earlier = _recent_sms_case(settings, complainant, now)
+    if earlier is not None:
+        _supplement(settings, earlier, message.text, raw_key, now)
+        return Outcome(kind="supplement", tracking_no=earlier, reply=reply("sms_supplement", tracking_no=earlier))
+    receipt = filing.create_complaint(settings, draft)
+    answer = reply("sms_receipt", tracking_no=receipt.tracking_no, code=receipt.verification_code)
+    return Outcome(kind="complaint", tracking_no=receipt.tracking_no, reply=answer)
+
+
+def parse_query(text: str) -> tuple[str, str | None] | None:
+    """(tracking number, code) when a text asks for progress: the keyword, then a tracking number, then a code.
+
+    Read after NFKC, so that full-width digits and letters count; separators may be spaces or punctuation.
+    """
+    keyword = rules().query_keyword
+    normal = unicodedata.normalize("NFKC", text).strip()
+    if not normal.startswith(keyword):
+        return None
+    words = [word for word in re.split(r"[\s,，:：;；、.。]+", normal[len(keyword) :]) if word]
+    if not 1 <= len(words) <= 2 or not re.fullmatch(r"[A-Za-z]{0,4}\d{6,20}", words[0]):
+        return None
+    return words[0].upper(), words[1] if len(words) == 2 else None
+
+
+def _query(settings: Settings, message: InboundSms, tracking_no: str, code: str | None, now: datetime) -> Outcome:
+    try:
+        # The sender's number stands in for the client address of the web lookup, for the same limits.
+        status = complaints.complaint_status(settings, tracking_no, code, f"sms:{message.phone}", now)
+    except ApiError as error:
+        kind = "sms_too_many" if error.status == 429 else "sms_not_found"
+        return Outcome(kind="query", tracking_no=None, reply=reply(kind))
+    name = str(status["status_name"])
+    if status["department"]:
+        answer = reply("sms_status", tracking_no=tracking_no, status=name, department=status["department"]["name"])
+    else:
+        answer = reply("sms_status_unassigned", tracking_no=tracking_no, status=name)
+    return Outcome(kind="query", tracking_no=tracking_no, reply=answer)
+
+
+def _recent_sms_case(settings: Settings, complainant: Complainant, now: datetime) -> str | None:
+    """The SMS complaint this number sent within the follow-up window, if any."""
+    contact = complainant.contact_key()
+    if contact is None:
+        return None
+    since = now - timedelta(minutes=rules().follow_up_minutes)
+    store = CaseStore(settings)
+    tracking_no = store.latest_by_contact(identity.contact_hash(contact, settings.contact_hash_key), since)
+    if tracking_no is None:
+        return None
+    case = store.get(tracking_no)
+    return tracking_no if case is not None and case.channel == Channel.sms else None
+
+
+def _supplement(settings: Settings, tracking_no: str, text: str, raw_key: str, now: datetime) -> Case:
+    """Append a follow-up text to a case, with its audit event, guarded by the version read."""
+    store = CaseStore(settings)
+    for _ in range(TRANSITION_ATTEMPTS):
+        before = store.get(tracking_no)
+        if before is None:
+            raise RuntimeError(f"case {tracking_no} vanished")
+        after = before.model_copy(
+            update={"description": f"{before.description}\n{text}", "version": before.version + 1}
+        )
+        event = AuditEvent(
+            tracking_no=tracking_no,
+            version=after.version,
+            at=now,
+            actor=f"channel:{Channel.sms}",
+            action="supplement",
+            from_status=before.status,
+            to_status=after.status,
+            details={"raw_key": raw_key},
+        )
+        try:
+            store.transition(before, after, event)
+        except ConditionFailed:
+            continue  # changed meanwhile (routed, most likely): read it again
+        logger.info("complaint supplemented", extra={"tracking_no": tracking_no, "channel": str(Channel.sms)})
+        return after
+    raise RuntimeError(f"case {tracking_no} kept changing while a follow-up was added")
+
+
+# --- answers ----------------------------------------------------------------------------------------------------
+
+
+def _queue_replies(settings: Settings, provider: Provider, done: list[tuple[InboundSms, Outcome]]) -> None:
+    """Aliyun and Tencent only take an acknowledgement: their replies go out through the notification sender.
+
+    Queued after the outcome is kept, under an id fixed by the text's message id: if queueing fails, the
+    provider retries (5xx), run_once answers the same and the sender sends once."""
+    if provider == Provider.twilio:
+        return  # the reply rides in the TwiML answer
+    for message, outcome in done:
+        notice = notices.SmsNotice(
+            kind=outcome.reply.kind,
+            phone=e164(message.phone),
+            values=outcome.reply.values,
+            tracking_no=outcome.tracking_no,
+        )
+        envelope = notices.sms_notice_message(f"sms-reply:{message.provider}:{message.message_id}", notice)
+        queues.send(settings.notify_queue, envelope)
+
+
+def _acknowledged(provider: Provider, outcomes: list[Outcome]) -> WebhookAnswer:
+    if provider == Provider.twilio:
+        messages = "".join(f"<Message>{escape(sms_text.render(outcome.reply))}</Message>" for outcome in outcomes)
+        twiml = f'<?xml version="1.0" encoding="UTF-8"?><Response>{messages}</Response>'
+        return WebhookAnswer(status=200, body=twiml, content_type="text/xml; charset=utf-8")
+    body = {"code": 0, "msg": "接收成功"} if provider == Provider.aliyun else {"result": 0, "errmsg": "OK"}
+    return _json_answer(200, body)
+
+
+def _refused(settings: Settings, provider: str, raw_key: str, error: ApiError, now: datetime) -> WebhookAnswer:
+    answer = filing.reject(settings, Channel.sms, raw_key, error, now)
+    # Our error shape, with the fields each provider reads first: a non-zero code and its message.
+    shape: dict[str, Any] = {}
+    if provider == Provider.aliyun:
+        shape = {"code": error.status, "msg": error.message}
+    elif provider == Provider.tencent:
+        shape = {"result": error.status, "errmsg": error.message}
+    return _json_answer(answer.status, {**shape, **answer.body})
+
+
+def _combined(problems: list[tuple[int, ApiError]], indexed: bool) -> ApiError:
+    """One error for the quarantine list: the first problem's status and code, every problem's fields."""
+    first = problems[0][1]
+    fields = []
+    for index, error in problems:
+        prefix = f"{index}." if indexed else ""
+        fields += [field.model_copy(update={"field": prefix + field.field}) for field in error.fields]
+        if not error.fields:
+            fields.append(FieldError(field=prefix.rstrip(".") or "body", code=error.code, message=error.message))
+    return ApiError(first.status, first.code, first.message, fields)
+
+
+def _json_answer(status: int, body: dict) -> WebhookAnswer:
+    return WebhookAnswer(
+        status=status, body=json.dumps(body, ensure_ascii=False), content_type="application/json; charset=utf-8"
+    )

@@ -1,0 +1,532 @@
+"""The statistics table of a report (issue 5) as an XLSX workbook, as CSV and as JSON.
+
+Every sheet is first laid out as a `_Table` (columns under their group headers, rows of cells); the workbook and
+the CSV render the same tables, so both show the same figures. A figure the workbook computes (totals, the
+on-time rate, a hotspot's rise) is a `_Computed` cell: its formula goes into the workbook, its value into the
+CSV. Sheet names, titles and labels are the county's, in `shared/data/report_table.json`.
+
+openpyxl is imported inside `to_xlsx` only: it takes a few hundred milliseconds to import, and most invocations
+of the reporting Lambda never render a workbook.
+"""
+
+import csv
+import io
+import itertools
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import cache
+from typing import Any, Literal
+
+from pydantic import BaseModel, model_validator
+
+from shared.core import reference_data
+from shared.core.text import FORMULA_STARTS, safe_cell
+from shared.reporting.report_document import COUNT_FIELDS, DepartmentRow, ReportDocument
+
+# Rows of every sheet: 1 title, 2 unit / period / date, 3 and 4 headers, then the table.
+FIRST_ROW = 5
+RATE = "on_time_rate"
+REMARKS = "remarks"
+NO_RATE = "-"  # nothing closed: a dash, not 0%
+PERCENT = "0.0%"
+BODY_FONT = "宋体"
+TITLE_FONT = "方正小标宋简体"
+# Characters XML 1.0 cannot hold (openpyxl refuses them): dropped from the workbook rather than failing it.
+_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+class _LayoutColumn(BaseModel):
+    field: str
+    label: str
+
+
+class _Group(BaseModel):
+    title: str | None = None
+    columns: list[_LayoutColumn]
+
+
+class _StatisticsLayout(BaseModel):
+    sheet: str
+    groups: list[_Group]
+
+    @model_validator(mode="after")
+    def _known_fields(self) -> "_StatisticsLayout":
+        fields = [column.field for group in self.groups for column in group.columns]
+        unknown = set(fields) - {*COUNT_FIELDS, RATE, REMARKS}
+        if unknown:
+            raise ValueError(f"report_table.json: unknown statistics fields {sorted(unknown)}")
+        if RATE in fields and not {"closed", "closed_on_time"} <= set(fields):
+            raise ValueError("report_table.json: on_time_rate needs the closed and closed_on_time columns")
+        return self
+
+    def fields(self) -> list[str]:
+        return [column.field for group in self.groups for column in group.columns]
+
+
+class _BreakdownLayout(BaseModel):
+    sheet: str
+    title: str
+    group: str
+
+
+class _ListLayout(BaseModel):
+    sheet: str
+    title: str
+    labels: dict[str, str]
+    kinds: dict[str, str] = {}
+    statuses: dict[str, str] = {}
+
+
+class _Info(BaseModel):
+    unit: str
+    period: str
+    date: str
+
+
+class _Layout(BaseModel):
+    index_label: str
+    unit_label: str
+    totals_label: str
+    info: _Info
+    date_format: str
+    statistics: _StatisticsLayout
+    categories: _BreakdownLayout
+    channels: _BreakdownLayout
+    hotspots: _ListLayout
+    typical_cases: _ListLayout
+    assessment: _ListLayout
+
+
+@cache
+def _layout() -> _Layout:
+    return _Layout.model_validate(reference_data.load_json("report_table.json"))
+
+
+@dataclass(frozen=True)
+class _Computed:
+    formula: str  # for the workbook
+    value: int | float | str  # what the formula gives, for the CSV
+
+
+Cell = int | float | str | _Computed | None
+
+
+@dataclass(frozen=True)
+class _Column:
+    label: str
+    group: str | None = None  # consecutive columns of one group share a header over their labels
+    width: float = 7
+    number_format: str | None = None
+    text: bool = False  # free text: left-aligned and wrapped
+
+
+@dataclass
+class _Table:
+    sheet: str
+    title: str
+    columns: list[_Column]
+    rows: list[list[Cell]]
+    frozen_columns: int = 0
+    has_totals: bool = False  # the last row is the totals row
+    merged_down: list[tuple[int, int, int]] = field(default_factory=list)  # column, first and last row (0-based)
+
+
+def _letter(column: int) -> str:
+    """A 1-based column number as a spreadsheet column name (A, ..., Z, AA, ...), without importing openpyxl."""
+    name = ""
+    while column:
+        column, remainder = divmod(column - 1, 26)
+        name = chr(ord("A") + remainder) + name
+    return name
+
+
+def _value(cell: Cell) -> Any:
+    return cell.value if isinstance(cell, _Computed) else cell
+
+
+def _column_sum(rows: list[list[Cell]], column: int) -> _Computed:
+    """SUM over the data rows of a 0-based column (the totals row comes right after them)."""
+    name = _letter(column + 1)
+    last = FIRST_ROW + len(rows) - 1
+    total = sum(_value(row[column]) or 0 for row in rows)
+    return _Computed(f"=SUM({name}{FIRST_ROW}:{name}{last})", total) if rows else _Computed("=0", 0)
+
+
+def _rate(closed: str, on_time: str, row: int, closed_count: int, on_time_count: int) -> _Computed:
+    return _Computed(
+        f'=IF({closed}{row}=0,"{NO_RATE}",{on_time}{row}/{closed}{row})',
+        on_time_count / closed_count if closed_count else NO_RATE,
+    )
+
+
+def _local_date(moment: datetime | date | None) -> str:
+    if moment is None:
+        return ""
+    day = moment.astimezone(reference_data.county_timezone()).date() if isinstance(moment, datetime) else moment
+    return _layout().date_format.format(year=day.year, month=day.month, day=day.day)
+
+
+def _department_name(code: str | None) -> str:
+    names = {department.code: department.name for department in reference_data.departments()}
+    return names.get(code, code) if code else ""
+
+
+def _statistics(document: ReportDocument) -> _Table:
+    layout = _layout()
+    fields = layout.statistics.fields()
+    columns = [_Column(layout.index_label, width=5), _Column(layout.unit_label, width=22, text=True)]
+    for group in layout.statistics.groups:
+        for column in group.columns:
+            if column.field == RATE:
+                columns.append(_Column(column.label, group.title, width=9, number_format=PERCENT))
+            elif column.field == REMARKS:
+                columns.append(_Column(column.label, group.title, width=24, text=True))
+            else:
+                columns.append(_Column(column.label, group.title))
+    # Column names of the figures the rate is computed from (the statistics columns start at the third).
+    names = {name: _letter(position + 3) for position, name in enumerate(fields)}
+    rows: list[list[Cell]] = []
+    for index, department in enumerate(document.rows):
+        row_number = FIRST_ROW + index
+        cells: list[Cell] = [index + 1, department.name]
+        for name in fields:
+            if name == RATE:
+                cells.append(
+                    _rate(
+                        names["closed"],
+                        names["closed_on_time"],
+                        row_number,
+                        department.closed,
+                        department.closed_on_time,
+                    )
+                )
+            else:
+                cells.append(getattr(department, name))
+        rows.append(cells)
+    totals_row = FIRST_ROW + len(rows)
+    totals: list[Cell] = [None, layout.totals_label]
+    for position, name in enumerate(fields, start=2):
+        if name == REMARKS:
+            totals.append(None)
+        elif name == RATE:
+            closed = sum(row.closed for row in document.rows)
+            on_time = sum(row.closed_on_time for row in document.rows)
+            totals.append(_rate(names["closed"], names["closed_on_time"], totals_row, closed, on_time))
+        else:
+            totals.append(_column_sum(rows, position))
+    return _Table(layout.statistics.sheet, document.title, columns, [*rows, totals], frozen_columns=2, has_totals=True)
+
+
+def _breakdown(document: ReportDocument, kind: Literal["categories", "channels"]) -> _Table:
+    """Departments x categories or x channels, with a total per department and per column."""
+    layout = _layout()
+    sheet = getattr(layout, kind)
+    names: dict[str, str] = getattr(document, kind)
+    counts_of = "by_category" if kind == "categories" else "by_channel"
+    columns = [
+        _Column(layout.index_label, width=5),
+        _Column(layout.unit_label, width=22, text=True),
+        *[_Column(name, sheet.group, width=9) for name in names.values()],
+        _Column(layout.totals_label),
+    ]
+    first, last = _letter(3), _letter(2 + len(names))
+    rows: list[list[Cell]] = []
+    for index, department in enumerate(document.rows):
+        counts = [getattr(department, counts_of).get(code, 0) for code in names]
+        row_number = FIRST_ROW + index
+        total = _Computed(f"=SUM({first}{row_number}:{last}{row_number})", sum(counts))
+        rows.append([index + 1, department.name, *counts, total])
+    totals: list[Cell] = [None, layout.totals_label, *[_column_sum(rows, c) for c in range(2, len(columns))]]
+    title = sheet.title.format(scope=document.scope_name)
+    return _Table(sheet.sheet, title, columns, [*rows, totals], frozen_columns=2, has_totals=True)
+
+
+def _hotspots(document: ReportDocument) -> _Table:
+    """The hotspots in the document's order, which is their rank."""
+    sheet = _layout().hotspots
+    labels = sheet.labels
+    columns = [
+        _Column(labels["rank"], width=5),
+        _Column(labels["title"], width=30, text=True),
+        _Column(labels["kind"], width=12),
+        _Column(labels["window_days"], width=9),
+        _Column(labels["count"]),
+        _Column(labels["previous_count"]),
+        _Column(labels["rise"]),
+        _Column(labels["status"], width=11),
+        _Column(labels["opened_at"], width=15),
+        _Column(labels["cases"], width=34, text=True),
+    ]
+    rows: list[list[Cell]] = []
+    for index, hotspot in enumerate(document.hotspots):
+        row_number = FIRST_ROW + index
+        rows.append(
+            [
+                index + 1,
+                hotspot.title,
+                sheet.kinds.get(hotspot.kind, hotspot.kind),
+                hotspot.window_days,
+                hotspot.count,
+                hotspot.previous_count,
+                _Computed(f"=E{row_number}-F{row_number}", hotspot.count - hotspot.previous_count),
+                sheet.statuses.get(hotspot.status, hotspot.status),
+                _local_date(hotspot.opened_at),
+                "、".join(hotspot.cases),
+            ]
+        )
+    return _Table(sheet.sheet, sheet.title.format(scope=document.scope_name), columns, rows)
+
+
+def _typical_cases(document: ReportDocument) -> _Table:
+    sheet = _layout().typical_cases
+    labels = sheet.labels
+    columns = [
+        _Column(_layout().index_label, width=5),
+        _Column(labels["tracking_no"], width=17),
+        _Column(labels["kind"], width=10),
+        _Column(labels["department"], width=18, text=True),
+        _Column(labels["title"], width=22, text=True),
+        _Column(labels["summary"], width=40, text=True),
+        _Column(labels["outcome"], width=36, text=True),
+        _Column(labels["published_at"], width=15),
+    ]
+    rows: list[list[Cell]] = [
+        [
+            index + 1,
+            case.tracking_no,
+            sheet.kinds.get(case.kind, case.kind),
+            _department_name(case.department),
+            case.title,
+            case.summary,
+            case.outcome,
+            _local_date(case.published_at),
+        ]
+        for index, case in enumerate(document.typical_cases)
+    ]
+    return _Table(sheet.sheet, sheet.title.format(scope=document.scope_name), columns, rows)
+
+
+def _assessment(document: ReportDocument) -> _Table:
+    """One row per scored item; a department's number, name and total span its items' rows."""
+    sheet = _layout().assessment
+    labels = sheet.labels
+    columns = [
+        _Column(_layout().index_label, width=5),
+        _Column(labels["department"], width=22, text=True),
+        _Column(labels["total"], number_format="0.0"),
+        _Column(labels["item"], width=18, text=True),
+        _Column(labels["weight"], number_format="0.0"),
+        _Column(labels["score"], number_format="0.0"),
+        _Column(labels["basis"], width=44, text=True),
+    ]
+    rows: list[list[Cell]] = []
+    merged: list[tuple[int, int, int]] = []
+    for index, department in enumerate(document.assessment):
+        first = len(rows)
+        head: list[Cell] = [index + 1, department.name, department.total]
+        for item in department.items:
+            rows.append([*(head if len(rows) == first else [None] * 3), item.name, item.weight, item.score, item.basis])
+        if not department.items:
+            rows.append([*head, None, None, None, None])
+        if len(rows) - first > 1:
+            merged += [(column, first, len(rows) - 1) for column in range(3)]
+    return _Table(
+        sheet.sheet,
+        sheet.title.format(scope=document.scope_name),
+        columns,
+        rows,
+        frozen_columns=2,
+        merged_down=merged,
+    )
+
+
+def _tables(document: ReportDocument) -> list[_Table]:
+    return [
+        _statistics(document),
+        _breakdown(document, "categories"),
+        _breakdown(document, "channels"),
+        _hotspots(document),
+        _typical_cases(document),
+        _assessment(document),
+    ]
+
+
+def _info(document: ReportDocument) -> list[str]:
+    """The line under the title: unit, period and the date the table was made (county time)."""
+    info = _layout().info
+    return [
+        info.unit.format(unit=document.unit),
+        info.period.format(period=document.period.label),
+        info.date.format(date=_local_date(document.generated_at)),
+    ]
+
+
+def to_xlsx(document: ReportDocument) -> bytes:
+    """One workbook for the document's scope, a sheet per table, formatted for printing on A4 landscape."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    info = _info(document)
+    styles = _Styles(workbook)
+    for table in _tables(document):
+        _write_sheet(workbook.create_sheet(table.sheet), table, info, styles)
+    workbook.properties.title = document.title
+    workbook.properties.creator = document.unit
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+@dataclass
+class _Styles:
+    """The table cells' styles, registered once per workbook as named styles: setting a font, a border and an
+    alignment on each cell one by one makes openpyxl compare style objects and takes seconds for a county."""
+
+    workbook: Any
+    names: dict[tuple[bool, bool, str | None], str] = field(default_factory=dict)
+
+    def name(self, *, bold: bool, text: bool, number_format: str | None) -> str:
+        key = (bold, text, number_format)
+        if key not in self.names:
+            from openpyxl.styles import Alignment, Border, Font, NamedStyle, Side
+
+            thin = Side(style="thin")
+            style = NamedStyle(
+                name=f"统计表{len(self.names) + 1}",
+                font=Font(name=BODY_FONT, size=10, bold=bold),
+                border=Border(left=thin, right=thin, top=thin, bottom=thin),
+                alignment=Alignment(horizontal="left" if text else "center", vertical="center", wrap_text=True),
+                number_format=number_format or "General",
+            )
+            self.workbook.add_named_style(style)
+            self.names[key] = style.name
+        return self.names[key]
+
+
+def _write_sheet(sheet: Any, table: _Table, info: list[str], styles: _Styles) -> None:
+    from openpyxl.styles import Alignment, Font
+
+    width = len(table.columns)
+    last_row = FIRST_ROW + len(table.rows) - 1
+    sheet.cell(1, 1, table.title).font = Font(name=TITLE_FONT, size=18, bold=True)
+    sheet.cell(1, 1).alignment = Alignment(horizontal="center", vertical="center")
+    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
+    sheet.row_dimensions[1].height = 36
+    # Unit on the left, period in the middle, date on the right, each over a third of the width.
+    bounds = [1, width // 3 + 1, 2 * width // 3 + 1, width + 1]
+    spans = itertools.pairwise(bounds)
+    for text, (start, end), horizontal in zip(info, spans, ("left", "center", "right"), strict=True):
+        cell = sheet.cell(2, start)
+        _put(cell, text)
+        cell.font = Font(name=BODY_FONT, size=11)
+        cell.alignment = Alignment(horizontal=horizontal, vertical="center")
+        sheet.merge_cells(start_row=2, start_column=start, end_row=2, end_column=end - 1)
+    sheet.row_dimensions[2].height = 22
+    # Styles first: a named style replaces the quote prefix that _put sets on text looking like a formula.
+    header = styles.name(bold=True, text=False, number_format=None)
+    for row_number in range(3, last_row + 1):
+        bold = table.has_totals and row_number == last_row
+        for column_number, column in enumerate(table.columns, start=1):
+            style = styles.name(bold=bold, text=column.text, number_format=column.number_format)
+            sheet.cell(row_number, column_number).style = header if row_number < FIRST_ROW else style
+    _write_headers(sheet, table)
+    for index, row in enumerate(table.rows):
+        for column_number, value in enumerate(row, start=1):
+            _put(sheet.cell(FIRST_ROW + index, column_number), value)
+    for spanned, first, last in table.merged_down:
+        sheet.merge_cells(
+            start_row=FIRST_ROW + first, start_column=spanned + 1, end_row=FIRST_ROW + last, end_column=spanned + 1
+        )
+    for column_number, column in enumerate(table.columns, start=1):
+        sheet.column_dimensions[_letter(column_number)].width = column.width
+    sheet.freeze_panes = sheet.cell(FIRST_ROW, table.frozen_columns + 1)
+    sheet.print_title_rows = f"3:{FIRST_ROW - 1}"
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0  # as many pages down as the rows need
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_options.horizontalCentered = True
+    sheet.page_margins.left = sheet.page_margins.right = 0.4
+
+
+def _write_headers(sheet: Any, table: _Table) -> None:
+    """Row 3 holds group titles over their columns' labels in row 4; a column without a group spans both rows."""
+    numbered = enumerate(table.columns, start=1)
+    for group, run in itertools.groupby(numbered, key=lambda item: item[1].group):
+        members = list(run)
+        if group is None:
+            for number, column in members:
+                _put(sheet.cell(3, number), column.label)
+                sheet.merge_cells(start_row=3, start_column=number, end_row=4, end_column=number)
+            continue
+        first, last = members[0][0], members[-1][0]
+        _put(sheet.cell(3, first), group)
+        sheet.merge_cells(start_row=3, start_column=first, end_row=3, end_column=last)
+        for number, column in members:
+            _put(sheet.cell(4, number), column.label)
+    sheet.row_dimensions[3].height = 24
+    sheet.row_dimensions[4].height = 42
+
+
+def _put(cell: Any, value: Cell) -> None:
+    """Formulas only where the table computes one; text that looks like a formula stays text."""
+    if isinstance(value, _Computed):
+        cell.value = value.formula
+    elif isinstance(value, str):
+        cell.value = _ILLEGAL_XML.sub("", value)
+        if value.startswith(FORMULA_STARTS):
+            # A string cell is never evaluated, and the quote prefix keeps it text when someone edits it.
+            cell.data_type = "s"
+            cell.quotePrefix = True
+    else:
+        cell.value = value
+
+
+def to_csv(document: ReportDocument) -> bytes:
+    """The tables of the workbook one after another, with the computed values; UTF-8 with a BOM, CRLF."""
+    lines: list[list[object]] = [[safe_cell(document.title)], [safe_cell(text) for text in _info(document)]]
+    for table in _tables(document):
+        header = [f"{column.group}·{column.label}" if column.group else column.label for column in table.columns]
+        lines += [[], [table.sheet], [safe_cell(label) for label in header]]
+        lines += [
+            [_csv_cell(cell, column) for cell, column in zip(row, table.columns, strict=True)] for row in table.rows
+        ]
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer, lineterminator="\r\n").writerows(lines)
+    # The byte order mark makes Excel read the file as UTF-8 rather than the system code page.
+    return "\ufeff".encode() + buffer.getvalue().encode("utf-8")
+
+
+def _csv_cell(cell: Cell, column: _Column) -> object:
+    if isinstance(cell, _Computed):
+        # Our own values: a rate as the workbook shows it, the dash for no rate left as it is.
+        return f"{cell.value:.1%}" if column.number_format == PERCENT and isinstance(cell.value, float) else cell.value
+    if isinstance(cell, str):
+        return safe_cell(cell)
+    return "" if cell is None else cell
+
+
+def computed_totals(document: ReportDocument) -> DepartmentRow:
+    """The sum of the document's rows, computed here so the JSON agrees with the workbook's SUM formulas."""
+    rows = document.rows
+    return DepartmentRow(
+        department="TOTAL",
+        name=_layout().totals_label,
+        **{name: sum(getattr(row, name) for row in rows) for name in COUNT_FIELDS},
+        by_category={code: sum(row.by_category.get(code, 0) for row in rows) for code in document.categories},
+        by_channel={code: sum(row.by_channel.get(code, 0) for row in rows) for code in document.channels},
+    )
+
+
+def to_json(document: ReportDocument) -> bytes:
+    """The document with each row's on-time rate and the computed totals; UTF-8, Chinese as written."""
+    data = document.model_dump(mode="json")
+    for row, source in zip(data["rows"], document.rows, strict=True):
+        row[RATE] = source.on_time_rate
+    total = computed_totals(document)
+    data["totals"] = {**total.model_dump(mode="json"), RATE: total.on_time_rate}
+    return json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")

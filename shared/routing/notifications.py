@@ -1,0 +1,278 @@
+"""Notifications, each sent once however often its message arrives: deadline notices to the legal offices
+(who is told), messages to one number (replies to complainants who wrote by SMS, shared/intake/sms_inbound.py), and the
+notices complainants get as their case moves on, by SMS and/or mail as they chose.
+
+A message carries the kind and the values, not a text: each provider turns them into what it sends
+(shared/routing/sms.py,
+shared/data/sms_templates.json; mail texts in shared/data/complainant_notices.json). A notice to a complainant
+carries no contact either: the consumer reads it from the case's personal-data compartment when it sends.
+"""
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import make_msgid
+from functools import cache
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from shared.core import identity, queues, reference_data
+from shared.core.dal import CaseStore, IdempotencyStore
+from shared.core.mailer import MailSender, mail_sender
+from shared.core.messages import Envelope, MessageType
+from shared.core.models import Case, Complainant
+from shared.core.notices import SUPERVISOR, SmsNotice, legal_office_phones, policy
+from shared.core.observability import logger
+from shared.core.settings import Settings
+from shared.core.sms_text import Sms
+from shared.routing.sms import SmsSender
+
+
+class DeadlineNotice(BaseModel):
+    """The data of a notification.requested message."""
+
+    tracking_no: str
+    kind: str
+    department: str
+    due_at: datetime
+
+
+def recipients(notice: DeadlineNotice) -> list[str]:
+    """Reminders go to the department's legal office; an escalation (督办) to its head and the county office."""
+    if notice.kind.endswith("_escalated"):
+        phones = policy().department_heads.get(notice.department, []) + legal_office_phones(SUPERVISOR)
+    else:
+        phones = legal_office_phones(notice.department)
+    return list(dict.fromkeys(phones))
+
+
+def deadline_sms(notice: DeadlineNotice) -> Sms:
+    due = notice.due_at.astimezone(reference_data.county_timezone())
+    return Sms(kind=notice.kind, values={"tracking_no": notice.tracking_no, "due": f"{due:%m月%d日%H:%M}"})
+
+
+def send_notification(settings: Settings, message: Envelope, sender: SmsSender, mail: MailSender | None = None) -> int:
+    """Send a requested notification to each recipient once, however often the message arrives."""
+    if message.data.get("recipient") == "complainant":
+        return send_complainant_notice(settings, message, sender, mail or mail_sender(settings))
+    if "phone" in message.data:
+        return send_sms_notice(settings, message, sender)
+    notice = DeadlineNotice.model_validate(message.data)
+    store = CaseStore(settings)
+    sms = deadline_sms(notice)
+    sent = 0
+    for phone in recipients(notice):
+        # The phone number is hashed: keys are visible in places personal data must not be.
+        marker = f"NOTICE#{message.id}#{hashlib.sha256(phone.encode()).hexdigest()[:16]}"
+        if not store.record_once(notice.tracking_no, marker, {"kind": notice.kind, "channel": "sms"}):
+            continue
+        try:
+            provider_id = sender.send(phone, sms)
+        except Exception:
+            store.forget(notice.tracking_no, marker)  # let the retry send it
+            raise
+        sent += 1
+        logger.info(
+            "notification sent",
+            extra={"tracking_no": notice.tracking_no, "kind": notice.kind, "provider_message_id": provider_id},
+        )
+    return sent
+
+
+def send_sms_notice(settings: Settings, message: Envelope, sender: SmsSender) -> int:
+    notice = SmsNotice.model_validate(message.data)
+    store = IdempotencyStore(settings)
+    key = f"notify:{message.id}"
+    if store.claim(key, notice.kind, datetime.now(UTC)) is not None:
+        return 0  # sent already, or being sent by a concurrent delivery
+    try:
+        provider_id = sender.send(notice.phone, Sms(kind=notice.kind, values=notice.values))
+    except Exception:
+        store.release(key)  # let the retry send it
+        raise
+    store.complete(key, 200, {"provider_message_id": provider_id})
+    logger.info(
+        "sms sent",
+        extra={"tracking_no": notice.tracking_no, "kind": notice.kind, "provider_message_id": provider_id},
+    )
+    return 1
+
+
+# --- notices to complainants -----------------------------------------------------------------------------------
+
+# A claim on a notice older than this is of a delivery that died mid-send (a Lambda times out long before).
+CLAIM_SECONDS = 300
+
+
+class ComplainantNotice(BaseModel):
+    """The data of a notification.requested message to the complainant of a case."""
+
+    recipient: Literal["complainant"] = "complainant"
+    tracking_no: str
+    kind: str  # a key of sms_templates.json and of complainant_notices.json's mail
+    # The placeholders' values, read off the case when it moved (it may move on before the notice is sent).
+    values: dict[str, str]
+
+
+class _NoticeRules(BaseModel):
+    after_action: dict[str, str]
+    outcomes: dict[str, str]
+    sms_reason_chars: int
+    mail: dict[str, dict[str, str]]
+
+
+@cache
+def notice_rules() -> _NoticeRules:
+    return _NoticeRules.model_validate(reference_data.load_json("complainant_notices.json"))
+
+
+def _date(moment: datetime | None) -> str:
+    return f"{moment.astimezone(reference_data.county_timezone()):%Y年%m月%d日}" if moment else ""
+
+
+def _notice(case: Case, kind: str, **values: str) -> Envelope:
+    """One notice per case version and kind: the id makes a redelivered or re-queued request send nothing twice."""
+    notice = ComplainantNotice(
+        tracking_no=case.tracking_no, kind=kind, values={"tracking_no": case.tracking_no, **values}
+    )
+    return Envelope(
+        type=MessageType.notification_requested,
+        id=f"{case.tracking_no}:v{case.version}:{kind}",
+        data=notice.model_dump(),
+    )
+
+
+def acknowledgement(case: Case, code: str) -> Envelope | None:
+    """The receipt for a complaint staff entered (the other channels answer at once); None when anonymous."""
+    return _notice(case, "acknowledgement", code=code) if _reachable(case) else None
+
+
+def after_action(case: Case, action: str) -> Envelope | None:
+    """The notice a complainant gets after `action` moved their case to `case`, if any."""
+    kind = notice_rules().after_action.get(action)
+    if kind is None or not _reachable(case):
+        return None
+    department = reference_data.department(case.department).name if case.department else ""
+    if kind == "accepted":
+        return _notice(case, kind, department=department, due=_date(case.reply_due_at))
+    if kind == "not_accepted":
+        return _notice(case, kind, reason=case.not_accepted_reason or "")
+    if kind == "extension":
+        return _notice(case, kind, due=_date(case.reply_due_at), reason=case.extension.reason if case.extension else "")
+    if kind == "reply":
+        outcome = notice_rules().outcomes[case.finding or "none"]
+        due = _date(case.review_request_due_at)
+        return _notice(case, kind, outcome=outcome, due=due, message=case.reply_text or "")
+    return _notice(case, kind, due=_date(case.review_reply_due_at))
+
+
+def relay(case: Case, notice_id: str, text: str) -> Envelope:
+    """A message staff send the complainant through the system (shared/routing/confidentiality.py), sent once by its
+    id."""
+    department = reference_data.department(case.department).name if case.department else ""
+    notice = ComplainantNotice(
+        tracking_no=case.tracking_no,
+        kind="relay",
+        values={"tracking_no": case.tracking_no, "department": department, "message": text},
+    )
+    return Envelope(type=MessageType.notification_requested, id=notice_id, data=notice.model_dump())
+
+
+def _reachable(case: Case) -> bool:
+    # Anonymous complainants are told nothing: they look their case up with the tracking number and code.
+    return case.has_complainant and not case.anonymous
+
+
+def request(settings: Settings, notice: Envelope | None) -> None:
+    """Queue a notice. The case has moved already: a failure is logged with the notice id, not raised."""
+    if notice is None:
+        return
+    try:
+        queues.send(settings.notify_queue, notice)
+    except Exception:
+        logger.exception("notice not queued", extra={"notice_id": notice.id})
+
+
+def channels(complainant: Complainant) -> list[str]:
+    """Where the complainant is told: as they chose, else by every contact they gave (SMS only to a mobile)."""
+    available = []
+    if complainant.phone and identity.is_mobile(complainant.phone):
+        available.append("sms")
+    if complainant.email:
+        available.append("email")
+    chosen = complainant.notify_by if complainant.notify_by is not None else available
+    return [channel for channel in available if channel in chosen]
+
+
+def send_complainant_notice(
+    settings: Settings, message: Envelope, sms: SmsSender, mail: MailSender, now: datetime | None = None
+) -> int:
+    """Send a notice on each of the complainant's channels once, recording each delivery on the case. A failed
+    channel is recorded and then raised, so that SQS retries the message (the sent channels are not sent again)
+    and finally moves it to the dead-letter queue."""
+    now = now or datetime.now(UTC)
+    notice = ComplainantNotice.model_validate(message.data)
+    store = CaseStore(settings)
+    case = store.get(notice.tracking_no)
+    complainant = store.complainant(notice.tracking_no) if case is not None and _reachable(case) else None
+    if complainant is None:
+        logger.info("notice not sent: no complainant to tell", extra={"notice_id": message.id})
+        return 0
+    sent, failure = 0, None
+    for channel in channels(complainant):
+        stale = now - timedelta(seconds=CLAIM_SECONDS)
+        if not store.claim_notice(notice.tracking_no, message.id, notice.kind, channel, now, stale):
+            continue  # sent already, or being sent by a concurrent delivery
+        try:
+            if channel == "sms":
+                provider_id = sms.send(
+                    identity.e164(complainant.phone or ""), Sms(kind=notice.kind, values=_sms(notice))
+                )
+            else:
+                provider_id = mail.send(_mail(settings, notice, complainant.email or ""))
+        except Exception as error:
+            failure = error
+            reason = f"{type(error).__name__}: {getattr(error, 'code', '')}".rstrip(": ")
+            store.finish_notice(
+                notice.tracking_no,
+                message.id,
+                channel,
+                {"state": "failed", "failed_at": now.isoformat(), "error": reason},
+            )
+            logger.warning("notice failed", extra={"notice_id": message.id, "channel": channel, "error": reason})
+            continue
+        store.finish_notice(
+            notice.tracking_no,
+            message.id,
+            channel,
+            {"state": "sent", "sent_at": now.isoformat(), "provider_message_id": provider_id},
+        )
+        sent += 1
+        logger.info(
+            "notice sent", extra={"notice_id": message.id, "channel": channel, "provider_message_id": provider_id}
+        )
+    if failure is not None:
+        raise failure
+    return sent
+
+
+def _sms(notice: ComplainantNotice) -> dict[str, str]:
+    values = dict(notice.values)
+    limit = notice_rules().sms_reason_chars
+    if len(values.get("reason", "")) > limit:  # one segment: the full reason is in the mail and the case status
+        values["reason"] = values["reason"][: limit - 1] + "…"
+    return values
+
+
+def _mail(settings: Settings, notice: ComplainantNotice, to: str) -> EmailMessage:
+    template = notice_rules().mail[notice.kind]
+    values: dict[str, Any] = {**notice.values, "county": reference_data.county().name}
+    message = EmailMessage()
+    message["From"] = settings.mail_address
+    message["To"] = to
+    message["Subject"] = template["subject"].format(**values)
+    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: auto-responders do not answer it
+    message["Message-ID"] = make_msgid(domain=settings.mail_address.rsplit("@", 1)[-1])
+    message.set_content(template["body"].format(**values))
+    return message

@@ -1,0 +1,93 @@
+"""Operator entry: staff record complaints that came by hotline, letter, visit, survey or enterprise forum,
+case-file spot checks and undercover checks (inspection), and media reports (POST /cases, routing service).
+
+Like every channel: the raw body is archived first, checked with the intake models, stored by
+filing.create_complaint and routed by the routing consumer. The case records who entered it; the answer carries
+the tracking number and verification code for the operator to read out, and the complainant, when they gave a
+contact, gets the acknowledgement notice (shared/routing/notifications.py).
+"""
+
+import hashlib
+import json
+from datetime import UTC, datetime
+
+from pydantic import AwareDatetime, field_validator
+from pydantic_core import PydanticCustomError
+
+from shared.core import errors, filing, ratelimit
+from shared.core.auth import Principal, Role, require_role
+from shared.core.dal import CaseStore
+from shared.core.errors import ApiError, FieldError
+from shared.core.models import Channel
+from shared.core.settings import Settings
+from shared.routing import notifications
+
+ENTRY_ROLES = (Role.county_admin, Role.dept_head, Role.dept_officer)
+# The channels staff enter; web, SMS and email complaints come in by their own channels.
+STAFF_CHANNELS = (Channel.hotline, Channel.letter, Channel.visit, Channel.survey, Channel.inspection, Channel.media)
+
+
+class OperatorComplaintRequest(filing.ComplaintRequest):
+    """The body of POST /cases: a complaint as the operator took it down, with how and when it came."""
+
+    channel: Channel
+    # When the call came or the letter arrived; the time of entry if not given.
+    received_at: AwareDatetime | None = None
+
+    @field_validator("channel")
+    @classmethod
+    def _staff_channel(cls, value: Channel) -> Channel:
+        if value not in STAFF_CHANNELS:
+            raise PydanticCustomError("invalid_channel", "登记渠道应为热线、来信、来访、问卷座谈、检查或媒体之一")
+        return value
+
+
+def enter_complaint(
+    settings: Settings,
+    principal: Principal,
+    body: bytes,
+    content_type: str,
+    idempotency_key: str | None,
+    now: datetime | None = None,
+) -> filing.Answer:
+    """Archive, check, store (once per Idempotency-Key of this staff member), acknowledge; or reject."""
+    now = now or datetime.now(UTC)
+    require_role(principal, *ENTRY_ROLES)
+    channel = _named_channel(body)
+    raw_key = filing.archive_raw(settings, channel, body, content_type, now)
+    try:
+        ratelimit.enforce(settings, "entry-staff", principal.subject, settings.entries_per_staff_per_hour, 3600, now)
+        errors.check_json_body(settings, body, content_type)
+        request = filing.parse_request(body, OperatorComplaintRequest)
+        if request.received_at is not None and request.received_at > now:
+            message = "收到时间不能晚于当前时间"
+            raise ApiError(
+                422, "validation_failed", message, [FieldError(field="received_at", code="in_future", message=message)]
+            )
+        draft = filing.draft_from_request(request, request.channel, raw_key, request.received_at or now)
+        draft = draft.model_copy(update={"entered_by": principal.subject})
+
+        def produce() -> dict:
+            receipt = filing.create_with_uploads(settings, draft, request.attachments)
+            case = CaseStore(settings).get(receipt.tracking_no)
+            if case is not None:
+                notifications.request(settings, notifications.acknowledgement(case, receipt.verification_code))
+            return receipt.model_dump(mode="json")
+
+        if idempotency_key is None:
+            return filing.Answer(status=201, body=produce())
+        filing.check_idempotency_key(idempotency_key)
+        fingerprint = hashlib.sha256(body).hexdigest()
+        return filing.run_once(settings, f"entry:{principal.subject}:{idempotency_key}", fingerprint, now, produce)
+    except ApiError as error:
+        return filing.reject(settings, channel, raw_key, error, now)
+
+
+def _named_channel(body: bytes) -> Channel:
+    """The channel the body names, to file the raw body under before it is checked; hotline when it names none
+    of the staff channels (the archived body keeps what was sent)."""
+    try:
+        named = json.loads(body).get("channel")
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        return Channel.hotline
+    return Channel(named) if named in STAFF_CHANNELS else Channel.hotline

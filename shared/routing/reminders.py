@@ -1,0 +1,217 @@
+"""The scheduled run in routing: deadline reminders and escalation, and the sweeper for complaints never routed.
+
+Each run first counts again the provisional deadlines whose year's calendar has arrived (shared/routing/provisional.py),
+so that reminders go by the official calendar, and ends by sending the outbox items a change left behind
+(shared/routing/outbox.py).
+
+Every run finds the cases whose running deadline (`due_at`, of kind `due_kind`) is near or past through the due
+index (gsi3, one query per UTC day; never a Scan), and for each one queues at most the reminder points it has
+reached and not yet had (shared/data/deadline_policy.json, `reminders`):
+
+- `before-<n>`: n working days before the due date (the nearest point reached only: a case routed late is not
+  told three times at once);
+- `today`: on the due date;
+- `overdue-<local date>`: every day once overdue;
+- `escalation`: once per deadline, the first overdue run: the department head and the county legal office are
+  told (督办), and the case records it (`escalated_at` and an audit event, a versioned update).
+
+A reminder is never sent twice: its message id is fixed by case, deadline and point, so the notification
+consumer's once-per-id guard drops a repeat, and the point is noted on the case so later runs skip it. During
+the quiet hours (local time) the run queues nothing: the first run after them sends what fell due.
+"""
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+
+from shared.core import queues
+from shared.core.dal import CaseStore, ConditionFailed
+from shared.core.messages import Envelope, MessageType
+from shared.core.models import AuditEvent, Case, Status
+from shared.core.notices import QuietHours
+from shared.core.observability import logger
+from shared.core.reference_data import county_timezone, load_json
+from shared.core.settings import Settings
+from shared.routing import calendar, outbox, provisional
+from shared.routing.router import transition_message
+
+ESCALATION = "escalation"
+SYSTEM_ACTOR = "system:reminders"
+
+
+class ReminderPolicy(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    before_working_days: tuple[PositiveInt, ...] = Field(min_length=1)
+    quiet_hours: QuietHours
+
+
+@cache
+def policy() -> ReminderPolicy:
+    return ReminderPolicy.model_validate(load_json("deadline_policy.json")["reminders"])
+
+
+class Reminder(BaseModel):
+    """One notice a run queues (or, dry, would queue): no personal data, so it can be printed and logged."""
+
+    tracking_no: str
+    kind: str  # a key of sms_templates.json, e.g. acceptance_due_soon
+    point: str  # before-3, today, overdue-2026-10-09, escalation
+    department: str
+    due_at: datetime
+
+    def message_id(self) -> str:
+        # Fixed by case, deadline and point: an extension's new deadline is reminded anew, nothing else twice.
+        return f"{self.tracking_no}:{self.kind}:{self.due_at.astimezone(UTC):%Y%m%dT%H%M%S}:{self.point}"
+
+
+class RunSummary(BaseModel):
+    quiet_hours: bool = False
+    due_soon: int = 0
+    due_today: int = 0
+    overdue: int = 0
+    escalated: int = 0
+    requeued: int = 0
+    recomputed: int = 0
+    outbox_sent: int = 0
+    reminders: list[Reminder] = Field(default_factory=list)
+
+
+def remind_deadlines(settings: Settings, now: datetime | None = None, dry_run: bool = False) -> RunSummary:
+    """The scheduled run; `dry_run` only finds what would be sent (and does not sweep)."""
+    now = now or datetime.now(UTC)
+    summary = RunSummary(quiet_hours=policy().quiet_hours.contains(now.astimezone(county_timezone()).time()))
+    store = CaseStore(settings)
+    summary.recomputed = len(provisional.recompute_deadlines(settings, now, dry_run))
+    if not summary.quiet_hours:
+        for case in _cases_due(settings, store, now):
+            for reminder in due_reminders(case, now):
+                if not dry_run and not _send(settings, store, case, reminder, now):
+                    continue
+                summary.reminders.append(reminder)
+                counter = _counter(reminder.point)
+                setattr(summary, counter, getattr(summary, counter) + 1)
+    if not dry_run:
+        summary.requeued = sweep_unrouted(settings, store, now)
+        summary.outbox_sent = outbox.sweep(settings, now)
+    logger.info("reminder run", extra=summary.model_dump(exclude={"reminders"}))
+    return summary
+
+
+def _counter(point: str) -> str:
+    if point == ESCALATION:
+        return "escalated"
+    if point.startswith("overdue-"):
+        return "overdue"
+    return "due_today" if point == "today" else "due_soon"
+
+
+def due_reminders(case: Case, now: datetime) -> list[Reminder]:
+    """The reminder points of the case's running deadline reached at `now` and not yet noted on the case."""
+    if case.due_at is None or case.due_kind is None or case.department is None:
+        return []
+    zone = county_timezone()
+    today, due_day = now.astimezone(zone).date(), case.due_at.astimezone(zone).date()
+    kind = case.due_kind.value
+    points: list[tuple[str, str]]
+    if case.due_at <= now:
+        points = [(f"{kind}_overdue", f"overdue-{today.isoformat()}"), (f"{kind}_escalated", ESCALATION)]
+    elif today == due_day:
+        points = [(f"{kind}_due_today", "today")]
+    else:
+        left = working_days_left(today, due_day)
+        reached = [n for n in policy().before_working_days if left <= n]
+        points = [(f"{kind}_due_soon", f"before-{min(reached)}")] if reached else []
+    return [
+        Reminder(tracking_no=case.tracking_no, kind=name, point=point, department=case.department, due_at=case.due_at)
+        for name, point in points
+        if point not in case.reminders_sent
+    ]
+
+
+def working_days_left(today: date, due_day: date) -> int:
+    """Working days after today up to and including the due date."""
+    left, day = 0, calendar.next_working_day(today)
+    while day <= due_day:
+        left, day = left + 1, calendar.next_working_day(day)
+    return left
+
+
+def _send(settings: Settings, store: CaseStore, case: Case, reminder: Reminder, now: datetime) -> bool:
+    """Queue the notice, then note it on the case: a crash in between repeats a message the consumer drops."""
+    queues.send(
+        settings.notify_queue,
+        Envelope(
+            type=MessageType.notification_requested,
+            id=reminder.message_id(),
+            data={
+                "tracking_no": reminder.tracking_no,
+                "kind": reminder.kind,
+                "department": reminder.department,
+                "due_at": reminder.due_at.isoformat(),
+            },
+        ),
+    )
+    if reminder.point == ESCALATION:
+        return _record_escalation(settings, store, case.tracking_no, now)
+    return store.add_reminder(case.tracking_no, reminder.point)
+
+
+def _record_escalation(settings: Settings, store: CaseStore, tracking_no: str, now: datetime) -> bool:
+    """Note the escalation on the case with its audit event, guarded by the version read (the index read may
+    lag, so the case is read again), and announce it to the reports (the case event kept in an outbox written
+    with it, as staff actions do). False when already noted or a staff action came first: the next run
+    looks again, and its message has the same id."""
+    case = store.get(tracking_no)
+    if case is None or case.due_at is None or ESCALATION in case.reminders_sent:
+        return False
+    after = case.model_copy(
+        update={"escalated_at": now, "reminders_sent": [*case.reminders_sent, ESCALATION], "version": case.version + 1}
+    )
+    event = AuditEvent(
+        tracking_no=tracking_no,
+        version=after.version,
+        at=now,
+        actor=SYSTEM_ACTOR,
+        action="escalate",
+        from_status=case.status,
+        to_status=case.status,
+        note="超期督办：已通知部门负责人和县政府法制办",
+        details={"due_kind": case.due_kind, "due_at": case.due_at.isoformat()},
+    )
+    pending = outbox.entry(tracking_no, after.version, now, [(settings.events_queue, transition_message(after, None))])
+    try:
+        store.transition_together([(case, after, event)], [outbox.write(store, pending)])
+    except ConditionFailed:
+        return False
+    outbox.deliver(settings, pending)
+    return True
+
+
+def _cases_due(settings: Settings, store: CaseStore, now: datetime) -> Iterator[Case]:
+    """Cases whose running deadline is past or reaches its first reminder point by the end of today (local),
+    one UTC day shard at a time."""
+    zone = county_timezone()
+    last_day = calendar.add_working_days(now.astimezone(zone).date(), max(policy().before_working_days))
+    due_before = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+    day = (now - timedelta(days=settings.reminder_lookback_days)).date()
+    while day <= due_before.date():
+        yield from store.due_on(day.isoformat(), due_before)
+        day += timedelta(days=1)
+
+
+def sweep_unrouted(settings: Settings, store: CaseStore, now: datetime) -> int:
+    """Queue again complaints stored but not routed: their first message was lost or failed."""
+    cutoff = now - timedelta(seconds=settings.sweep_after_seconds)
+    requeued = 0
+    for case in store.by_status(Status.received, received_before=cutoff):
+        if case.enqueued_at and case.enqueued_at > cutoff:
+            continue  # queued again recently: give that message its chance
+        queues.send(
+            settings.intake_queue, Envelope(type=MessageType.complaint_received, data={"tracking_no": case.tracking_no})
+        )
+        store.mark_enqueued(case.tracking_no, now)
+        requeued += 1
+    return requeued

@@ -1,0 +1,109 @@
+"""Routing: classify a received complaint, choose the department, start the acceptance deadline."""
+
+from datetime import UTC, datetime
+
+from shared.core import queues
+from shared.core.classifier import classify
+from shared.core.dal import CaseNotFound, CaseStore, ConditionFailed
+from shared.core.messages import Envelope, MessageType
+from shared.core.models import AuditEvent, Case, DueKind, Status
+from shared.core.observability import logger
+from shared.core.settings import Settings
+from shared.routing.deadlines import acceptance_deadline
+
+ROUTER = "system:routing"
+
+
+def route_complaint(settings: Settings, message: Envelope, now: datetime | None = None) -> Case:
+    """Route the case named by a complaint.received message. A redelivered message changes nothing."""
+    now = now or datetime.now(UTC)
+    store = CaseStore(settings)
+    tracking_no = str(message.data["tracking_no"])
+    case = store.get(tracking_no)
+    if case is None:
+        raise CaseNotFound(tracking_no)
+    if case.status != Status.received:
+        # Routed before (a redelivery, or the event was lost after the write): only re-announce it.
+        announce(settings, case, message.correlation_id)
+        return case
+    routed = _routed(case, now)
+    event = AuditEvent(
+        tracking_no=tracking_no,
+        version=routed.version,
+        at=now,
+        actor=ROUTER,
+        action="route",
+        from_status=case.status,
+        to_status=routed.status,
+        details={
+            "category": routed.category,
+            "category_confidence": routed.category_confidence,
+            "department": routed.department,
+            "department_confidence": routed.department_confidence,
+            "triage_reason": routed.triage_reason,
+            "message_id": message.id,
+        },
+    )
+    try:
+        store.transition(case, routed, event)
+    except ConditionFailed:
+        current = store.get(tracking_no)
+        if current is None or current.status == Status.received:
+            raise
+        routed = current  # a concurrent delivery of the same message won the race
+    logger.info(
+        "complaint routed",
+        extra={"tracking_no": tracking_no, "department": routed.department, "category": routed.category},
+    )
+    announce(settings, routed, message.correlation_id)
+    return routed
+
+
+def _routed(case: Case, now: datetime) -> Case:
+    result = classify(case.description, case.respondent)
+    deadline = acceptance_deadline(case.received_at)
+    return case.model_copy(
+        update={
+            "status": Status.routed,
+            "category": result.category,
+            "category_confidence": result.category_confidence,
+            "category_set_by": ROUTER,
+            "domain": result.domain,
+            "department": result.department,
+            "department_confidence": result.department_confidence,
+            "triage_reason": result.triage_reason,
+            # The department's legal office (法制机构) works the case until staff assign a handler.
+            "assigned_unit": f"{result.department}:legal-office",
+            "routed_at": now,
+            "acceptance_due_at": deadline.due_at,
+            "due_at": deadline.due_at,
+            "due_kind": DueKind.acceptance,
+            "deadline_provisional": deadline.provisional,
+            "due_rule": deadline.rule,
+            "due_from": deadline.start,
+            "due_days": deadline.days,
+            "version": case.version + 1,
+        }
+    )
+
+
+def announce(settings: Settings, case: Case, correlation_id: str | None) -> None:
+    queues.send(settings.events_queue, transition_message(case, correlation_id))
+
+
+def transition_message(case: Case, correlation_id: str | None) -> Envelope:
+    """The case event of the case's current version, for the events queue (reports)."""
+    return Envelope(
+        type=MessageType.case_transitioned,
+        # One id per transition, so that a re-announcement is a duplicate consumers can drop.
+        id=f"{case.tracking_no}:v{case.version}",
+        correlation_id=correlation_id,
+        data={
+            "tracking_no": case.tracking_no,
+            "to_status": case.status,
+            "version": case.version,
+            "department": case.department,
+            "category": case.category,
+            "channel": case.channel,
+        },
+    )
