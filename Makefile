@@ -21,8 +21,10 @@ run: venv
 test: venv lint
 	$(BIN)/python -m pytest -q
 
-# ruff for style, mypy for types; each app apart, since every service's module is called `app`.
+# ruff for style, mypy for types (each app apart, since every service's module is called `app`), import-linter for
+# the boundaries between the service packages of `shared` (contracts in pyproject.toml).
 lint: venv
+	$(BIN)/lint-imports
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy shared infra bench

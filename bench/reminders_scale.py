@@ -35,7 +35,7 @@ def main() -> None:
     from infra.provision import provision
     from shared.core.auth import Principal, Role
     from shared.core.aws import client
-    from shared.core.dal import _case_item  # the stored form of a case, to write it without a request
+    from shared.core.dal.cases import case_item  # the stored form of a case, to write it without a request
     from shared.core.models import Case, Channel, DueKind, Status
     from shared.core.reference_data import county_timezone
     from shared.core.settings import get_settings
@@ -74,7 +74,7 @@ def main() -> None:
         table = dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].get_table(settings.cases_table)
 
         def put(stored: Case) -> None:
-            put_straight(table, _case_item(stored))
+            put_straight(table, case_item(stored))
 
         requests: Counter[str] = Counter()
 

@@ -231,7 +231,9 @@ def seed(settings: Any, count: int, now: datetime) -> dict[str, Any]:
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.dynamodb.models import dynamodb_backends
 
-    from shared.core.dal import HotspotStore, StatsStore, _to_item  # _to_item: the stored form, to write it directly
+    from shared.core.dal.hotspots import HotspotStore
+    from shared.core.dal.items import to_item  # to_item: the stored form, to write it directly
+    from shared.core.dal.stats import StatsStore
     from shared.reporting import hotspots, periods
 
     started = time.perf_counter()
@@ -256,7 +258,7 @@ def seed(settings: Any, count: int, now: datetime) -> dict[str, Any]:
     cluster_items = 0
     for (day, key), cases in clusters.items():
         if day in read_days:  # what StatsStore.put_cluster writes, without a request each
-            put_straight(table, _to_item({"pk": f"CLUSTER#{day}", "sk": key, "count": len(cases), "cases": cases}))
+            put_straight(table, to_item({"pk": f"CLUSTER#{day}", "sk": key, "count": len(cases), "cases": cases}))
             cluster_items += 1
     detection = hotspots.detect(settings, now)
     listed = [item for status in hotspots.STATUSES for item in HotspotStore(settings).by_status(status)]
@@ -270,7 +272,8 @@ def seed(settings: Any, count: int, now: datetime) -> dict[str, Any]:
 
 def restore(settings: Any, seeded: dict[str, Any]) -> None:
     """Write what `seed` returned again (in the memory subprocess): the counter items and hotspots."""
-    from shared.core.dal import HotspotStore, StatsStore
+    from shared.core.dal.hotspots import HotspotStore
+    from shared.core.dal.stats import StatsStore
 
     for period, department, counters in seeded["rows"]:
         StatsStore(settings).put_row(period, department, counters)

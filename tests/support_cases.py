@@ -8,7 +8,7 @@ from typing import Any
 from shared.core import queues
 from shared.core.auth import Principal, Role
 from shared.core.aws import client
-from shared.core.dal import CaseStore
+from shared.core.dal.cases import CaseStore
 from shared.core.messages import Envelope
 from shared.core.reference_data import county_timezone
 from shared.core.settings import Settings

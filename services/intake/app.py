@@ -3,12 +3,14 @@
 from typing import Any
 
 from chalice import Chalice, Rate, Response
+from chalice.app import Request
 
-from shared.core import pages, published
+from shared.core import published
 from shared.core.batch import PartialItemFailureResponse, process_bodies
-from shared.core.http import client_ip, current_request, guarded, json_response, raw_body
+from shared.core.http import client_ip, current_request, guarded, json_response, public_page, query_params, raw_body
 from shared.core.mailer import mail_sender
-from shared.core.settings import get_settings
+from shared.core.pages import Page, Site
+from shared.core.settings import Settings, get_settings
 from shared.intake import complaints, imap_poller, mail_inbound, openapi, sms_inbound, web
 
 app = Chalice(app_name="hotspot-intake", configure_logs=False)
@@ -76,39 +78,27 @@ def post_sms(provider: str) -> Response:
 # --- the citizen web page (shared/intake/web.py): HTML forms that work without JavaScript, files straight to S3 ---
 
 
-def _page(page: pages.Page) -> Response:
-    return Response(body=page.html, status_code=page.status, headers=page.all_headers())
-
-
 @app.route("/", methods=["GET"])
-@guarded
-def get_page() -> Response:
-    request = current_request(app)
+@public_page(app)
+def get_page(settings: Settings, where: Site, request: Request) -> Page:
     params = request.query_params
     # After an upload without JavaScript, S3 redirects here with the new file as `key`.
     attachments = [key for name in ("attachment", "key") if params and name in params for key in params.getlist(name)]
-    settings = get_settings()
-    return _page(web.form_page(settings, pages.site(settings, request.headers), client_ip(request), attachments))
+    return web.form_page(settings, where, client_ip(request), attachments)
 
 
 @app.route("/", methods=["POST"], content_types=["*/*"])
-@guarded
-def post_page() -> Response:
-    request = current_request(app)
-    settings = get_settings()
-    where = pages.site(settings, request.headers)
+@public_page(app)
+def post_page(settings: Settings, where: Site, request: Request) -> Page:
     content_type = request.headers.get("content-type", "")
-    return _page(web.submit_form(settings, raw_body(request), content_type, client_ip(request), where))
+    return web.submit_form(settings, raw_body(request), content_type, client_ip(request), where)
 
 
 @app.route("/status", methods=["GET"])
-@guarded
-def get_status_page() -> Response:
-    request = current_request(app)
-    params = request.query_params
-    number, code = (params.get("no", ""), params.get("code", "")) if params else ("", "")
-    settings = get_settings()
-    return _page(web.status_page(settings, pages.site(settings, request.headers), number, code, client_ip(request)))
+@public_page(app)
+def get_status_page(settings: Settings, where: Site, request: Request) -> Page:
+    params = query_params(request)
+    return web.status_page(settings, where, params.get("no", ""), params.get("code", ""), client_ip(request))
 
 
 @app.route("/uploads", methods=["POST"], content_types=["*/*"])
@@ -127,12 +117,11 @@ def get_asset(name: str) -> Response:
     return Response(body=text, status_code=200, headers={"Content-Type": content_type, "Cache-Control": "max-age=300"})
 
 
-# Published typical cases (shared/routing/publication.py): public, redacted, no authentication.
+# Published typical cases (shared/core/published.py): public, redacted, no authentication.
 @app.route("/cases/published", methods=["GET"])
-@guarded
-def get_published_page() -> Response:
-    settings = get_settings()
-    return _page(web.published_page(settings, pages.site(settings, current_request(app).headers)))
+@public_page(app)
+def get_published_page(settings: Settings, where: Site, request: Request) -> Page:
+    return web.published_page(settings, where)
 
 
 @app.route("/cases/published.json", methods=["GET"])

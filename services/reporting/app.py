@@ -8,11 +8,13 @@ The gateway maps this app at /reports, so its routes are `/`.
 from typing import Any
 
 from chalice import Chalice, Cron, Rate, Response
+from chalice.app import Request
 
-from shared.core import auth
 from shared.core.batch import PartialItemFailureResponse, process_messages
-from shared.core.http import current_request, guarded, json_response, raw_body, staff_page_response
-from shared.core.settings import get_settings
+from shared.core.http import StaffCall, json_response, query_params, staff_json, staff_page
+from shared.core.pages import Page
+from shared.core.settings import Settings, get_settings
+from shared.core.staff_pages import Where
 from shared.reporting import dashboard, hotspots, materials, records, reports, stats
 
 app = Chalice(app_name="hotspot-reporting", configure_logs=False)
@@ -38,33 +40,24 @@ def generate_phase_reports(event: Any) -> dict:
 
 
 @app.route("/", methods=["POST"], content_types=["*/*"])
-@guarded
-def create_report() -> Response:
-    settings = get_settings()
-    request = current_request(app)
-    principal = auth.principal_from_headers(settings, request.headers)
-    return json_response(201, reports.request_report(settings, principal, raw_body(request)).model_dump(mode="json"))
+@staff_json(app, status=201)
+def create_report(call: StaffCall) -> dict:
+    return reports.request_report(call.settings, call.principal, call.body).model_dump(mode="json")
 
 
 @app.route("/", methods=["GET"])
-@guarded
-def list_reports() -> Response:
-    settings = get_settings()
-    listed = reports.list_reports(settings, auth.principal_from_headers(settings, current_request(app).headers))
-    return json_response(200, {"reports": [report.model_dump(mode="json") for report in listed]})
+@staff_json(app)
+def list_reports(call: StaffCall) -> dict:
+    listed = reports.list_reports(call.settings, call.principal)
+    return {"reports": [report.model_dump(mode="json") for report in listed]}
 
 
 # The dashboard page (shared/reporting/dashboard.py), signed in with the console's session: county-wide roles see
 # the county, department roles their department.
 @app.route("/dashboard", methods=["GET"])
-@guarded
-def dashboard_page() -> Response:
-    settings = get_settings()
-    request = current_request(app)
-    params: dict[str, str] = dict(request.query_params or {})
-    return staff_page_response(
-        app, settings, lambda where: dashboard.dashboard_page(settings, where, request.headers, params)
-    )
+@staff_page(app)
+def dashboard_page(settings: Settings, where: Where, request: Request) -> Page:
+    return dashboard.dashboard_page(settings, where, request.headers, query_params(request))
 
 
 # --- hotspots (shared/reporting/hotspots.py) ---
@@ -76,30 +69,25 @@ def detect_hotspots(event: Any) -> dict:
 
 
 @app.route("/hotspots", methods=["GET"])
-@guarded
-def list_hotspots() -> Response:
-    settings, request = get_settings(), current_request(app)
-    principal = auth.principal_from_headers(settings, request.headers)
-    return json_response(200, hotspots.list_hotspots(settings, principal, request.query_params or {}))
+@staff_json(app)
+def list_hotspots(call: StaffCall) -> dict:
+    return hotspots.list_hotspots(call.settings, call.principal, call.query)
 
 
 @app.route("/hotspots/{hotspot_id}", methods=["GET"])
-@guarded
-def get_hotspot(hotspot_id: str) -> Response:
-    settings = get_settings()
-    principal = auth.principal_from_headers(settings, current_request(app).headers)
-    return json_response(200, hotspots.get_hotspot(settings, principal, hotspot_id))
+@staff_json(app)
+def get_hotspot(call: StaffCall, hotspot_id: str) -> dict:
+    return hotspots.get_hotspot(call.settings, call.principal, hotspot_id)
 
 
 @app.route("/hotspots/{hotspot_id}/status", methods=["POST"], content_types=["*/*"])
-@guarded
-def change_hotspot_status(hotspot_id: str) -> Response:
-    settings, request = get_settings(), current_request(app)
-    principal = auth.principal_from_headers(settings, request.headers)
-    return json_response(200, hotspots.change_status(settings, principal, hotspot_id, raw_body(request)))
+@staff_json(app)
+def change_hotspot_status(call: StaffCall, hotspot_id: str) -> dict:
+    return hotspots.change_status(call.settings, call.principal, hotspot_id, call.body)
 
 
-# --- records the county legal office enters and the campaign materials (shared/reporting/records.py) ---
+# --- records the county legal office enters (shared/reporting/records.py) and the campaign materials
+# (shared/reporting/materials.py) ---
 
 
 # 00:00 UTC is 08:00 in Asia/Shanghai: reminders reach the legal offices as they open.
@@ -109,61 +97,46 @@ def remind_materials(event: Any) -> dict:
 
 
 @app.route("/records/{kind}", methods=["POST"])
-@guarded
-def add_record(kind: str) -> Response:
-    settings, request = get_settings(), current_request(app)
-    principal = auth.principal_from_headers(settings, request.headers)
-    return json_response(201, records.add_record(settings, principal, kind, raw_body(request)))
+@staff_json(app, status=201)
+def add_record(call: StaffCall, kind: str) -> dict:
+    return records.add_record(call.settings, call.principal, kind, call.body)
 
 
 @app.route("/records/{kind}", methods=["GET"])
-@guarded
-def list_records(kind: str) -> Response:
-    settings, request = get_settings(), current_request(app)
-    principal = auth.principal_from_headers(settings, request.headers)
-    return json_response(200, records.list_records(settings, principal, kind, request.query_params or {}))
+@staff_json(app)
+def list_records(call: StaffCall, kind: str) -> dict:
+    return records.list_records(call.settings, call.principal, kind, call.query)
 
 
 @app.route("/records/{kind}/{record_id}", methods=["PUT"])
-@guarded
-def update_record(kind: str, record_id: str) -> Response:
-    settings, request = get_settings(), current_request(app)
-    principal = auth.principal_from_headers(settings, request.headers)
-    return json_response(200, records.update_record(settings, principal, kind, record_id, raw_body(request)))
+@staff_json(app)
+def update_record(call: StaffCall, kind: str, record_id: str) -> dict:
+    return records.update_record(call.settings, call.principal, kind, record_id, call.body)
 
 
 @app.route("/records/{kind}/{record_id}", methods=["DELETE"])
-@guarded
-def delete_record(kind: str, record_id: str) -> Response:
-    settings = get_settings()
-    principal = auth.principal_from_headers(settings, current_request(app).headers)
-    records.delete_record(settings, principal, kind, record_id)
-    return Response(body="", status_code=204)
+@staff_json(app)
+def delete_record(call: StaffCall, kind: str, record_id: str) -> tuple[int, None]:
+    records.delete_record(call.settings, call.principal, kind, record_id)
+    return 204, None
 
 
 @app.route("/materials", methods=["GET"])
-@guarded
-def list_materials() -> Response:
-    settings = get_settings()
-    principal = auth.principal_from_headers(settings, current_request(app).headers)
-    return json_response(200, materials.overview(settings, principal))
+@staff_json(app)
+def list_materials(call: StaffCall) -> dict:
+    return materials.overview(call.settings, call.principal)
 
 
 @app.route("/materials/{material}/uploads", methods=["POST"])
-@guarded
-def material_upload_slot(material: str) -> Response:
-    settings, request = get_settings(), current_request(app)
-    principal = auth.principal_from_headers(settings, request.headers)
-    return json_response(201, materials.upload_slot(settings, principal, material, raw_body(request)))
+@staff_json(app, status=201)
+def material_upload_slot(call: StaffCall, material: str) -> dict:
+    return materials.upload_slot(call.settings, call.principal, material, call.body)
 
 
 @app.route("/materials/{material}/submissions", methods=["POST"])
-@guarded
-def submit_material(material: str) -> Response:
-    settings, request = get_settings(), current_request(app)
-    principal = auth.principal_from_headers(settings, request.headers)
-    status, body = materials.confirm_submission(settings, principal, material, raw_body(request))
-    return json_response(status, body)
+@staff_json(app)
+def submit_material(call: StaffCall, material: str) -> tuple[int, dict]:
+    return materials.confirm_submission(call.settings, call.principal, material, call.body)
 
 
 @app.route("/health", methods=["GET"])

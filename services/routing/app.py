@@ -1,19 +1,30 @@
-"""Routing: the intake queue consumer, the deadline reminders and the notification sender.
+"""Routing: the intake queue consumer, the deadline reminders and the notification sender; the staff case API and
+console under /cases on the gateway.
 
-Logic: shared/routing/router.py, shared/routing/reminders.py, shared/routing/notifications.py.
+Logic: shared/routing/ (router.py, reminders.py, notifications.py, cases_api.py, console.py, ...).
 """
 
-from collections.abc import Callable
 from typing import Any
 
 from chalice import Chalice, Rate, Response
+from chalice.app import Request
 
-from shared.core import auth, staff_pages
 from shared.core.batch import PartialItemFailureResponse, process_messages
-from shared.core.http import client_ip, current_request, guarded, json_response, raw_body, staff_page_response
+from shared.core.http import (
+    StaffCall,
+    client_ip,
+    current_request,
+    guarded,
+    json_response,
+    query_params,
+    raw_body,
+    staff_json,
+    staff_page,
+)
 from shared.core.mailer import mail_sender
 from shared.core.pages import Page
-from shared.core.settings import get_settings
+from shared.core.settings import Settings, get_settings
+from shared.core.staff_pages import Where
 from shared.routing import (
     cases_api,
     confidentiality,
@@ -77,38 +88,28 @@ def me() -> Response:
 # Declared before the API's /{tracking_no} routes; literal path segments win over parameters either way.
 
 
-def _console(build: Callable[[staff_pages.Where], Page]) -> Response:
-    return staff_page_response(app, settings, build)
-
-
 @app.route("/console", methods=["GET"])
-@guarded
-def console_queue() -> Response:
-    request = current_request(app)
-    params: dict[str, str] = dict(request.query_params or {})
-    return _console(lambda where: console.queue_page(settings, where, request.headers, params))
+@staff_page(app)
+def console_queue(settings: Settings, where: Where, request: Request) -> Page:
+    return console.queue_page(settings, where, request.headers, query_params(request))
 
 
 @app.route("/console/login", methods=["GET"])
-@guarded
-def console_login_page() -> Response:
-    return _console(console.login_page)
+@staff_page(app)
+def console_login_page(settings: Settings, where: Where, request: Request) -> Page:
+    return console.login_page(where)
 
 
 @app.route("/console/login", methods=["POST"], content_types=["*/*"])
-@guarded
-def console_login() -> Response:
-    request = current_request(app)
-    body, ip = raw_body(request), client_ip(request)
-    return _console(lambda where: console.submit_login(settings, where, request.headers, body, ip))
+@staff_page(app)
+def console_login(settings: Settings, where: Where, request: Request) -> Page:
+    return console.submit_login(settings, where, request.headers, raw_body(request), client_ip(request))
 
 
 @app.route("/console/logout", methods=["POST"], content_types=["*/*"])
-@guarded
-def console_logout() -> Response:
-    request = current_request(app)
-    body = raw_body(request)
-    return _console(lambda where: console.logout(settings, where, request.headers, body))
+@staff_page(app)
+def console_logout(settings: Settings, where: Where, request: Request) -> Page:
+    return console.logout(settings, where, request.headers, raw_body(request))
 
 
 @app.route("/console/assets/console.css", methods=["GET"])
@@ -123,142 +124,108 @@ def console_stylesheet() -> Response:
 
 # The intake quarantine (county legal office, auditor) and media follow-up notes (county office, media, auditor).
 @app.route("/console/quarantine", methods=["GET"])
-@guarded
-def console_quarantine() -> Response:
-    request = current_request(app)
-    params: dict[str, str] = dict(request.query_params or {})
-    return _console(lambda where: console.quarantine_page(settings, where, request.headers, params))
+@staff_page(app)
+def console_quarantine(settings: Settings, where: Where, request: Request) -> Page:
+    return console.quarantine_page(settings, where, request.headers, query_params(request))
 
 
 @app.route("/console/media", methods=["GET"])
-@guarded
-def console_media() -> Response:
-    request = current_request(app)
-    params: dict[str, str] = dict(request.query_params or {})
-    return _console(lambda where: console.media_page(settings, where, request.headers, params))
+@staff_page(app)
+def console_media(settings: Settings, where: Where, request: Request) -> Page:
+    return console.media_page(settings, where, request.headers, query_params(request))
 
 
 @app.route("/console/media", methods=["POST"], content_types=["*/*"])
-@guarded
-def console_media_note() -> Response:
-    request = current_request(app)
-    body = raw_body(request)
-    return _console(lambda where: console.submit_media_note(settings, where, request.headers, body))
+@staff_page(app)
+def console_media_note(settings: Settings, where: Where, request: Request) -> Page:
+    return console.submit_media_note(settings, where, request.headers, raw_body(request))
 
 
 @app.route("/console/{tracking_no}", methods=["GET"])
-@guarded
-def console_case(tracking_no: str) -> Response:
-    headers = current_request(app).headers
-    return _console(lambda where: console.case_page(settings, where, headers, tracking_no))
+@staff_page(app)
+def console_case(settings: Settings, where: Where, request: Request, tracking_no: str) -> Page:
+    return console.case_page(settings, where, request.headers, tracking_no)
 
 
 @app.route("/console/{tracking_no}/{action}", methods=["POST"], content_types=["*/*"])
-@guarded
-def console_action(tracking_no: str, action: str) -> Response:
-    request = current_request(app)
-    body = raw_body(request)
-    return _console(lambda where: console.submit_action(settings, where, request.headers, tracking_no, action, body))
+@staff_page(app)
+def console_action(settings: Settings, where: Where, request: Request, tracking_no: str, action: str) -> Page:
+    return console.submit_action(settings, where, request.headers, tracking_no, action, raw_body(request))
 
 
-# --- the staff case API (shared/routing/cases_api.py, workflow in shared/routing/workflow.py), under /cases on the gate
+# --- the staff case API (shared/routing/cases_api.py, workflow in shared/routing/workflow.py) ---
 
 
 @app.route("/", methods=["GET"])
-@guarded
-def list_cases() -> Response:
-    request = current_request(app)
-    principal = auth.principal_from_headers(settings, request.headers)
-    params = request.query_params
-    query = {name: params[name] for name in params} if params else {}
-    return json_response(200, cases_api.list_cases(settings, principal, query))
+@staff_json(app)
+def list_cases(call: StaffCall) -> dict:
+    return cases_api.list_cases(call.settings, call.principal, call.query)
 
 
 # Operator entry (shared/routing/operator_entry.py): staff record a complaint from the hotline, a letter, a visit, ...
 @app.route("/", methods=["POST"], content_types=["*/*"])
-@guarded
-def enter_complaint() -> Response:
-    request = current_request(app)
-    principal = auth.principal_from_headers(settings, request.headers)
+@staff_json(app)
+def enter_complaint(call: StaffCall) -> tuple[int, dict]:
+    headers = call.request.headers
     answer = operator_entry.enter_complaint(
-        settings,
-        principal,
-        raw_body(request),
-        request.headers.get("content-type", ""),
-        request.headers.get("idempotency-key"),
+        call.settings, call.principal, call.body, headers.get("content-type", ""), headers.get("idempotency-key")
     )
-    return json_response(answer.status, answer.body)
+    return answer.status, answer.body
 
 
 @app.route("/{tracking_no}", methods=["GET"])
-@guarded
-def get_case(tracking_no: str) -> Response:
-    principal = auth.principal_from_headers(settings, current_request(app).headers)
-    return json_response(200, cases_api.get_case(settings, principal, tracking_no))
+@staff_json(app)
+def get_case(call: StaffCall, tracking_no: str) -> dict:
+    return cases_api.get_case(call.settings, call.principal, tracking_no)
 
 
 @app.route("/{tracking_no}/actions/{action}", methods=["POST"], content_types=["application/json"])
-@guarded
-def post_action(tracking_no: str, action: str) -> Response:
-    request = current_request(app)
-    principal = auth.principal_from_headers(settings, request.headers)
-    return json_response(200, cases_api.act(settings, principal, tracking_no, action, raw_body(request)))
+@staff_json(app)
+def post_action(call: StaffCall, tracking_no: str, action: str) -> dict:
+    return cases_api.act(call.settings, call.principal, tracking_no, action, call.body)
 
 
 # The complainant's compartment (shared/routing/confidentiality.py): an audited reveal, and messages the system relays.
 @app.route("/{tracking_no}/complainant/reveal", methods=["POST"], content_types=["application/json"])
-@guarded
-def reveal_complainant(tracking_no: str) -> Response:
-    request = current_request(app)
-    principal = auth.principal_from_headers(settings, request.headers)
-    answer = confidentiality.reveal(settings, principal, tracking_no, raw_body(request))
-    return json_response(200, answer, {"Cache-Control": "no-store"})
+@staff_json(app, headers={"Cache-Control": "no-store"})
+def reveal_complainant(call: StaffCall, tracking_no: str) -> dict:
+    return confidentiality.reveal(call.settings, call.principal, tracking_no, call.body)
 
 
 @app.route("/{tracking_no}/complainant/message", methods=["POST"], content_types=["application/json"])
-@guarded
-def relay_to_complainant(tracking_no: str) -> Response:
-    request = current_request(app)
-    principal = auth.principal_from_headers(settings, request.headers)
-    return json_response(202, confidentiality.relay(settings, principal, tracking_no, raw_body(request)))
+@staff_json(app, status=202)
+def relay_to_complainant(call: StaffCall, tracking_no: str) -> dict:
+    return confidentiality.relay(call.settings, call.principal, tracking_no, call.body)
 
 
 # --- typical cases for the public and media follow-up notes (shared/routing/publication.py) ---
 
 
 @app.route("/{tracking_no}/publication", methods=["GET"])
-@guarded
-def get_publication(tracking_no: str) -> Response:
-    principal = auth.principal_from_headers(settings, current_request(app).headers)
-    return json_response(200, publication.get_publication(settings, principal, tracking_no))
+@staff_json(app)
+def get_publication(call: StaffCall, tracking_no: str) -> dict:
+    return publication.get_publication(call.settings, call.principal, tracking_no)
 
 
 @app.route("/{tracking_no}/publication", methods=["POST"], content_types=["application/json"])
-@guarded
-def draft_publication(tracking_no: str) -> Response:
-    request = current_request(app)
-    principal = auth.principal_from_headers(settings, request.headers)
-    return json_response(200, publication.draft(settings, principal, tracking_no, raw_body(request)))
+@staff_json(app)
+def draft_publication(call: StaffCall, tracking_no: str) -> dict:
+    return publication.draft(call.settings, call.principal, tracking_no, call.body)
 
 
 @app.route("/{tracking_no}/publication/{step}", methods=["POST"], content_types=["application/json"])
-@guarded
-def publication_step(tracking_no: str, step: str) -> Response:
-    request = current_request(app)
-    principal = auth.principal_from_headers(settings, request.headers)
-    return json_response(200, publication.step(settings, principal, tracking_no, step, raw_body(request)))
+@staff_json(app)
+def publication_step(call: StaffCall, tracking_no: str, step: str) -> dict:
+    return publication.step(call.settings, call.principal, tracking_no, step, call.body)
 
 
 @app.route("/{tracking_no}/media-notes", methods=["GET"])
-@guarded
-def get_media_notes(tracking_no: str) -> Response:
-    principal = auth.principal_from_headers(settings, current_request(app).headers)
-    return json_response(200, publication.notes(settings, principal, tracking_no))
+@staff_json(app)
+def get_media_notes(call: StaffCall, tracking_no: str) -> dict:
+    return publication.notes(call.settings, call.principal, tracking_no)
 
 
 @app.route("/{tracking_no}/media-notes", methods=["POST"], content_types=["application/json"])
-@guarded
-def add_media_note(tracking_no: str) -> Response:
-    request = current_request(app)
-    principal = auth.principal_from_headers(settings, request.headers)
-    return json_response(201, publication.add_note(settings, principal, tracking_no, raw_body(request)))
+@staff_json(app, status=201)
+def add_media_note(call: StaffCall, tracking_no: str) -> dict:
+    return publication.add_note(call.settings, call.principal, tracking_no, call.body)

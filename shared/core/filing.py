@@ -1,4 +1,10 @@
-"""Intake: a complaint arrives, is archived raw, validated, stored and queued for routing."""
+"""Filing a complaint, whatever brought it: the raw payload archived first, the request checked, the case stored
+with its first audit event and its complainant apart, once per idempotency key, and queued for routing; what
+cannot be filed goes on the quarantine list with a 4xx answer.
+
+Used by every intake channel (shared/intake/: JSON, web form, SMS, mail) and by operator entry in the routing
+service (shared/routing/operator_entry.py), which files what staff take down from the hotline, letters and visits.
+"""
 
 import hashlib
 import secrets
@@ -11,7 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_core import PydanticCustomError
 
 from shared.core import identity, objects, quarantine, queues, reference_data, text, uploads
-from shared.core.dal import CaseStore, ConditionFailed, IdempotencyStore
+from shared.core.dal.cases import CaseStore
+from shared.core.dal.idempotency import IdempotencyStore
+from shared.core.dal.items import ConditionFailed
 from shared.core.errors import ApiError, FieldError, from_validation_error
 from shared.core.messages import Envelope, MessageType
 from shared.core.models import AuditEvent, Case, Channel, Complainant

@@ -1,17 +1,23 @@
-"""HTTP answers for the Chalice routes: UTF-8 JSON, our error shape, never a stack trace."""
+"""HTTP answers for the Chalice routes: UTF-8 JSON, our error shape, never a stack trace.
+
+Each app is a table of routes; the decorators here say what kind of route each is, so that a handler is only
+the call of its logic: `staff_json` (a JSON route for staff: the caller verified from the bearer token before
+the logic sees the request), `staff_page` (a console page, signed in by the session cookie) and `public_page`.
+"""
 
 import functools
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from chalice.app import Chalice, Request, Response
 
-from shared.core import staff_pages
+from shared.core import auth, staff_pages
 from shared.core.errors import ApiError
 from shared.core.observability import logger, traced
-from shared.core.pages import Page
-from shared.core.settings import Settings
+from shared.core.pages import Page, site
+from shared.core.settings import Settings, get_settings
 
 JSON = "application/json; charset=utf-8"
 
@@ -64,11 +70,86 @@ def client_ip(request: Request) -> str:
     return str((request.context or {}).get("identity", {}).get("sourceIp") or "unknown")
 
 
+def query_params(request: Request) -> dict[str, str]:
+    params = request.query_params
+    return {name: params[name] for name in params} if params else {}
+
+
 def page_response(page: Page) -> Response:
     return Response(body=page.html, status_code=page.status, headers=page.all_headers())
 
 
-def staff_page_response(app: Chalice, settings: Settings, build: Callable[[staff_pages.Where], Page]) -> Response:
-    """A page for signed-in staff (the console, the dashboard): the login page when not signed in."""
-    where = staff_pages.where(settings, current_request(app).headers)
-    return page_response(staff_pages.respond(settings, where, lambda: build(where)))
+@dataclass(frozen=True)
+class StaffCall:
+    """A staff request as its logic sees it: the settings, the caller (token verified) and the request."""
+
+    settings: Settings
+    principal: auth.Principal
+    request: Request
+
+    @property
+    def body(self) -> bytes:
+        return raw_body(self.request)
+
+    @property
+    def query(self) -> dict[str, str]:
+        return query_params(self.request)
+
+
+# A staff JSON route's logic answers its body, or (status, body) where the status depends on the outcome; a body
+# of None answers no content.
+StaffView = Callable[..., Any]
+
+
+def staff_json(
+    app: Chalice, status: int = 200, headers: dict[str, str] | None = None
+) -> Callable[[StaffView], Callable[..., Response]]:
+    """A JSON route for signed-in staff: 401 before the logic runs unless the bearer token is valid; the role and
+    department are the logic's to check (shared/core/auth.py)."""
+
+    def decorate(view: StaffView) -> Callable[..., Response]:
+        @functools.wraps(view)
+        def route(**params: str) -> Response:
+            settings = get_settings()
+            request = current_request(app)
+            call = StaffCall(settings, auth.principal_from_headers(settings, request.headers), request)
+            answer = view(call, **params)
+            code, body = answer if isinstance(answer, tuple) else (status, answer)
+            return Response(body="", status_code=code) if body is None else json_response(code, body, headers)
+
+        return guarded(route)
+
+    return decorate
+
+
+def staff_page(app: Chalice) -> Callable[[Callable[..., Page]], Callable[..., Response]]:
+    """A page for signed-in staff (the console, the dashboard): `view(settings, where, request, **params)`; the
+    login page when not (or no longer) signed in, an error page for a refused request."""
+
+    def decorate(view: Callable[..., Page]) -> Callable[..., Response]:
+        @functools.wraps(view)
+        def route(**params: str) -> Response:
+            settings = get_settings()
+            request = current_request(app)
+            where = staff_pages.where(settings, request.headers)
+            return page_response(staff_pages.respond(settings, where, lambda: view(settings, where, request, **params)))
+
+        return guarded(route)
+
+    return decorate
+
+
+def public_page(app: Chalice) -> Callable[[Callable[..., Page]], Callable[..., Response]]:
+    """A page for anyone (the citizen pages): `view(settings, site, request, **params)`, `site` being where the
+    browser sees it."""
+
+    def decorate(view: Callable[..., Page]) -> Callable[..., Response]:
+        @functools.wraps(view)
+        def route(**params: str) -> Response:
+            settings = get_settings()
+            request = current_request(app)
+            return page_response(view(settings, site(settings, request.headers), request, **params))
+
+        return guarded(route)
+
+    return decorate

@@ -1,11 +1,7 @@
-"""Notifications, each sent once however often its message arrives: deadline notices to the legal offices
-(who is told), messages to one number (replies to complainants who wrote by SMS, shared/intake/sms_inbound.py), and the
-notices complainants get as their case moves on, by SMS and/or mail as they chose.
-
-A message carries the kind and the values, not a text: each provider turns them into what it sends
-(shared/routing/sms.py,
-shared/data/sms_templates.json; mail texts in shared/data/complainant_notices.json). A notice to a complainant
-carries no contact either: the consumer reads it from the case's personal-data compartment when it sends.
+"""Asking for an SMS from any service: a notice to one number (`SmsNotice`) put on the notify queue as a
+`notification.requested` message whose id the caller chooses, so that a retry asks once; the routing service's
+consumer sends it (shared/routing/notifications.py). Also who the legal offices' duty phones are
+(shared/data/notifications.json) and the quiet hours in which no SMS goes out.
 """
 
 from datetime import time
@@ -61,3 +57,10 @@ class QuietHours(BaseModel):
         if self.start <= self.end:
             return self.start <= moment < self.end
         return moment >= self.start or moment < self.end  # across midnight, e.g. 21:00-08:00
+
+
+@cache
+def quiet_hours() -> QuietHours:
+    """When no SMS goes out (deadline_policy.json `reminders.quiet_hours`): what falls due then waits for the
+    morning."""
+    return QuietHours.model_validate(reference_data.load_json("deadline_policy.json")["reminders"]["quiet_hours"])

@@ -1,13 +1,6 @@
-"""Typical cases for the public (issue 4 item 8): redact -> approve -> publish, the public list, media notes.
-
-A case marked typical (workflow action `mark_typical`) gets a publication draft whose title, summary and outcome
-are a first automatic redaction of the case (patterns in shared/data/redaction.json; the complainant's identity
-is never copied). The county legal office edits, approves, publishes and withdraws it; each step bumps the case
-version (a stale version gets 409) and appends an audit event to the case in the same transaction. Only the
-redacted fields are ever copied to the public list (pk `PUBLISHED`), which the intake service serves.
-
-Media follow-up notes: the county legal office and the `media` role add them to cases flagged for media
-follow-up; the media role reads only its own notes and only published material.
+"""Published typical cases as the public sees them: the redacted publication record, its public view and the
+public list (pk `PUBLISHED`, newest first). The routing service's staff API prepares and publishes them
+(shared/routing/publication.py); the intake service serves the public page and feed (shared/intake/web.py).
 """
 
 import hashlib
@@ -17,7 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from shared.core import reference_data
-from shared.core.dal import PublicationStore
+from shared.core.dal.publications import PublicationStore
 from shared.core.settings import Settings
 
 FEED_SIZE = 100

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from shared.core import objects, reference_data
 from shared.core.auth import Principal, Role, require_role
-from shared.core.dal import QuarantineStore
+from shared.core.dal.quarantine import QuarantineStore
 from shared.core.errors import ApiError, FieldError
 from shared.core.models import Channel
 from shared.core.settings import Settings

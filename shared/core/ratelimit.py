@@ -6,7 +6,7 @@ Subjects are hashed before they are stored: an IP address or a phone number is p
 import hashlib
 from datetime import datetime
 
-from shared.core.dal import RateLimitStore
+from shared.core.dal.idempotency import RateLimitStore
 from shared.core.errors import ApiError
 from shared.core.settings import Settings
 

@@ -1,20 +1,9 @@
-"""SMS out. One interface, the provider chosen by configuration (DESIGN.md, section 2).
+"""The words of every SMS the system sends: a message is a kind and its values (`Sms`), not a text.
 
-A message is a kind and its values (`Sms`), not a text: SNS sends our Chinese text (shared/data/sms_templates.json),
-while the domestic providers, which AWS's China regions need since SNS cannot text from there, send only templates
-approved in their consoles, so each kind maps to a template code and its parameters (the same file).
-
-- SNS: `Publish` to the phone number, transactional.
-- Aliyun Dysms `SendSms` (RPC API, version 2017-05-25): a form POST whose parameters are signed with HMAC-SHA1
-  (signature version 1.0) over `POST&%2F&` + the percent-encoded canonical query string, keyed with the
-  AccessKey secret followed by `&`. Success is `{"Code": "OK", "BizId": ...}`; anything else is an error.
-- Tencent Cloud SMS `SendSms` (API 3.0, version 2021-01-11): a JSON POST signed with TC3-HMAC-SHA256 (a canonical
-  request over the content-type and host headers and the body's SHA-256, a key derived from the secret key, the
-  UTC date, the service and `tc3_request`). Errors are `{"Response": {"Error": {...}}}`, and each number has its
-  own status in `SendStatusSet` (`Code` "Ok" when sent).
-
-Credentials come from a Secrets Manager secret (`sms_secret`), read at the first send. A provider error raises
-`SmsError`, so that the notification consumer fails the message: retried, then dead-lettered.
+`shared/data/sms_templates.json` holds the Chinese text of each kind (what SNS sends, and what the Twilio reply
+carries) and, per domestic provider, the approved template code each kind is sent as and which value fills which
+variable; the file is checked when read. Used by the routing service's senders (shared/routing/sms.py) and by
+intake's SMS replies (shared/intake/sms_inbound.py).
 """
 
 import string

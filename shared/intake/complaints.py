@@ -1,11 +1,13 @@
-"""Intake: a complaint arrives, is archived raw, validated, stored and queued for routing."""
+"""The public complaint API: a JSON submission filed (shared/core/filing.py) under the per-address and per-phone
+rate limits, and the progress of a complaint for whoever holds its tracking number and verification code.
+"""
 
 import hashlib
 import hmac
 from datetime import UTC, datetime
 
 from shared.core import identity, ratelimit, reference_data
-from shared.core.dal import CaseStore
+from shared.core.dal.cases import CaseStore
 from shared.core.errors import ApiError, check_json_body
 from shared.core.filing import (
     Answer,

@@ -16,7 +16,7 @@ from functools import cache
 from pydantic import BaseModel
 
 from shared.core import filing, secrets
-from shared.core.dal import MailboxStore
+from shared.core.dal.mailbox import MailboxStore
 from shared.core.models import Channel
 from shared.core.observability import logger
 from shared.core.settings import Settings

@@ -30,10 +30,12 @@ from pydantic import AfterValidator, BaseModel, Field, ValidationError, field_va
 from pydantic_core import PydanticCustomError
 
 from shared.core import filing, identity, notices, queues, reference_data, sms_text
-from shared.core.dal import CaseStore, ConditionFailed
+from shared.core.changes import change_case
+from shared.core.dal.cases import CaseStore
+from shared.core.dal.items import ConditionFailed
 from shared.core.errors import ApiError, FieldError, from_validation_error
 from shared.core.identity import e164
-from shared.core.models import AuditEvent, Case, Channel, Complainant
+from shared.core.models import Case, Channel, Complainant
 from shared.core.observability import logger
 from shared.core.settings import Settings
 from shared.intake import complaints
@@ -386,18 +388,13 @@ def _supplement(settings: Settings, tracking_no: str, text: str, raw_key: str, n
         before = store.get(tracking_no)
         if before is None:
             raise RuntimeError(f"case {tracking_no} vanished")
-        after = before.model_copy(
-            update={"description": f"{before.description}\n{text}", "version": before.version + 1}
-        )
-        event = AuditEvent(
-            tracking_no=tracking_no,
-            version=after.version,
-            at=now,
-            actor=f"channel:{Channel.sms}",
-            action="supplement",
-            from_status=before.status,
-            to_status=after.status,
+        _, after, event = change_case(
+            before,
+            f"channel:{Channel.sms}",
+            "supplement",
+            now,
             details={"raw_key": raw_key},
+            description=f"{before.description}\n{text}",
         )
         try:
             store.transition(before, after, event)

@@ -1,4 +1,5 @@
-"""The dashboard of the staff console (issue 5 item 8): four panels for one period, in the caller's scope.
+"""The dashboard of the staff console (issue 5 item 8): four panels for one period, in the caller's scope. The
+reporting service serves it at /reports/dashboard, in the console's frame and with its session.
 
 Every figure reads the aggregate counters and the hotspots (shared/reporting/stats.py, shared/reporting/hotspots.py),
 never a list
@@ -12,8 +13,8 @@ department's figures (no county totals, no other department); the media have no 
 Each panel drills down to the cases behind it: a hotspot and a category bar to the console queue filtered by
 department and / or category (a hotspot also lists its tracking numbers), an overdue bar to the department's
 queue (which shows overdue cases first). The queue has no filter by date of receipt, so a week of the trend
-links to the dashboard of that week, whose panels then lead to the queue. Links are given relative to the
-console's base path.
+links to the dashboard of that week, whose panels then lead to the queue. Links to the queue are given relative
+to the console's base path, a week's relative to the dashboard's.
 """
 
 from collections.abc import Mapping

@@ -45,13 +45,13 @@ from pydantic_core import to_jsonable_python
 from shared.core import notices, queues, reference_data, text
 from shared.core.auth import COUNTY_WIDE_ROLES, DEPARTMENT_ROLES, Principal, Role, require_role
 from shared.core.classifier import classify
-from shared.core.dal import HotspotStore, StatsStore
+from shared.core.dal.hotspots import HotspotStore
+from shared.core.dal.stats import StatsStore
 from shared.core.errors import ApiError, FieldError, from_validation_error, parse_model
 from shared.core.observability import logger
 from shared.core.settings import Settings
 from shared.reporting import stats
 from shared.reporting.report_document import HotspotSummary
-from shared.routing import reminders
 
 Kind = Literal["department_category", "unit"]
 HotspotStatus = Literal["open", "tracking", "resolved"]
@@ -266,7 +266,7 @@ def detect(settings: Settings, now: datetime | None = None) -> DetectionSummary:
     today = now.astimezone(zone).date()
     config = rules()
     store, stats = HotspotStore(settings), StatsStore(settings)
-    summary = DetectionSummary(at=now, quiet_hours=reminders.policy().quiet_hours.contains(now.astimezone(zone).time()))
+    summary = DetectionSummary(at=now, quiet_hours=notices.quiet_hours().contains(now.astimezone(zone).time()))
     read: dict[date, Day] = {}
 
     def days_of(days: list[date]) -> list[tuple[date, Day]]:

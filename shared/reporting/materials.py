@@ -1,18 +1,13 @@
-"""What the county legal office records for the assessment, and what the departments submit (issue 5, item 6).
+"""Campaign materials the departments submit (issue 5, item 6): summary, plan, own statistics table, photos, as
+`shared/data/campaign.json` lists them.
 
-- Lost administrative lawsuits (行政诉讼败诉) and accountability for wrong decisions (错案责任追究): entered,
-  changed and deleted by the county legal office (county_admin) only; every change keeps an audit event (who,
-  when, the record as it then was). Auditors read all, a department its own. `counts_by_department` gives the
-  report the figures of a period (records dated in it).
-- Campaign materials (summary, plan, own statistics table, photos; shared/data/campaign.json): a department asks
-  for an upload slot (a presigned POST into the reports bucket under
-  `materials/<campaign>/<dept>/<material>/<upload id>-<name>`), posts the file to S3, then confirms: the object is
-  looked at (size, type, ETag) and the submission recorded, on time when confirmed by the end of the due day in
-  county time. The county legal office sees every department and the late list; a department its own.
-- A daily reminder (08:00 county time) texts each department that has not submitted a material, from
-  `material_reminder_days_before` days before its due date until the campaign's last day, at most once a day.
+A department asks for an upload slot (a presigned POST into the reports bucket under
+`materials/<campaign>/<dept>/<material>/<upload id>-<name>`), posts the file to S3, then confirms: the object is
+looked at (size, type, ETag) and the submission recorded, on time when confirmed by the end of the due day in
+county time. The county legal office sees every department and the late list; a department its own.
 
-Personal data (the persons held accountable, summaries) is stored, never logged: logs carry ids and codes.
+A daily reminder (08:00 county time) texts each department that has not submitted a material, from
+`material_reminder_days_before` days before its due date until the campaign's last day, at most once a day.
 """
 
 import hashlib
@@ -24,9 +19,9 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from shared.core import notices, objects, queues, reference_data, text, uploads
-from shared.core.auth import COUNTY_WIDE_ROLES, DEPARTMENT_ROLES, Principal, Role, require_role
+from shared.core.auth import COUNTY_WIDE_ROLES, DEPARTMENT_ROLES, Principal, require_role
 from shared.core.campaign import Material, load_campaign
-from shared.core.dal import RecordStore
+from shared.core.dal.records import RecordStore
 from shared.core.errors import ApiError, FieldError, parse_model
 from shared.core.observability import logger
 from shared.core.settings import Settings
@@ -34,7 +29,7 @@ from shared.reporting import assessment, periods
 from shared.reporting.assessment import MaterialsStatus
 from shared.reporting.records import campaign_span
 
-READERS = (Role.county_admin, Role.auditor, Role.dept_head, Role.dept_officer)
+READERS = (*COUNTY_WIDE_ROLES, *DEPARTMENT_ROLES)
 
 
 # --- campaign materials ------------------------------------------------------------------------------------------

@@ -1,16 +1,10 @@
-"""What the county legal office records for the assessment, and what the departments submit (issue 5, item 6).
+"""What the county legal office records for the assessment (issue 5, item 6); the materials departments submit
+are in shared/reporting/materials.py.
 
 - Lost administrative lawsuits (行政诉讼败诉) and accountability for wrong decisions (错案责任追究): entered,
   changed and deleted by the county legal office (county_admin) only; every change keeps an audit event (who,
   when, the record as it then was). Auditors read all, a department its own. `counts_by_department` gives the
   report the figures of a period (records dated in it).
-- Campaign materials (summary, plan, own statistics table, photos; shared/data/campaign.json): a department asks
-  for an upload slot (a presigned POST into the reports bucket under
-  `materials/<campaign>/<dept>/<material>/<upload id>-<name>`), posts the file to S3, then confirms: the object is
-  looked at (size, type, ETag) and the submission recorded, on time when confirmed by the end of the due day in
-  county time. The county legal office sees every department and the late list; a department its own.
-- A daily reminder (08:00 county time) texts each department that has not submitted a material, from
-  `material_reminder_days_before` days before its due date until the campaign's last day, at most once a day.
 
 Personal data (the persons held accountable, summaries) is stored, never logged: logs carry ids and codes.
 """
@@ -27,7 +21,9 @@ from pydantic_core import PydanticCustomError
 
 from shared.core import reference_data, text
 from shared.core.auth import DEPARTMENT_ROLES, Principal, Role, require_department, require_role
-from shared.core.dal import CaseStore, ConditionFailed, RecordStore
+from shared.core.dal.cases import CaseStore
+from shared.core.dal.items import ConditionFailed
+from shared.core.dal.records import RecordStore
 from shared.core.errors import ApiError, FieldError, from_validation_error, parse_model
 from shared.core.observability import logger
 from shared.core.settings import Settings

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.core import auth, objects, reference_data
 from shared.core.auth import Principal, Role
 from shared.core.campaign import load_campaign
-from shared.core.dal import PublicationStore
+from shared.core.dal.publications import PublicationStore
 from shared.core.errors import ApiError, parse_model
 from shared.core.observability import logger
 from shared.core.settings import Settings

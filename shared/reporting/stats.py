@@ -19,7 +19,9 @@ from datetime import date
 from pydantic import BaseModel, Field
 
 from shared.core import reference_data, text
-from shared.core.dal import CaseNotFound, CaseStore, StatsStore
+from shared.core.dal.cases import CaseStore
+from shared.core.dal.items import CaseNotFound
+from shared.core.dal.stats import StatsStore
 from shared.core.messages import Envelope
 from shared.core.models import Case, Contribution, Status
 from shared.core.observability import logger

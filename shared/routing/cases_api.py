@@ -18,7 +18,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from pydantic_core import to_jsonable_python
 
 from shared.core.auth import COUNTY_WIDE_ROLES, Principal, Role, require_department, require_role
-from shared.core.dal import CaseStore, ConditionFailed
+from shared.core.dal.cases import CaseStore
+from shared.core.dal.items import ConditionFailed
 from shared.core.errors import ApiError, from_validation_error
 from shared.core.models import STATUS_NAMES, Case, Channel, Complainant, Status
 from shared.core.observability import logger

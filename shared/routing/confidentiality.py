@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.core import ratelimit, reference_data
 from shared.core.auth import DEPARTMENT_ROLES, Principal, Role, require_department, require_role
-from shared.core.dal import CaseStore
+from shared.core.dal.cases import CaseStore
 from shared.core.errors import ApiError, parse_model
 from shared.core.models import AuditEvent, Case, Complainant
 from shared.core.observability import logger

@@ -5,7 +5,8 @@ department scope, state, guards and version are checked there, nowhere else. The
 itself, kept in an HttpOnly, SameSite=Strict cookie (Secure behind HTTPS) and verified on every request like a
 bearer token. POST forms carry a CSRF token, an HMAC of the session token keyed by nothing the browser's
 neighbours can read; the login form, which has no session yet, a random value also set as a cookie. No script:
-plain forms, so the strict Content-Security-Policy of shared/intake/web.py applies.
+plain forms, so the strict Content-Security-Policy of shared/core/pages.py applies. The session and the
+page frame are shared with the reporting service's dashboard (shared/core/staff_pages.py).
 """
 
 import hmac

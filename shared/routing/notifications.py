@@ -3,8 +3,8 @@
 notices complainants get as their case moves on, by SMS and/or mail as they chose.
 
 A message carries the kind and the values, not a text: each provider turns them into what it sends
-(shared/routing/sms.py,
-shared/data/sms_templates.json; mail texts in shared/data/complainant_notices.json). A notice to a complainant
+(shared/routing/sms.py, shared/core/sms_text.py; mail texts in shared/data/complainant_notices.json). A notice to a
+complainant
 carries no contact either: the consumer reads it from the case's personal-data compartment when it sends.
 """
 
@@ -18,7 +18,8 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from shared.core import identity, queues, reference_data
-from shared.core.dal import CaseStore, IdempotencyStore
+from shared.core.dal.cases import CaseStore
+from shared.core.dal.idempotency import IdempotencyStore
 from shared.core.mailer import MailSender, mail_sender
 from shared.core.messages import Envelope, MessageType
 from shared.core.models import Case, Complainant

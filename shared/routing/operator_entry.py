@@ -16,7 +16,7 @@ from pydantic_core import PydanticCustomError
 
 from shared.core import errors, filing, ratelimit
 from shared.core.auth import Principal, Role, require_role
-from shared.core.dal import CaseStore
+from shared.core.dal.cases import CaseStore
 from shared.core.errors import ApiError, FieldError
 from shared.core.models import Channel
 from shared.core.settings import Settings

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel
 
 from shared.core import queues
-from shared.core.dal import CaseStore
+from shared.core.dal.cases import CaseStore
 from shared.core.messages import Envelope
 from shared.core.observability import logger
 from shared.core.settings import Settings

@@ -15,7 +15,9 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel
 
-from shared.core.dal import CaseStore, ConditionFailed
+from shared.core.changes import change_case
+from shared.core.dal.cases import CaseStore
+from shared.core.dal.items import ConditionFailed
 from shared.core.models import AuditEvent, Case, DueKind
 from shared.core.observability import logger
 from shared.core.settings import Settings
@@ -78,22 +80,12 @@ def recount(case: Case, now: datetime) -> tuple[Case, AuditEvent, Recomputed] | 
     deadline = deadline_after(case.due_from, case.due_rule, case.due_days)
     if deadline.provisional:
         return None
-    after = case.model_copy(
-        update={
-            "due_at": deadline.due_at,
-            RECORD_FIELDS[case.due_kind]: deadline.due_at,
-            "deadline_provisional": False,
-            "version": case.version + 1,
-        }
-    )
-    event = AuditEvent(
-        tracking_no=case.tracking_no,
-        version=after.version,
-        at=now,
-        actor=SYSTEM_ACTOR,
-        action="recompute_deadline",
-        from_status=case.status,
-        to_status=case.status,
+    updates = {"due_at": deadline.due_at, RECORD_FIELDS[case.due_kind]: deadline.due_at, "deadline_provisional": False}
+    _, after, event = change_case(
+        case,
+        SYSTEM_ACTOR,
+        "recompute_deadline",
+        now,
         note="已按国务院公布的节假日安排重新计算期限",
         details={
             "due_kind": case.due_kind,
@@ -101,6 +93,7 @@ def recount(case: Case, now: datetime) -> tuple[Case, AuditEvent, Recomputed] | 
             "old_due_at": case.due_at.isoformat(),
             "new_due_at": deadline.due_at.isoformat(),
         },
+        **updates,
     )
     recomputed = Recomputed(
         tracking_no=case.tracking_no, due_kind=case.due_kind, old_due_at=case.due_at, new_due_at=deadline.due_at

@@ -1,10 +1,11 @@
-"""Typical cases for the public (issue 4 item 8): redact -> approve -> publish, the public list, media notes.
+"""Typical cases for the public (issue 4 item 8), the staff side: redact -> approve -> publish, and media notes.
 
 A case marked typical (workflow action `mark_typical`) gets a publication draft whose title, summary and outcome
 are a first automatic redaction of the case (patterns in shared/data/redaction.json; the complainant's identity
 is never copied). The county legal office edits, approves, publishes and withdraws it; each step bumps the case
 version (a stale version gets 409) and appends an audit event to the case in the same transaction. Only the
-redacted fields are ever copied to the public list (pk `PUBLISHED`), which the intake service serves.
+redacted fields are ever copied to the public list (pk `PUBLISHED`, shared/core/published.py), which the intake
+service serves.
 
 Media follow-up notes: the county legal office and the `media` role add them to cases flagged for media
 follow-up; the media role reads only its own notes and only published material.
@@ -20,9 +21,12 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 
 from shared.core import reference_data, text
 from shared.core.auth import Principal, Role, require_role
-from shared.core.dal import CaseStore, ConditionFailed, PublicationStore
+from shared.core.changes import change_case
+from shared.core.dal.cases import CaseStore
+from shared.core.dal.items import ConditionFailed
+from shared.core.dal.publications import PublicationStore
 from shared.core.errors import ApiError, FieldError, parse_model
-from shared.core.models import AuditEvent, Case
+from shared.core.models import Case
 from shared.core.observability import logger
 from shared.core.published import KIND_NAMES, Publication, State, public_view
 from shared.core.reference_data import load_json
@@ -221,20 +225,13 @@ def _save(
     now: datetime,
 ) -> dict:
     _check_version(request, case)
-    after = case.model_copy(update={"version": case.version + 1})
-    event = AuditEvent(
-        tracking_no=case.tracking_no,
-        version=after.version,
-        at=now,
-        actor=principal.subject,
-        action=action,
-        from_status=case.status,
-        to_status=case.status,
+    change = change_case(
+        case,
+        principal.subject,
+        action,
+        now,
         note=request.note,
-        details={
-            **principal.audit_details(),
-            "publication_state": publication.state,
-        },
+        details={**principal.audit_details(), "publication_state": publication.state},
     )
     record = publication.model_dump(mode="json")
     # The public item's sort key is the stored `published_at`, which withdrawing keeps: it finds the item again.
@@ -245,11 +242,11 @@ def _save(
     )
     unlisted = f"{record['published_at']}#{case.tracking_no}" if publication.state == "unpublished" else None
     try:
-        PublicationStore(settings).save((case, after, event), record, listed, unlisted)
+        PublicationStore(settings).save(change, record, listed, unlisted)
     except ConditionFailed:
         raise ApiError(409, "version_conflict", "案件已被他人更新，请刷新后重试") from None
     logger.info("publication step", extra={"tracking_no": case.tracking_no, "action": action})
-    return {"publication": record, "version": after.version}
+    return {"publication": record, "version": change.after.version}
 
 
 def get_publication(settings: Settings, principal: Principal, tracking_no: str) -> dict:

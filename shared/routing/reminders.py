@@ -27,9 +27,11 @@ from functools import cache
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
 from shared.core import queues
-from shared.core.dal import CaseStore, ConditionFailed
+from shared.core.changes import change_case
+from shared.core.dal.cases import CaseStore
+from shared.core.dal.items import ConditionFailed
 from shared.core.messages import Envelope, MessageType
-from shared.core.models import AuditEvent, Case, Status
+from shared.core.models import Case, Status
 from shared.core.notices import QuietHours
 from shared.core.observability import logger
 from shared.core.reference_data import county_timezone, load_json
@@ -167,23 +169,20 @@ def _record_escalation(settings: Settings, store: CaseStore, tracking_no: str, n
     case = store.get(tracking_no)
     if case is None or case.due_at is None or ESCALATION in case.reminders_sent:
         return False
-    after = case.model_copy(
-        update={"escalated_at": now, "reminders_sent": [*case.reminders_sent, ESCALATION], "version": case.version + 1}
-    )
-    event = AuditEvent(
-        tracking_no=tracking_no,
-        version=after.version,
-        at=now,
-        actor=SYSTEM_ACTOR,
-        action="escalate",
-        from_status=case.status,
-        to_status=case.status,
+    change = change_case(
+        case,
+        SYSTEM_ACTOR,
+        "escalate",
+        now,
         note="超期督办：已通知部门负责人和县政府法制办",
         details={"due_kind": case.due_kind, "due_at": case.due_at.isoformat()},
+        escalated_at=now,
+        reminders_sent=[*case.reminders_sent, ESCALATION],
     )
+    after = change.after
     pending = outbox.entry(tracking_no, after.version, now, [(settings.events_queue, transition_message(after, None))])
     try:
-        store.transition_together([(case, after, event)], [outbox.write(store, pending)])
+        store.transition_together([change], [outbox.write(store, pending)])
     except ConditionFailed:
         return False
     outbox.deliver(settings, pending)

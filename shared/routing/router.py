@@ -1,17 +1,22 @@
 """Routing: classify a received complaint, choose the department, start the acceptance deadline."""
 
 from datetime import UTC, datetime
+from typing import Any
 
 from shared.core import queues
+from shared.core.changes import change_case
 from shared.core.classifier import classify
-from shared.core.dal import CaseNotFound, CaseStore, ConditionFailed
+from shared.core.dal.cases import CaseStore
+from shared.core.dal.items import CaseNotFound, ConditionFailed
 from shared.core.messages import Envelope, MessageType
-from shared.core.models import AuditEvent, Case, DueKind, Status
+from shared.core.models import Case, DueKind, Status
 from shared.core.observability import logger
 from shared.core.settings import Settings
 from shared.routing.deadlines import acceptance_deadline
 
 ROUTER = "system:routing"
+# What the route audit event records of the routing decision.
+ROUTING_DETAILS = ("category", "category_confidence", "department", "department_confidence", "triage_reason")
 
 
 def route_complaint(settings: Settings, message: Envelope, now: datetime | None = None) -> Case:
@@ -26,24 +31,9 @@ def route_complaint(settings: Settings, message: Envelope, now: datetime | None 
         # Routed before (a redelivery, or the event was lost after the write): only re-announce it.
         announce(settings, case, message.correlation_id)
         return case
-    routed = _routed(case, now)
-    event = AuditEvent(
-        tracking_no=tracking_no,
-        version=routed.version,
-        at=now,
-        actor=ROUTER,
-        action="route",
-        from_status=case.status,
-        to_status=routed.status,
-        details={
-            "category": routed.category,
-            "category_confidence": routed.category_confidence,
-            "department": routed.department,
-            "department_confidence": routed.department_confidence,
-            "triage_reason": routed.triage_reason,
-            "message_id": message.id,
-        },
-    )
+    updates = _routing(case, now)
+    decided = {name: updates[name] for name in ROUTING_DETAILS}
+    _, routed, event = change_case(case, ROUTER, "route", now, details={**decided, "message_id": message.id}, **updates)
     try:
         store.transition(case, routed, event)
     except ConditionFailed:
@@ -59,32 +49,30 @@ def route_complaint(settings: Settings, message: Envelope, now: datetime | None 
     return routed
 
 
-def _routed(case: Case, now: datetime) -> Case:
+def _routing(case: Case, now: datetime) -> dict[str, Any]:
+    """What routing sets on a case: category, domain, department, and the acceptance deadline."""
     result = classify(case.description, case.respondent)
     deadline = acceptance_deadline(case.received_at)
-    return case.model_copy(
-        update={
-            "status": Status.routed,
-            "category": result.category,
-            "category_confidence": result.category_confidence,
-            "category_set_by": ROUTER,
-            "domain": result.domain,
-            "department": result.department,
-            "department_confidence": result.department_confidence,
-            "triage_reason": result.triage_reason,
-            # The department's legal office (法制机构) works the case until staff assign a handler.
-            "assigned_unit": f"{result.department}:legal-office",
-            "routed_at": now,
-            "acceptance_due_at": deadline.due_at,
-            "due_at": deadline.due_at,
-            "due_kind": DueKind.acceptance,
-            "deadline_provisional": deadline.provisional,
-            "due_rule": deadline.rule,
-            "due_from": deadline.start,
-            "due_days": deadline.days,
-            "version": case.version + 1,
-        }
-    )
+    return {
+        "status": Status.routed,
+        "category": result.category,
+        "category_confidence": result.category_confidence,
+        "category_set_by": ROUTER,
+        "domain": result.domain,
+        "department": result.department,
+        "department_confidence": result.department_confidence,
+        "triage_reason": result.triage_reason,
+        # The department's legal office (法制机构) works the case until staff assign a handler.
+        "assigned_unit": f"{result.department}:legal-office",
+        "routed_at": now,
+        "acceptance_due_at": deadline.due_at,
+        "due_at": deadline.due_at,
+        "due_kind": DueKind.acceptance,
+        "deadline_provisional": deadline.provisional,
+        "due_rule": deadline.rule,
+        "due_from": deadline.start,
+        "due_days": deadline.days,
+    }
 
 
 def announce(settings: Settings, case: Case, correlation_id: str | None) -> None:

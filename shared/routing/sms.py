@@ -1,8 +1,8 @@
 """SMS out. One interface, the provider chosen by configuration (DESIGN.md, section 2).
 
-A message is a kind and its values (`Sms`), not a text: SNS sends our Chinese text (shared/data/sms_templates.json),
-while the domestic providers, which AWS's China regions need since SNS cannot text from there, send only templates
-approved in their consoles, so each kind maps to a template code and its parameters (the same file).
+SNS sends our Chinese text (shared/core/sms_text.py), while the domestic providers, which AWS's China regions need
+since SNS cannot text from there, send only templates approved in their consoles, each kind as its template code
+and parameters.
 
 - SNS: `Publish` to the phone number, transactional.
 - Aliyun Dysms `SendSms` (RPC API, version 2017-05-25): a form POST whose parameters are signed with HMAC-SHA1

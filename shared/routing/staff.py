@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.core import auth, errors, ratelimit, reference_data
 from shared.core.auth import Principal, Role
-from shared.core.dal import StaffStore
+from shared.core.dal.staff import StaffStore
 from shared.core.errors import ApiError, from_validation_error
 from shared.core.observability import logger
 from shared.core.settings import Settings

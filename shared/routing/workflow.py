@@ -15,8 +15,9 @@ from pydantic_core import PydanticCustomError
 
 from shared.core import reference_data, text
 from shared.core.auth import COUNTY_WIDE_ROLES, Principal, Role, require_department, require_role
+from shared.core.changes import CaseChange, change_case
 from shared.core.errors import ApiError, FieldError
-from shared.core.models import AuditEvent, Case, DueKind, Extension, Status
+from shared.core.models import Case, DueKind, Extension, Status
 from shared.core.reference_data import load_json
 from shared.routing.deadlines import Deadline, deadline_after, policy
 
@@ -279,12 +280,10 @@ def parse_body(action: str, body: Any) -> ActionBody:
 
 # --- effects --------------------------------------------------------------------------------------------------
 
-Change = tuple[Case, Case, AuditEvent]
-
 
 def apply_action(
     principal: Principal, case: Case, action: str, body: ActionBody, now: datetime, other: Case | None = None
-) -> list[Change]:
+) -> list[CaseChange]:
     """The writes of one action: (case read, new case, audit event) for the case and, for a merge, the
     case it is merged into (`other`). Raises ApiError 403 / 409 / 422 when the action may not happen."""
     found = check(principal, case, action, now, body.version)
@@ -295,31 +294,22 @@ def apply_action(
             )
     update, details = _EFFECTS[action](case, body, now, principal)
     fields = body.model_dump(exclude={"version", "note"}, exclude_none=True)
-    after = case.model_copy(update={**update, "status": found.to or case.status, "version": case.version + 1})
-    changes = [(case, after, _event(principal, case, after, action, body, now, {**fields, **details}))]
+    changes: list[CaseChange] = [
+        _change(
+            principal, case, action, body, now, {**fields, **details}, **{**update, "status": found.to or case.status}
+        )
+    ]
     if action == "merge":
         changes.append(_link_primary(principal, case, body, now, other))
     return changes
 
 
-def _event(
-    principal: Principal, before: Case, after: Case, action: str, body: ActionBody, now: datetime, details: dict
-) -> AuditEvent:
-    reason = getattr(body, "reason", None)
-    return AuditEvent(
-        tracking_no=after.tracking_no,
-        version=after.version,
-        at=now,
-        actor=principal.subject,
-        action=action,
-        from_status=before.status,
-        to_status=after.status,
-        note=body.note or reason,
-        details={
-            **principal.audit_details(),
-            **details,
-        },
-    )
+def _change(
+    principal: Principal, case: Case, action: str, body: ActionBody, now: datetime, details: dict, **updates: Any
+) -> CaseChange:
+    """A staff action's change: the note (or the reason given), and who acted in the audit event's details."""
+    note = body.note or getattr(body, "reason", None)
+    return change_case(case, principal.subject, action, now, note, {**principal.audit_details(), **details}, **updates)
 
 
 def _deadline(kind: DueKind | None, deadline: Deadline | None) -> dict[str, Any]:
@@ -383,7 +373,7 @@ def _merge(case: Case, body: MergeBody, now: datetime, principal: Principal) -> 
     return {"merged_into": body.into, "closed_at": now, **_no_deadline()}, {}
 
 
-def _link_primary(principal: Principal, case: Case, body: ActionBody, now: datetime, other: Case | None) -> Change:
+def _link_primary(principal: Principal, case: Case, body: ActionBody, now: datetime, other: Case | None) -> CaseChange:
     """The case a duplicate is merged into lists it, with an audit event of its own."""
     if other is None or other.tracking_no == case.tracking_no:
         raise _field_error("into", "invalid_merge_target", "请填写另一件投诉的编号")
@@ -391,11 +381,8 @@ def _link_primary(principal: Principal, case: Case, body: ActionBody, now: datet
         require_department(principal, other.department)
     if other.status in (Status.merged, Status.not_accepted, Status.received):
         raise _field_error("into", "invalid_merge_target", "不能合并到已合并、不予受理或尚未分办的投诉")
-    after = other.model_copy(
-        update={"merged_cases": [*other.merged_cases, case.tracking_no], "version": other.version + 1}
-    )
-    event = _event(principal, other, after, "merge", body, now, {"duplicate": case.tracking_no})
-    return other, after, event
+    merged_cases = [*other.merged_cases, case.tracking_no]
+    return _change(principal, other, "merge", body, now, {"duplicate": case.tracking_no}, merged_cases=merged_cases)
 
 
 def _field_error(field: str, code: str, message: str) -> ApiError:

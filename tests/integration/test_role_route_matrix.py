@@ -27,7 +27,7 @@ from shared.core import auth, staff_pages
 from shared.core.auth import Principal, Role
 from shared.core.settings import Settings
 from shared.routing import cases_api, publication, staff, workflow
-from tests.integration.test_confidentiality import routed
+from tests.integration.routing.test_confidentiality import routed
 from tests.support import load_service
 
 SERVICES = ("intake", "routing", "reporting")

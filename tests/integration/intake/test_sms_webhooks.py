@@ -15,7 +15,7 @@ from twilio.request_validator import RequestValidator
 
 from shared.core import quarantine, queues
 from shared.core.aws import client
-from shared.core.dal import CaseStore
+from shared.core.dal.cases import CaseStore
 from shared.core.messages import Envelope
 from shared.core.models import Status
 from shared.core.settings import Settings, get_settings
@@ -28,12 +28,6 @@ PUBLIC_URL = "http://127.0.0.1:8000/intake/sms/twilio"  # the local default of p
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 JSON = {"Content-Type": "application/json"}
 PHONE = "+8613912345678"
-
-
-@pytest.fixture
-def http(aws: Settings):
-    with Client(load_service("intake").app) as test_client:
-        yield test_client.http
 
 
 def twilio_params(

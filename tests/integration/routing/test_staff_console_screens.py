@@ -6,34 +6,20 @@ import re
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlencode, urlparse
 
-import pytest
-from chalice.test import Client
-
 from shared.core import auth, filing, queues, staff_pages
 from shared.core.auth import Role
 from shared.core.aws import client
-from shared.core.dal import CaseStore, PublicationStore
+from shared.core.dal.cases import CaseStore
+from shared.core.dal.publications import PublicationStore
 from shared.core.errors import ApiError, FieldError
 from shared.core.models import Channel
 from shared.core.settings import Settings
-from tests.integration.test_case_api import routed
-from tests.integration.test_publication import PERSONAL, typical_case
-from tests.support import load_service, receive_all
+from tests.integration.routing.test_case_api import routed
+from tests.integration.routing.test_publication import PERSONAL, typical_case
+from tests.support import receive_all
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 PHONE = "13912345678"
-
-
-@pytest.fixture
-def http(aws: Settings):
-    with Client(load_service("routing").app) as test_client:
-        yield test_client.http
-
-
-@pytest.fixture
-def public(aws: Settings):
-    with Client(load_service("intake").app) as test_client:
-        yield test_client.http
 
 
 def cookie(settings: Settings, role: Role, department: str | None = None) -> dict:

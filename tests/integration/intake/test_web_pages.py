@@ -7,13 +7,12 @@ from urllib.parse import urlencode
 
 import pytest
 import requests
-from chalice.test import Client
 from markupsafe import escape
 
 from shared.core import reference_data
 from shared.core.aws import client
 from shared.core.campaign import load_campaign
-from shared.core.dal import CaseStore
+from shared.core.dal.cases import CaseStore
 from shared.core.models import Channel, Status
 from shared.core.settings import Settings, get_settings
 from shared.intake import openapi
@@ -24,12 +23,6 @@ DESCRIPTION = "县市场监管局的执法人员一个月内到我们店里检�
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 VALID_ID = "11010519491231002X"
 VALID_CREDIT_CODE = "91350100M000100Y43"
-
-
-@pytest.fixture
-def http(aws: Settings):
-    with Client(load_service("intake").app) as test_client:
-        yield test_client.http
 
 
 def post_form(http, fields: list[tuple[str, str]] | dict[str, str], headers: dict | None = None):

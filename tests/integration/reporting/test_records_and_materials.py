@@ -11,7 +11,7 @@ from chalice.test import Client
 
 from shared.core import auth, queues, sms_text
 from shared.core.aws import client
-from shared.core.dal import RecordStore
+from shared.core.dal.records import RecordStore
 from shared.core.messages import Envelope
 from shared.core.settings import Settings
 from shared.intake.complaints import submit_complaint

@@ -7,12 +7,11 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import pytest
-from chalice.test import Client
 
 from shared.core import auth, queues
 from shared.core.auth import Principal, Role
 from shared.core.aws import client
-from shared.core.dal import CaseStore, due_shard
+from shared.core.dal.cases import CaseStore, due_shard
 from shared.core.errors import ApiError
 from shared.core.messages import Envelope
 from shared.core.models import DueKind, Status
@@ -20,17 +19,11 @@ from shared.core.settings import Settings
 from shared.intake.complaints import submit_complaint
 from shared.routing import cases_api, router
 from shared.routing.deadlines import deadline_after
-from tests.support import load_service, receive_all
+from tests.support import receive_all
 
 TRAFFIC = "交警在路口查车罚款两百元，不开罚款收据，让我直接把钱转到他个人手机上。"
 NO_BODY = "有人执法时态度很差，还骂人，请领导管一管。"
 COMPLAINANT = {"name": "王红", "phone": "13912345678"}
-
-
-@pytest.fixture
-def http(aws: Settings):
-    with Client(load_service("routing").app) as test_client:
-        yield test_client.http
 
 
 def routed(settings: Settings, text: str = TRAFFIC) -> str:

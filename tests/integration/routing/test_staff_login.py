@@ -7,23 +7,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import jwt
 import pytest
-from chalice.test import Client
 
 from shared.core import auth
 from shared.core.aws import client
 from shared.core.errors import ApiError
 from shared.core.settings import Settings
 from shared.routing import staff
-from tests.support import load_service
 
 JSON = {"Content-Type": "application/json"}
 PASSWORD = "执法监督-2026-password"
-
-
-@pytest.fixture
-def http(aws: Settings):
-    with Client(load_service("routing").app) as test_client:
-        yield test_client.http
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ from chalice.test import Client
 
 from shared.core import auth, staff_pages
 from shared.core.auth import Principal, Role
-from shared.core.dal import CaseStore, StatsStore
+from shared.core.dal.cases import CaseStore
+from shared.core.dal.stats import StatsStore
 from shared.core.settings import Settings
 from shared.reporting import dashboard, hotspots
 from tests.support import load_service

@@ -2,9 +2,6 @@
 
 import json
 
-import pytest
-from chalice.test import Client
-
 from shared.core import auth, queues
 from shared.core.auth import Role
 from shared.core.aws import client
@@ -12,23 +9,11 @@ from shared.core.messages import Envelope
 from shared.core.settings import Settings
 from shared.intake.complaints import submit_complaint
 from shared.routing import router
-from tests.support import load_service, receive_all
+from tests.support import receive_all
 
 STORY = "交警李警官在人民路18号拦下我的车浙A12345罚款两百元，不开罚款收据，让我把钱转到他手机13800001111上。"
 COMPLAINANT = {"name": "王红", "phone": "13912345678"}
 PERSONAL = ("王红", "13912345678", "13800001111", "浙A12345", "18号", "李警官")
-
-
-@pytest.fixture
-def http(aws: Settings):
-    with Client(load_service("routing").app) as test_client:
-        yield test_client.http
-
-
-@pytest.fixture
-def public(aws: Settings):
-    with Client(load_service("intake").app) as test_client:
-        yield test_client.http
 
 
 def bearer(settings: Settings, role: Role, department: str | None = None) -> dict:

@@ -9,7 +9,7 @@ import pytest
 from infra import cli
 from shared.core import queues
 from shared.core.aws import client
-from shared.core.dal import CaseStore
+from shared.core.dal.cases import CaseStore
 from shared.core.messages import Envelope
 from shared.core.models import AuditEvent, Case, Channel, DueKind, Status
 from shared.core.reference_data import county_timezone

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from shared.core import reference_data
 from shared.core.classifier import Classification, classify
 
-DATA = Path(__file__).parent.parent / "data"
+DATA = Path(__file__).parents[2] / "data"
 CATEGORY_CODES = {c.code for c in reference_data.categories()}
 
 

@@ -5,30 +5,23 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from chalice.test import Client
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sns.models import sns_backends
 
 from shared.core import auth, quarantine, queues
 from shared.core.auth import Role
 from shared.core.aws import client
-from shared.core.dal import CaseStore
+from shared.core.dal.cases import CaseStore
 from shared.core.filing import verification_hash
 from shared.core.messages import Envelope
 from shared.core.models import Status
-from shared.core.settings import Settings
+from shared.core.settings import Settings, get_settings
 from shared.routing import notifications, router
 from shared.routing.sms import sms_sender
-from tests.support import load_service, receive_all
+from tests.support import receive_all
 
 TRAFFIC = "来电反映：交警在路口查车罚款两百元，不开罚款收据，让他把钱转到个人手机上。"
 PHONE = "13912345678"
-
-
-@pytest.fixture
-def http(aws: Settings):
-    with Client(load_service("routing").app) as test_client:
-        yield test_client.http
 
 
 def bearer(settings: Settings, role: Role, department: str | None = None) -> dict:
@@ -143,9 +136,12 @@ def test_an_anonymous_entry_gets_no_acknowledgement_and_a_retry_stores_once(http
 
 def test_entries_are_limited_per_staff_member(http, aws: Settings, monkeypatch) -> None:
     # given a limit of two entries an hour
-    service = load_service("routing")
-    monkeypatch.setattr(service, "settings", service.settings.model_copy(update={"entries_per_staff_per_hour": 2}))
-    officer = bearer(aws, Role.dept_officer, "JJDD")
-    # when one officer enters three, then the third is refused, while another officer may still enter
-    assert [enter(http, officer)[0] for _ in range(3)] == [201, 201, 429]
-    assert enter(http, bearer(aws, Role.dept_head, "JJDD"))[0] == 201
+    monkeypatch.setenv("ENTRIES_PER_STAFF_PER_HOUR", "2")
+    get_settings.cache_clear()
+    try:
+        officer = bearer(aws, Role.dept_officer, "JJDD")
+        # when one officer enters three, then the third is refused, while another officer may still enter
+        assert [enter(http, officer)[0] for _ in range(3)] == [201, 201, 429]
+        assert enter(http, bearer(aws, Role.dept_head, "JJDD"))[0] == 201
+    finally:
+        get_settings.cache_clear()

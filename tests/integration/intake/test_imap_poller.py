@@ -27,7 +27,7 @@ from cryptography.x509.oid import NameOID
 
 from shared.core import objects
 from shared.core.aws import client
-from shared.core.dal import MailboxStore
+from shared.core.dal.mailbox import MailboxStore
 from shared.core.settings import Settings
 from shared.intake import imap_poller
 

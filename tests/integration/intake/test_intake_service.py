@@ -4,14 +4,13 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from chalice.test import Client
 
 from shared.core import quarantine, queues
 from shared.core.aws import client
-from shared.core.dal import CaseStore
+from shared.core.dal.cases import CaseStore
 from shared.core.models import Status
 from shared.core.settings import Settings, get_settings
-from tests.support import load_service, receive_all
+from tests.support import receive_all
 
 JSON = {"Content-Type": "application/json"}
 COMPLAINT = {
@@ -25,12 +24,6 @@ COMPLAINT = {
         "credit_code": "91350100M000100Y43",
     },
 }
-
-
-@pytest.fixture
-def http(aws: Settings):
-    with Client(load_service("intake").app) as test_client:
-        yield test_client.http
 
 
 def post(http, body: object, headers: dict | None = None):

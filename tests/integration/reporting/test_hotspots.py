@@ -13,7 +13,8 @@ from infra.local_stack import parse_schedule
 from shared.core import auth, notices, queues
 from shared.core.auth import Principal, Role
 from shared.core.aws import client
-from shared.core.dal import HotspotStore, StatsStore
+from shared.core.dal.hotspots import HotspotStore
+from shared.core.dal.stats import StatsStore
 from shared.core.errors import ApiError
 from shared.core.messages import Envelope
 from shared.core.settings import Settings

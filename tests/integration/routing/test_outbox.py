@@ -12,7 +12,7 @@ from moto.sns.models import sns_backends
 from shared.core import auth, queues
 from shared.core.auth import Role
 from shared.core.aws import client
-from shared.core.dal import CaseStore
+from shared.core.dal.cases import CaseStore
 from shared.core.messages import Envelope
 from shared.core.settings import Settings
 from shared.intake.complaints import submit_complaint

@@ -3,24 +3,14 @@
 import re
 from urllib.parse import urlencode
 
-import pytest
-from chalice.test import Client
-
 from shared.core import auth, staff_pages
 from shared.core.auth import Role
-from shared.core.dal import CaseStore
+from shared.core.dal.cases import CaseStore
 from shared.core.settings import Settings
 from shared.routing import console, workflow
-from tests.integration.test_case_api import routed
-from tests.support import load_service
+from tests.integration.routing.test_case_api import routed
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-
-
-@pytest.fixture
-def http(aws: Settings):
-    with Client(load_service("routing").app) as test_client:
-        yield test_client.http
 
 
 def cookie(settings: Settings, role: Role, department: str | None = None, name: str = "开发人员") -> dict:

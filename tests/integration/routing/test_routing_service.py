@@ -10,7 +10,7 @@ from moto.sns.models import sns_backends
 
 from shared.core import queues
 from shared.core.aws import client
-from shared.core.dal import CaseStore
+from shared.core.dal.cases import CaseStore
 from shared.core.messages import Envelope
 from shared.core.models import Status
 from shared.core.settings import Settings

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from infra import cli
-from shared.core.dal import CaseStore
+from shared.core.dal.cases import CaseStore
 from shared.core.messages import Envelope, MessageType
 from shared.core.models import AuditEvent, Case, Channel, DueKind
 from shared.core.reference_data import county_timezone

@@ -13,7 +13,8 @@ from chalice.test import Client
 from infra import cli
 from shared.core.auth import Principal, Role
 from shared.core.aws import client
-from shared.core.dal import CaseStore, StatsStore
+from shared.core.dal.cases import CaseStore
+from shared.core.dal.stats import StatsStore
 from shared.core.messages import Envelope
 from shared.core.models import Contribution, Status
 from shared.core.settings import Settings

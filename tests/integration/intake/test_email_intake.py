@@ -15,7 +15,7 @@ from moto.ses.models import ses_backends
 
 from shared.core import filing, objects, quarantine, queues
 from shared.core.aws import client
-from shared.core.dal import CaseStore
+from shared.core.dal.cases import CaseStore
 from shared.core.mailer import SesMailSender
 from shared.core.models import Channel, Status
 from shared.core.settings import Settings

@@ -1,0 +1,357 @@
+"""Cases: the case item, its complainant, audit events, notices, outbox items and the indexes over them."""
+
+import zlib
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic_core import to_jsonable_python
+
+from shared.core.aws import client
+from shared.core.changes import CaseChange
+from shared.core.dal.items import dump, from_item, query, to_item, transact, write_if
+from shared.core.models import AuditEvent, Case, Complainant, Status
+from shared.core.settings import Settings
+
+# Notices to the complainant, apart from the deadline notices' `NOTICE#<message id>#<phone hash>` markers.
+NOTICE_PREFIX = "NOTICE#COMPLAINANT#"
+
+
+def case_key(tracking_no: str) -> dict[str, Any]:
+    return to_item({"pk": f"CASE#{tracking_no}", "sk": "CASE"})
+
+
+def case_item(case: Case) -> dict[str, Any]:
+    values = dump(case)
+    values.update(pk=f"CASE#{case.tracking_no}", sk="CASE")
+    values.update(gsi2pk=f"STATUS#{case.status}", gsi2sk=f"{values['received_at']}#{case.tracking_no}")
+    if case.department:
+        order = values["due_at"] or values["received_at"]
+        values.update(gsi1pk=f"DEPT#{case.department}#{case.status}", gsi1sk=f"{order}#{case.tracking_no}")
+    if case.due_at:
+        # The workflow clears due_at when no deadline runs any more, which drops the case from the due index.
+        values.update(gsi3pk=f"DUE#{due_shard(case.due_at)}", gsi3sk=f"{values['due_at']}#{case.tracking_no}")
+        if case.deadline_provisional:
+            # Recomputed once the year's calendar arrives (shared/routing/provisional.py); a new put drops the key.
+            values.update(gsi4pk=provisional_partition(case.due_at.astimezone(UTC).year), gsi4sk=values["gsi3sk"])
+    return to_item(values)
+
+
+def provisional_partition(year: int) -> str:
+    """The gsi4 partition of the cases whose provisional deadline is due in a year (UTC)."""
+    return f"PROVISIONAL#{year}"
+
+
+# Outbox items are spread over this many gsi3 partitions (by tracking number); the sweeper reads each.
+OUTBOX_SHARDS = 8
+
+
+def due_shard(moment: datetime) -> str:
+    """The gsi3 partition of a deadline: its UTC day, so that no one partition holds every case."""
+    return moment.astimezone(UTC).date().isoformat()
+
+
+def event_item(event: AuditEvent) -> dict[str, Any]:
+    values = dump(event)
+    values.update(pk=f"CASE#{event.tracking_no}", sk=f"EVENT#{event.version:08d}")
+    return to_item(values)
+
+
+class CaseStore:
+    """Cases, their complainants and their audit events."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._table = settings.cases_table
+
+    def create(self, case: Case, complainant: Complainant | None, event: AuditEvent, contact_hash: str | None) -> None:
+        """Store a new case with its first audit event; ConditionFailed if the tracking number is taken."""
+        writes = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": case_item(case),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {"Put": {"TableName": self._table, "Item": event_item(event)}},
+        ]
+        if complainant is not None:
+            values = dump(complainant)
+            values.update(pk=f"CASE#{case.tracking_no}", sk="COMPLAINANT")
+            if contact_hash:
+                values.update(
+                    gsi4pk=f"CONTACT#{contact_hash}", gsi4sk=f"{dump(case)['received_at']}#{case.tracking_no}"
+                )
+            writes.append({"Put": {"TableName": self._table, "Item": to_item(values)}})
+        transact(writes)
+
+    def get(self, tracking_no: str) -> Case | None:
+        response = client("dynamodb").get_item(TableName=self._table, Key=case_key(tracking_no), ConsistentRead=True)
+        item = response.get("Item")
+        return Case.model_validate(from_item(item)) if item else None
+
+    def transition(self, before: Case, after: Case, event: AuditEvent) -> None:
+        """Replace the case and append its audit event in one transaction, guarded by the version read."""
+        self.transition_together([CaseChange(before, after, event)])
+
+    def transition_together(self, changes: list[CaseChange], extra: list[dict[str, Any]] | None = None) -> None:
+        """Several cases (e.g. both sides of a merge) and their audit events in one transaction: all or none.
+        `extra`: further transaction writes of the same change (e.g. a publication, PublicationStore)."""
+        writes: list[dict[str, Any]] = list(extra or [])
+        for before, after, event in changes:
+            writes.append(
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": case_item(after),
+                        "ConditionExpression": "version = :version",
+                        "ExpressionAttributeValues": to_item({":version": before.version}),
+                    }
+                }
+            )
+            writes.append(
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": event_item(event),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
+            )
+        transact(writes)
+
+    def complainant(self, tracking_no: str) -> Complainant | None:
+        key = to_item({"pk": f"CASE#{tracking_no}", "sk": "COMPLAINANT"})
+        item = client("dynamodb").get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
+        if not item:
+            return None
+        return Complainant.model_validate(
+            {name: value for name, value in from_item(item).items() if name in Complainant.model_fields}
+        )
+
+    def page(
+        self,
+        index: str,
+        partition: str,
+        limit: int,
+        start: dict[str, Any] | None = None,
+        sort_before: str | None = None,
+        filters: dict[str, str] | None = None,
+    ) -> tuple[list[Case], dict[str, Any] | None]:
+        """One page of cases of an index partition (`gsi1`: a department's status queue, `gsi2`: a status
+        county-wide), in index order, at most `limit` of them; with the key to continue from, or None at the
+        end. `filters` are attribute equalities (e.g. category), `due_at_before` a time, applied after the key."""
+        key_names = {"gsi1": ("gsi1pk", "gsi1sk"), "gsi2": ("gsi2pk", "gsi2sk")}[index]
+        condition = f"{key_names[0]} = :pk"
+        values: dict[str, Any] = {":pk": partition}
+        if sort_before is not None:
+            condition += f" AND {key_names[1]} < :before"
+            values[":before"] = sort_before
+        kwargs: dict[str, Any] = {"IndexName": index, "KeyConditionExpression": condition, "Limit": limit}
+        clauses, names = [], {}
+        for position, (name, value) in enumerate(sorted((filters or {}).items())):
+            if name == "due_at_before":
+                clauses.append("due_at < :f" + str(position))
+                values[f":f{position}"] = value
+            else:
+                clauses.append(f"#f{position} = :f{position}")
+                names[f"#f{position}"] = name
+                values[f":f{position}"] = value
+        if clauses:
+            kwargs["FilterExpression"] = " AND ".join(clauses)
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
+        kwargs["ExpressionAttributeValues"] = to_item(values)
+        if start:
+            kwargs["ExclusiveStartKey"] = to_item(start)
+        response = client("dynamodb").query(TableName=self._table, **kwargs)
+        cases = [Case.model_validate(from_item(item)) for item in response["Items"]]
+        last = response.get("LastEvaluatedKey")
+        return cases, (from_item(last) if last else None)
+
+    def events(self, tracking_no: str) -> list[AuditEvent]:
+        items = self._query(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues=to_item({":pk": f"CASE#{tracking_no}", ":prefix": "EVENT#"}),
+        )
+        return [AuditEvent.model_validate(item) for item in items]
+
+    def add_event(self, event: AuditEvent, suffix: str, extra: list[dict[str, Any]] | None = None) -> None:
+        """An audit event that changes nothing on the case (a reveal, a relayed message): filed after the event of
+        the case's current version, `suffix` (unique, time first) keeping several apart and in order. `extra`:
+        further writes of the same step (an outbox item), in one transaction with it."""
+        values = dump(event)
+        values.update(pk=f"CASE#{event.tracking_no}", sk=f"EVENT#{event.version:08d}#{suffix}")
+        put = {"TableName": self._table, "Item": to_item(values), "ConditionExpression": "attribute_not_exists(pk)"}
+        if extra:
+            transact([{"Put": put}, *extra])
+        else:
+            client("dynamodb").put_item(**put)
+
+    def record_once(self, tracking_no: str, marker: str, values: dict[str, Any]) -> bool:
+        """Put a marker item unless it exists; False when it was there already (work done before)."""
+        item = {"pk": f"CASE#{tracking_no}", "sk": marker, **values}
+        return write_if(
+            "put_item", TableName=self._table, Item=to_item(item), ConditionExpression="attribute_not_exists(pk)"
+        )
+
+    def forget(self, tracking_no: str, marker: str) -> None:
+        client("dynamodb").delete_item(TableName=self._table, Key=to_item({"pk": f"CASE#{tracking_no}", "sk": marker}))
+
+    # --- notices to the complainant: one item per notice and channel, its delivery recorded on it ---
+
+    @staticmethod
+    def _notice_key(tracking_no: str, notice_id: str, channel: str) -> dict[str, Any]:
+        return to_item({"pk": f"CASE#{tracking_no}", "sk": f"{NOTICE_PREFIX}{notice_id}#{channel}"})
+
+    def claim_notice(
+        self, tracking_no: str, notice_id: str, kind: str, channel: str, now: datetime, stale: datetime
+    ) -> bool:
+        """Mark a notice as being sent, counting the attempt; False when it was sent already or another delivery
+        is sending it (a claim older than `stale` is taken to be of a delivery that died, and taken over)."""
+        return write_if(
+            "update_item",
+            TableName=self._table,
+            Key=self._notice_key(tracking_no, notice_id, channel),
+            UpdateExpression="SET kind = :kind, channel = :channel, #state = :sending, claimed_at = :now "
+            "ADD attempts :one",
+            ConditionExpression="attribute_not_exists(pk) OR #state = :failed "
+            "OR (#state = :sending AND claimed_at < :stale)",
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues=to_item(
+                {
+                    ":kind": kind,
+                    ":channel": channel,
+                    ":sending": "sending",
+                    ":failed": "failed",
+                    ":now": now.isoformat(),
+                    ":stale": stale.isoformat(),
+                    ":one": 1,
+                }
+            ),
+        )
+
+    def finish_notice(self, tracking_no: str, notice_id: str, channel: str, values: dict[str, Any]) -> None:
+        """Record how a claimed notice went: `state` sent (with the provider's message id) or failed (why)."""
+        fields = list(values.items())
+        client("dynamodb").update_item(
+            TableName=self._table,
+            Key=self._notice_key(tracking_no, notice_id, channel),
+            UpdateExpression="SET " + ", ".join(f"#n{position} = :v{position}" for position in range(len(fields))),
+            ExpressionAttributeNames={f"#n{position}": name for position, (name, _) in enumerate(fields)},
+            ExpressionAttributeValues=to_item({f":v{position}": value for position, (_, value) in enumerate(fields)}),
+        )
+
+    def notices(self, tracking_no: str) -> list[dict[str, Any]]:
+        """The notices to the complainant recorded on a case, without their keys."""
+        items = self._query(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues=to_item({":pk": f"CASE#{tracking_no}", ":prefix": NOTICE_PREFIX}),
+        )
+        return [{name: value for name, value in item.items() if name not in ("pk", "sk")} for item in items]
+
+    def mark_enqueued(self, tracking_no: str, at: datetime) -> None:
+        client("dynamodb").update_item(
+            TableName=self._table,
+            Key=case_key(tracking_no),
+            UpdateExpression="SET enqueued_at = :at",
+            ExpressionAttributeValues=to_item({":at": at.isoformat()}),
+        )
+
+    def add_reminder(self, tracking_no: str, reminder: str) -> bool:
+        """Note that a reminder went out; False if it had already been noted (never send it twice)."""
+        return write_if(
+            "update_item",
+            TableName=self._table,
+            Key=case_key(tracking_no),
+            UpdateExpression="SET reminders_sent = list_append(if_not_exists(reminders_sent, :empty), :new)",
+            ConditionExpression="attribute_exists(pk) AND NOT contains(reminders_sent, :reminder)",
+            ExpressionAttributeValues=to_item({":empty": [], ":new": [reminder], ":reminder": reminder}),
+        )
+
+    def by_status(self, status: Status, received_before: datetime | None = None) -> Iterator[Case]:
+        condition = "gsi2pk = :pk"
+        values: dict[str, Any] = {":pk": f"STATUS#{status}"}
+        if received_before is not None:
+            condition += " AND gsi2sk < :before"
+            values[":before"] = received_before.isoformat()
+        for item in self._query(
+            IndexName="gsi2", KeyConditionExpression=condition, ExpressionAttributeValues=to_item(values)
+        ):
+            yield Case.model_validate(item)
+
+    def due_on(self, day: str, due_before: datetime) -> Iterator[Case]:
+        """Cases of one day's shard whose running deadline falls before `due_before`."""
+        for item in self._query(
+            IndexName="gsi3",
+            KeyConditionExpression="gsi3pk = :pk AND gsi3sk < :before",
+            ExpressionAttributeValues=to_item({":pk": f"DUE#{day}", ":before": due_before.isoformat()}),
+        ):
+            yield Case.model_validate(item)
+
+    def provisional(self, year: int) -> Iterator[Case]:
+        """Cases whose running deadline, due in `year` (UTC), was counted without that year's calendar."""
+        for item in self._query(
+            IndexName="gsi4",
+            KeyConditionExpression="gsi4pk = :pk",
+            ExpressionAttributeValues=to_item({":pk": provisional_partition(year)}),
+        ):
+            yield Case.model_validate(item)
+
+    @staticmethod
+    def _outbox_key(version: int, step: str) -> str:
+        # A change is known by the case version it made; a step that changes no version (a relayed message) adds
+        # its own id.
+        return f"{version:08d}#{step}" if step else f"{version:08d}"
+
+    def outbox_write(
+        self, tracking_no: str, version: int, created_at: datetime, values: dict[str, Any], step: str = ""
+    ) -> dict:
+        """The transaction write of an outbox item, for transition_together's or add_event's `extra` (the change
+        whose messages it keeps)."""
+        shard = zlib.crc32(tracking_no.encode()) % OUTBOX_SHARDS
+        key = self._outbox_key(version, step)
+        item = {
+            **values,
+            "pk": f"CASE#{tracking_no}",
+            "sk": f"OUTBOX#{key}",
+            "gsi3pk": f"OUTBOX#{shard}",
+            "gsi3sk": f"{created_at.astimezone(UTC).isoformat(timespec='microseconds')}#{tracking_no}#{key}",
+        }
+        return {
+            "Put": {"TableName": self._table, "Item": to_item(item), "ConditionExpression": "attribute_not_exists(pk)"}
+        }
+
+    def outbox_before(self, cutoff: datetime) -> Iterator[dict[str, Any]]:
+        """Outbox items written before `cutoff` and still there (their messages not all sent), one shard after
+        another."""
+        for shard in range(OUTBOX_SHARDS):
+            yield from self._query(
+                IndexName="gsi3",
+                KeyConditionExpression="gsi3pk = :pk AND gsi3sk < :before",
+                ExpressionAttributeValues=to_item(
+                    {":pk": f"OUTBOX#{shard}", ":before": cutoff.astimezone(UTC).isoformat(timespec="microseconds")}
+                ),
+            )
+
+    def outbox_done(self, tracking_no: str, version: int, step: str = "") -> None:
+        self.forget(tracking_no, f"OUTBOX#{self._outbox_key(version, step)}")
+
+    def latest_by_contact(self, contact_hash: str, received_since: datetime) -> str | None:
+        """Tracking number of the newest case of a complainant (keyed contact hash) received since a time."""
+        response = client("dynamodb").query(
+            TableName=self._table,
+            IndexName="gsi4",
+            KeyConditionExpression="gsi4pk = :pk AND gsi4sk >= :since",
+            # Formatted as the stored received_at is (pydantic's JSON form), so that the strings compare as times.
+            ExpressionAttributeValues=to_item(
+                {":pk": f"CONTACT#{contact_hash}", ":since": to_jsonable_python(received_since)}
+            ),
+            ScanIndexForward=False,
+            Limit=1,
+        )
+        items = [from_item(item) for item in response["Items"]]
+        return str(items[0]["gsi4sk"]).rsplit("#", 1)[-1] if items else None
+
+    def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        return query(self._table, **kwargs)

@@ -1,0 +1,28 @@
+"""What intake could not file, by month."""
+
+from datetime import datetime
+from typing import Any
+
+from shared.core.aws import client
+from shared.core.dal.items import query, to_item
+from shared.core.settings import Settings
+
+
+class QuarantineStore:
+    """Payloads that could not become complaints, kept for staff with the reason (month shards)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._table = settings.cases_table
+
+    def add(self, received_at: datetime, reference: str, values: dict[str, Any]) -> None:
+        item = {"pk": f"QUARANTINE#{received_at:%Y-%m}", "sk": f"{received_at.isoformat()}#{reference}", **values}
+        client("dynamodb").put_item(TableName=self._table, Item=to_item(item))
+
+    def month(self, month: str) -> list[dict[str, Any]]:
+        """Entries of one month (`yyyy-mm`), oldest first."""
+        items = query(
+            self._table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues=to_item({":pk": f"QUARANTINE#{month}"}),
+        )
+        return [{k: v for k, v in item.items() if k not in ("pk", "sk")} for item in items]
