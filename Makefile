@@ -4,7 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test lint unit package bench lock requirements clean
+STAGE ?= dev
+# The CDK CLI, pinned in package-lock.json.
+CDK := node_modules/.bin/cdk
+
+.PHONY: venv run test lint unit package bench lock requirements clean synth deploy diff destroy smoke
 
 venv: $(STAMP)
 
@@ -33,8 +37,19 @@ lint: venv
 unit: venv
 	$(BIN)/python -m pytest -q tests/unit
 
-package: venv
-	$(BIN)/python -m infra.package
+package: synth
+
+$(CDK): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(CDK)
+
+# A stage's CloudFormation templates and zips under build/cdk.out/<stage>/; no credentials needed.
+synth: venv $(CDK)
+	$(CDK) synth --quiet --app "$(BIN)/python -m infra.cdk.app" -c stage=$(STAGE) --output build/cdk.out/$(STAGE)
+
+# These check the AWS credentials for the stage's region first (infra/deploy.py).
+deploy diff destroy smoke: venv $(CDK)
+	$(BIN)/python -m infra.deploy $@ $(STAGE)
 
 bench: venv
 	$(BIN)/python -m bench
@@ -51,4 +66,4 @@ requirements: venv
 	$(BIN)/python -m infra.requirements
 
 clean:
-	rm -rf build $(VENV) services/*/vendor
+	rm -rf build $(VENV) services/*/vendor node_modules

@@ -1,7 +1,7 @@
 """Create the resources of `infra/resources.py` in the current endpoint (moto, for the local stack).
 
 Idempotent: whatever already exists is left as it is or brought to the defined settings, so running
-it twice is harmless. On AWS the deployment template creates these instead (`infra/package.py`).
+it twice is harmless. On AWS the CDK resources stack creates these instead (`infra/cdk/resources_stack.py`).
 """
 
 import json

@@ -1,8 +1,10 @@
 """The AWS resources the services need, defined once.
 
-The local stack provisions exactly these in moto (`infra/provision.py`) and `make package` writes them
-into the deployment template (`infra/package.py`). Key design of the cases table: `shared/core/dal/`.
+The local stack provisions exactly these in moto (`infra/provision.py`) and the CDK resources stack creates
+them in an account (`infra/cdk/resources_stack.py`). Key design of the cases table: `shared/core/dal/`.
 """
+
+from typing import Any
 
 from shared.core.settings import Settings
 from shared.intake import mail_inbound
@@ -15,6 +17,25 @@ MAX_RECEIVE_COUNT = 5
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 
 CASE_INDEXES = ("gsi1", "gsi2", "gsi3", "gsi4")
+
+# The settings that name a resource, and the suffix of its name after the stage's prefix. The local stack's
+# defaults (shared/core/settings.py) are prefix `hotspot`; a deployed stage's is `hotspot-<stage>`.
+NAMED_RESOURCES = {
+    "cases_table": "cases",
+    "idempotency_table": "idempotency",
+    "raw_bucket": "raw",
+    "reports_bucket": "reports",
+    "intake_queue": "intake",
+    "events_queue": "events",
+    "notify_queue": "notify",
+    "mail_queue": "mail",
+}
+
+
+def named(prefix: str) -> Settings:
+    """Settings whose resource names carry the prefix, the other settings at their defaults."""
+    names: dict[str, Any] = {field: f"{prefix}-{suffix}" for field, suffix in NAMED_RESOURCES.items()}
+    return Settings.model_construct(**names)
 
 
 def _gsi(name: str) -> dict:

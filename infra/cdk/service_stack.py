@@ -1,0 +1,194 @@
+"""One stack per service: the Chalice app through Chalice's own CDK construct (`chalice.cdk.Chalice`).
+
+The construct runs `chalice package` with the stage configuration given here, so the functions' environment
+holds the resources stack's names and ARNs by reference. Chalice needs help in four places (DESIGN.md, 7):
+- it never sets ReportBatchItemFailures on SQS event sources: set here on the SAM template it wrote;
+- it derives IAM policies from app.py only: each service gets a role with the statements of policies.py;
+- it only warns when pip finds no wheel for the Lambda runtime, and leaves the package out: that fails here;
+- its schedules are always on: here they are off unless the stage file turns them on.
+"""
+
+import contextlib
+import io
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_iam as iam
+from chalice.cdk import Chalice
+from constructs import Construct
+
+from infra.cdk import policies
+from infra.cdk.nag import acknowledge, acknowledge_wildcards
+from infra.cdk.resources_stack import ResourcesStack
+from infra.cdk.stages import Stage
+from infra.resources import NAMED_RESOURCES, named
+from shared.core.settings import get_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Where API Gateway maps each service under the stage's domain; Chalice's API stage is `api`.
+BASE_PATHS = {"intake": "intake", "routing": "cases", "reporting": "reports"}
+API_STAGE = "api"
+
+MISSING_WHEELS = "Could not install dependencies"
+
+
+@contextlib.contextmanager
+def _own_app_module() -> Iterator[None]:
+    """Chalice imports the service's top-level `app` module (putting its directory first on sys.path) to read
+    its handlers, and app.py reads the settings at import: each service, in each stage, imports its own."""
+    saved_path = list(sys.path)
+    sys.modules.pop("app", None)
+    get_settings.cache_clear()
+    try:
+        yield
+    finally:
+        sys.path[:] = saved_path
+        sys.modules.pop("app", None)
+        get_settings.cache_clear()
+
+
+def environment(service: str, stage: Stage, res: ResourcesStack) -> dict[str, str]:
+    """The functions' settings (shared/core/settings.py, upper-cased): resource names by reference, secret names."""
+    named = {
+        **{field: table.table_name for field, table in res.tables.items()},
+        **{field: queue.queue_name for field, queue in res.queues.items()},
+        **{field: bucket.bucket_name for field, bucket in res.buckets.items()},
+    }
+    assert set(named) == set(NAMED_RESOURCES)
+    variables = {field.upper(): value for field, value in named.items()}
+    variables.update(
+        POWERTOOLS_TRACE_DISABLED="false" if stage.tracing else "true",
+        POWERTOOLS_LOG_LEVEL="INFO",
+        MAIL_ADDRESS=stage.mail_address,
+        MAIL_SENDER="ses" if stage.mail == "ses" else "smtp",
+        SMS_PROVIDER=stage.sms_provider,
+        AUTH_SIGNING_SECRET=f"{stage.prefix}-auth-signing-key",
+    )
+    # Secrets by name, read at run time: never their values in a template or an environment.
+    for name, secret in res.secrets.items():
+        variables[f"{name.upper()}_SECRET"] = secret.secret_name
+    if "mail_imap" in res.secrets:
+        variables.update(
+            MAIL_IMAP_SECRET=res.secrets["mail_imap"].secret_name,
+            MAIL_SMTP_SECRET=res.secrets["mail_smtp"].secret_name,
+        )
+    if stage.domain:
+        variables["PUBLIC_BASE_URL"] = f"https://{stage.domain.name}/{BASE_PATHS['intake']}"
+        variables["AUTH_ISSUER"] = f"https://{stage.domain.name}/{BASE_PATHS['routing']}"
+    else:
+        variables["AUTH_ISSUER"] = stage.prefix
+    if res.user_pool and res.user_pool_client:
+        variables.update(
+            AUTH_ISSUER=res.user_pool.user_pool_provider_url,
+            AUTH_AUDIENCE=res.user_pool_client.user_pool_client_id,
+            AUTH_JWKS_URL=f"{res.user_pool.user_pool_provider_url}/.well-known/jwks.json",
+        )
+    return variables
+
+
+class ServiceStack(cdk.Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        service: str,
+        stage: Stage,
+        res: ResourcesStack,
+        extra_environment: dict[str, str],
+        build_dir: Path,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        statements = policies.statements(service, self, stage, res)
+        role = iam.Role(
+            self,
+            "FunctionRole",
+            role_name=f"{self.stack_name}-functions",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            inline_policies={"service": iam.PolicyDocument(statements=statements)},
+        )
+        acknowledge_wildcards(
+            role,
+            statements,
+            "Wildcards only below a named resource: the functions' own log groups and streams, the case table's "
+            "indexes, object keys under a bucket prefix, the signing key secret's versions; X-Ray, SES and SNS "
+            "SMS take no resource.",
+        )
+        stage_config = {
+            "api_gateway_endpoint_type": "REGIONAL",
+            "api_gateway_stage": API_STAGE,
+            "manage_iam_role": False,
+            "iam_role_arn": role.role_arn,
+            "autogen_policy": False,
+            "xray": stage.tracing,
+            # What app.py reads at import: the queues its SQS handlers consume, by name (tokens would land
+            # inside Chalice's Fn::Sub). The whole environment, by reference, is set on the functions below.
+            "environment_variables": {field.upper(): getattr(named(stage.prefix), field) for field in res.queues},
+        }
+        output = io.StringIO()
+        # `chalice package` writes its work under the current directory (chalice.out/) and reports a package
+        # it found no Lambda wheel for on stdout, then carries on without it.
+        with contextlib.chdir(build_dir), contextlib.redirect_stdout(output), _own_app_module():
+            self.chalice = Chalice(
+                self, "Chalice", source_dir=str(ROOT / "services" / service), stage_config=stage_config
+            )
+        if MISSING_WHEELS in output.getvalue():
+            raise SystemExit(f"packaging {service} would leave packages out of its zip:\n{output.getvalue()}")
+        self._patch_functions(stage, res, {**environment(service, stage, res), **extra_environment})
+        self._name_api()
+        if stage.domain and res.domain_name:
+            mapping = apigateway.CfnBasePathMapping(
+                self,
+                "BasePath",
+                domain_name=res.domain_name.ref,
+                rest_api_id=self.chalice.get_resource("RestAPI").ref,
+                base_path=BASE_PATHS[service],
+                # SAM's reference to the API's stage, which makes the mapping wait for it.
+                stage=cdk.Fn.ref("RestAPI.Stage"),
+            )
+            acknowledge(mapping, "CloudFormation-Validate::F1020", "RestAPI.Stage is SAM's name for the API's stage.")
+        cdk.CfnOutput(
+            self,
+            "ApiUrl",
+            value=f"https://{self.chalice.get_resource('RestAPI').ref}.execute-api.{self.region}.{self.url_suffix}"
+            f"/{API_STAGE}/",
+        )
+
+    def _sam_functions(self) -> dict[str, dict[str, Any]]:
+        """The functions of the SAM template `chalice package` wrote (the construct keeps its directory)."""
+        sam = json.loads((Path(self.chalice._sam_package_dir) / "sam.json").read_text(encoding="utf-8"))
+        return {
+            logical_id: resource
+            for logical_id, resource in sam["Resources"].items()
+            if resource["Type"] == "AWS::Serverless::Function"
+        }
+
+    def _patch_functions(self, stage: Stage, res: ResourcesStack, variables: dict[str, str]) -> None:
+        queue_by_name = {getattr(named(stage.prefix), field): queue for field, queue in res.queues.items()}
+        for logical_id, definition in self._sam_functions().items():
+            function = self.chalice.get_resource(logical_id)
+            # Stage-scoped names, which the role's log-group statement relies on.
+            function.add_property_override("FunctionName", f"{self.stack_name}-{logical_id}"[:64])
+            if not stage.tracing:
+                # Chalice writes PassThrough, X-Ray all the same, which AWS's China regions do not have.
+                function.add_property_deletion_override("Tracing")
+            for variable, value in variables.items():
+                function.add_property_override(f"Environment.Variables.{variable}", value)
+            for name, event in definition["Properties"].get("Events", {}).items():
+                properties = f"Events.{name}.Properties"
+                if event["Type"] == "SQS":
+                    queue_name = event["Properties"]["Queue"]["Fn::Sub"].rsplit(":", 1)[1]
+                    function.add_property_override(f"{properties}.Queue", queue_by_name[queue_name].queue_arn)
+                    # Without it Lambda deletes the messages a handler reported as failed.
+                    function.add_property_override(f"{properties}.FunctionResponseTypes", ["ReportBatchItemFailures"])
+                if event["Type"] == "Schedule":
+                    function.add_property_override(f"{properties}.State", "ENABLED" if stage.schedules else "DISABLED")
+
+    def _name_api(self) -> None:
+        self.chalice.get_resource("RestAPI").add_property_override("Name", self.stack_name)

@@ -1,0 +1,103 @@
+"""Stage files: `infra/stages/<stage>.json`, the non-secret settings of one deployment.
+
+A stage is a name plus its file. The name scopes every resource (`hotspot-<stage>-…`), so two stages live side
+by side in one account and region. The file says the region and what differs by partition: AWS's China regions
+(aws-cn) have no SNS SMS, no SES, no Cognito user pools and no X-Ray for Lambda, which the model refuses there.
+"""
+
+import json
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+STAGES_DIR = Path(__file__).resolve().parents[1] / "stages"
+
+# Bucket names carry the stage, account and region and must stay within S3's 63 characters.
+STAGE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
+CERTIFICATE_ARN = re.compile(r"^arn:(aws|aws-cn):acm:([a-z0-9-]+):(\d{12}):certificate/([0-9a-f-]+)$")
+
+
+class Domain(BaseModel):
+    """The public address: API Gateway maps /intake, /cases and /reports of this name onto the three APIs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z0-9.-]+\.[a-z]{2,}$")
+    # An ACM certificate in the stage's region (in China: for the ICP-filed domain, imported into ACM).
+    certificate_arn: str = Field(pattern=CERTIFICATE_ARN.pattern)
+
+    @property
+    def certificate_id(self) -> str:
+        match = CERTIFICATE_ARN.match(self.certificate_arn)
+        assert match
+        return match.group(4)
+
+
+class Stage(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=STAGE_NAME.pattern)
+    region: str = Field(pattern=r"^(cn|us|eu|ap|ca|sa|me|af|il|mx)-[a-z]+-\d$")
+    # A production stage cannot be destroyed by `make destroy`, and runs its schedules unless told otherwise.
+    production: bool = False
+    # Reminders, hotspot detection and scheduled reports text real duty phones: off unless asked for.
+    schedules_enabled: bool | None = None
+    domain: Domain | None = None
+    # The published complaint address: SES receives it in global regions; replies come from it.
+    mail_address: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
+    sms_provider: Literal["sns", "aliyun", "tencent"]
+    # Twilio's inbound webhook (needs the operator's Twilio auth token in its secret).
+    twilio_inbound: bool = False
+    # Mail in and out: SES receiving and sending, or the county mailbox's IMAP and SMTP.
+    mail: Literal["ses", "imap"]
+    # Staff tokens from a Cognito user pool, or from the system's own issuer (shared/core/auth.py).
+    sign_in: Literal["cognito", "own"]
+    tracing: bool
+    # Who gets the alarm topic's mail (dead-lettered messages); none: subscribe later.
+    alarm_email: str | None = None
+
+    @property
+    def china(self) -> bool:
+        return self.region.startswith("cn-")
+
+    @property
+    def prefix(self) -> str:
+        return f"hotspot-{self.name}"
+
+    @property
+    def schedules(self) -> bool:
+        return self.production if self.schedules_enabled is None else self.schedules_enabled
+
+    @model_validator(mode="after")
+    def _services_exist_in_the_partition(self) -> "Stage":
+        if self.china:
+            missing = {
+                "sms_provider sns (no SNS SMS)": self.sms_provider == "sns",
+                "mail ses (no SES)": self.mail == "ses",
+                "sign_in cognito (no Cognito user pools)": self.sign_in == "cognito",
+                "tracing (no X-Ray for Lambda)": self.tracing,
+            }
+            refused = [what for what, chosen in missing.items() if chosen]
+            if refused:
+                raise ValueError(f"AWS's China regions offer none of: {', '.join(refused)}")
+        if self.domain:
+            match = CERTIFICATE_ARN.match(self.domain.certificate_arn)
+            assert match
+            partition, region = match.group(1), match.group(2)
+            if (partition == "aws-cn") != self.china or region != self.region:
+                raise ValueError(
+                    f"certificate {self.domain.certificate_arn} is not in the stage's region {self.region}"
+                )
+        return self
+
+
+def load(name: str) -> Stage:
+    path = STAGES_DIR / f"{name}.json"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in STAGES_DIR.glob("*.json")))
+        raise SystemExit(f"no stage file infra/stages/{name}.json (stages: {known})")
+    document = json.loads(path.read_text(encoding="utf-8"))
+    document.pop("_about", None)
+    return Stage.model_validate({**document, "name": name})
