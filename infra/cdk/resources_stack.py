@@ -234,8 +234,10 @@ class ResourcesStack(cdk.Stack):
         random = secretsmanager.SecretStringGenerator(password_length=48, exclude_punctuation=True)
         self._secret("contact_hash_key", f"{stage.prefix}-contact-hash-key", random)
         self._secret("sms_webhook_token", f"{stage.prefix}-sms-webhook-token", random)
-        if stage.twilio_inbound:
-            self._secret("twilio_auth_token", f"{stage.prefix}-twilio-auth-token", random)
+        # Twilio's auth token, which the operator puts in where Twilio texts come in; until then (and in stages
+        # that never use Twilio) a random value that nobody can sign a forged webhook with. The functions refuse
+        # to serve without it (shared/core/settings.py).
+        self._secret("twilio_auth_token", f"{stage.prefix}-twilio-auth-token", random)
         if stage.sms_provider in ("aliyun", "tencent"):
             key_fields = {"aliyun": ("access_key_id", "access_key_secret"), "tencent": ("secret_id", "secret_key")}
             identifier, secret_key = key_fields[stage.sms_provider]
