@@ -6,6 +6,7 @@ import json
 import os
 from collections.abc import Iterator
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from moto.cloudformation.parsing import get_model_map
@@ -35,21 +36,6 @@ MOTO_CANNOT_CREATE = {
     "AWS::SecretsManager::Secret",
     "Custom::S3BucketNotifications",
 }
-ENVIRONMENT_SET_LOCALLY = (
-    "AWS_ENDPOINT_URL",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_DEFAULT_REGION",
-    "AWS_REGION",
-    "no_proxy",
-    "NO_PROXY",
-    "POWERTOOLS_TRACE_DISABLED",
-    "POWERTOOLS_METRICS_DISABLED",
-    "POWERTOOLS_METRICS_NAMESPACE",
-    "POWERTOOLS_LOG_LEVEL",
-    "POWERTOOLS_LOGGER_LOG_EVENT",
-)
 # What `cdk bootstrap` leaves in an account, which every CDK template checks.
 BOOTSTRAP_VERSION = "/cdk-bootstrap/hnb659fds/version"
 
@@ -78,13 +64,11 @@ def what_moto_creates(template: dict[str, Any]) -> tuple[dict[str, Any], set[str
 
 
 @pytest.fixture
-def moto_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def moto_server() -> Iterator[str]:
     server = MotoServer(free_port())
     server.start()
-    with monkeypatch.context() as patch:
-        # use_local_environment sets these in os.environ: the test gives them back afterwards.
-        for name in ENVIRONMENT_SET_LOCALLY:
-            patch.setenv(name, os.environ.get(name, ""))
+    # use_local_environment writes os.environ: patch.dict gives the test process its environment back.
+    with patch.dict(os.environ):
         use_local_environment(server.endpoint)
         queues.reset()
         try:
