@@ -9,7 +9,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 
 from infra.cdk.resources_stack import ResourcesStack, bucket_name
-from infra.cdk.stages import Stage
+from infra.cdk.stages import Stage, secret_name
 from infra.resources import named
 from shared.core import uploads
 from shared.core.settings import SECRET_SETTINGS
@@ -43,7 +43,7 @@ def signing_key_secret_arn(stack: cdk.Stack, stage: Stage) -> str:
     return stack.format_arn(
         service="secretsmanager",
         resource="secret",
-        resource_name=f"{stage.prefix}-auth-signing-key-*",
+        resource_name=f"{secret_name(stage, 'auth_signing_key')}-*",
         arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
     )
 
@@ -104,6 +104,8 @@ def statements(
         if stage.mail == "ses"
         else [_allow("MailboxSecrets", ["secretsmanager:GetSecretValue"], mail_secrets)]
     )
+    # A schedule's failed run goes to the alarm topic (its asynchronous invocation's failure destination).
+    failed_runs = _allow("FailedScheduleRunsToAlarms", ["sns:Publish"], [res.alarm_topic.topic_arn])
     staff_keys = [_allow("StaffTokenKeys", ["secretsmanager:GetSecretValue"], [signing_key_secret_arn(stack, stage)])]
     quarantined_uploads = raw_objects(f"{uploads.QUARANTINE_PREFIX}*")
 
@@ -144,6 +146,7 @@ def statements(
             # Mail: the queue of raw mail, the IMAP poller, and the replies.
             EVENTS: [
                 *common,
+                failed_runs,
                 *send_mail,
                 cases_reachable,
                 by_contact,
@@ -184,6 +187,7 @@ def statements(
             # Routing, reminders and the notification sender: SMS and mail, no staff keys, no objects.
             EVENTS: [
                 *common,
+                failed_runs,
                 *send_mail,
                 *sms,
                 *store,
@@ -200,6 +204,6 @@ def statements(
         ]
         return {
             API: [*common, *staff_keys, *store],
-            EVENTS: [*common, *store, _allow("ConsumeCaseEvents", CONSUME, [queue["events_queue"]])],
+            EVENTS: [*common, failed_runs, *store, _allow("ConsumeCaseEvents", CONSUME, [queue["events_queue"]])],
         }
     raise ValueError(f"unknown service {service}")

@@ -23,8 +23,9 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.cdk import stages
 from infra.cdk.nag import acknowledge
-from infra.cdk.stages import Stage
+from infra.cdk.stages import Stage, secret_name
 from infra.resources import (
     DLQ_RETENTION_SECONDS,
     MAIL_PREFIX,
@@ -43,8 +44,8 @@ UNCLAIMED_UPLOAD_DAYS = 2
 
 
 def bucket_name(name: str) -> str:
-    """Bucket names are global: the account and region make them unique, the stage keeps stages apart."""
-    return f"{name}-{cdk.Aws.ACCOUNT_ID}-{cdk.Aws.REGION}"
+    """The stage's bucket of that name, account and region filled in at deploy time."""
+    return stages.bucket_name(name, cdk.Aws.ACCOUNT_ID, cdk.Aws.REGION)
 
 
 def _key(definition: dict[str, Any], key_schema: list[dict[str, str]], key_type: str) -> dynamodb.Attribute | None:
@@ -232,12 +233,12 @@ class ResourcesStack(cdk.Stack):
     def _secrets(self, stage: Stage) -> None:
         """Generated where the stack can (keys, tokens); named with a placeholder value for the operator to fill."""
         random = secretsmanager.SecretStringGenerator(password_length=48, exclude_punctuation=True)
-        self._secret("contact_hash_key", f"{stage.prefix}-contact-hash-key", random)
-        self._secret("sms_webhook_token", f"{stage.prefix}-sms-webhook-token", random)
+        self._secret("contact_hash_key", secret_name(stage, "contact_hash_key"), random)
+        self._secret("sms_webhook_token", secret_name(stage, "sms_webhook_token"), random)
         # Twilio's auth token, which the operator puts in where Twilio texts come in; until then (and in stages
         # that never use Twilio) a random value that nobody can sign a forged webhook with. The functions refuse
         # to serve without it (shared/core/settings.py).
-        self._secret("twilio_auth_token", f"{stage.prefix}-twilio-auth-token", random)
+        self._secret("twilio_auth_token", secret_name(stage, "twilio_auth_token"), random)
         if stage.sms_provider in ("aliyun", "tencent"):
             key_fields = {"aliyun": ("access_key_id", "access_key_secret"), "tencent": ("secret_id", "secret_key")}
             identifier, secret_key = key_fields[stage.sms_provider]

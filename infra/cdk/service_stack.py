@@ -29,7 +29,7 @@ from constructs import Construct
 from infra.cdk import policies
 from infra.cdk.nag import acknowledge, acknowledge_wildcards
 from infra.cdk.resources_stack import ResourcesStack
-from infra.cdk.stages import Stage
+from infra.cdk.stages import Stage, secret_name
 from infra.resources import NAMED_RESOURCES, named
 from shared.core.settings import environment_settings
 
@@ -41,6 +41,9 @@ API_STAGE = "api"
 
 MISSING_WHEELS = "Could not install dependencies"
 
+# Schedules that must complete a run within a window (minutes): the reminders run every 15 minutes, so two
+# windows without a completed run mean deadlines pass unreminded.
+RUN_WINDOWS_MINUTES = {"RemindDeadlines": 30}
 # An API is slow when the 95th percentile of its answers takes longer than this (the citizen page on a phone).
 API_P95_LATENCY_MS = 3000
 
@@ -75,7 +78,7 @@ def environment(service: str, stage: Stage, res: ResourcesStack) -> dict[str, st
         MAIL_ADDRESS=stage.mail_address,
         MAIL_SENDER="ses" if stage.mail == "ses" else "smtp",
         SMS_PROVIDER=stage.sms_provider,
-        AUTH_SIGNING_SECRET=f"{stage.prefix}-auth-signing-key",
+        AUTH_SIGNING_SECRET=secret_name(stage, "auth_signing_key"),
     )
     # Secrets by name, read at run time: never their values in a template or an environment.
     for name, secret in res.secrets.items():
@@ -203,6 +206,19 @@ class ServiceStack(cdk.Stack):
                     function.add_property_override(f"{properties}.FunctionResponseTypes", ["ReportBatchItemFailures"])
                 if event["Type"] == "Schedule":
                     function.add_property_override(f"{properties}.State", "ENABLED" if stage.schedules else "DISABLED")
+                    # EventBridge invokes asynchronously: a run that still fails after Lambda's retries is sent
+                    # to the alarm topic, which mails (or texts) a person.
+                    function.add_property_override(
+                        "EventInvokeConfig",
+                        {
+                            "MaximumRetryAttempts": 2,
+                            "DestinationConfig": {
+                                "OnFailure": {"Type": "SNS", "Destination": res.alarm_topic.topic_arn}
+                            },
+                        },
+                    )
+                    if logical_id in RUN_WINDOWS_MINUTES:
+                        self._watch_runs(stage, res, logical_id, function_name, RUN_WINDOWS_MINUTES[logical_id])
 
     def _name_api(self) -> None:
         self.chalice.get_resource("RestAPI").add_property_override("Name", self.stack_name)
@@ -238,6 +254,37 @@ class ServiceStack(cdk.Stack):
                 period=cdk.Duration.minutes(5),
             )
             self._alarm(res, f"{logical_id}-{metric_name.lower()}", metric, 1)
+
+    def _watch_runs(self, stage: Stage, res: ResourcesStack, logical_id: str, function_name: str, minutes: int) -> None:
+        """Runs completed (invocations less errors) in the window: none, or no data at all, is an alarm; it acts
+        only where the schedules run."""
+
+        def metric(name: str) -> cloudwatch.Metric:
+            return cloudwatch.Metric(
+                namespace="AWS/Lambda",
+                metric_name=name,
+                dimensions_map={"FunctionName": function_name},
+                statistic="Sum",
+                period=cdk.Duration.minutes(minutes),
+            )
+
+        completed = cloudwatch.MathExpression(
+            expression="invocations - errors",
+            using_metrics={"invocations": metric("Invocations"), "errors": metric("Errors")},
+            period=cdk.Duration.minutes(minutes),
+        )
+        alarm = cloudwatch.Alarm(
+            self,
+            f"{logical_id}-not-completed",
+            alarm_name=f"{self.stack_name}-{logical_id}-not-completed",
+            metric=completed,
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
+            actions_enabled=stage.schedules,
+        )
+        alarm.add_alarm_action(cloudwatch_actions.SnsAction(res.alarm_topic))
 
     def _watch_api(self, res: ResourcesStack) -> None:
         """Server errors and slow answers of the service's API (its name is the stack's)."""

@@ -6,6 +6,7 @@ by side in one account and region. The file says the region and what differs by 
 """
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Literal
@@ -95,6 +96,37 @@ class Stage(BaseModel):
                     f"certificate {self.domain.certificate_arn} is not in the stage's region {self.region}"
                 )
         return self
+
+
+def secret_name(stage: Stage, setting: str) -> str:
+    """The Secrets Manager secret of a secret setting (shared/core/settings.py) in the stage."""
+    return f"{stage.prefix}-{setting.replace('_', '-')}"
+
+
+def bucket_name(name: str, account: str, region: str) -> str:
+    """Bucket names are global: the account and region make them unique, the stage keeps stages apart."""
+    return f"{name}-{account}-{region}"
+
+
+def use_stage(stage: Stage) -> None:
+    """Point this process (the `hotspot` CLI) at a deployed stage: its region, and the names its functions are
+    given (infra/cdk/service_stack.py). Credentials come from boto3's usual chain; the account from them."""
+    from infra.resources import NAMED_RESOURCES, named
+    from shared.core.aws import client, reset_clients
+    from shared.core.settings import SECRET_SETTINGS, environment_settings
+
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    os.environ.update(AWS_REGION=stage.region, AWS_DEFAULT_REGION=stage.region)
+    reset_clients()
+    account = client("sts").get_caller_identity()["Account"]
+    names = named(stage.prefix)
+    for field in NAMED_RESOURCES:
+        value = getattr(names, field)
+        os.environ[field.upper()] = bucket_name(value, account, stage.region) if field.endswith("_bucket") else value
+    for setting in SECRET_SETTINGS:
+        os.environ[f"{setting.upper()}_SECRET"] = secret_name(stage, setting)
+    os.environ["AUTH_SIGNING_SECRET"] = secret_name(stage, "auth_signing_key")
+    environment_settings.cache_clear()
 
 
 def load(name: str) -> Stage:

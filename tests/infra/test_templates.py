@@ -286,13 +286,30 @@ def test_every_function_keeps_logs_for_the_stage_and_raises_alarms(stage: Synthe
         watched = {
             (alarm["MetricName"], dimension["Value"])
             for alarm in alarms
-            for dimension in alarm["Dimensions"]
+            for dimension in alarm.get("Dimensions", [])
             if dimension["Name"] in ("FunctionName", "ApiName")
         }
         assert {(metric, name) for name in names for metric in ("Errors", "Throttles")} <= watched
         api = f"{stage.stage.prefix}-{service}"
         assert {("5XXError", api), ("Latency", api)} <= watched
-        assert [alarm["ExtendedStatistic"] for alarm in alarms if alarm["MetricName"] == "Latency"] == ["p95"]
+        assert [alarm["ExtendedStatistic"] for alarm in alarms if alarm.get("MetricName") == "Latency"] == ["p95"]
         # and each alarm goes to the stage's alarm topic
         for alarm in alarms:
             assert "Alarms" in json.dumps(alarm["AlarmActions"])
+
+
+def test_failed_schedule_runs_and_missed_reminder_runs_reach_the_alarm_topic(stage: Synthesized) -> None:
+    for service in SERVICES:
+        # given the service's scheduled functions
+        for function in stage.functions(service).values():
+            if not any(event["Type"] == "Schedule" for event in function["Properties"].get("Events", {}).values()):
+                continue
+            # then a run that still fails after Lambda's retries goes to the alarm topic
+            failure = function["Properties"]["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
+            assert failure["Type"] == "SNS" and "Alarms" in json.dumps(failure["Destination"])
+    # and a reminders window without a completed run is an alarm, acting only where schedules run
+    alarms = resources_of(stage.template("routing"), "AWS::CloudWatch::Alarm").values()
+    [missed] = [
+        a["Properties"] for a in alarms if a["Properties"]["AlarmName"].endswith("RemindDeadlines-not-completed")
+    ]
+    assert missed["TreatMissingData"] == "breaching" and missed["ActionsEnabled"] is stage.stage.schedules
