@@ -38,7 +38,7 @@ from infra.resources import (
     queues,
     tables,
 )
-from shared.core import uploads
+from shared.core import observability, uploads
 
 UNCLAIMED_UPLOAD_DAYS = 2
 
@@ -104,6 +104,7 @@ class ResourcesStack(cdk.Stack):
         acknowledge(self.alarm_topic, "AwsSolutions-SNS2", "Alarm notices name a queue and a count, no personal data.")
 
         self.queues: dict[str, sqs.Queue] = {}
+        self.dlq_alarms: list[cloudwatch.Alarm] = []
         for name in queues(names):
             dlq = sqs.Queue(
                 self,
@@ -135,6 +136,7 @@ class ResourcesStack(cdk.Stack):
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
             alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.alarm_topic))
+            self.dlq_alarms.append(alarm)
 
         origins = [f"https://{stage.domain.name}"] if stage.domain else ["*"]
         self.buckets: dict[str, s3.Bucket] = {}
@@ -198,6 +200,31 @@ class ResourcesStack(cdk.Stack):
         self.user_pool_client: cognito.UserPoolClient | None = None
         if stage.sign_in == "cognito":
             self._user_pool(stage)
+
+    def add_dashboard(self, stage: Stage, alarm_names: list[str]) -> None:
+        """The stage's dashboard: the operators' figures (shared/core/observability.py) and every alarm's state.
+        The service stacks' alarms are named, not referenced, so that this stack needs none of theirs."""
+        period = cdk.Duration.hours(1)
+        graphs: list[cloudwatch.IWidget] = []
+        for name, dimensions in observability.METRICS.items():
+            # One line per dimension value (channel, reminder point) as they occur.
+            schema = ",".join([f'"{stage.prefix}"', *dimensions])
+            metric = cloudwatch.MathExpression(
+                expression=f"SEARCH('{{{schema}}} MetricName=\"{name}\"', 'Sum', {period.to_seconds()})",
+                using_metrics={},
+                label=name,
+                period=period,
+            )
+            graphs.append(cloudwatch.GraphWidget(title=name, left=[metric], width=8))
+        alarms: list[cloudwatch.IAlarm] = list(self.dlq_alarms)
+        for name in alarm_names:
+            arn = self.format_arn(
+                service="cloudwatch", resource="alarm", resource_name=name, arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME
+            )
+            alarms.append(cloudwatch.Alarm.from_alarm_arn(self, f"Watched-{name}", arn))
+        dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=stage.prefix)
+        dashboard.add_widgets(cloudwatch.AlarmStatusWidget(title="告警 Alarms", alarms=alarms, width=24))
+        dashboard.add_widgets(*graphs)
 
     def _domain(self, stage: Stage) -> None:
         """The public address; each service stack maps its base path onto its API."""

@@ -75,6 +75,8 @@ def environment(service: str, stage: Stage, res: ResourcesStack) -> dict[str, st
     variables.update(
         POWERTOOLS_TRACE_DISABLED="false" if stage.tracing else "true",
         POWERTOOLS_LOG_LEVEL="INFO",
+        # The operators' figures (shared/core/observability.py) of this stage, apart from another stage's.
+        POWERTOOLS_METRICS_NAMESPACE=stage.prefix,
         MAIL_ADDRESS=stage.mail_address,
         MAIL_SENDER="ses" if stage.mail == "ses" else "smtp",
         SMS_PROVIDER=stage.sms_provider,
@@ -115,6 +117,8 @@ class ServiceStack(cdk.Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        # Names of the alarms made here, for the stage's dashboard.
+        self.alarm_names: list[str] = []
         self.roles: dict[str, iam.Role] = {}
         for group, statements in policies.statements(service, self, stage, res).items():
             role = iam.Role(
@@ -223,11 +227,16 @@ class ServiceStack(cdk.Stack):
     def _name_api(self) -> None:
         self.chalice.get_resource("RestAPI").add_property_override("Name", self.stack_name)
 
+    def _alarm_name(self, construct_id: str) -> str:
+        name = f"{self.stack_name}-{construct_id}"
+        self.alarm_names.append(name)
+        return name
+
     def _alarm(self, res: ResourcesStack, construct_id: str, metric: cloudwatch.IMetric, threshold: float) -> None:
         alarm = cloudwatch.Alarm(
             self,
             construct_id,
-            alarm_name=f"{self.stack_name}-{construct_id}",
+            alarm_name=self._alarm_name(construct_id),
             metric=metric,
             threshold=threshold,
             evaluation_periods=1,
@@ -276,7 +285,7 @@ class ServiceStack(cdk.Stack):
         alarm = cloudwatch.Alarm(
             self,
             f"{logical_id}-not-completed",
-            alarm_name=f"{self.stack_name}-{logical_id}-not-completed",
+            alarm_name=self._alarm_name(f"{logical_id}-not-completed"),
             metric=completed,
             threshold=1,
             evaluation_periods=1,

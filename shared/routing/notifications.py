@@ -24,7 +24,7 @@ from shared.core.mailer import MailSender, mail_sender
 from shared.core.messages import Envelope, MessageType
 from shared.core.models import Case, Complainant
 from shared.core.notices import SUPERVISOR, SmsNotice, legal_office_phones, policy
-from shared.core.observability import logger
+from shared.core.observability import count, logger
 from shared.core.settings import Settings
 from shared.core.sms_text import Sms
 from shared.routing.sms import SmsSender
@@ -91,8 +91,10 @@ def send_sms_notice(settings: Settings, message: Envelope, sender: SmsSender) ->
         provider_id = sender.send(notice.phone, Sms(kind=notice.kind, values=notice.values))
     except Exception:
         store.release(key)  # let the retry send it
+        count("NoticesFailed", channel="sms")
         raise
     store.complete(key, 200, {"provider_message_id": provider_id})
+    count("NoticesSent", channel="sms")
     logger.info(
         "sms sent",
         extra={"tracking_no": notice.tracking_no, "kind": notice.kind, "provider_message_id": provider_id},
@@ -242,7 +244,9 @@ def send_complainant_notice(
                 {"state": "failed", "failed_at": now.isoformat(), "error": reason},
             )
             logger.warning("notice failed", extra={"notice_id": message.id, "channel": channel, "error": reason})
+            count("NoticesFailed", channel=channel)
             continue
+        count("NoticesSent", channel=channel)
         store.finish_notice(
             notice.tracking_no,
             message.id,

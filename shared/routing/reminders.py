@@ -33,7 +33,7 @@ from shared.core.dal.items import ConditionFailed
 from shared.core.messages import Envelope, MessageType
 from shared.core.models import Case, Status
 from shared.core.notices import QuietHours
-from shared.core.observability import logger
+from shared.core.observability import count, logger
 from shared.core.reference_data import county_timezone, load_json
 from shared.core.settings import Settings
 from shared.routing import calendar, outbox, provisional
@@ -99,6 +99,10 @@ def remind_deadlines(settings: Settings, now: datetime | None = None, dry_run: b
         summary.requeued = sweep_unrouted(settings, store, now)
         summary.outbox_sent = outbox.sweep(settings, now)
     logger.info("reminder run", extra=summary.model_dump(exclude={"reminders"}))
+    if not dry_run:
+        for point in ("due_soon", "due_today", "overdue"):
+            count("Reminders", getattr(summary, point), point=point)
+        count("Escalations", summary.escalated)
     return summary
 
 

@@ -12,6 +12,7 @@ from aws_cdk.assertions import Template
 
 from infra.requirements import SERVICES
 from infra.resources import MAX_RECEIVE_COUNT
+from shared.core.observability import METRICS
 from tests.infra.synth import Synthesized
 
 CFN_LINT = Path(sys.executable).parent / "cfn-lint"
@@ -313,3 +314,18 @@ def test_failed_schedule_runs_and_missed_reminder_runs_reach_the_alarm_topic(sta
         a["Properties"] for a in alarms if a["Properties"]["AlarmName"].endswith("RemindDeadlines-not-completed")
     ]
     assert missed["TreatMissingData"] == "breaching" and missed["ActionsEnabled"] is stage.stage.schedules
+
+
+def test_one_dashboard_shows_the_figures_and_every_alarm(stage: Synthesized) -> None:
+    # given the stage's dashboard and the names of all its alarms
+    [dashboard] = resources_of(stage.template("resources"), "AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    alarm_names = [
+        alarm["Properties"]["AlarmName"]
+        for template in stage.templates().values()
+        for alarm in resources_of(template, "AWS::CloudWatch::Alarm").values()
+    ]
+    # then it is the stage's, graphs every figure the functions count, and shows every alarm
+    assert dashboard["Properties"]["DashboardName"] == stage.stage.prefix
+    assert body.count("SEARCH(") == len(METRICS) and all("MetricName=" in body and name in body for name in METRICS)
+    assert len(alarm_names) > 30 and all(name in body for name in alarm_names)
