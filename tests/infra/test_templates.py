@@ -320,12 +320,15 @@ def test_one_dashboard_shows_the_figures_and_every_alarm(stage: Synthesized) -> 
     # given the stage's dashboard and the names of all its alarms
     [dashboard] = resources_of(stage.template("resources"), "AWS::CloudWatch::Dashboard").values()
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
-    alarm_names = [
+    # (the services' alarms by name, the resources stack's own by reference)
+    service_alarms = [
         alarm["Properties"]["AlarmName"]
-        for template in stage.templates().values()
-        for alarm in resources_of(template, "AWS::CloudWatch::Alarm").values()
+        for service in SERVICES
+        for alarm in resources_of(stage.template(service), "AWS::CloudWatch::Alarm").values()
     ]
+    own_alarms = list(resources_of(stage.template("resources"), "AWS::CloudWatch::Alarm"))
     # then it is the stage's, graphs every figure the functions count, and shows every alarm
     assert dashboard["Properties"]["DashboardName"] == stage.stage.prefix
     assert body.count("SEARCH(") == len(METRICS) and all("MetricName=" in body and name in body for name in METRICS)
-    assert len(alarm_names) > 30 and all(name in body for name in alarm_names)
+    assert len(service_alarms) > 30 and all(name in body for name in service_alarms)
+    assert len(own_alarms) == 4 and all(f'"Fn::GetAtt": ["{key}", "Arn"]' in body for key in own_alarms)
