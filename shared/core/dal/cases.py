@@ -9,7 +9,17 @@ from pydantic_core import to_jsonable_python
 
 from shared.core.aws import client
 from shared.core.changes import CaseChange
-from shared.core.dal.items import dump, from_item, query, to_item, transact, write_if
+from shared.core.dal.items import (
+    Claim,
+    claim_delivery,
+    dump,
+    finish_delivery,
+    from_item,
+    query,
+    to_item,
+    transact,
+    write_if,
+)
 from shared.core.models import AuditEvent, Case, Complainant, Status
 from shared.core.settings import Settings
 
@@ -63,9 +73,19 @@ class CaseStore:
     def __init__(self, settings: Settings) -> None:
         self._table = settings.cases_table
 
-    def create(self, case: Case, complainant: Complainant | None, event: AuditEvent, contact_hash: str | None) -> None:
-        """Store a new case with its first audit event; ConditionFailed if the tracking number is taken."""
+    def create(
+        self,
+        case: Case,
+        complainant: Complainant | None,
+        event: AuditEvent,
+        contact_hash: str | None,
+        answer: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """Store a new case with its first audit event, and `answer` (the idempotency key's stored answer, first
+        of the transaction's writes) in the same transaction; ConditionFailed if the tracking number is taken or
+        the answer's condition fails."""
         writes = [
+            *(answer or []),
             {
                 "Put": {
                     "TableName": self._table,
@@ -188,59 +208,19 @@ class CaseStore:
         else:
             client("dynamodb").put_item(**put)
 
-    def record_once(self, tracking_no: str, marker: str, values: dict[str, Any]) -> bool:
-        """Put a marker item unless it exists; False when it was there already (work done before)."""
-        item = {"pk": f"CASE#{tracking_no}", "sk": marker, **values}
-        return write_if(
-            "put_item", TableName=self._table, Item=to_item(item), ConditionExpression="attribute_not_exists(pk)"
-        )
-
     def forget(self, tracking_no: str, marker: str) -> None:
         client("dynamodb").delete_item(TableName=self._table, Key=to_item({"pk": f"CASE#{tracking_no}", "sk": marker}))
 
-    # --- notices to the complainant: one item per notice and channel, its delivery recorded on it ---
+    # --- notices: one item per notice and recipient (deadline notices) or channel (notices to the complainant),
+    # claimed under a lease before the send and recorded after it (shared/core/dal/items.py claim_delivery) ---
 
-    @staticmethod
-    def _notice_key(tracking_no: str, notice_id: str, channel: str) -> dict[str, Any]:
-        return to_item({"pk": f"CASE#{tracking_no}", "sk": f"{NOTICE_PREFIX}{notice_id}#{channel}"})
+    def claim_delivery(
+        self, tracking_no: str, marker: str, now: datetime, lease_seconds: int, values: dict[str, Any]
+    ) -> Claim:
+        return claim_delivery(self._table, {"pk": f"CASE#{tracking_no}", "sk": marker}, now, lease_seconds, values)
 
-    def claim_notice(
-        self, tracking_no: str, notice_id: str, kind: str, channel: str, now: datetime, stale: datetime
-    ) -> bool:
-        """Mark a notice as being sent, counting the attempt; False when it was sent already or another delivery
-        is sending it (a claim older than `stale` is taken to be of a delivery that died, and taken over)."""
-        return write_if(
-            "update_item",
-            TableName=self._table,
-            Key=self._notice_key(tracking_no, notice_id, channel),
-            UpdateExpression="SET kind = :kind, channel = :channel, #state = :sending, claimed_at = :now "
-            "ADD attempts :one",
-            ConditionExpression="attribute_not_exists(pk) OR #state = :failed "
-            "OR (#state = :sending AND claimed_at < :stale)",
-            ExpressionAttributeNames={"#state": "state"},
-            ExpressionAttributeValues=to_item(
-                {
-                    ":kind": kind,
-                    ":channel": channel,
-                    ":sending": "sending",
-                    ":failed": "failed",
-                    ":now": now.isoformat(),
-                    ":stale": stale.isoformat(),
-                    ":one": 1,
-                }
-            ),
-        )
-
-    def finish_notice(self, tracking_no: str, notice_id: str, channel: str, values: dict[str, Any]) -> None:
-        """Record how a claimed notice went: `state` sent (with the provider's message id) or failed (why)."""
-        fields = list(values.items())
-        client("dynamodb").update_item(
-            TableName=self._table,
-            Key=self._notice_key(tracking_no, notice_id, channel),
-            UpdateExpression="SET " + ", ".join(f"#n{position} = :v{position}" for position in range(len(fields))),
-            ExpressionAttributeNames={f"#n{position}": name for position, (name, _) in enumerate(fields)},
-            ExpressionAttributeValues=to_item({f":v{position}": value for position, (_, value) in enumerate(fields)}),
-        )
+    def finish_delivery(self, tracking_no: str, marker: str, values: dict[str, Any]) -> None:
+        finish_delivery(self._table, {"pk": f"CASE#{tracking_no}", "sk": marker}, values)
 
     def notices(self, tracking_no: str) -> list[dict[str, Any]]:
         """The notices to the complainant recorded on a case, without their keys."""

@@ -2,7 +2,9 @@
 transactions, and the errors the stores raise."""
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -18,7 +20,12 @@ _deserializer = TypeDeserializer()
 
 
 class ConditionFailed(Exception):
-    """A conditional write lost: the item exists already or changed since it was read."""
+    """A conditional write lost: the item exists already or changed since it was read. For a transaction,
+    `failed` holds the positions of the writes whose condition failed."""
+
+    def __init__(self, message: str, failed: tuple[int, ...] = ()) -> None:
+        super().__init__(message)
+        self.failed = failed
 
 
 def to_item(values: dict[str, Any]) -> dict[str, Any]:
@@ -82,5 +89,73 @@ def transact(writes: list[dict[str, Any]]) -> None:
         client("dynamodb").transact_write_items(TransactItems=writes)
     except ClientError as error:
         if is_condition_failure(error):
-            raise ConditionFailed(str(error)) from error
+            reasons = error.response.get("CancellationReasons", [])
+            failed = tuple(i for i, reason in enumerate(reasons) if reason.get("Code") == "ConditionalCheckFailed")
+            raise ConditionFailed(str(error), failed) from error
         raise
+
+
+class Claim(StrEnum):
+    """What claiming a delivery found (`claim_delivery`)."""
+
+    claimed = "claimed"  # ours to send now
+    done = "done"  # sent before: nothing to do
+    busy = "busy"  # another attempt holds a live lease: try again later
+
+
+class DeliveryBusy(RuntimeError):
+    """Another attempt is sending this right now: the message fails and comes back after its visibility timeout,
+    when that attempt has either recorded the send or let its lease run out."""
+
+
+def claim_delivery(table: str, key: dict[str, Any], now: datetime, lease_seconds: int, values: dict[str, Any]) -> Claim:
+    """Take the lease on one delivery (a notice to one recipient on one channel) before sending it.
+
+    The claim is a lease, never a record of success: a function can die between the claim and the send, and the
+    redelivered message must then send, not skip. A lease past its end is of an attempt that died and is taken
+    over; a failed delivery may be claimed again. What was sent is recorded after the send (`finish_delivery`).
+    """
+    now = now.astimezone(UTC)  # compared as ISO 8601 strings, so always in UTC
+    until = now + timedelta(seconds=lease_seconds)
+    claimed = write_if(
+        "update_item",
+        TableName=table,
+        Key=to_item(key),
+        UpdateExpression="SET #state = :sending, lease_until = :until, claimed_at = :now, "
+        + "".join(f"#v{position} = :v{position}, " for position in range(len(values)))
+        + "#attempts = if_not_exists(#attempts, :zero) + :one",
+        ConditionExpression="attribute_not_exists(#state) OR #state = :failed "
+        "OR (#state = :sending AND lease_until < :now)",
+        ExpressionAttributeNames={
+            "#state": "state",
+            "#attempts": "attempts",
+            **{f"#v{position}": name for position, name in enumerate(values)},
+        },
+        ExpressionAttributeValues=to_item(
+            {
+                ":sending": "sending",
+                ":failed": "failed",
+                ":until": until.isoformat(),
+                ":now": now.isoformat(),
+                ":zero": 0,
+                ":one": 1,
+                **{f":v{position}": value for position, value in enumerate(values.values())},
+            }
+        ),
+    )
+    if claimed:
+        return Claim.claimed
+    item = client("dynamodb").get_item(TableName=table, Key=to_item(key), ConsistentRead=True).get("Item")
+    return Claim.done if item and from_item(item).get("state") == "sent" else Claim.busy
+
+
+def finish_delivery(table: str, key: dict[str, Any], values: dict[str, Any]) -> None:
+    """Record how a claimed delivery went: `state` sent (with the provider's message id) or failed (why)."""
+    fields = list(values.items())
+    client("dynamodb").update_item(
+        TableName=table,
+        Key=to_item(key),
+        UpdateExpression="SET " + ", ".join(f"#n{position} = :v{position}" for position in range(len(fields))),
+        ExpressionAttributeNames={f"#n{position}": name for position, (name, _) in enumerate(fields)},
+        ExpressionAttributeValues=to_item({f":v{position}": value for position, (_, value) in enumerate(fields)}),
+    )
