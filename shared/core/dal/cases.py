@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import ValidationError
 from pydantic_core import to_jsonable_python
 
 from shared.core.aws import client
@@ -21,6 +22,7 @@ from shared.core.dal.items import (
     write_if,
 )
 from shared.core.models import AuditEvent, Case, Complainant, Status
+from shared.core.observability import count, logger
 from shared.core.settings import Settings
 
 # Notices to the complainant, apart from the deadline notices' `NOTICE#<message id>#<phone hash>` markers.
@@ -258,7 +260,7 @@ class CaseStore:
         for item in self._query(
             IndexName="gsi2", KeyConditionExpression=condition, ExpressionAttributeValues=to_item(values)
         ):
-            yield Case.model_validate(item)
+            yield from _readable(item)
 
     def due_on(self, day: str, due_before: datetime) -> Iterator[Case]:
         """Cases of one day's shard whose running deadline falls before `due_before`."""
@@ -267,7 +269,7 @@ class CaseStore:
             KeyConditionExpression="gsi3pk = :pk AND gsi3sk < :before",
             ExpressionAttributeValues=to_item({":pk": f"DUE#{day}", ":before": due_before.isoformat()}),
         ):
-            yield Case.model_validate(item)
+            yield from _readable(item)
 
     def provisional(self, year: int) -> Iterator[Case]:
         """Cases whose running deadline, due in `year` (UTC), was counted without that year's calendar."""
@@ -276,7 +278,7 @@ class CaseStore:
             KeyConditionExpression="gsi4pk = :pk",
             ExpressionAttributeValues=to_item({":pk": provisional_partition(year)}),
         ):
-            yield Case.model_validate(item)
+            yield from _readable(item)
 
     @staticmethod
     def _outbox_key(version: int, step: str) -> str:
@@ -335,3 +337,13 @@ class CaseStore:
 
     def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
         return query(self._table, **kwargs)
+
+
+def _readable(item: dict[str, Any]) -> Iterator[Case]:
+    """A listed case, or nothing when its stored item no longer reads as one: logged by key and counted, so that
+    one bad item never stops a listing (or the scheduled run reading it)."""
+    try:
+        yield Case.model_validate(item)
+    except ValidationError:
+        logger.error("stored case unreadable; skipped", extra={"pk": item.get("pk")})
+        count("UnreadableCase")
