@@ -1,6 +1,8 @@
 """The common helpers of the stores: items to and from DynamoDB's typed form, queries, conditional writes and
 transactions, and the errors the stores raise."""
 
+import random
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -68,10 +70,38 @@ def query(table: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
             yield from_item(item)
 
 
+# What a write meets when others write the same items at once: DynamoDB cancels all but one of concurrent
+# transactions on an item (TransactionConflict) and throttles a hot partition. botocore retries throttled single
+# writes itself, never a cancelled transaction: those are retried here, with jittered exponential backoff.
+RETRIED_REASONS = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}
+RETRIES = 6
+BACKOFF_SECONDS = 0.05
+
+
+def _contended(error: ClientError) -> bool:
+    if error.response["Error"]["Code"] != "TransactionCanceledException":
+        return False
+    reasons = {reason.get("Code") for reason in error.response.get("CancellationReasons", [])}
+    return bool(reasons & RETRIED_REASONS) and "ConditionalCheckFailed" not in reasons
+
+
+def call(operation: str, **request: Any) -> Any:
+    """A DynamoDB call, a transaction retried while it is cancelled only by contention (full jitter: a random
+    wait up to 50 ms, 100 ms, ... 1.6 s), so that concurrent consumers of one partition all get through."""
+    for attempt in range(RETRIES + 1):
+        try:
+            return getattr(client("dynamodb"), operation)(**request)
+        except ClientError as error:
+            if attempt == RETRIES or not _contended(error):
+                raise
+            time.sleep(random.uniform(0, BACKOFF_SECONDS * 2**attempt))
+    raise AssertionError("unreachable")
+
+
 def write_if(operation: str, **request: Any) -> bool:
     """A conditional write; False, with nothing written, when its condition does not hold."""
     try:
-        getattr(client("dynamodb"), operation)(**request)
+        call(operation, **request)
     except ClientError as error:
         if is_condition_failure(error):
             return False
@@ -86,7 +116,7 @@ class CaseNotFound(Exception):
 def transact(writes: list[dict[str, Any]]) -> None:
     """One TransactWriteItems; ConditionFailed when a condition of it failed."""
     try:
-        client("dynamodb").transact_write_items(TransactItems=writes)
+        call("transact_write_items", TransactItems=writes)
     except ClientError as error:
         if is_condition_failure(error):
             reasons = error.response.get("CancellationReasons", [])
