@@ -12,6 +12,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
 
 from shared.core.aws import client
 
@@ -50,7 +51,19 @@ def from_item(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def dump(model: BaseModel) -> dict[str, Any]:
-    return model.model_dump(mode="json")
+    """A model as stored: JSON types, every time in UTC, so that times compare as text in keys and conditions
+    whatever offset a caller gave (an operator's `+08:00`)."""
+    return to_jsonable_python(_in_utc(model.model_dump()))
+
+
+def _in_utc(value: Any) -> Any:
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC)
+    if isinstance(value, dict):
+        return {key: _in_utc(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_in_utc(item) for item in value]
+    return value
 
 
 def is_condition_failure(error: ClientError) -> bool:
