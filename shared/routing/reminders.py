@@ -160,6 +160,10 @@ def _send(settings: Settings, store: CaseStore, case: Case, reminder: Reminder, 
     )
     if reminder.point == ESCALATION:
         return _record_escalation(settings, store, case.tracking_no, now)
+    if reminder.point.startswith("overdue-"):
+        zone = county_timezone()
+        tomorrow = datetime.combine(now.astimezone(zone).date() + timedelta(days=1), time(0), tzinfo=zone)
+        return store.add_reminder(case.tracking_no, reminder.point, remind_from=tomorrow)
     return store.add_reminder(case.tracking_no, reminder.point)
 
 

@@ -65,3 +65,18 @@ def test_the_unrouted_sweep_runs_whatever_the_reminders_run_did(aws: Settings, m
     summary = reminders.sweep_unrouted(aws, datetime.now(UTC) + timedelta(hours=1))
     # then the complaint is queued again
     assert summary.swept == 1 and len(receive_all(queues.queue_url(aws.intake_queue), client("sqs"))) == 1
+
+
+def test_a_case_overdue_longer_than_the_lookback_is_still_reminded_every_day(aws: Settings) -> None:
+    # given a run that looks back three days, and a case overdue since 9 October
+    short = aws.model_copy(update={"reminder_lookback_days": 3})
+    number = a_case(aws, "ZF261001000003")
+    # when the reminders run every morning for a week after the deadline
+    reminded = []
+    for day in range(10, 17):
+        reminders.remind_deadlines(short, now=local(10, day, 9))
+        reminded += [message.id.rsplit(":", 1)[-1] for message in queued(aws) if number in message.id]
+    # then the case got its overdue reminder on each of those days (before: none once past the lookback)
+    assert sorted(point for point in reminded if point.startswith("overdue-")) == [
+        f"overdue-2026-10-{day:02d}" for day in range(10, 17)
+    ]

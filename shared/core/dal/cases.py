@@ -42,7 +42,8 @@ def case_item(case: Case) -> dict[str, Any]:
         values.update(gsi1pk=f"DEPT#{case.department}#{case.status}", gsi1sk=f"{order}#{case.tracking_no}")
     if case.due_at:
         # The workflow clears due_at when no deadline runs any more, which drops the case from the due index.
-        values.update(gsi3pk=f"DUE#{due_shard(case.due_at)}", gsi3sk=f"{values['due_at']}#{case.tracking_no}")
+        looked_at = max(case.due_at, case.remind_from) if case.remind_from else case.due_at
+        values.update(gsi3pk=f"DUE#{due_shard(looked_at)}", gsi3sk=f"{values['due_at']}#{case.tracking_no}")
         if case.deadline_provisional:
             # Recomputed once the year's calendar arrives (shared/routing/provisional.py); a new put drops the key.
             values.update(gsi4pk=provisional_partition(case.due_at.astimezone(UTC).year), gsi4sk=values["gsi3sk"])
@@ -240,15 +241,24 @@ class CaseStore:
             ExpressionAttributeValues=to_item({":at": at.isoformat()}),
         )
 
-    def add_reminder(self, tracking_no: str, reminder: str) -> bool:
-        """Note that a reminder went out; False if it had already been noted (never send it twice)."""
+    def add_reminder(self, tracking_no: str, reminder: str, remind_from: datetime | None = None) -> bool:
+        """Note that a reminder went out; False if it had already been noted (never send it twice). An overdue
+        reminder also moves the case's due-index entry to `remind_from` (see Case.remind_from), while a deadline
+        still runs."""
+        update = "SET reminders_sent = list_append(if_not_exists(reminders_sent, :empty), :new)"
+        values: dict[str, Any] = {":empty": [], ":new": [reminder], ":reminder": reminder}
+        condition = "attribute_exists(pk) AND NOT contains(reminders_sent, :reminder)"
+        if remind_from is not None:
+            update += ", remind_from = :from, gsi3pk = :shard"
+            condition += " AND attribute_exists(gsi3pk)"
+            values.update({":from": remind_from.astimezone(UTC).isoformat(), ":shard": f"DUE#{due_shard(remind_from)}"})
         return write_if(
             "update_item",
             TableName=self._table,
             Key=case_key(tracking_no),
-            UpdateExpression="SET reminders_sent = list_append(if_not_exists(reminders_sent, :empty), :new)",
-            ConditionExpression="attribute_exists(pk) AND NOT contains(reminders_sent, :reminder)",
-            ExpressionAttributeValues=to_item({":empty": [], ":new": [reminder], ":reminder": reminder}),
+            UpdateExpression=update,
+            ConditionExpression=condition,
+            ExpressionAttributeValues=to_item(values),
         )
 
     def by_status(self, status: Status, received_before: datetime | None = None) -> Iterator[Case]:
