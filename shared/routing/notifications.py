@@ -11,7 +11,6 @@ carries no contact either: the consumer reads it from the case's personal-data c
 import hashlib
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import make_msgid
 from functools import cache
 from typing import Any, Literal
 
@@ -246,7 +245,7 @@ def send_complainant_notice(
                     identity.e164(complainant.phone or ""), Sms(kind=notice.kind, values=_sms(notice))
                 )
             else:
-                provider_id = mail.send(_mail(settings, notice, complainant.email or ""))
+                provider_id = mail.send(_mail(settings, notice, complainant.email or "", message.id))
         except Exception as error:
             failure = error
             reason = _reason(error)
@@ -277,7 +276,7 @@ def _sms(notice: ComplainantNotice) -> dict[str, str]:
     return values
 
 
-def _mail(settings: Settings, notice: ComplainantNotice, to: str) -> EmailMessage:
+def _mail(settings: Settings, notice: ComplainantNotice, to: str, notice_id: str) -> EmailMessage:
     template = notice_rules().mail[notice.kind]
     values: dict[str, Any] = {**notice.values, "county": reference_data.county().name}
     message = EmailMessage()
@@ -285,7 +284,10 @@ def _mail(settings: Settings, notice: ComplainantNotice, to: str) -> EmailMessag
     message["To"] = to
     message["Subject"] = template["subject"].format(**values)
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: auto-responders do not answer it
-    message["Message-ID"] = make_msgid(domain=settings.mail_address.rsplit("@", 1)[-1])
+    # Fixed by the notice: a copy sent again after a crash (see the delivery guarantee) carries the same Message-ID,
+    # which mail programs show once.
+    digest = hashlib.sha256(notice_id.encode()).hexdigest()[:32]
+    message["Message-ID"] = f"<{digest}@{settings.mail_address.rsplit('@', 1)[-1]}>"
     message.set_content(template["body"].format(**values))
     return message
 
