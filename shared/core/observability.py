@@ -47,6 +47,9 @@ METRICS = {
     "NoticesFailed": ("channel",),
     "Reminders": ("point",),
     "Escalations": (),
+    # A scheduled run's item that failed and was skipped (shared/core/batch.py), a case item that cannot be read.
+    "ScheduledItemFailed": (),
+    "UnreadableCase": (),
 }
 
 

@@ -201,7 +201,8 @@ def test_every_function_runs_with_exactly_its_roles_actions(
     complaints = queued(settings.intake_queue)
     with account.acting_as(roles[("routing", "events")]):
         routed = invoke(routing, "route_complaint", sqs_event(complaints))
-        invoke(routing, "remind_deadlines", scheduled_event())
+        for schedule in ("remind_deadlines", "sweep_unrouted", "sweep_outbox"):
+            invoke(routing, schedule, scheduled_event())
         sent = invoke(routing, "send_notifications", sqs_event(queued(settings.notify_queue)))
     # then nothing fails
     assert len(complaints) == 3 and routed == {"batchItemFailures": []}
