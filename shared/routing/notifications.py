@@ -24,7 +24,7 @@ from shared.core.mailer import MailSender, mail_sender
 from shared.core.messages import Envelope, MessageType
 from shared.core.models import Case, Complainant
 from shared.core.notices import SUPERVISOR, SmsNotice, legal_office_phones, policy
-from shared.core.observability import logger
+from shared.core.observability import count, logger
 from shared.core.settings import Settings
 from shared.core.sms_text import Sms
 from shared.routing.sms import SmsSender
@@ -103,8 +103,10 @@ def send_sms_notice(settings: Settings, message: Envelope, sender: SmsSender) ->
         provider_id = sender.send(notice.phone, Sms(kind=notice.kind, values=notice.values))
     except Exception as error:
         store.finish_delivery(key, {"state": "failed", "error": _reason(error)})
+        count("NoticesFailed", channel="sms")
         raise
     store.finish_delivery(key, {"state": "sent", "provider_message_id": provider_id})
+    count("NoticesSent", channel="sms")
     logger.info(
         "sms sent",
         extra={"tracking_no": notice.tracking_no, "kind": notice.kind, "provider_message_id": provider_id},
@@ -253,7 +255,9 @@ def send_complainant_notice(
                 notice.tracking_no, marker, {"state": "failed", "failed_at": now.isoformat(), "error": reason}
             )
             logger.warning("notice failed", extra={"notice_id": message.id, "channel": channel, "error": reason})
+            count("NoticesFailed", channel=channel)
             continue
+        count("NoticesSent", channel=channel)
         store.finish_delivery(
             notice.tracking_no,
             marker,
