@@ -84,6 +84,12 @@ def me() -> Response:
     return json_response(200, staff.me(settings, current_request(app).headers).model_dump(mode="json"))
 
 
+@app.route("/auth/accounts/{username}/unlock", methods=["POST"], content_types=["*/*"])
+@staff_json(app, status=204)
+def unlock_account(call: StaffCall, username: str) -> None:
+    staff.unlock(call, username)
+
+
 # --- the staff console (shared/routing/console.py): pages over the case API, the session in an HttpOnly cookie ---
 # Declared before the API's /{tracking_no} routes; literal path segments win over parameters either way.
 

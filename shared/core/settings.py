@@ -112,10 +112,16 @@ class Settings(BaseSettings):
     # Keys fetched from the JWKS or the secret are reused this long; clock skew tolerated on exp/nbf/iat.
     auth_keys_cache_seconds: int = 300
     auth_leeway_seconds: int = 60
-    # Lifetime of a token issued at login, and login attempts allowed per username and per client IP.
+    # An own-issuer token is checked against its account (active, role, token generation) on each request; the
+    # account is re-read at most this often per function instance, so a deactivation ends tokens within it.
+    auth_session_cache_seconds: int = Field(default=5, ge=0, le=60)
+    # Lifetime of a token issued at login, and login attempts allowed per client IP.
     auth_token_seconds: int = 8 * 3600
-    logins_per_user_per_hour: int = 10
     logins_per_ip_per_hour: int = 60
+    # Failed logins of one username from one address before each further one waits (30 s, doubling, at most the
+    # maximum); counting starts again after a maximum's quiet.
+    login_free_failures: int = Field(default=3, ge=1)
+    login_max_delay_seconds: int = Field(default=3600, ge=60)
 
 
 @cache

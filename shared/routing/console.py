@@ -130,6 +130,8 @@ def logout(settings: Settings, where: Where, headers: Mapping[str, str], body: b
     signed_in = session(settings, headers)
     if not _same(dict(read_form(body, headers.get("content-type", ""))).get("csrf"), signed_in.csrf):
         raise _csrf_refused()
+    # Signing out ends every token of the account, not only this browser's cookie (a copied token dies too).
+    staff.sign_out(settings, signed_in.principal)
     return redirect(f"{where.base}/login", session_cookie(where, "", 0))
 
 

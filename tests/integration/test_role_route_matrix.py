@@ -164,6 +164,9 @@ MATRIX: tuple[Row, ...] = (
     ),
     # --- routing: who am I (shared/routing/staff.py) ---
     Row("routing", "GET", "/auth/me", (200, 200, 200, 200, 200, 200), "/auth/me"),
+    Row(
+        "routing", "POST", "/auth/accounts/{username}/unlock", (404, F, F, F, F, F), "/auth/accounts/nobody/unlock", {}
+    ),
     # --- routing: the staff console (shared/routing/console.py): the token in the session cookie, CSRF on POST ---
     # The media role has no queue: it is sent to its follow-up notes page.
     Row("routing", "GET", "/console", (200, 200, 200, 200, 200, See("/media")), "/console"),
