@@ -38,6 +38,7 @@ from shared.core.identity import e164
 from shared.core.models import Case, Channel, Complainant
 from shared.core.observability import logger
 from shared.core.settings import Settings
+from shared.core.text import without_controls
 from shared.intake import complaints
 
 SEGMENT_CHARS = 70  # one domestic SMS, signature included
@@ -81,11 +82,10 @@ def reply(kind: str, **values: str) -> sms_text.Sms:
 
 
 def _clean_text(text: str) -> str:
-    text = text.translate(_ZERO_WIDTH).strip()
+    # Control characters are dropped, as from every channel (shared/core/text.py): a phone can put them there.
+    text = without_controls(text.translate(_ZERO_WIDTH)).strip()
     if not text:
         raise PydanticCustomError("invalid_empty_text", "短信内容为空")
-    if any(unicodedata.category(char) == "Cc" and char not in "\t\n\r" for char in text):
-        raise PydanticCustomError("invalid_control_characters", "短信内容含有控制字符")
     if len(text) > rules().max_text_chars:
         raise PydanticCustomError("invalid_text_too_long", f"短信内容超过 {rules().max_text_chars} 字")
     return text

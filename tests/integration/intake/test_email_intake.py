@@ -198,6 +198,23 @@ def test_formulas_stay_as_written_and_file_names_are_made_safe(ses: Settings) ->
     assert "=SUM(A1)现场照片.jpg" in case.description
 
 
+def test_control_characters_are_dropped_from_subject_text_and_sender_name(ses: Settings) -> None:
+    # given a mail whose subject hides a formula behind a control character, with controls in text and name too
+    name = base64.b64encode("王\x1b喆".encode()).decode()
+    raw = mail(
+        "乱检查\x07\x00", subject='\x01=HYPERLINK("http://example.invalid")', sender=f"=?UTF-8?B?{name}?= <w@163.com>"
+    )
+    file(ses, raw)
+    # then the complaint holds the text without them: the leading "=" is in sight of every later check
+    [case] = received_cases(ses)
+    assert case.description.startswith('=HYPERLINK("http://example.invalid")')
+    assert not [char for char in case.description if ord(char) < 32 and char not in "\t\n\r"]
+    person = client("dynamodb").get_item(
+        TableName=ses.cases_table, Key={"pk": {"S": f"CASE#{case.tracking_no}"}, "sk": {"S": "COMPLAINANT"}}
+    )["Item"]
+    assert person["name"]["S"] == "王喆"
+
+
 def test_oversized_mail_is_quarantined_unparsed(ses: Settings) -> None:
     # given a deployment that takes mail up to 1 KB, and a larger mail
     small = ses.model_copy(update={"mail_max_bytes": 1024})
