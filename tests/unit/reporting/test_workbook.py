@@ -85,16 +85,15 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, An
     return result
 
 
-OFFICE = {
-    "table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0",
-}
+# OpenDocument's table namespace, as ElementTree spells qualified names.
+TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
 
 
 def _formula_cells(flat_ods: bytes) -> set[tuple[str, int, int]]:
     """(sheet, row, column), 1-based, of every cell LibreOffice holds as a formula."""
     from xml.etree import ElementTree
 
-    table = "{%s}" % OFFICE["table"]
+    table = TABLE
     found = set()
     for sheet in ElementTree.fromstring(flat_ods).iter(f"{table}table"):
         row_number = 0
