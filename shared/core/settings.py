@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     # and wrong codes per tracking number (so that lookups cannot be used to guess codes).
     submissions_per_ip_per_hour: int = 30
     submissions_per_phone_per_hour: int = 10
+    # SMS webhook pushes per source address (a provider's gateways send everyone's texts: set it high) and texts
+    # per sender number; what is over is counted and logged, never stored.
+    sms_pushes_per_ip_per_hour: int = 3000
+    sms_texts_per_number_per_hour: int = 20
     lookups_per_ip_per_hour: int = 120
     failed_lookups_per_number_per_hour: int = 10
     # Complaints one staff member may enter per hour (hotline, letters, visits, ...: shared/routing/operator_entry.py).

@@ -513,7 +513,9 @@ def quarantine_page(
 ) -> Page:
     """One month of what intake could not turn into complaints, as quarantine.listing shows it to the caller."""
     signed_in = session(settings, headers)
-    listed = quarantine.listing(settings, signed_in.principal, params.get("month") or None, now)
+    listed = quarantine.listing(
+        settings, signed_in.principal, params.get("month") or None, now, after=params.get("after", "")
+    )
     return staff_page(
         "console_quarantine.html",
         where,
