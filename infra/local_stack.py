@@ -16,7 +16,9 @@ import os
 import re
 import signal
 import socket
-import subprocess
+
+# Starts our own moto server only.
+import subprocess  # nosec B404
 import sys
 import threading
 import time
@@ -117,7 +119,8 @@ class MotoServer:
 
     def start(self, timeout_seconds: float = 20.0) -> None:
         _ensure_port_free(self.port)
-        self._process = subprocess.Popen(
+        # Our own moto server module under this interpreter, no shell.
+        self._process = subprocess.Popen(  # nosec B603
             [sys.executable, "-m", "infra.moto_server", "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -165,8 +168,9 @@ def use_local_environment(endpoint: str) -> None:
     os.environ.update(
         {
             "AWS_ENDPOINT_URL": endpoint,
+            # moto's dummy credentials for the local stack, no secret.
             "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",  # nosec B105
             "AWS_SESSION_TOKEN": "testing",
             "AWS_DEFAULT_REGION": REGION,
             "AWS_REGION": REGION,
