@@ -736,11 +736,17 @@ class Runtime:
 # --- mail in: an SMTP listener on loopback ----------------------------------------------------------------------
 
 
+LOCAL_AUTHSERV_ID = "smtp.hotspot.localhost"
+LOCAL_STAMP = f"Authentication-Results: {LOCAL_AUTHSERV_ID}; dmarc=pass (local stack, not checked)\r\n".encode()
+
+
 class _ArchiveMail:
     """aiosmtpd handler: each message, as received, goes raw under raw/email/, where SES would put it."""
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        raw = envelope.original_content or b""
+        # Stamped as SES stamps what it receives, so that the local stack answers mail as a deployment would; this
+        # listener is on loopback only and checks nothing (MAIL_AUTHSERV_ID names it in run()).
+        raw = LOCAL_STAMP + (envelope.original_content or b"")
         try:
             key = filing.archive_raw(get_settings(), Channel.email, raw, "message/rfc822", _utc_now())
         except Exception as error:  # a temporary failure: the client keeps the message and tries again
@@ -790,6 +796,7 @@ def run(host: str, port: int, moto_port: int, fire_schedules_now: bool, smtp_por
         os.environ.setdefault("PUBLIC_BASE_URL", f"http://{host}:{port}/intake")
         # The county's region (China) has no SES, in moto as on AWS: replies go through moto's SES elsewhere.
         os.environ.setdefault("MAIL_SES_REGION", "us-east-1")
+        os.environ.setdefault("MAIL_AUTHSERV_ID", LOCAL_AUTHSERV_ID)
         provision(get_settings())
         _allow_replies(get_settings())
         services = load_services()

@@ -166,6 +166,7 @@ class ComplaintDraft(BaseModel):
     attachments: list[str] = Field(default_factory=list)
     # The staff member who recorded it (operator entry); None when the complainant sent it themselves.
     entered_by: str | None = None
+    sender_unverified: bool = False
 
     # Whatever the channel (a mail's subject and sender name, an SMS, a form), control characters are not stored:
     # they hide text from staff and would let a leading "=" slip past the spreadsheet checks.
@@ -269,6 +270,7 @@ def create_complaint(settings: Settings, draft: ComplaintDraft) -> Receipt:
             channel=draft.channel,
             received_at=draft.received_at,
             entered_by=draft.entered_by,
+            sender_unverified=draft.sender_unverified,
             description=draft.description,
             respondent=draft.respondent,
             incident_at=draft.incident_at,

@@ -102,6 +102,10 @@ class Settings(BaseSettings):
     # security "ssl" or "starttls"). An empty IMAP secret name switches the poller off.
     mail_smtp_secret: str = ""
     mail_imap_secret: str = ""
+    # Who stamps the Authentication-Results header we trust (its authserv-id): SES, or the county mailbox's provider
+    # for the IMAP poller (see its headers, e.g. "mx.163.com"). Mail is answered only when that header, on top,
+    # says DMARC passed (and, from SES, its spam and virus verdicts are PASS).
+    mail_authserv_id: str = "amazonses.com"
     # Larger mail is not parsed: it is quarantined with its raw MIME kept.
     mail_max_bytes: int = 10 * 1024 * 1024
     # Staff tokens (shared/core/auth.py). With a JWKS URL (global AWS: the Cognito user pool's
