@@ -564,6 +564,12 @@ def _error_response(status: int, code: str, message: str) -> GatewayResponse:
     return _json_response(status, {"error": {"code": code, "message": message}})
 
 
+_MISSING_METHOD = GatewayResponse(
+    403,
+    [("Content-Type", "application/json"), ("x-amzn-ErrorType", "MissingAuthenticationTokenException")],
+    b'{"message":"Missing Authentication Token"}',
+)
+
 # The errors chalice's LocalGateway raises for what API Gateway itself refuses (authorizers).
 _GATEWAY_ERRORS = {
     401: ("unauthorized", "未登录或登录已失效"),
@@ -579,6 +585,7 @@ class Gateway:
             service.base_path: (
                 LocalGateway(service.app, _chalice_config(service.app)),
                 RouteMatcher(list(service.app.routes)),
+                service.app.routes,
             )
             for service in services
         }
@@ -594,11 +601,14 @@ class Gateway:
         app_target = f"/{route}" + (f"?{query}" if has_query else "")
         if base_path not in self._apps:
             return _error_response(404, "not_found", "找不到该地址")
-        gateway, routes = self._apps[base_path]
+        gateway, routes, methods = self._apps[base_path]
         try:
-            routes.match_route(app_target)
+            matched = routes.match_route(app_target)
         except ValueError:
             return _error_response(404, "not_found", "找不到该地址")
+        if method not in methods[matched.route]:
+            # API Gateway (REST) has no integration for the method: it answers so without calling the function.
+            return _MISSING_METHOD
         try:
             response = gateway.handle_request(method, app_target, headers, body)
         except LocalGatewayException as error:
@@ -672,6 +682,12 @@ class _GatewayRequestHandler(BaseHTTPRequestHandler):
         log.info("http %s %s -> %d (%.0f ms)", self.command, path, response.status, _elapsed_ms(started))
 
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _handle
+
+    def __getattr__(self, name: str) -> Any:
+        # Any other method (TRACE, PROPFIND, made-up ones) reaches the gateway too, never http.server's 501.
+        if name.startswith("do_"):
+            return self._handle
+        raise AttributeError(name)
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """Replaced by the line `_handle` logs."""
