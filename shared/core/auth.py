@@ -40,6 +40,10 @@ ALGORITHMS = frozenset({"ES256", "RS256"})
 # A token whose key id is not in the cached JWKS makes us fetch the JWKS again, at most this often.
 UNKNOWN_KID_REFRESH_SECONDS = 10.0
 JWKS_TIMEOUT_SECONDS = 5.0
+# After a failed JWKS fetch, requests are answered 503 at once for this long instead of each waiting for the
+# timeout again: an identity-provider outage must not add seconds to every request.
+JWKS_FAILURE_SECONDS = 30.0
+_jwks_failed_at: dict[str, float] = {}
 # The own issuer's claim: the account's token generation when the token was issued. Deactivating the account,
 # resetting its password or signing out raises the generation, which ends every token issued before.
 GENERATION_CLAIM = "hotspot:gen"
@@ -259,6 +263,7 @@ def _cached(key: str, max_age: float, load: Callable[[], T]) -> T:
 def clear_key_cache() -> None:
     with _cache_lock:
         _cache.clear()
+        _jwks_failed_at.clear()
 
 
 def _public_key(settings: Settings, kid: str) -> dict[str, Any] | None:
@@ -279,13 +284,22 @@ def _fetch_jwks(url: str) -> dict[str, Any]:
     # Keys must come over TLS; plain HTTP only from this machine (tests serve a JWKS on loopback).
     if parts.scheme != "https" and not (parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost")):
         raise RuntimeError("auth_jwks_url must be an https URL")
+    unavailable = ApiError(503, "auth_unavailable", "暂时无法验证登录，请稍后再试")
+    with _cache_lock:
+        failed_at = _jwks_failed_at.get(url)
+    if failed_at is not None and time.monotonic() - failed_at < JWKS_FAILURE_SECONDS:
+        raise unavailable
     # Loopback never goes through a proxy a developer may have configured.
     opener = urllib.request.build_opener(*([urllib.request.ProxyHandler({})] if parts.scheme == "http" else []))
     try:
-        with opener.open(url, timeout=JWKS_TIMEOUT_SECONDS) as response:
+        with opener.open(url, timeout=JWKS_TIMEOUT_SECONDS) as response:  # nosec B310
             document: dict[str, Any] = json.loads(response.read())
     except (OSError, ValueError):
-        raise ApiError(503, "auth_unavailable", "暂时无法验证登录，请稍后再试") from None
+        with _cache_lock:
+            _jwks_failed_at[url] = time.monotonic()
+        raise unavailable from None
+    with _cache_lock:
+        _jwks_failed_at.pop(url, None)
     return document
 
 
