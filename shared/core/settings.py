@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     # and wrong codes per tracking number (so that lookups cannot be used to guess codes).
     submissions_per_ip_per_hour: int = 30
     submissions_per_phone_per_hour: int = 10
+    # Operator entry (shared/routing/operator_entry.py): how many days back a receipt time may be given.
+    operator_entry_max_days_back: int = Field(default=60, ge=1)
     # SMS webhook pushes per source address (a provider's gateways send everyone's texts: set it high) and texts
     # per sender number; what is over is counted and logged, never stored.
     sms_pushes_per_ip_per_hour: int = 3000
