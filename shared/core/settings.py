@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     # per sender number; what is over is counted and logged, never stored.
     sms_pushes_per_ip_per_hour: int = 3000
     sms_texts_per_number_per_hour: int = 20
+    # A Tencent reply callback whose `time` is further than this from ours is refused (a replayed capture).
+    sms_callback_window_seconds: int = Field(default=3600, ge=60)
     lookups_per_ip_per_hour: int = 120
     failed_lookups_per_number_per_hour: int = 10
     # Complaints one staff member may enter per hour (hotline, letters, visits, ...: shared/routing/operator_entry.py).

@@ -19,7 +19,7 @@ import json
 import math
 import re
 import unicodedata
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from functools import cache
 from typing import Annotated, Any
@@ -32,8 +32,10 @@ from pydantic import AfterValidator, BaseModel, Field, ValidationError, field_va
 from pydantic_core import PydanticCustomError
 
 from shared.core import filing, identity, notices, queues, ratelimit, reference_data, sms_text
+from shared.core.campaign import load_campaign
 from shared.core.changes import change_case
 from shared.core.dal.cases import CaseStore
+from shared.core.dal.idempotency import SeenStore
 from shared.core.dal.items import ConditionFailed
 from shared.core.errors import ApiError, FieldError, from_validation_error
 from shared.core.identity import e164
@@ -210,7 +212,7 @@ def receive(
         ratelimit.admit(settings, "sms-ip", client_ip, settings.sms_pushes_per_ip_per_hour, body, now)
         if provider not in Provider.__members__:
             raise ApiError(404, "unknown_provider", "不支持的短信服务商")
-        _authenticate(settings, Provider(provider), body, signature, token)
+        _authenticate(settings, Provider(provider), body, signature, token, now)
     except ApiError as error:
         if error.code not in ("too_many_requests", "payload_too_large"):  # admit has logged those
             ratelimit.refused("sms", error.code)
@@ -226,6 +228,11 @@ def receive(
         try:
             if isinstance(message, ApiError):
                 raise message
+            if _replayed_late(settings, message, now):
+                # The same provider message after its answer was forgotten (a captured request sent again):
+                # acknowledged, never acted on a second time.
+                ratelimit.refused("sms-replay", "replayed")
+                continue
             if not ratelimit.allow(
                 settings, "sms-number", message.phone, settings.sms_texts_per_number_per_hour, 3600, now
             ):
@@ -246,12 +253,20 @@ def receive(
 
 
 def _authenticate(
-    settings: Settings, provider: Provider, body: bytes, signature: str | None, token: str | None
+    settings: Settings, provider: Provider, body: bytes, signature: str | None, token: str | None, now: datetime
 ) -> None:
-    """The push comes from the provider: Aliyun's and Tencent's carry our token, Twilio's its signature."""
+    """The push comes from the provider: Aliyun's and Tencent's carry our token, Twilio's its signature; a Tencent
+    callback is also recent (its token is in the URL: a captured callback must not be good for ever)."""
     if provider != Provider.twilio:
         if not hmac.compare_digest((token or "").encode(), settings.sms_webhook_token.encode()):
             raise ApiError(403, "invalid_token", "访问令牌不正确")
+        if provider == Provider.tencent:
+            try:
+                sent = json.loads(body).get("time")
+            except (ValueError, AttributeError):
+                return  # not a callback at all: read and quarantined as such
+            if isinstance(sent, int) and abs(now.timestamp() - sent) > settings.sms_callback_window_seconds:
+                raise ApiError(403, "stale_callback", "回调时间超出允许范围")
         return
     try:
         params = _form(body)
@@ -325,6 +340,18 @@ def valid_twilio_signature(token: str, url: str, params: dict[str, list[str]], s
 
 
 # --- what a text leads to ---------------------------------------------------------------------------------------
+
+
+def _replayed_late(settings: Settings, message: InboundSms, now: datetime) -> bool:
+    """A message id first seen longer ago than run_once remembers answers; ids are kept until the campaign's end
+    (plus a year, for late retries and reviews)."""
+    campaign_end = datetime.combine(load_campaign().phases[-1].end, time(), tzinfo=UTC) + timedelta(days=365)
+    seen_at = SeenStore(settings).first_seen(
+        f"sms-seen:{message.provider}:{message.message_id}",
+        now,
+        int(max(campaign_end, now + timedelta(days=365)).timestamp()),
+    )
+    return (now - seen_at).total_seconds() >= settings.idempotency_ttl_seconds
 
 
 def _act_once(settings: Settings, message: InboundSms, raw_key: str, now: datetime) -> Outcome:

@@ -66,14 +66,14 @@ def aliyun_item(sequence_id: int = 1001, content: str = "县城管局的人收�
     }
 
 
-def tencent_body(text: str = "税务所的人暗示请客送礼。", time: int = 1779242400) -> dict:
+def tencent_body(text: str = "税务所的人暗示请客送礼。", time: int | None = None) -> dict:
     return {
         "extend": "",
         "mobile": "13912345678",
         "nationcode": "86",
         "sign": "靖宇县法制办",
         "text": text,
-        "time": time,
+        "time": int(datetime.now(UTC).timestamp()) if time is None else time,
     }
 
 
@@ -282,6 +282,7 @@ SIGNED = "signed"  # marker: sign the (possibly bad) form with Twilio's validato
         ("tencent", tencent_body(), {"Content-Type": "text/plain"}, "local-sms-token", 415, "unsupported_media_type"),
         ("tencent", b"x" * (1024 * 1024 + 1), JSON, "local-sms-token", 413, "payload_too_large"),
         ("wechat", {"text": "投诉"}, JSON, "local-sms-token", 404, "unknown_provider"),
+        ("tencent", tencent_body(time=1779242400), JSON, "local-sms-token", 403, "stale_callback"),
     ],
 )
 def test_bad_provider_pushes_get_a_4xx_in_the_provider_format_and_only_genuine_ones_are_kept(
@@ -311,7 +312,7 @@ def test_bad_provider_pushes_get_a_4xx_in_the_provider_format_and_only_genuine_o
 
 
 # What fails the checks made before anything is stored.
-UNSTORED = {"invalid_token", "invalid_signature", "payload_too_large", "unknown_provider"}
+UNSTORED = {"invalid_token", "invalid_signature", "payload_too_large", "unknown_provider", "stale_callback"}
 
 
 @pytest.mark.parametrize(
@@ -390,3 +391,19 @@ def test_floods_from_one_number_or_one_address_are_not_stored(aws: Settings) -> 
     # then it is refused, first for the token and then for its rate, and nothing of it is stored
     assert flood == [403] * 5 + [429]
     assert len(raw_objects(settings)) == 3 and quarantine.month(settings, f"{now:%Y-%m}") == []
+
+
+def test_a_message_replayed_after_its_answer_is_forgotten_is_not_acted_on_again(aws: Settings) -> None:
+    # given a Twilio text taken as a complaint
+    params = twilio_params("SM-replayed")
+    body = urlencode(params).encode()
+    signature = sms_inbound.twilio_signature(aws.twilio_auth_token, PUBLIC_URL, {k: [v] for k, v in params.items()})
+    first = sms_inbound.receive(aws, "twilio", body, FORM["Content-Type"], signature)
+    assert first.status == 200 and len(cases(aws)) == 1
+    # when the same signed request comes again two days later, after the 24-hour memory of answers has expired
+    later = datetime.now(UTC) + timedelta(days=2)
+    client("dynamodb").delete_item(TableName=aws.idempotency_table, Key={"key": {"S": "sms:twilio:SM-replayed"}})
+    again = sms_inbound.receive(aws, "twilio", body, FORM["Content-Type"], signature, now=later)
+    # then it is acknowledged with no reply, and nothing new is filed
+    assert again.status == 200 and "<Message>" not in again.body
+    assert len(cases(aws)) == 1
