@@ -9,6 +9,7 @@ from typing import Any
 from chalice import Chalice, Rate, Response
 from chalice.app import Request
 
+from shared.core import openapi
 from shared.core.batch import PartialItemFailureResponse, process_messages
 from shared.core.http import (
     StaffCall,
@@ -64,6 +65,12 @@ def health() -> Response:
 
 
 # Staff login of the system's own token issuer (shared/routing/staff.py); 404 where Cognito issues the tokens.
+@app.route("/openapi.json", methods=["GET"])
+@guarded
+def get_openapi() -> Response:
+    return json_response(200, openapi.staff_document(app.routes, settings.cases_base_path, "行政执法投诉办理 API"))
+
+
 @app.route("/auth/login", methods=["POST"], content_types=["*/*"])
 @guarded
 def login() -> Response:

@@ -311,6 +311,8 @@ PUBLIC: frozenset[tuple[str, str, str]] = frozenset(
         ("intake", "GET", "/cases/published"),
         ("intake", "GET", "/cases/published.json"),
         ("intake", "GET", "/openapi.json"),
+        ("routing", "GET", "/openapi.json"),
+        ("reporting", "GET", "/openapi.json"),
         ("intake", "GET", "/health"),
         ("routing", "GET", "/health"),
         ("routing", "POST", "/auth/login"),
