@@ -14,12 +14,12 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from requests.adapters import BaseAdapter
 from schemathesis.checks import not_a_server_error
-from urllib3 import HTTPHeaderDict, HTTPResponse
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
+from urllib3 import HTTPHeaderDict, HTTPResponse
 
 from infra.local_stack import Gateway, Service
 from shared.core import auth, staff_pages
