@@ -44,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--moto-port", type=int, default=5000, help="port of the moto server")
     run.add_argument("--fire-schedules-now", action="store_true", help="fire every schedule once at start-up")
     run.add_argument("--smtp-port", type=int, default=2525, help="port of the SMTP listener that takes mail in")
+    run.add_argument("--pollers", type=int, default=3, help="concurrent batches per SQS queue, as Lambda runs them")
     run.set_defaults(command=_run)
 
     classify = commands.add_parser(
@@ -153,7 +154,7 @@ def _run(args: argparse.Namespace) -> int:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     local_stack.log.setLevel(logging.INFO)
     try:
-        local_stack.run(args.host, args.port, args.moto_port, args.fire_schedules_now, args.smtp_port)
+        local_stack.run(args.host, args.port, args.moto_port, args.fire_schedules_now, args.smtp_port, args.pollers)
     except (RuntimeError, OSError) as error:
         print(f"hotspot run: {error}", file=sys.stderr)
         return 1

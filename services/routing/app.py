@@ -32,6 +32,7 @@ from shared.routing import (
     console,
     notifications,
     operator_entry,
+    outbox,
     publication,
     reminders,
     router,
@@ -57,6 +58,17 @@ def send_notifications(event: Any) -> PartialItemFailureResponse:
 @app.schedule(Rate(15, unit=Rate.MINUTES), name="remind_deadlines")
 def remind_deadlines(event: Any) -> dict:
     return reminders.remind_deadlines(settings).model_dump(exclude={"reminders"})
+
+
+# The sweeps run on their own, so that a failure of the reminders (or of each other) never stops them.
+@app.schedule(Rate(5, unit=Rate.MINUTES), name="sweep_unrouted")
+def sweep_unrouted(event: Any) -> dict:
+    return reminders.sweep_unrouted(settings).model_dump()
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="sweep_outbox")
+def sweep_outbox(event: Any) -> dict:
+    return {"delivered": outbox.sweep(settings)}
 
 
 @app.route("/health", methods=["GET"])

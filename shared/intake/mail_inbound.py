@@ -70,9 +70,9 @@ def file_mail(settings: Settings, raw_key: str, size: int, mail: ParsedMail | No
             sender_unverified=not sender_verified(settings, mail),
         )
 
-        def store() -> dict:
+        def store(once: filing.Once) -> dict:
             attachments = _store_attachments(settings, raw_key, mail)
-            receipt = filing.create_complaint(settings, draft.model_copy(update={"attachments": attachments}))
+            receipt = filing.create_complaint(settings, draft.model_copy(update={"attachments": attachments}), once)
             return receipt.model_dump(mode="json")
 
         try:
