@@ -298,7 +298,7 @@ def _staff_add(args: argparse.Namespace) -> int:
     except staff.AccountExists:
         print(f"hotspot staff add: {args.username} exists already", file=sys.stderr)
         return 1
-    except (BotoCoreError, ClientError) as error:
+    except (BotoCoreError, ClientError, RuntimeError) as error:  # RuntimeError: no TOTP key yet (keys rotate)
         print(f"hotspot staff add: {error}", file=sys.stderr)
         return 1
     # Shown this once: enter it into the staff member's authenticator app (or make a QR code of it).
