@@ -76,8 +76,9 @@ FORMULA_CORPUS = (
 )
 
 
-def sample_document(scope: str = COUNTY_SCOPE, seed: int = 7) -> ReportDocument:
-    """Every department in the county scope, or the one department asked for."""
+def sample_document(scope: str = COUNTY_SCOPE, seed: int = 7, corpus: tuple[str, ...] = ()) -> ReportDocument:
+    """Every department in the county scope, or the one department asked for; with `corpus`, remarks and typical
+    cases that hold its texts (for the spreadsheet writers)."""
     rng = random.Random(seed)
     departments = [(d.code, d.name) for d in reference_data.departments()]
     if scope != COUNTY_SCOPE:
@@ -93,7 +94,7 @@ def sample_document(scope: str = COUNTY_SCOPE, seed: int = 7) -> ReportDocument:
         by_channel={c.code: sum(r.by_channel.get(c.code, 0) for r in rows) for c in reference_data.channels()},
     )
     rows[0].remarks = '=HYPERLINK("http://example.invalid")'  # a remark that must not become a formula
-    for row, text in zip(rows[1:], itertools.cycle(FORMULA_CORPUS), strict=False):
+    for row, text in zip(rows[1:], itertools.cycle(corpus), strict=False) if corpus else ():
         row.remarks = text
     scope_name = reference_data.county().name if scope == COUNTY_SCOPE else departments[0][1]
     return ReportDocument(
@@ -168,7 +169,7 @@ def sample_document(scope: str = COUNTY_SCOPE, seed: int = 7) -> ReportDocument:
                     summary=text,
                     outcome=text,
                 )
-                for number, text in enumerate(FORMULA_CORPUS, start=1)
+                for number, text in enumerate(corpus, start=1)
             ),
         ],
         assessment=[

@@ -36,7 +36,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, An
     folder = tmp_path_factory.mktemp("workbooks")
     result: dict[str, dict[str, Any]] = {}
     for name, scope in SCOPES.items():
-        document = sample_document(scope)
+        document = sample_document(scope, corpus=FORMULA_CORPUS)
         (folder / f"{name}.xlsx").write_bytes(workbook.to_xlsx(document))
         result[name] = {"json": json.loads(workbook.to_json(document)), "csv": workbook.to_csv(document)}
     soffice = shutil.which("soffice")
@@ -115,7 +115,7 @@ def _own_formulas(scope: str) -> set[tuple[str, int, int]]:
     """Where the workbook computes something itself: its totals, sums and rises."""
     return {
         (table.sheet, workbook.FIRST_ROW + index, column)
-        for table in workbook._tables(sample_document(scope))
+        for table in workbook._tables(sample_document(scope, corpus=FORMULA_CORPUS))
         for index, row in enumerate(table.rows)
         for column, cell in enumerate(row, start=1)
         if isinstance(cell, workbook._Computed)
@@ -315,7 +315,7 @@ def _csv_section(lines: list[list[str]], name: str) -> list[list[str]]:
 
 def test_csv_has_a_bom_the_json_totals_and_no_formula() -> None:
     # Given the CSV and the JSON of the county document
-    document = sample_document(COUNTY_SCOPE)
+    document = sample_document(COUNTY_SCOPE, corpus=FORMULA_CORPUS)
     body = workbook.to_csv(document)
     data = json.loads(workbook.to_json(document))
     # Then it is UTF-8 with a byte order mark and CRLF line ends
