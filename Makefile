@@ -26,13 +26,16 @@ test: venv lint
 	$(BIN)/python -m pytest -q
 
 # ruff for style, mypy for types (each app apart, since every service's module is called `app`), import-linter for
-# the boundaries between the service packages of `shared` (contracts in pyproject.toml).
+# the boundaries between the service packages of `shared` (contracts in pyproject.toml), bandit's security checks
+# (suppressions carry their reason where they are made) and pip-audit over the lock (infra/audit.py).
 lint: venv
 	$(BIN)/lint-imports
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy shared infra bench
 	for service in services/*/app.py; do $(BIN)/mypy $$service || exit 1; done
+	$(BIN)/bandit -q -c pyproject.toml -r shared infra services
+	$(BIN)/python -m infra.audit
 
 unit: venv
 	$(BIN)/python -m pytest -q tests/unit

@@ -80,6 +80,16 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--local", action="store_true", help="in the running local stack rather than the AWS account")
     add.add_argument("--moto-port", type=int, default=5000, help="port of the local stack's moto server")
     add.set_defaults(command=_staff_add)
+    for action, summary in (
+        ("deactivate", "refuse the account's logins and end every token it holds"),
+        ("reactivate", "let a deactivated account log in again"),
+        ("reset-password", "set a new password (prompt or stdin), end the account's tokens, forget failed logins"),
+    ):
+        change = staff_commands.add_parser(action, help=summary)
+        change.add_argument("username", metavar="USERNAME")
+        change.add_argument("--local", action="store_true", help="in the running local stack, not the AWS account")
+        change.add_argument("--moto-port", type=int, default=5000, help="port of the local stack's moto server")
+        change.set_defaults(command=_staff_change, action=action)
 
     remind = commands.add_parser("remind", help="run the deadline reminders and escalations as of a given time")
     remind.add_argument("--at", required=True, type=_moment, help="ISO time; without an offset, Asia/Shanghai")
@@ -294,11 +304,37 @@ def _staff_add(args: argparse.Namespace) -> int:
     except staff.AccountExists:
         print(f"hotspot staff add: {args.username} exists already", file=sys.stderr)
         return 1
-    except (BotoCoreError, ClientError) as error:
+    except (BotoCoreError, ClientError, RuntimeError) as error:  # RuntimeError: no TOTP key yet (keys rotate)
         print(f"hotspot staff add: {error}", file=sys.stderr)
         return 1
     # Shown this once: enter it into the staff member's authenticator app (or make a QR code of it).
     print(uri)
+    return 0
+
+
+def _staff_change(args: argparse.Namespace) -> int:
+    from shared.routing import staff
+
+    if args.local:
+        _use_local_stack(args.moto_port)
+    settings = get_settings()
+    try:
+        if args.action == "deactivate":
+            staff.deactivate(settings, args.username)
+        elif args.action == "reactivate":
+            staff.reactivate(settings, args.username)
+        else:
+            staff.reset_password(settings, args.username, _read_password())
+    except ValueError as error:
+        print(f"hotspot staff {args.action}: {error}", file=sys.stderr)
+        return 2
+    except staff.UnknownAccount:
+        print(f"hotspot staff {args.action}: no account {args.username}", file=sys.stderr)
+        return 1
+    except (BotoCoreError, ClientError) as error:
+        print(f"hotspot staff {args.action}: {error}", file=sys.stderr)
+        return 1
+    print(f"{args.username}: {args.action} done")
     return 0
 
 

@@ -7,7 +7,9 @@ destroyed from here.
 """
 
 import argparse
-import subprocess
+
+# Runs the pinned CDK CLI only.
+import subprocess  # nosec B404
 import sys
 import urllib.error
 import urllib.request
@@ -44,7 +46,8 @@ def cdk(command: str, stage: Stage, *options: str) -> int:
     app = f"{sys.executable} -m infra.cdk.app"
     output = ROOT / "build" / "cdk.out" / stage.name
     arguments = [str(CDK), command, "--all", "--app", app, "-c", f"stage={stage.name}", "--output", str(output)]
-    return subprocess.run([*arguments, *options], cwd=ROOT, check=False).returncode
+    # The pinned CDK CLI with arguments built here, no shell.
+    return subprocess.run([*arguments, *options], cwd=ROOT, check=False).returncode  # nosec B603
 
 
 def smoke(stage: Stage) -> int:
@@ -59,7 +62,8 @@ def smoke(stage: Stage) -> int:
             base = next(output["OutputValue"] for output in outputs if output["OutputKey"] == "ApiUrl")
         url = f"{base}health"
         try:
-            with urllib.request.urlopen(url, timeout=10) as response:
+            # The URL is the stage's own https address from its file, never input.
+            with urllib.request.urlopen(url, timeout=10) as response:  # nosec B310
                 print(f"{service}: {url} -> {response.status} {response.read(200).decode(errors='replace')}")
         except (urllib.error.URLError, TimeoutError) as error:
             print(f"{service}: {url} -> {error}")

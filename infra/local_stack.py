@@ -16,7 +16,9 @@ import os
 import re
 import signal
 import socket
-import subprocess
+
+# Starts our own moto server only.
+import subprocess  # nosec B404
 import sys
 import threading
 import time
@@ -133,7 +135,8 @@ class MotoServer:
 
     def start(self, timeout_seconds: float = 20.0) -> None:
         _ensure_port_free(self.port)
-        self._process = subprocess.Popen(
+        # Our own moto server module under this interpreter, no shell.
+        self._process = subprocess.Popen(  # nosec B603
             [sys.executable, "-m", "infra.moto_server", "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -181,8 +184,9 @@ def use_local_environment(endpoint: str) -> None:
     os.environ.update(
         {
             "AWS_ENDPOINT_URL": endpoint,
+            # moto's dummy credentials for the local stack, no secret.
             "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",  # nosec B105
             "AWS_SESSION_TOKEN": "testing",
             "AWS_DEFAULT_REGION": REGION,
             "AWS_REGION": REGION,
@@ -599,6 +603,12 @@ def _error_response(status: int, code: str, message: str) -> GatewayResponse:
     return _json_response(status, {"error": {"code": code, "message": message}})
 
 
+_MISSING_METHOD = GatewayResponse(
+    403,
+    [("Content-Type", "application/json"), ("x-amzn-ErrorType", "MissingAuthenticationTokenException")],
+    b'{"message":"Missing Authentication Token"}',
+)
+
 # The errors chalice's LocalGateway raises for what API Gateway itself refuses (authorizers).
 _GATEWAY_ERRORS = {
     401: ("unauthorized", "未登录或登录已失效"),
@@ -614,6 +624,7 @@ class Gateway:
             service.base_path: (
                 LocalGateway(service.app, _chalice_config(service.app)),
                 RouteMatcher(list(service.app.routes)),
+                service.app.routes,
             )
             for service in services
         }
@@ -629,11 +640,14 @@ class Gateway:
         app_target = f"/{route}" + (f"?{query}" if has_query else "")
         if base_path not in self._apps:
             return _error_response(404, "not_found", "找不到该地址")
-        gateway, routes = self._apps[base_path]
+        gateway, routes, methods = self._apps[base_path]
         try:
-            routes.match_route(app_target)
+            matched = routes.match_route(app_target)
         except ValueError:
             return _error_response(404, "not_found", "找不到该地址")
+        if method not in methods[matched.route]:
+            # API Gateway (REST) has no integration for the method: it answers so without calling the function.
+            return _MISSING_METHOD
         try:
             response = gateway.handle_request(method, app_target, headers, body)
         except LocalGatewayException as error:
@@ -708,6 +722,12 @@ class _GatewayRequestHandler(BaseHTTPRequestHandler):
 
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _handle
 
+    def __getattr__(self, name: str) -> Any:
+        # Any other method (TRACE, PROPFIND, made-up ones) reaches the gateway too, never http.server's 501.
+        if name.startswith("do_"):
+            return self._handle
+        raise AttributeError(name)
+
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         """Replaced by the line `_handle` logs."""
 
@@ -781,11 +801,17 @@ class Runtime:
 # --- mail in: an SMTP listener on loopback ----------------------------------------------------------------------
 
 
+LOCAL_AUTHSERV_ID = "smtp.hotspot.localhost"
+LOCAL_STAMP = f"Authentication-Results: {LOCAL_AUTHSERV_ID}; dmarc=pass (local stack, not checked)\r\n".encode()
+
+
 class _ArchiveMail:
     """aiosmtpd handler: each message, as received, goes raw under raw/email/, where SES would put it."""
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        raw = envelope.original_content or b""
+        # Stamped as SES stamps what it receives, so that the local stack answers mail as a deployment would; this
+        # listener is on loopback only and checks nothing (MAIL_AUTHSERV_ID names it in run()).
+        raw = LOCAL_STAMP + (envelope.original_content or b"")
         try:
             key = filing.archive_raw(get_settings(), Channel.email, raw, "message/rfc822", _utc_now())
         except Exception as error:  # a temporary failure: the client keeps the message and tries again
@@ -837,6 +863,7 @@ def run(
         os.environ.setdefault("PUBLIC_BASE_URL", f"http://{host}:{port}/intake")
         # The county's region (China) has no SES, in moto as on AWS: replies go through moto's SES elsewhere.
         os.environ.setdefault("MAIL_SES_REGION", "us-east-1")
+        os.environ.setdefault("MAIL_AUTHSERV_ID", LOCAL_AUTHSERV_ID)
         provision(get_settings())
         _allow_replies(get_settings())
         services = load_services()

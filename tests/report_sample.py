@@ -1,5 +1,6 @@
 """A report document with plausible figures for every department, for the renderers' tests."""
 
+import itertools
 import random
 from datetime import UTC, date, datetime, timedelta
 
@@ -56,8 +57,28 @@ def _row(code: str, name: str, rng: random.Random) -> DepartmentRow:
     return DepartmentRow(department=code, name=name, by_category=by_category, by_channel=by_channel, **counts)
 
 
-def sample_document(scope: str = COUNTY_SCOPE, seed: int = 7) -> ReportDocument:
-    """Every department in the county scope, or the one department asked for."""
+# Text that spreadsheets would run as a formula: leading = + - @, tab, CR, LF, and each behind control characters
+# that the writers drop (the check must look at the text after cleaning).
+FORMULA_CORPUS = (
+    '=HYPERLINK("http://example.invalid","点击查看")',
+    "+1+1",
+    "-1+1",
+    "@SUM(1,1)",
+    "\t=1+1",
+    "\r=1+1",
+    "\n=1+1",
+    '\x01=HYPERLINK("http://example.invalid")',
+    "\x1b+1+1",
+    "\x00\x7f-1+1",
+    "\x0b@SUM(1,1)",
+    "\x08\t=1+1",
+    "=cmd|' /C calc'!A0",
+)
+
+
+def sample_document(scope: str = COUNTY_SCOPE, seed: int = 7, corpus: tuple[str, ...] = ()) -> ReportDocument:
+    """Every department in the county scope, or the one department asked for; with `corpus`, remarks and typical
+    cases that hold its texts (for the spreadsheet writers)."""
     rng = random.Random(seed)
     departments = [(d.code, d.name) for d in reference_data.departments()]
     if scope != COUNTY_SCOPE:
@@ -73,6 +94,8 @@ def sample_document(scope: str = COUNTY_SCOPE, seed: int = 7) -> ReportDocument:
         by_channel={c.code: sum(r.by_channel.get(c.code, 0) for r in rows) for c in reference_data.channels()},
     )
     rows[0].remarks = '=HYPERLINK("http://example.invalid")'  # a remark that must not become a formula
+    for row, text in zip(rows[1:], itertools.cycle(corpus), strict=False) if corpus else ():
+        row.remarks = text
     scope_name = reference_data.county().name if scope == COUNTY_SCOPE else departments[0][1]
     return ReportDocument(
         report_id=f"sample-{scope}",
@@ -136,6 +159,17 @@ def sample_document(scope: str = COUNTY_SCOPE, seed: int = 7) -> ReportDocument:
                 title="企业开办一日办结",
                 summary="企业反映开办手续繁琐，政务服务中心推行一窗受理。",
                 outcome="办理时限由5个工作日压缩至1日。",
+            ),
+            *(
+                TypicalCase(
+                    tracking_no=f"JY20260603-{number:04d}",
+                    kind="negative",
+                    department="JJDD",
+                    title=text,
+                    summary=text,
+                    outcome=text,
+                )
+                for number, text in enumerate(corpus, start=1)
             ),
         ],
         assessment=[

@@ -71,6 +71,7 @@ def post_sms(provider: str) -> Response:
         request.headers.get("content-type", ""),
         signature=request.headers.get("x-twilio-signature"),
         token=params.get("token") if params else None,
+        client_ip=client_ip(request),
     )
     return Response(body=answer.body, status_code=answer.status, headers={"Content-Type": answer.content_type})
 

@@ -10,9 +10,9 @@ from typing import Any
 from chalice import Chalice, Cron, Rate, Response
 from chalice.app import Request
 
-from shared.core import http
+from shared.core import http, openapi
 from shared.core.batch import PartialItemFailureResponse, process_messages
-from shared.core.http import StaffCall, guarded, query_params, staff_json, staff_page
+from shared.core.http import StaffCall, guarded, json_response, query_params, staff_json, staff_page
 from shared.core.pages import Page
 from shared.core.settings import Settings, environment_settings, get_settings
 from shared.core.staff_pages import Where
@@ -138,6 +138,12 @@ def material_upload_slot(call: StaffCall, material: str) -> dict:
 @staff_json(app)
 def submit_material(call: StaffCall, material: str) -> tuple[int, dict]:
     return materials.confirm_submission(call.settings, call.principal, material, call.body)
+
+
+@app.route("/openapi.json", methods=["GET"])
+@guarded
+def get_openapi() -> Response:
+    return json_response(200, openapi.staff_document(app.routes, get_settings().reports_base_path, "统计报表 API"))
 
 
 @app.route("/health", methods=["GET"])

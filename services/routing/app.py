@@ -9,7 +9,7 @@ from typing import Any
 from chalice import Chalice, Rate, Response
 from chalice.app import Request
 
-from shared.core import http
+from shared.core import http, openapi
 from shared.core.batch import PartialItemFailureResponse, process_messages
 from shared.core.http import (
     StaffCall,
@@ -79,6 +79,12 @@ def health() -> Response:
 
 
 # Staff login of the system's own token issuer (shared/routing/staff.py); 404 where Cognito issues the tokens.
+@app.route("/openapi.json", methods=["GET"])
+@guarded
+def get_openapi() -> Response:
+    return json_response(200, openapi.staff_document(app.routes, settings.cases_base_path, "行政执法投诉办理 API"))
+
+
 @app.route("/auth/login", methods=["POST"], content_types=["*/*"])
 @guarded
 def login() -> Response:
@@ -97,6 +103,12 @@ def jwks() -> Response:
 @guarded
 def me() -> Response:
     return json_response(200, staff.me(get_settings(), current_request(app).headers).model_dump(mode="json"))
+
+
+@app.route("/auth/accounts/{username}/unlock", methods=["POST"], content_types=["*/*"])
+@staff_json(app, status=204)
+def unlock_account(call: StaffCall, username: str) -> None:
+    staff.unlock(call, username)
 
 
 # --- the staff console (shared/routing/console.py): pages over the case API, the session in an HttpOnly cookie ---

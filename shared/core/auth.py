@@ -15,6 +15,7 @@ Tokens are never logged. A bad token is a 401, never a 5xx. jwt and cryptography
 functions that need them: they cost cold-start time, and only staff routes use them.
 """
 
+import base64
 import json
 import secrets as random
 import threading
@@ -39,6 +40,13 @@ ALGORITHMS = frozenset({"ES256", "RS256"})
 # A token whose key id is not in the cached JWKS makes us fetch the JWKS again, at most this often.
 UNKNOWN_KID_REFRESH_SECONDS = 10.0
 JWKS_TIMEOUT_SECONDS = 5.0
+# After a failed JWKS fetch, requests are answered 503 at once for this long instead of each waiting for the
+# timeout again: an identity-provider outage must not add seconds to every request.
+JWKS_FAILURE_SECONDS = 30.0
+_jwks_failed_at: dict[str, float] = {}
+# The own issuer's claim: the account's token generation when the token was issued. Deactivating the account,
+# resetting its password or signing out raises the generation, which ends every token issued before.
+GENERATION_CLAIM = "hotspot:gen"
 
 
 class Role(StrEnum):
@@ -91,6 +99,10 @@ def _expired() -> ApiError:
     return ApiError(401, "token_expired", "登录已过期，请重新登录")
 
 
+def _ended() -> ApiError:
+    return ApiError(401, "session_ended", "登录已失效，请重新登录")
+
+
 # --- checks ---------------------------------------------------------------------------------------------------
 
 
@@ -128,6 +140,7 @@ class _Claims(BaseModel):
     department: str | None = Field(default=None, alias="custom:department")
     name: str | None = None
     username: str | None = Field(default=None, alias="cognito:username")
+    generation: int | None = Field(default=None, alias="hotspot:gen")
 
 
 def principal_from_headers(settings: Settings, headers: Mapping[str, str], now: datetime | None = None) -> Principal:
@@ -172,7 +185,7 @@ def verify_token(settings: Settings, token: str, now: datetime | None = None) ->
     _check_claims(settings, parsed, now)
     department = parsed.department if parsed.role in DEPARTMENT_ROLES else None
     try:
-        return Principal(
+        principal = Principal(
             subject=parsed.sub,
             name=parsed.name or parsed.username or parsed.sub,
             role=parsed.role,
@@ -180,12 +193,42 @@ def verify_token(settings: Settings, token: str, now: datetime | None = None) ->
         )
     except ValidationError:
         raise _invalid() from None
+    # Tokens from a login carry the account's generation; development tokens (made with the signing key itself,
+    # for the local stack and tests) have no account and no generation.
+    if parsed.generation is not None:
+        _check_session(settings, principal, parsed.generation)
+    return principal
+
+
+def _check_session(settings: Settings, principal: Principal, generation: int) -> None:
+    """The account still exists, is active, has the token's role and department and its generation."""
+    from shared.core.dal.staff import StaffStore
+
+    def load() -> dict[str, Any] | None:
+        return StaffStore(settings).get(principal.subject)
+
+    account = _cached(f"session:{principal.subject}", settings.auth_session_cache_seconds, load)
+    if (
+        account is None
+        or not account.get("active", True)
+        or int(account.get("token_generation", 0)) != generation
+        or account.get("role") != principal.role.value
+        or account.get("department") != principal.department
+    ):
+        raise _ended()
+
+
+def forget_session(subject: str) -> None:
+    """Drop the cached account state of `subject`, after changing it, so this instance sees the change at once."""
+    with _cache_lock:
+        _cache.pop(f"session:{subject}", None)
 
 
 def _check_claims(settings: Settings, claims: _Claims, now: datetime) -> None:
     if claims.iss != settings.auth_issuer:
         raise _invalid()
-    if claims.token_use == "id":
+    # The token kind, no password.
+    if claims.token_use == "id":  # nosec B105
         audiences = [claims.aud] if isinstance(claims.aud, str) else claims.aud or []
         if settings.auth_audience not in audiences:
             raise _invalid()
@@ -220,6 +263,7 @@ def _cached(key: str, max_age: float, load: Callable[[], T]) -> T:
 def clear_key_cache() -> None:
     with _cache_lock:
         _cache.clear()
+        _jwks_failed_at.clear()
 
 
 def _public_key(settings: Settings, kid: str) -> dict[str, Any] | None:
@@ -240,13 +284,22 @@ def _fetch_jwks(url: str) -> dict[str, Any]:
     # Keys must come over TLS; plain HTTP only from this machine (tests serve a JWKS on loopback).
     if parts.scheme != "https" and not (parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost")):
         raise RuntimeError("auth_jwks_url must be an https URL")
+    unavailable = ApiError(503, "auth_unavailable", "暂时无法验证登录，请稍后再试")
+    with _cache_lock:
+        failed_at = _jwks_failed_at.get(url)
+    if failed_at is not None and time.monotonic() - failed_at < JWKS_FAILURE_SECONDS:
+        raise unavailable
     # Loopback never goes through a proxy a developer may have configured.
     opener = urllib.request.build_opener(*([urllib.request.ProxyHandler({})] if parts.scheme == "http" else []))
     try:
-        with opener.open(url, timeout=JWKS_TIMEOUT_SECONDS) as response:
+        with opener.open(url, timeout=JWKS_TIMEOUT_SECONDS) as response:  # nosec B310
             document: dict[str, Any] = json.loads(response.read())
     except (OSError, ValueError):
-        raise ApiError(503, "auth_unavailable", "暂时无法验证登录，请稍后再试") from None
+        with _cache_lock:
+            _jwks_failed_at[url] = time.monotonic()
+        raise unavailable from None
+    with _cache_lock:
+        _jwks_failed_at.pop(url, None)
     return document
 
 
@@ -260,6 +313,9 @@ class SigningKeys(BaseModel):
 
     current: SigningKey
     previous: list[SigningKey] = []
+    # The AES-256-GCM key (base64) that encrypts staff accounts' TOTP secrets; kept across rotations, since the
+    # stored secrets were encrypted with it. A secret from before it existed gets one at the next rotation.
+    totp_key: str | None = None
 
 
 def own_issuer(settings: Settings) -> bool:
@@ -308,27 +364,60 @@ def rotate_signing_key(settings: Settings, now: datetime | None = None) -> Signi
     Rotate at most once per token lifetime (`auth_token_seconds`), or tokens signed with the dropped key
     stop working before they expire.
     """
-    stored = secret_store.find_json(settings.auth_signing_secret)
-    previous = [SigningKeys.model_validate(stored).current] if stored else []
-    keys = SigningKeys(current=new_signing_key(now), previous=previous)
+    stored = (
+        SigningKeys.model_validate(found) if (found := secret_store.find_json(settings.auth_signing_secret)) else None
+    )
+    keys = SigningKeys(
+        current=new_signing_key(now),
+        previous=[stored.current] if stored else [],
+        totp_key=(stored.totp_key if stored else None) or base64.b64encode(random.token_bytes(32)).decode(),
+    )
     secret_store.put_json(settings.auth_signing_secret, keys.model_dump())
     clear_key_cache()
     return keys
 
 
+def _totp_cipher(settings: Settings) -> Any:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    key = _signing_keys(settings).totp_key
+    if key is None:
+        raise RuntimeError("the signing-key secret has no TOTP key yet: run `hotspot keys rotate`")
+    return AESGCM(base64.b64decode(key))
+
+
+def encrypt_totp_secret(settings: Settings, username: str, secret: str) -> str:
+    """A TOTP secret as stored: AES-GCM, bound to its account (the username is the associated data)."""
+    nonce = random.token_bytes(12)
+    sealed = _totp_cipher(settings).encrypt(nonce, secret.encode(), username.encode())
+    return "v1:" + base64.b64encode(nonce + sealed).decode()
+
+
+def decrypt_totp_secret(settings: Settings, username: str, stored: str) -> str:
+    raw = base64.b64decode(stored.removeprefix("v1:"))
+    return str(_totp_cipher(settings).decrypt(raw[:12], raw[12:], username.encode()).decode())
+
+
 def ensure_signing_key(settings: Settings) -> None:
-    """Generate the first key if the secret does not exist yet (local stack, a new deployment)."""
-    if own_issuer(settings) and secret_store.find_json(settings.auth_signing_secret) is None:
-        rotate_signing_key(settings)
+    """Generate the first key if the secret does not exist yet (local stack, a new deployment), or the TOTP key if
+    the secret predates it."""
+    if own_issuer(settings):
+        stored = secret_store.find_json(settings.auth_signing_secret)
+        if stored is None or not stored.get("totp_key"):
+            rotate_signing_key(settings)
 
 
 # --- issuing --------------------------------------------------------------------------------------------------
 
 
 def issue_token(
-    settings: Settings, principal: Principal, ttl_seconds: int, now: datetime | None = None
+    settings: Settings,
+    principal: Principal,
+    ttl_seconds: int,
+    now: datetime | None = None,
+    generation: int | None = None,
 ) -> tuple[str, datetime]:
-    """A token of the own issuer for `principal`, and when it expires."""
+    """A token of the own issuer for `principal`, and when it expires; `generation` ties it to a staff account."""
     import jwt
 
     if not own_issuer(settings):
@@ -340,7 +429,8 @@ def issue_token(
         "aud": settings.auth_audience,
         "sub": principal.subject,
         "name": principal.name,
-        "token_use": "id",
+        # The token kind, no password.
+        "token_use": "id",  # nosec B105
         "custom:role": principal.role.value,
         "iat": int(now.timestamp()),
         "nbf": int(now.timestamp()),
@@ -349,6 +439,8 @@ def issue_token(
     }
     if principal.department:
         claims["custom:department"] = principal.department
+    if generation is not None:
+        claims[GENERATION_CLAIM] = generation
     key = _signing_keys(settings).current
     token = jwt.encode(claims, key.private_key_pem, algorithm=ALGORITHM, headers={"kid": key.kid})
     return token, expires_at

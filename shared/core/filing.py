@@ -169,6 +169,22 @@ class ComplaintDraft(BaseModel):
     attachments: list[str] = Field(default_factory=list)
     # The staff member who recorded it (operator entry); None when the complainant sent it themselves.
     entered_by: str | None = None
+    sender_unverified: bool = False
+
+    # Whatever the channel (a mail's subject and sender name, an SMS, a form), control characters are not stored:
+    # they hide text from staff and would let a leading "=" slip past the spreadsheet checks.
+    @field_validator("description", "respondent", "incident_at", "location")
+    @classmethod
+    def _without_controls(cls, value: str | None) -> str | None:
+        return text.without_controls(value) if value is not None else None
+
+    @field_validator("complainant")
+    @classmethod
+    def _names_without_controls(cls, value: Complainant | None) -> Complainant | None:
+        if value is None:
+            return None
+        names = {"name": value.name, "organization": value.organization}
+        return value.model_copy(update={k: text.without_controls(v) for k, v in names.items() if v is not None})
 
 
 def draft_from_request(request: ComplaintRequest, channel: Channel, raw_key: str, now: datetime) -> ComplaintDraft:
@@ -294,6 +310,7 @@ def create_complaint(settings: Settings, draft: ComplaintDraft, once: Once | Non
             channel=draft.channel,
             received_at=draft.received_at,
             entered_by=draft.entered_by,
+            sender_unverified=draft.sender_unverified,
             description=draft.description,
             respondent=draft.respondent,
             incident_at=draft.incident_at,

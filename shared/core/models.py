@@ -114,6 +114,9 @@ class Case(BaseModel):
     # The staff member who recorded a complaint that came by hotline, letter, visit, ...
     # (shared/routing/operator_entry.py).
     entered_by: str | None = None
+    # Mail whose sender the receiving side could not authenticate (shared/intake/mail_inbound.py): filed all the
+    # same, never answered automatically, and shown to staff as unverified.
+    sender_unverified: bool = False
     description: str
     respondent: str | None = None
     incident_at: str | None = None

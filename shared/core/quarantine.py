@@ -21,6 +21,8 @@ from shared.core.settings import Settings
 READERS = (Role.county_admin, Role.auditor)
 RAW_READERS = (Role.county_admin,)
 MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
+# Entries per page of the list: a flood of bad input must not make one page unbounded.
+PAGE_SIZE = 50
 
 
 class QuarantineEntry(BaseModel):
@@ -68,17 +70,33 @@ def _next_month(start: datetime) -> datetime:
     return (start + timedelta(days=32)).replace(day=1)
 
 
-def listing(settings: Settings, principal: Principal, chosen: str | None = None, now: datetime | None = None) -> dict:
-    """One month of the list in the county's time (default: this month), oldest first, with the months before
-    and after it (none after the current one)."""
+def listing(
+    settings: Settings,
+    principal: Principal,
+    chosen: str | None = None,
+    now: datetime | None = None,
+    after: str = "",
+) -> dict:
+    """One page of a month of the list in the county's time (default: this month), oldest first, from after the
+    cursor `after`; with the cursor of the next page (None on the last) and the months before and after it."""
     require_role(principal, *READERS)
     zone = reference_data.county_timezone()
     today = (now or datetime.now(UTC)).astimezone(zone)
     start = _month_start(chosen or f"{today:%Y-%m}")
     end = _next_month(start)
-    # Shards are by the month of the stored (UTC) time: a county month spans the shards of both its ends.
+    # Sort keys begin with the stored UTC time, so a cursor orders across shards; a county month spans the shards of
+    # both its ends, and begins part-way into the first one.
+    first = f"{start.astimezone(UTC).isoformat()}"
+    cursor = max(after, first) if len(after) <= 200 else first
     shards = dict.fromkeys(f"{moment.astimezone(UTC):%Y-%m}" for moment in (start, end - timedelta(microseconds=1)))
-    entries = [entry for shard in shards for entry in month(settings, shard)]
+    store, page_size = QuarantineStore(settings), PAGE_SIZE
+    found = sorted(
+        (key, QuarantineEntry.model_validate(values))
+        for shard in shards
+        for key, values in store.page(shard, cursor, page_size + 1)
+    )
+    found = [(key, entry) for key, entry in found if start <= entry.received_at < end]
+    shown, more = found[:page_size], len(found) > page_size
     show_raw = principal.role in RAW_READERS
     items = [
         ListedEntry(
@@ -92,12 +110,12 @@ def listing(settings: Settings, principal: Principal, chosen: str | None = None,
             if show_raw
             else None,
         )
-        for entry in sorted(entries, key=lambda entry: entry.received_at)
-        if start <= entry.received_at < end
+        for _, entry in shown
     ]
     return {
         "month": f"{start:%Y-%m}",
         "previous": f"{(start - timedelta(days=1)):%Y-%m}",
         "next": f"{end:%Y-%m}" if end <= today else None,
         "items": [item.model_dump(mode="json") for item in items],
+        "next_page": shown[-1][0] if more else None,
     }

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from shared.core.dal.idempotency import RateLimitStore
 from shared.core.errors import ApiError
+from shared.core.observability import logger
 from shared.core.settings import Settings
 
 
@@ -25,3 +26,23 @@ def enforce(settings: Settings, scope: str, subject: str, limit: int, window_sec
     if not allow(settings, scope, subject, limit, window_seconds, now):
         minutes = max(1, window_seconds // 60)
         raise ApiError(429, "too_many_requests", f"操作过于频繁，请 {minutes} 分钟后再试")
+
+
+def admit(
+    settings: Settings, scope: str, subject: str, limit: int, body: bytes, now: datetime, window_seconds: int = 3600
+) -> None:
+    """The cheap checks an inbound request passes before anything of it is stored: the sender's rate, then the
+    body's size. A refusal is logged (the scope and code, to count) and raised; the body is not archived, so that a
+    flood costs the sender, not our storage."""
+    try:
+        enforce(settings, scope, subject, limit, window_seconds, now)
+        if len(body) > settings.max_body_bytes:
+            raise ApiError(413, "payload_too_large", f"提交的内容超过 {settings.max_body_bytes // 1024} KB 上限")
+    except ApiError as error:
+        refused(scope, error.code)
+        raise
+
+
+def refused(scope: str, code: str) -> None:
+    """One inbound request refused before it was stored."""
+    logger.info("inbound refused unstored", extra={"scope": scope, "code": code})

@@ -69,6 +69,14 @@ class Settings(BaseSettings):
     # and wrong codes per tracking number (so that lookups cannot be used to guess codes).
     submissions_per_ip_per_hour: int = 30
     submissions_per_phone_per_hour: int = 10
+    # Operator entry (shared/routing/operator_entry.py): how many days back a receipt time may be given.
+    operator_entry_max_days_back: int = Field(default=60, ge=1)
+    # SMS webhook pushes per source address (a provider's gateways send everyone's texts: set it high) and texts
+    # per sender number; what is over is counted and logged, never stored.
+    sms_pushes_per_ip_per_hour: int = 3000
+    sms_texts_per_number_per_hour: int = 20
+    # A Tencent reply callback whose `time` is further than this from ours is refused (a replayed capture).
+    sms_callback_window_seconds: int = Field(default=3600, ge=60)
     lookups_per_ip_per_hour: int = 120
     failed_lookups_per_number_per_hour: int = 10
     # Complaints one staff member may enter per hour (hotline, letters, visits, ...: shared/routing/operator_entry.py).
@@ -120,6 +128,10 @@ class Settings(BaseSettings):
     # security "ssl" or "starttls"). An empty IMAP secret name switches the poller off.
     mail_smtp_secret: str = ""
     mail_imap_secret: str = ""
+    # Who stamps the Authentication-Results header we trust (its authserv-id): SES, or the county mailbox's provider
+    # for the IMAP poller (see its headers, e.g. "mx.163.com"). Mail is answered only when that header, on top,
+    # says DMARC passed (and, from SES, its spam and virus verdicts are PASS).
+    mail_authserv_id: str = "amazonses.com"
     # Larger mail is not parsed: it is quarantined with its raw MIME kept.
     mail_max_bytes: int = 10 * 1024 * 1024
     # Staff tokens (shared/core/auth.py). With a JWKS URL (global AWS: the Cognito user pool's
@@ -134,10 +146,16 @@ class Settings(BaseSettings):
     # Keys fetched from the JWKS or the secret are reused this long; clock skew tolerated on exp/nbf/iat.
     auth_keys_cache_seconds: int = 300
     auth_leeway_seconds: int = 60
-    # Lifetime of a token issued at login, and login attempts allowed per username and per client IP.
+    # An own-issuer token is checked against its account (active, role, token generation) on each request; the
+    # account is re-read at most this often per function instance, so a deactivation ends tokens within it.
+    auth_session_cache_seconds: int = Field(default=5, ge=0, le=60)
+    # Lifetime of a token issued at login, and login attempts allowed per client IP.
     auth_token_seconds: int = 8 * 3600
-    logins_per_user_per_hour: int = 10
     logins_per_ip_per_hour: int = 60
+    # Failed logins of one username from one address before each further one waits (30 s, doubling, at most the
+    # maximum); counting starts again after a maximum's quiet.
+    login_free_failures: int = Field(default=3, ge=1)
+    login_max_delay_seconds: int = Field(default=3600, ge=60)
 
 
 class SecretsNotConfigured(Exception):

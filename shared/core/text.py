@@ -4,19 +4,36 @@ The original text is always what is stored and shown; `for_matching` gives the N
 classifier and duplicate checks compare.
 """
 
+import re
 import unicodedata
 
 from pydantic_core import PydanticCustomError
 
 _ALLOWED_CONTROLS = {"\t", "\n", "\r"}
+# C0 control characters and DEL, but tab and line breaks: nothing a person writes, and XML 1.0 cannot hold most.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Spreadsheet programs run a cell that starts with one of these as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def without_controls(text: str) -> str:
+    """The text without control characters (tab and line breaks kept): what every inbound channel stores."""
+    return _CONTROLS.sub("", text)
+
+
+def spreadsheet_text(value: object) -> tuple[str, bool]:
+    """A value as the text of a spreadsheet cell (XLSX or CSV), and whether that text starts like a formula.
+
+    The check is made on the cleaned text, the text the cell will hold: "\x01=HYPERLINK(…)" is a formula once the
+    control character is gone. Every XLSX and CSV writer goes through here."""
+    text = without_controls(str(value))
+    return text, text.startswith(FORMULA_STARTS)
 
 
 def safe_cell(value: object) -> str:
     """A value as CSV text; an apostrophe before text that starts like a formula keeps spreadsheets from running it."""
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    text, formula = spreadsheet_text(value)
+    return "'" + text if formula else text
 
 
 def for_matching(text: str) -> str:

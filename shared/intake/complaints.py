@@ -36,11 +36,11 @@ def submit_complaint(
     now: datetime | None = None,
     channel: Channel = Channel.web,
 ) -> Answer:
-    """The JSON API: archive, check, store once, answer."""
+    """The JSON API: the cheap checks, archive, check, store once, answer."""
     now = now or datetime.now(UTC)
+    ratelimit.admit(settings, "submit-ip", client_ip, settings.submissions_per_ip_per_hour, body, now)
     raw_key = archive_raw(settings, channel, body, content_type, now)
     try:
-        ratelimit.enforce(settings, "submit-ip", client_ip, settings.submissions_per_ip_per_hour, 3600, now)
         check_json_body(settings, body, content_type)
         request = parse_request(body, ComplaintRequest)
         return accept(settings, request, channel, raw_key, now, idempotency_key, hashlib.sha256(body).hexdigest())

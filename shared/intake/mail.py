@@ -53,6 +53,11 @@ class ParsedMail(BaseModel):
     # Sent by a program: an auto-reply, a bounce, a mailing list. Never answered, so that no loop starts.
     automatic: bool = False
     bounce: bool = False
+    # The receiving side's verdicts on the sender, as it stamped them on top of the mail: every
+    # Authentication-Results header (topmost first) and SES's spam and virus verdicts (X-SES-*-Verdict).
+    authentication_results: list[str] = Field(default_factory=list)
+    spam_verdict: str | None = None
+    virus_verdict: str | None = None
     # Hash of what the sender wrote (the body, not the transport headers): the same mail via SES and IMAP
     # has the same fingerprint.
     fingerprint: str
@@ -270,5 +275,12 @@ def parse(raw: bytes) -> ParsedMail:
         undecodable=undecodable,
         automatic=_is_automatic(message),
         bounce=_is_bounce(message, from_address),
+        authentication_results=[
+            " ".join(str(value).split())
+            for key, value in message.raw_items()
+            if key.lower() == "authentication-results"
+        ],
+        spam_verdict=_header(message, "X-SES-Spam-Verdict"),
+        virus_verdict=_header(message, "X-SES-Virus-Verdict"),
         fingerprint=hashlib.sha256(raw[body_start:] if body_start >= 0 else raw).hexdigest(),
     )

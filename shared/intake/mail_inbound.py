@@ -67,6 +67,7 @@ def file_mail(settings: Settings, raw_key: str, size: int, mail: ParsedMail | No
             received_at=now,
             description=_description(mail),
             complainant=Complainant(email=mail.from_address, name=mail.from_name) if mail.from_address else None,
+            sender_unverified=not sender_verified(settings, mail),
         )
 
         def store(once: filing.Once) -> dict:
@@ -108,6 +109,35 @@ def _description(mail: ParsedMail) -> str:
     return text
 
 
+def _verdicts(header: str) -> dict[str, str]:
+    """`spf=pass (…) smtp.mailfrom=…; dkim=pass …; dmarc=pass …` -> {"spf": "pass", "dkim": "pass", ...}."""
+    found = {}
+    for clause in header.split(";")[1:]:
+        method, _, rest = clause.strip().partition("=")
+        if method and rest:
+            found[method.strip().lower()] = rest.split()[0].lower()
+    return found
+
+
+def sender_verified(settings: Settings, mail: ParsedMail) -> bool:
+    """The receiving side vouches for the From address: the topmost Authentication-Results header is stamped by
+    the server we trust (a sender can add such headers too, but only below it) and says DMARC passed, which needs
+    SPF or DKIM aligned with From; SES's spam and virus verdicts pass when it received the mail; and a Reply-To,
+    if any, is the From address itself."""
+    if not mail.authentication_results or not mail.from_address:
+        return False
+    top = mail.authentication_results[0]
+    if top.split(";", 1)[0].strip().lower() != settings.mail_authserv_id.lower():
+        return False
+    if _verdicts(top).get("dmarc") != "pass":
+        return False
+    if settings.mail_authserv_id.lower() == "amazonses.com" and (
+        (mail.spam_verdict or "").strip().upper() != "PASS" or (mail.virus_verdict or "").strip().upper() != "PASS"
+    ):
+        return False
+    return mail.reply_to in (None, mail.from_address)
+
+
 def _dedupe_key(mail: ParsedMail) -> str:
     # The same mail can arrive twice (SES and IMAP, an S3 event delivered again): file it once.
     if mail.message_id and len(mail.message_id) <= MAX_KEY_CHARS:
@@ -125,9 +155,13 @@ def _store_attachments(settings: Settings, raw_key: str, mail: ParsedMail) -> li
 
 
 def _reply(settings: Settings, mail: ParsedMail, answer: Answer, sender: MailSender) -> None:
-    """Tell the sender the tracking number, or why the mail was not filed; never answer a program or ourselves."""
-    to = mail.reply_to or mail.from_address
+    """Tell the sender the tracking number, or why the mail was not filed; never answer a program or ourselves,
+    nor a sender the receiving side did not authenticate (the answer carries the tracking number and code)."""
+    to = mail.from_address
     if to is None or mail.automatic or mail.bounce or to == settings.mail_address.lower():
+        return
+    if not sender_verified(settings, mail):
+        logger.info("mail not answered", extra={"code": "sender_unverified", "status": answer.status})
         return
     templates = reference_data.load_json("mail_replies.json")
     county = reference_data.county().name

@@ -1,38 +1,18 @@
-"""The intake API's OpenAPI document, generated from the app's own route table and the pydantic models.
-
-Every route of the Chalice app is in the document. A route whose view has an entry in DOCS (keyed by the
-view function's name) is described by it; any other route (e.g. a provider's webhook) is described
-generically as taking a form or JSON body, with the first line of its view's docstring as its summary.
-So a new route appears by itself, and a better description is one entry here.
+"""The intake API's OpenAPI document (shared/core/openapi.py makes it from the app's routes): the descriptions of
+its routes. A route without one (e.g. a provider's webhook) is described generically as taking a form or JSON body,
+with the first line of its view's docstring as its summary.
 """
 
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
 
-from shared.core.errors import FieldError
+from shared.core import openapi
 from shared.core.filing import ComplaintRequest, Receipt
+from shared.core.openapi import FORM, HTML, Body, Doc, ErrorBody
 from shared.core.uploads import UploadSlot
 from shared.intake.web import UploadRequest
-
-HTML = "text/html"
-FORM = "application/x-www-form-urlencoded"
-
-
-class ErrorDetail(BaseModel):
-    code: str
-    message: str
-    fields: list[FieldError]
-    raw_ref: str | None = None
-
-
-class ErrorBody(BaseModel):
-    """Every 4xx and 5xx of the JSON routes: a machine code, a Chinese message and the offending fields."""
-
-    error: ErrorDetail
 
 
 class Named(BaseModel):
@@ -89,21 +69,6 @@ class ComplaintForm(BaseModel):
     credit_code: str | None = None
     attachment: list[str] = []
     token: str | None = None
-
-
-Body = type[BaseModel] | str  # a JSON model, or a media type whose body is not described further
-
-
-@dataclass(frozen=True)
-class Doc:
-    summary: str
-    request: type[BaseModel] | None = None
-    request_type: str = "application/json"
-    # A body not described by a model (a provider's webhook): the media types it may come in.
-    free_body: tuple[str, ...] = ()
-    query: tuple[tuple[str, str], ...] = ()
-    headers: tuple[tuple[str, str], ...] = ()
-    responses: dict[int, tuple[str, Body]] = field(default_factory=dict)
 
 
 _JSON_ERRORS: dict[int, tuple[str, Body]] = {
@@ -171,71 +136,19 @@ DOCS: dict[str, Doc] = {
 
 
 def document(routes: Mapping[str, Mapping[str, Any]], base_path: str, title: str = "行政执法投诉受理 API") -> dict:
-    """OpenAPI 3.1 for `routes` (a Chalice app's `app.routes`: path -> method -> RouteEntry)."""
-    schemas: dict[str, Any] = {}
-    paths: dict[str, dict[str, Any]] = {}
-    for path, methods in sorted(routes.items()):
-        for method, entry in sorted(methods.items()):
-            doc = DOCS.get(entry.view_name) or _generic(entry)
-            paths.setdefault(path, {})[method.lower()] = _operation(path, entry.view_name, doc, schemas)
-    return {
-        "openapi": "3.1.0",
-        "info": {"title": title, "version": "1"},
-        "servers": [{"url": base_path}],
-        "paths": paths,
-        "components": {"schemas": schemas},
-    }
+    """OpenAPI 3.1 for the intake app's `routes`."""
+    return openapi.document(routes, base_path, title, DOCS, _generic)
 
 
-def _generic(entry: Any) -> Doc:
+def _generic(path: str, method: str, entry: Any) -> Doc:
     """A route without an entry in DOCS: a webhook taking a form or JSON body."""
-    summary = ((entry.view_function.__doc__ or "").strip().splitlines() or [f"Webhook {entry.uri_pattern}"])[0]
     return Doc(
-        summary,
+        openapi.summary_of(entry, f"Webhook {entry.uri_pattern}"),
         free_body=(FORM, "application/json"),
-        responses={200: ("已接收", "application/json"), **_JSON_ERRORS},
+        responses={
+            200: ("已接收", "application/json"),
+            403: ("令牌、签名不对或回调已过时", ErrorBody),
+            404: ("不支持的短信服务商", ErrorBody),
+            **_JSON_ERRORS,
+        },
     )
-
-
-def _operation(path: str, view_name: str, doc: Doc, schemas: dict[str, Any]) -> dict[str, Any]:
-    parameters = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-        for name in re.findall(r"{(\w+)}", path)
-    ]
-    parameters += [
-        {"name": name, "in": "query", "description": text, "schema": {"type": "string"}} for name, text in doc.query
-    ]
-    parameters += [
-        {"name": name, "in": "header", "description": text, "schema": {"type": "string"}} for name, text in doc.headers
-    ]
-    operation: dict[str, Any] = {"operationId": view_name, "summary": doc.summary}
-    if parameters:
-        operation["parameters"] = parameters
-    if doc.request is not None:
-        operation["requestBody"] = {
-            "required": True,
-            "content": {doc.request_type: {"schema": _schema(doc.request, schemas)}},
-        }
-    elif doc.free_body:
-        operation["requestBody"] = {"content": {kind: {"schema": {"type": "object"}} for kind in doc.free_body}}
-    operation["responses"] = {
-        str(status): {"description": text, "content": {_media(body): {"schema": _body_schema(body, schemas)}}}
-        for status, (text, body) in doc.responses.items()
-    }
-    return operation
-
-
-def _media(body: Body) -> str:
-    return body if isinstance(body, str) else "application/json"
-
-
-def _body_schema(body: Body, schemas: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "string"} if isinstance(body, str) else _schema(body, schemas)
-
-
-def _schema(model: type[BaseModel], schemas: dict[str, Any]) -> dict[str, Any]:
-    """A reference to the model's schema, which (with the models it uses) goes into components."""
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-    schemas.update(schema.pop("$defs", {}))
-    schemas[model.__name__] = schema
-    return {"$ref": f"#/components/schemas/{model.__name__}"}

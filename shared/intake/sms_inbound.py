@@ -19,25 +19,30 @@ import json
 import math
 import re
 import unicodedata
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from functools import cache
 from typing import Annotated, Any
 from urllib.parse import parse_qs, urlsplit
-from xml.sax.saxutils import escape
+
+# Escapes our TwiML output, parses nothing.
+from xml.sax.saxutils import escape  # nosec B406
 
 from pydantic import AfterValidator, BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from shared.core import filing, identity, notices, queues, reference_data, sms_text
+from shared.core import filing, identity, notices, queues, ratelimit, reference_data, sms_text
+from shared.core.campaign import load_campaign
 from shared.core.changes import change_case
 from shared.core.dal.cases import CaseStore
+from shared.core.dal.idempotency import SeenStore
 from shared.core.dal.items import ConditionFailed
 from shared.core.errors import ApiError, FieldError, from_validation_error
 from shared.core.identity import e164
 from shared.core.models import Case, Channel, Complainant
 from shared.core.observability import logger
 from shared.core.settings import Settings
+from shared.core.text import without_controls
 from shared.intake import complaints
 
 SEGMENT_CHARS = 70  # one domestic SMS, signature included
@@ -81,11 +86,10 @@ def reply(kind: str, **values: str) -> sms_text.Sms:
 
 
 def _clean_text(text: str) -> str:
-    text = text.translate(_ZERO_WIDTH).strip()
+    # Control characters are dropped, as from every channel (shared/core/text.py): a phone can put them there.
+    text = without_controls(text.translate(_ZERO_WIDTH)).strip()
     if not text:
         raise PydanticCustomError("invalid_empty_text", "短信内容为空")
-    if any(unicodedata.category(char) == "Cc" and char not in "\t\n\r" for char in text):
-        raise PydanticCustomError("invalid_control_characters", "短信内容含有控制字符")
     if len(text) > rules().max_text_chars:
         raise PydanticCustomError("invalid_text_too_long", f"短信内容超过 {rules().max_text_chars} 字")
     return text
@@ -199,14 +203,23 @@ def receive(
     signature: str | None = None,
     token: str | None = None,
     now: datetime | None = None,
+    client_ip: str = "unknown",
 ) -> WebhookAnswer:
-    """Archive a provider's push, read its texts, act on each once and answer as the provider expects."""
+    """The cheap checks (rate, size, provider, token or signature: a failure is logged, never stored), then
+    archive the push, read its texts, act on each once and answer as the provider expects."""
     now = now or datetime.now(UTC)
-    raw_key = filing.archive_raw(settings, Channel.sms, body, content_type, now)
     try:
+        ratelimit.admit(settings, "sms-ip", client_ip, settings.sms_pushes_per_ip_per_hour, body, now)
         if provider not in Provider.__members__:
             raise ApiError(404, "unknown_provider", "不支持的短信服务商")
-        messages = _read(settings, Provider(provider), body, content_type, signature, token)
+        _authenticate(settings, Provider(provider), body, signature, token, now)
+    except ApiError as error:
+        if error.code not in ("too_many_requests", "payload_too_large"):  # admit has logged those
+            ratelimit.refused("sms", error.code)
+        return _refused_answer(provider, error, error.body())
+    raw_key = filing.archive_raw(settings, Channel.sms, body, content_type, now)
+    try:
+        messages = _read(Provider(provider), body, content_type)
     except ApiError as error:
         return _refused(settings, provider, raw_key, error, now)
     done: list[tuple[InboundSms, Outcome]] = []
@@ -215,6 +228,17 @@ def receive(
         try:
             if isinstance(message, ApiError):
                 raise message
+            if _replayed_late(settings, message, now):
+                # The same provider message after its answer was forgotten (a captured request sent again):
+                # acknowledged, never acted on a second time.
+                ratelimit.refused("sms-replay", "replayed")
+                continue
+            if not ratelimit.allow(
+                settings, "sms-number", message.phone, settings.sms_texts_per_number_per_hour, 3600, now
+            ):
+                # A flood from one number: acknowledged (a retry would only repeat it), neither acted on nor answered.
+                ratelimit.refused("sms-number", "too_many_requests")
+                continue
             done.append((message, _act_once(settings, message, raw_key, now)))
         except ApiError as error:
             problems.append((index, error))
@@ -228,23 +252,37 @@ def receive(
     return _acknowledged(Provider(provider), [outcome for _, outcome in done])
 
 
-def _read(
-    settings: Settings, provider: Provider, body: bytes, content_type: str, signature: str | None, token: str | None
-) -> list[InboundSms | ApiError]:
-    """The texts of a push, each checked apart; ApiError for a push that cannot be read or is not genuine."""
-    if provider != Provider.twilio and not hmac.compare_digest(
-        (token or "").encode(), settings.sms_webhook_token.encode()
-    ):
-        raise ApiError(403, "invalid_token", "访问令牌不正确")
+def _authenticate(
+    settings: Settings, provider: Provider, body: bytes, signature: str | None, token: str | None, now: datetime
+) -> None:
+    """The push comes from the provider: Aliyun's and Tencent's carry our token, Twilio's its signature; a Tencent
+    callback is also recent (its token is in the URL: a captured callback must not be good for ever)."""
+    if provider != Provider.twilio:
+        if not hmac.compare_digest((token or "").encode(), settings.sms_webhook_token.encode()):
+            raise ApiError(403, "invalid_token", "访问令牌不正确")
+        if provider == Provider.tencent:
+            try:
+                sent = json.loads(body).get("time")
+            except (ValueError, AttributeError):
+                return  # not a callback at all: read and quarantined as such
+            if isinstance(sent, int) and abs(now.timestamp() - sent) > settings.sms_callback_window_seconds:
+                raise ApiError(403, "stale_callback", "回调时间超出允许范围")
+        return
+    try:
+        params = _form(body)
+    except ApiError:
+        params = {}
+    if not valid_twilio_signature(settings.twilio_auth_token, twilio_url(settings), params, signature or ""):
+        raise ApiError(403, "invalid_signature", "X-Twilio-Signature 签名校验不通过")
+
+
+def _read(provider: Provider, body: bytes, content_type: str) -> list[InboundSms | ApiError]:
+    """The texts of a genuine push, each checked apart; ApiError for a push that cannot be read."""
     expected = "application/x-www-form-urlencoded" if provider == Provider.twilio else "application/json"
     if content_type.split(";", 1)[0].strip().lower() != expected:
         raise ApiError(415, "unsupported_media_type", f"请以 {expected} 格式提交")
-    if len(body) > settings.max_body_bytes:
-        raise ApiError(413, "payload_too_large", f"提交的内容超过 {settings.max_body_bytes // 1024} KB 上限")
     if provider == Provider.twilio:
         params = _form(body)
-        if not valid_twilio_signature(settings.twilio_auth_token, twilio_url(settings), params, signature or ""):
-            raise ApiError(403, "invalid_signature", "X-Twilio-Signature 签名校验不通过")
         # Twilio sends each parameter once; a repeated one is not Twilio's and fails the checks below.
         fields = {name: values[0] if len(values) == 1 else values for name, values in params.items()}
         return [_checked(TwilioMessage, fields)]
@@ -302,6 +340,18 @@ def valid_twilio_signature(token: str, url: str, params: dict[str, list[str]], s
 
 
 # --- what a text leads to ---------------------------------------------------------------------------------------
+
+
+def _replayed_late(settings: Settings, message: InboundSms, now: datetime) -> bool:
+    """A message id first seen longer ago than run_once remembers answers; ids are kept until the campaign's end
+    (plus a year, for late retries and reviews)."""
+    campaign_end = datetime.combine(load_campaign().phases[-1].end, time(), tzinfo=UTC) + timedelta(days=365)
+    seen_at = SeenStore(settings).first_seen(
+        f"sms-seen:{message.provider}:{message.message_id}",
+        now,
+        int(max(campaign_end, now + timedelta(days=365)).timestamp()),
+    )
+    return (now - seen_at).total_seconds() >= settings.idempotency_ttl_seconds
 
 
 def _act_once(settings: Settings, message: InboundSms, raw_key: str, now: datetime) -> Outcome:
@@ -448,13 +498,17 @@ def _acknowledged(provider: Provider, outcomes: list[Outcome]) -> WebhookAnswer:
 
 def _refused(settings: Settings, provider: str, raw_key: str, error: ApiError, now: datetime) -> WebhookAnswer:
     answer = filing.reject(settings, Channel.sms, raw_key, error, now)
+    return _refused_answer(provider, error, answer.body)
+
+
+def _refused_answer(provider: str, error: ApiError, body: dict[str, Any]) -> WebhookAnswer:
     # Our error shape, with the fields each provider reads first: a non-zero code and its message.
     shape: dict[str, Any] = {}
     if provider == Provider.aliyun:
         shape = {"code": error.status, "msg": error.message}
     elif provider == Provider.tencent:
         shape = {"result": error.status, "errmsg": error.message}
-    return _json_answer(answer.status, {**shape, **answer.body})
+    return _json_answer(error.status, {**shape, **body})
 
 
 def _combined(problems: list[tuple[int, ApiError]], indexed: bool) -> ApiError:

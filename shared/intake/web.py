@@ -202,11 +202,11 @@ class UploadRequest(BaseModel):
 def request_upload(
     settings: Settings, body: bytes, content_type: str, client_ip: str, now: datetime | None = None
 ) -> filing.Answer:
-    """An upload slot for one file (JSON in, presigned POST out); the request is archived like any other."""
+    """An upload slot for one file (JSON in, presigned POST out); past the cheap checks, archived like any other."""
     now = now or datetime.now(UTC)
+    ratelimit.admit(settings, "upload-ip", client_ip, settings.uploads_per_ip_per_hour, body, now)
     raw_key = filing.archive_raw(settings, Channel.web, body, content_type, now)
     try:
-        ratelimit.enforce(settings, "upload-ip", client_ip, settings.uploads_per_ip_per_hour, 3600, now)
         errors.check_json_body(settings, body, content_type)
         try:
             ask = UploadRequest.model_validate_json(body)

@@ -45,6 +45,7 @@ from pydantic_core import to_jsonable_python
 from shared.core import notices, queues, reference_data, text
 from shared.core.auth import COUNTY_WIDE_ROLES, DEPARTMENT_ROLES, Principal, Role, require_role
 from shared.core.classifier import classify
+from shared.core.dal.cases import CaseStore
 from shared.core.dal.hotspots import HotspotStore
 from shared.core.dal.stats import StatsStore
 from shared.core.errors import ApiError, FieldError, from_validation_error, parse_model
@@ -382,10 +383,18 @@ def visible(principal: Principal, hotspot: Hotspot) -> bool:
     return principal.role == Role.media and hotspot.status == "tracking"
 
 
-def view(principal: Principal, hotspot: Hotspot) -> dict[str, Any]:
+def view(settings: Settings, principal: Principal, hotspot: Hotspot) -> dict[str, Any]:
     """The hotspot as the caller may see it, with its status name and rise."""
     shown = hotspot.model_dump(mode="json", exclude={"cluster_key", "generation"})
     shown.update(status_name=STATUS_NAMES[hotspot.status], rise=hotspot.rise)
+    if principal.role in DEPARTMENT_ROLES and hotspot.kind == "unit":
+        # A unit's complaints can be routed to other departments too: a department sees only its own cases.
+        store = CaseStore(settings)
+        shown["cases"] = [
+            number
+            for number in hotspot.cases
+            if (case := store.get(number)) and case.department == principal.department
+        ]
     if principal.role == Role.media:
         # The media follow the issue, not the cases: no tracking numbers, no internal notes.
         for name in ("cases", "history", "notified_at"):
@@ -424,7 +433,7 @@ def list_hotspots(settings: Settings, principal: Principal, params: Mapping[str,
         and query.window in (None, item.window_days)
         and query.department in (None, item.department)
     ]
-    return {"items": [view(principal, item) for item in rank(chosen)[: query.limit]]}
+    return {"items": [view(settings, principal, item) for item in rank(chosen)[: query.limit]]}
 
 
 def _not_found() -> ApiError:
@@ -441,7 +450,7 @@ def _load(settings: Settings, principal: Principal, hotspot_id: str) -> Hotspot:
 
 
 def get_hotspot(settings: Settings, principal: Principal, hotspot_id: str) -> dict[str, Any]:
-    return view(principal, _load(settings, principal, hotspot_id))
+    return view(settings, principal, _load(settings, principal, hotspot_id))
 
 
 Note = Annotated[str, Field(min_length=1, max_length=1000), AfterValidator(text.check_text)]

@@ -16,6 +16,7 @@ after `report_url_seconds` (15 minutes).
 
 import hashlib
 import json
+import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -183,11 +184,20 @@ def report_prefix(campaign: str, period: Period, scope: str) -> str:
 
 
 def generate(
-    settings: Settings, period: Period, scope: str, formats: tuple[Format, ...] | list[Format], now: datetime
+    settings: Settings,
+    period: Period,
+    scope: str,
+    formats: tuple[Format, ...] | list[Format],
+    now: datetime,
+    official: bool = True,
 ) -> Report:
     """Build one scope's document, render it in each format and store the files with their manifest."""
-    # A report made again for the same scope and period replaces the earlier one: the path names no run.
+    # An official report (the schedules', the county legal office's) made again for the same scope and period
+    # replaces the earlier one: the path names no run. Anyone else's goes to a folder of its own run, so that a
+    # read-only auditor or a department never overwrites the official files.
     prefix = report_prefix(periods.campaign_id(), period, scope)
+    if not official:
+        prefix += f"requested/{now.astimezone(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}/"
     document = build_document(settings, period, scope, now, prefix.removeprefix(PREFIX).rstrip("/"))
     files = []
     for fmt in formats:
@@ -245,7 +255,8 @@ def request_report(settings: Settings, principal: Principal, body: bytes, now: d
         period = periods.period(request.period) if request.period else periods.campaign_periods()[0]
     except ValueError:
         raise ApiError(422, "unknown_period", "统计期间格式不正确，例如 campaign:2026、week:2026-W21") from None
-    return generate(settings, period, scope, request.formats, now or datetime.now(UTC))
+    official = principal.role == Role.county_admin
+    return generate(settings, period, scope, request.formats, now or datetime.now(UTC), official)
 
 
 def _require_scope(principal: Principal, scope: str) -> None:

@@ -13,7 +13,6 @@ import csv
 import io
 import itertools
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
@@ -22,7 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, model_validator
 
 from shared.core import reference_data
-from shared.core.text import FORMULA_STARTS, safe_cell
+from shared.core.text import safe_cell, spreadsheet_text
 from shared.reporting.report_document import COUNT_FIELDS, DepartmentRow, ReportDocument
 
 # Rows of every sheet: 1 title, 2 unit / period / date, 3 and 4 headers, then the table.
@@ -33,8 +32,6 @@ NO_RATE = "-"  # nothing closed: a dash, not 0%
 PERCENT = "0.0%"
 BODY_FONT = "宋体"
 TITLE_FONT = "方正小标宋简体"
-# Characters XML 1.0 cannot hold (openpyxl refuses them): dropped from the workbook rather than failing it.
-_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 class _LayoutColumn(BaseModel):
@@ -477,8 +474,10 @@ def _put(cell: Any, value: Cell) -> None:
     if isinstance(value, _Computed):
         cell.value = value.formula
     elif isinstance(value, str):
-        cell.value = _ILLEGAL_XML.sub("", value)
-        if value.startswith(FORMULA_STARTS):
+        # Control characters (which XML cannot hold) dropped first, then the check on what the cell holds.
+        text, formula = spreadsheet_text(value)
+        cell.value = text
+        if formula:
             # A string cell is never evaluated, and the quote prefix keeps it text when someone edits it.
             cell.data_type = "s"
             cell.quotePrefix = True

@@ -2,7 +2,9 @@
 complainant by the system for staff who may not see the contact.
 
 Rules in shared/data/confidentiality.json. GET /cases/{id} shows everyone the compartment masked; the full one
-comes only from a reveal, which is recorded on the case (actor, reason, allowed or refused; never the data).
+comes only from a reveal, which is recorded on the case (actor, reason, rule; never the data). A refused reveal
+writes nothing and is answered exactly as one of a case that does not exist (or has no complainant), so that it
+tells the caller nothing; it is logged.
 """
 
 import uuid
@@ -101,20 +103,17 @@ def _record(
 def reveal(
     settings: Settings, principal: Principal, tracking_no: str, body: bytes, now: datetime | None = None
 ) -> dict:
-    """The full compartment when the rules allow, else 403; either way recorded on the case first."""
+    """The full compartment when the rules allow, recorded on the case first; else the 404 of a missing case."""
     now = now or datetime.now(UTC)
     request = parse_model(RevealBody, body)
     store = CaseStore(settings)
-    case, complainant = _load(store, tracking_no)
-    rule = reveal_rule(principal, case, complainant)
-    _record(
-        store, principal, case, "reveal_complainant", request.reason, now, allowed=rule is not None, rule=rule or ""
-    )
-    logger.info(
-        "complainant reveal", extra={"tracking_no": tracking_no, "role": principal.role, "allowed": rule is not None}
-    )
-    if rule is None:
-        raise ApiError(403, "reveal_refused", "您无权查看投诉人身份和联系方式，可通过系统向投诉人转发消息")
+    case = store.get(tracking_no) if tracking_no.isascii() and len(tracking_no) <= 40 else None
+    complainant = store.complainant(tracking_no) if case is not None and case.has_complainant else None
+    rule = reveal_rule(principal, case, complainant) if case is not None and complainant is not None else None
+    logger.info("complainant reveal", extra={"tracking_no": tracking_no, "role": principal.role, "allowed": bool(rule)})
+    if case is None or complainant is None or rule is None:
+        raise ApiError(404, "not_found", "未找到该案件")
+    _record(store, principal, case, "reveal_complainant", request.reason, now, allowed=True, rule=rule)
     return {"complainant": complainant.model_dump(mode="json"), "rule": rule}
 
 

@@ -130,6 +130,8 @@ def logout(settings: Settings, where: Where, headers: Mapping[str, str], body: b
     signed_in = session(settings, headers)
     if not _same(dict(read_form(body, headers.get("content-type", ""))).get("csrf"), signed_in.csrf):
         raise _csrf_refused()
+    # Signing out ends every token of the account, not only this browser's cookie (a copied token dies too).
+    staff.sign_out(settings, signed_in.principal)
     return redirect(f"{where.base}/login", session_cookie(where, "", 0))
 
 
@@ -511,7 +513,9 @@ def quarantine_page(
 ) -> Page:
     """One month of what intake could not turn into complaints, as quarantine.listing shows it to the caller."""
     signed_in = session(settings, headers)
-    listed = quarantine.listing(settings, signed_in.principal, params.get("month") or None, now)
+    listed = quarantine.listing(
+        settings, signed_in.principal, params.get("month") or None, now, after=params.get("after", "")
+    )
     return staff_page(
         "console_quarantine.html",
         where,

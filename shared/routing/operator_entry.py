@@ -9,13 +9,14 @@ contact, gets the acknowledgement notice (shared/routing/notifications.py).
 
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 
 from pydantic import AwareDatetime, field_validator
 from pydantic_core import PydanticCustomError
 
-from shared.core import errors, filing, ratelimit
+from shared.core import errors, filing, ratelimit, reference_data
 from shared.core.auth import Principal, Role, require_role
+from shared.core.campaign import load_campaign
 from shared.core.dal.cases import CaseStore
 from shared.core.errors import ApiError, FieldError
 from shared.core.models import Channel
@@ -42,6 +43,21 @@ class OperatorComplaintRequest(filing.ComplaintRequest):
         return value
 
 
+def _check_received_at(settings: Settings, received_at: datetime, now: datetime) -> None:
+    """Not in the future, not before the campaign, not longer ago than entries may be late: a back-dated entry
+    would shift its deadlines and the campaign's figures."""
+    opened = datetime.combine(load_campaign().phases[0].start, time(), tzinfo=reference_data.county_timezone())
+    earliest = max(opened, now - timedelta(days=settings.operator_entry_max_days_back))
+    if received_at > now:
+        code, message = "in_future", "收到时间不能晚于当前时间"
+    elif received_at < earliest:
+        code = "too_early"
+        message = f"收到时间不能早于活动开始或 {settings.operator_entry_max_days_back} 天以前"
+    else:
+        return
+    raise ApiError(422, "validation_failed", message, [FieldError(field="received_at", code=code, message=message)])
+
+
 def enter_complaint(
     settings: Settings,
     principal: Principal,
@@ -59,11 +75,8 @@ def enter_complaint(
         ratelimit.enforce(settings, "entry-staff", principal.subject, settings.entries_per_staff_per_hour, 3600, now)
         errors.check_json_body(settings, body, content_type)
         request = filing.parse_request(body, OperatorComplaintRequest)
-        if request.received_at is not None and request.received_at > now:
-            message = "收到时间不能晚于当前时间"
-            raise ApiError(
-                422, "validation_failed", message, [FieldError(field="received_at", code="in_future", message=message)]
-            )
+        if request.received_at is not None:
+            _check_received_at(settings, request.received_at, now)
         draft = filing.draft_from_request(request, request.channel, raw_key, request.received_at or now)
         draft = draft.model_copy(update={"entered_by": principal.subject})
 

@@ -221,7 +221,8 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
     """POST and read the JSON answer; the providers answer errors in JSON too, under HTTP 4xx or 5xx."""
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+        # The URL is the provider's https endpoint or SMS_ENDPOINT from configuration, never request input.
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # nosec B310
             raw = response.read()
     except urllib.error.HTTPError as error:
         raw = error.read()

@@ -356,6 +356,17 @@ def test_stop_ends_every_thread_and_closes_the_gateway(runtime: Runtime) -> None
         requests.get(f"{runtime.url}/tiny", timeout=5)
 
 
+@pytest.mark.parametrize("method", ["DELETE", "PUT", "TRACE", "PROPFIND", "BREW"])
+def test_a_method_no_route_has_is_answered_as_api_gateway_does(runtime: Runtime, method: str) -> None:
+    # given a running gateway whose /tiny/items/{id} route takes GET only
+    runtime.start()
+    # when another method, known or made up, is sent to it
+    response = requests.request(method, f"{runtime.url}/tiny/items/42", timeout=5)
+    # then API Gateway's own answer comes back (never http.server's 501), and the app was not called
+    assert response.status_code == 403
+    assert response.json() == {"message": "Missing Authentication Token"}
+
+
 def test_a_handler_past_its_timeout_is_abandoned_and_its_batch_comes_back(
     runtime: Runtime, queue_urls: dict[str, str]
 ) -> None:

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from shared.core import auth, staff_pages
 from shared.core.auth import Principal, Role
+from shared.core.aws import client
 from shared.core.settings import Settings
 from shared.routing import cases_api, publication, staff, workflow
 from tests.integration.routing.test_confidentiality import routed
@@ -43,7 +44,7 @@ PRINCIPALS = {
     "media": (Role.media, None),
 }
 # A refusal: 403 with this machine code (the console shows its error page with the same 403).
-FORBIDDEN, REVEAL_REFUSED = "forbidden", "reveal_refused"
+FORBIDDEN = "forbidden"
 F_SCOPE = "forbidden_scope"  # a department asking for another scope's report
 
 
@@ -54,7 +55,13 @@ class See:
     page: str
 
 
-Outcome = int | str | See  # an int: allowed, answered with exactly this status; a str: refused with this code
+@dataclass(frozen=True)
+class AsMissing:
+    """Refused, and answered exactly as for a case that does not exist: 404 not_found (the console's error page)."""
+
+
+# An int: allowed, answered with exactly this status; a str: refused with 403 and this code.
+Outcome = int | str | See | AsMissing
 STALE = {"version": 999}  # passes the role and scope checks, then 409: nothing changes
 NO_HOTSPOT, NO_RECORD = "7d-0000-1", "0" * 32  # well-formed ids of nothing
 
@@ -68,7 +75,9 @@ class Row:
     method: str
     path: str  # as the app declares it
     expected: tuple[Outcome, ...]  # per CALLERS
-    url: str = ""  # the request path; {case}: a routed case of JJDD, {published}: a published typical case of JJDD
+    # the request path; {case}: a routed case of JJDD, {published}: a published typical case of JJDD, {other}: a
+    # routed case of SCJG
+    url: str = ""
     body: dict[str, Any] | None = None  # the JSON body, or the form fields of a console POST
 
     @property
@@ -85,7 +94,7 @@ class Row:
         return f"{self.service} {self.method} {shown}"
 
 
-F, R = FORBIDDEN, REVEAL_REFUSED
+F, M = FORBIDDEN, AsMissing()
 # Each workflow action through POST /{tracking_no}/actions/{action}: a body its model accepts, and the roles of
 # shared/data/workflow.json (scoped actions refuse the other department; county-wide roles pass scope).
 #                                                                     admin head officer other auditor media
@@ -127,7 +136,7 @@ MATRIX: tuple[Row, ...] = (
         "routing",
         "POST",
         "/{tracking_no}/complainant/reveal",
-        (200, 200, 200, R, R, R),
+        (200, 200, 200, M, M, M),
         "/{case}/complainant/reveal",
         {"reason": "核实投诉人身份"},
     ),
@@ -164,6 +173,9 @@ MATRIX: tuple[Row, ...] = (
     ),
     # --- routing: who am I (shared/routing/staff.py) ---
     Row("routing", "GET", "/auth/me", (200, 200, 200, 200, 200, 200), "/auth/me"),
+    Row(
+        "routing", "POST", "/auth/accounts/{username}/unlock", (404, F, F, F, F, F), "/auth/accounts/nobody/unlock", {}
+    ),
     # --- routing: the staff console (shared/routing/console.py): the token in the session cookie, CSRF on POST ---
     # The media role has no queue: it is sent to its follow-up notes page.
     Row("routing", "GET", "/console", (200, 200, 200, 200, 200, See("/media")), "/console"),
@@ -176,6 +188,51 @@ MATRIX: tuple[Row, ...] = (
         (409, 409, 409, F, F, F),
         "/console/{case}/accept",
         {"version": "999"},
+    ),
+    # The console's other forms on a case: reveal, relay, publication steps, reassignment to another department,
+    # a merge into another department's case; each refused caller writes nothing (checked for every refusal).
+    Row(
+        "routing",
+        "POST",
+        "/console/{tracking_no}/{action}",
+        (200, 200, 200, M, M, M),
+        "/console/{case}/reveal_complainant",
+        {"reason": "核实投诉人身份"},
+    ),
+    Row(
+        "routing",
+        "POST",
+        "/console/{tracking_no}/{action}",
+        (See("/{case}"), See("/{case}"), See("/{case}"), F, F, F),
+        "/console/{case}/relay_message",
+        {"text": "请补充材料"},
+    ),
+    *(
+        Row(
+            "routing",
+            "POST",
+            "/console/{tracking_no}/{action}",
+            (409, F, F, F, F, F),
+            f"/console/{{published}}/{form}",
+            {"version": "999", "note": "审核"},
+        )
+        for form in ("publication_draft", "publication_approve", "publication_publish", "publication_unpublish")
+    ),
+    Row(
+        "routing",
+        "POST",
+        "/console/{tracking_no}/{action}",
+        (409, 409, F, F, F, F),
+        "/console/{case}/reassign",
+        {"version": "999", "department": "SCJG"},
+    ),
+    Row(
+        "routing",
+        "POST",
+        "/console/{tracking_no}/{action}",
+        (409, 409, 409, F, F, F),
+        "/console/{case}/merge",
+        {"version": "999", "into": "{other}"},
     ),
     # The intake quarantine (shared/core/quarantine.py), and the media follow-up notes of a case
     # (shared/routing/publication.py).
@@ -254,6 +311,8 @@ PUBLIC: frozenset[tuple[str, str, str]] = frozenset(
         ("intake", "GET", "/cases/published"),
         ("intake", "GET", "/cases/published.json"),
         ("intake", "GET", "/openapi.json"),
+        ("routing", "GET", "/openapi.json"),
+        ("reporting", "GET", "/openapi.json"),
         ("intake", "GET", "/health"),
         ("routing", "GET", "/health"),
         ("routing", "POST", "/auth/login"),
@@ -321,7 +380,7 @@ def test_every_workflow_action_is_in_the_matrix() -> None:
 class World:
     settings: Settings
     clients: dict[str, Any]  # service -> Chalice test client's http
-    numbers: dict[str, str]  # {case}, {published}
+    numbers: dict[str, str]  # {case}, {published}, {other}
     tokens: dict[str, str]  # caller or bad-token case -> token ("" for none)
 
 
@@ -344,6 +403,14 @@ def _published(settings: Settings) -> str:
     for step in ("approve", "publish"):
         publication.step(settings, admin, number, step, json.dumps({"version": version + 1}).encode())
         version += 1
+    return number
+
+
+def _of_another_department(settings: Settings) -> str:
+    """A routed case that the county legal office reassigned to SCJG."""
+    number = routed(settings)
+    admin = Principal(subject="matrix-admin", name="法制办", role=Role.county_admin)
+    cases_api.act(settings, admin, number, "reassign", json.dumps({"version": 2, "department": "SCJG"}).encode())
     return number
 
 
@@ -378,7 +445,11 @@ def _bad_tokens(settings: Settings) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def world(aws_module: Settings) -> Iterator[World]:
     settings = aws_module
-    numbers = {"case": routed(settings, consent=True), "published": _published(settings)}
+    numbers = {
+        "case": routed(settings, consent=True),
+        "published": _published(settings),
+        "other": _of_another_department(settings),
+    }
     tokens = {
         caller: auth.issue_development_token(settings, role, department, name="开发人员")
         for caller, (role, department) in PRINCIPALS.items()
@@ -433,12 +504,19 @@ def _error_code(response: Any) -> str | None:
     ],
 )
 def test_each_role_gets_exactly_what_the_matrix_says(world: World, row: Row, caller: str, expected: Outcome) -> None:
-    # given a caller with a valid token of its role (and department)
+    # given a caller with a valid token of its role (and department), and everything stored and queued so far
     token = world.tokens[caller]
+    before = stored_and_queued(world.settings)
     # when it calls the route
     response = call(world, row, token)
-    # then the answer is the one in the matrix: the exact status when allowed, 403 with the code when refused
-    if isinstance(expected, See):
+    # then the answer is the one in the matrix: the exact status when allowed, 403 with the code when refused, the
+    # answer to a missing case when refused as one
+    if isinstance(expected, AsMissing):
+        if row.console:
+            assert response.status_code == 404 and b'id="error"' in response.body, response.status_code
+        else:
+            assert (response.status_code, _error_code(response)) == (404, "not_found"), response.body[:300]
+    elif isinstance(expected, See):
         assert response.status_code == 303, response.status_code
         page = expected.page.format(**world.numbers)
         assert response.headers["Location"] == f"{world.settings.cases_base_path}/console{page}"
@@ -448,6 +526,27 @@ def test_each_role_gets_exactly_what_the_matrix_says(world: World, row: Row, cal
         assert response.status_code == 403 and b'id="error"' in response.body, response.status_code
     else:
         assert (response.status_code, _error_code(response)) == (403, expected), response.body[:300]
+    # and a refused caller wrote nothing and queued nothing
+    if isinstance(expected, str | AsMissing):
+        assert stored_and_queued(world.settings) == before
+
+
+def stored_and_queued(settings: Settings) -> dict[str, Any]:
+    """Every item of every table, every object key and how many messages each queue holds."""
+    dynamodb, sqs, s3 = client("dynamodb"), client("sqs"), client("s3")
+    state: dict[str, Any] = {}
+    for table in dynamodb.list_tables()["TableNames"]:
+        items = [item for page in dynamodb.get_paginator("scan").paginate(TableName=table) for item in page["Items"]]
+        state[table] = sorted(json.dumps(item, sort_keys=True) for item in items)
+    for url in sqs.list_queues().get("QueueUrls", []):
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        )["Attributes"]
+        state[url] = attributes
+    for bucket in s3.list_buckets()["Buckets"]:
+        listed = s3.list_objects_v2(Bucket=bucket["Name"])
+        state[bucket["Name"]] = sorted(item["Key"] for item in listed.get("Contents", []))
+    return state
 
 
 @pytest.mark.parametrize(

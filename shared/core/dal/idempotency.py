@@ -99,6 +99,27 @@ class IdempotencyStore:
         )
 
 
+class SeenStore:
+    """When a provider's message id was first seen, kept far longer than the answers (the whole campaign)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._table = settings.idempotency_table
+
+    def first_seen(self, key: str, now: datetime, expires_at: int) -> datetime:
+        """Record `now` for a new key; the time recorded first for a known one."""
+        item = {"key": key, "seen_at": now.isoformat(), "expires_at": expires_at}
+        if write_if(
+            "put_item",
+            TableName=self._table,
+            Item=to_item(item),
+            ConditionExpression="attribute_not_exists(#k)",
+            ExpressionAttributeNames={"#k": "key"},
+        ):
+            return now
+        stored = client("dynamodb").get_item(TableName=self._table, Key=to_item({"key": key}), ConsistentRead=True)
+        return datetime.fromisoformat(from_item(stored["Item"])["seen_at"])
+
+
 class RateLimitStore:
     """Fixed-window counters: at most `limit` hits per subject per window."""
 

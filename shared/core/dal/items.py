@@ -107,7 +107,8 @@ def call(operation: str, **request: Any) -> Any:
         except ClientError as error:
             if attempt == RETRIES or not _contended(error):
                 raise
-            time.sleep(random.uniform(0, BACKOFF_SECONDS * 2**attempt))
+            # Jitter for a retry's wait, not a secret: a plain pseudo-random number is right here.
+            time.sleep(random.uniform(0, BACKOFF_SECONDS * 2**attempt))  # nosec B311
     raise AssertionError("unreachable")
 
 

@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.core.aws import client
-from shared.core.dal.items import query, to_item
+from shared.core.dal.items import from_item, query, to_item
 from shared.core.settings import Settings
 
 
@@ -17,6 +17,18 @@ class QuarantineStore:
     def add(self, received_at: datetime, reference: str, values: dict[str, Any]) -> None:
         item = {"pk": f"QUARANTINE#{received_at:%Y-%m}", "sk": f"{received_at.isoformat()}#{reference}", **values}
         client("dynamodb").put_item(TableName=self._table, Item=to_item(item))
+
+    def page(self, month: str, after: str, limit: int) -> list[tuple[str, dict[str, Any]]]:
+        """Up to `limit` entries of one month after the sort key `after` ("" from the start), oldest first, each
+        with its sort key (the next page's `after`)."""
+        response = client("dynamodb").query(
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk AND sk > :after",
+            ExpressionAttributeValues=to_item({":pk": f"QUARANTINE#{month}", ":after": after}),
+            Limit=limit,
+        )
+        items = [from_item(item) for item in response["Items"]]
+        return [(item["sk"], {k: v for k, v in item.items() if k not in ("pk", "sk")}) for item in items]
 
     def month(self, month: str) -> list[dict[str, Any]]:
         """Entries of one month (`yyyy-mm`), oldest first."""

@@ -211,13 +211,14 @@ class JwksServer:
     def __init__(self, keys: list[dict[str, Any]]) -> None:
         self.keys = keys
         self.requests = 0
+        self.status = 200  # set to 5xx to play an outage
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 server.requests += 1
                 body = json.dumps({"keys": server.keys}).encode()
-                self.send_response(200)
+                self.send_response(server.status)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()
                 self.wfile.write(body)
@@ -321,6 +322,25 @@ def test_a_key_the_pool_adds_is_found_by_fetching_the_jwks_again(cognito, monkey
     # then its token verifies, the JWKS having been fetched once more
     assert verify(settings, cognito_token(added_key, kid="cognito-key-2")).role == Role.county_admin
     assert server.requests == 2
+
+
+def test_a_failing_jwks_is_not_fetched_again_for_every_request(cognito) -> None:
+    settings, private_key, server = cognito
+    # given the identity provider's JWKS failing
+    server.status = 503
+    # when three requests come with tokens
+    statuses = []
+    for _ in range(3):
+        try:
+            auth.verify_token(settings, cognito_token(private_key), NOW)
+        except ApiError as error:
+            statuses.append(error.status)
+    # then each is a 503, and the JWKS was asked once: the others were answered from the remembered failure
+    assert statuses == [503, 503, 503] and server.requests == 1
+    # and once the failure is forgotten (here: the caches cleared), the JWKS is asked again and the token verifies
+    server.status = 200
+    auth.clear_key_cache()
+    assert auth.verify_token(settings, cognito_token(private_key), NOW).role == Role.county_admin
 
 
 def test_own_issuer_tokens_are_not_accepted_where_cognito_issues_them(aws: Settings, cognito) -> None:

@@ -67,9 +67,18 @@ def ses(aws: Settings) -> Settings:
     return aws
 
 
-def file(settings: Settings, raw: bytes) -> str:
-    """Put raw mail where SES, the IMAP poller and the SMTP listener put it; file it from its S3 event."""
-    key = filing.archive_raw(settings, Channel.email, raw, "message/rfc822", datetime.now(UTC))
+# What SES puts on top of a mail it received from a sender that passed its checks.
+SES_PASSED = (
+    b"Authentication-Results: amazonses.com; spf=pass (spfCheck: domain designates it) smtp.mailfrom=x@163.com;"
+    b"\r\n dkim=pass header.i=@163.com; dmarc=pass header.from=163.com\r\n"
+    b"X-SES-Spam-Verdict: PASS\r\nX-SES-Virus-Verdict: PASS\r\n"
+)
+
+
+def file(settings: Settings, raw: bytes, stamp: bytes = SES_PASSED) -> str:
+    """Put raw mail where SES, the IMAP poller and the SMTP listener put it, with the receiving side's verdicts on
+    top; file it from its S3 event."""
+    key = filing.archive_raw(settings, Channel.email, stamp + raw, "message/rfc822", datetime.now(UTC))
     # S3 sends an s3:TestEvent (no records) when the notification is set up: the handler skips it too.
     bodies = [m["Body"] for m in receive_all(queues.queue_url(settings.mail_queue), client("sqs"))]
     records = [record for body in bodies for record in json.loads(body).get("Records", [])]
@@ -95,7 +104,7 @@ def test_mail_event_through_the_handler_files_a_complaint_with_files_and_answers
         + base64.b64encode(BODY.encode("gb18030")).decode()
         + "\r\n"
     )
-    raw = with_attachment(text_part, "李堃的罚单.jpg").replace(
+    raw = SES_PASSED + with_attachment(text_part, "李堃的罚单.jpg").replace(
         b"From: likun@126.com", b"From: =?GBK?B?" + NAME.encode() + b"?= <wz@163.com>"
     )
     key = filing.archive_raw(ses, Channel.email, raw, "message/rfc822", datetime.now(UTC))
@@ -196,6 +205,60 @@ def test_formulas_stay_as_written_and_file_names_are_made_safe(ses: Settings) ->
     # then the name is made safe for a key and the description names the file as sent
     assert case.attachments[0].endswith("/01-SUM(A1)现场照片.jpg")
     assert "=SUM(A1)现场照片.jpg" in case.description
+
+
+def test_control_characters_are_dropped_from_subject_text_and_sender_name(ses: Settings) -> None:
+    # given a mail whose subject hides a formula behind a control character, with controls in text and name too
+    name = base64.b64encode("王\x1b喆".encode()).decode()
+    raw = mail(
+        "乱检查\x07\x00", subject='\x01=HYPERLINK("http://example.invalid")', sender=f"=?UTF-8?B?{name}?= <w@163.com>"
+    )
+    file(ses, raw)
+    # then the complaint holds the text without them: the leading "=" is in sight of every later check
+    [case] = received_cases(ses)
+    assert case.description.startswith('=HYPERLINK("http://example.invalid")')
+    assert not [char for char in case.description if ord(char) < 32 and char not in "\t\n\r"]
+    person = client("dynamodb").get_item(
+        TableName=ses.cases_table, Key={"pk": {"S": f"CASE#{case.tracking_no}"}, "sk": {"S": "COMPLAINANT"}}
+    )["Item"]
+    assert person["name"]["S"] == "王喆"
+
+
+UNVERIFIED = [
+    ("no verdicts at all", b""),
+    ("DMARC failed", SES_PASSED.replace(b"dmarc=pass", b"dmarc=fail")),
+    ("spam", SES_PASSED.replace(b"Spam-Verdict: PASS", b"Spam-Verdict: FAIL")),
+    ("virus", SES_PASSED.replace(b"Virus-Verdict: PASS", b"Virus-Verdict: FAIL")),
+    ("verdicts of another server", SES_PASSED.replace(b"amazonses.com;", b"mx.evil.example;")),
+    # a sender's own forged header sits below the receiving server's
+    (
+        "forged below a failing one",
+        b"Authentication-Results: amazonses.com; spf=fail smtp.mailfrom=x@163.com; dmarc=fail header.from=163.com\r\n"
+        + SES_PASSED,
+    ),
+    ("a Reply-To elsewhere", SES_PASSED + b"Reply-To: harvest@evil.example\r\n"),
+]
+
+
+@pytest.mark.parametrize(("case", "stamp"), UNVERIFIED, ids=[item[0] for item in UNVERIFIED])
+def test_mail_whose_sender_is_not_authenticated_is_filed_marked_and_not_answered(
+    ses: Settings, case: str, stamp: bytes
+) -> None:
+    # given a mail the receiving side did not vouch for (or that asks for answers elsewhere)
+    file(ses, mail(), stamp)
+    # then it is a complaint all the same, marked for staff, and nobody is sent its tracking number and code
+    [filed] = received_cases(ses)
+    assert filed.sender_unverified and filed.description.endswith(BODY)
+    assert sent_mail() == []
+
+
+def test_an_authenticated_sender_is_answered_at_the_from_address(ses: Settings) -> None:
+    # given a mail SES vouched for, with a Reply-To that is the From address itself
+    file(ses, mail(headers="Reply-To: wangzhe@163.com\r\n"))
+    # then it is filed unmarked and answered there
+    [filed] = received_cases(ses)
+    assert not filed.sender_unverified
+    assert [reply["To"] for reply in sent_mail()] == ["wangzhe@163.com"]
 
 
 def test_oversized_mail_is_quarantined_unparsed(ses: Settings) -> None:

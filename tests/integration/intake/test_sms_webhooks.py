@@ -66,14 +66,14 @@ def aliyun_item(sequence_id: int = 1001, content: str = "县城管局的人收�
     }
 
 
-def tencent_body(text: str = "税务所的人暗示请客送礼。", time: int = 1779242400) -> dict:
+def tencent_body(text: str = "税务所的人暗示请客送礼。", time: int | None = None) -> dict:
     return {
         "extend": "",
         "mobile": "13912345678",
         "nationcode": "86",
         "sign": "靖宇县法制办",
         "text": text,
-        "time": time,
+        "time": int(datetime.now(UTC).timestamp()) if time is None else time,
     }
 
 
@@ -277,15 +277,15 @@ SIGNED = "signed"  # marker: sign the (possibly bad) form with Twilio's validato
             422,
             "validation_failed",
         ),
-        ("tencent", {**tencent_body(), "text": "乱罚款\x1b[31m"}, JSON, "local-sms-token", 422, "validation_failed"),
         ("tencent", {**tencent_body(), "text": "长" * 1601}, JSON, "local-sms-token", 422, "validation_failed"),
         ("tencent", {**tencent_body(), "mobile": "abc"}, JSON, "local-sms-token", 422, "validation_failed"),
         ("tencent", tencent_body(), {"Content-Type": "text/plain"}, "local-sms-token", 415, "unsupported_media_type"),
         ("tencent", b"x" * (1024 * 1024 + 1), JSON, "local-sms-token", 413, "payload_too_large"),
         ("wechat", {"text": "投诉"}, JSON, "local-sms-token", 404, "unknown_provider"),
+        ("tencent", tencent_body(time=1779242400), JSON, "local-sms-token", 403, "stale_callback"),
     ],
 )
-def test_bad_provider_pushes_get_a_4xx_in_the_provider_format_and_are_kept(
+def test_bad_provider_pushes_get_a_4xx_in_the_provider_format_and_only_genuine_ones_are_kept(
     http, aws: Settings, provider, body, headers, token, status, code
 ) -> None:
     # given a push that is not genuine or cannot be read
@@ -300,11 +300,19 @@ def test_bad_provider_pushes_get_a_4xx_in_the_provider_format_and_are_kept(
         assert answer["code"] == status
     if provider == "tencent":
         assert answer["result"] == status and answer["errmsg"]
-    # and the raw payload is archived under the reference given back, quarantined, and nothing else happened
-    assert any(key.endswith(answer["error"]["raw_ref"]) for key in raw_objects(aws))
     entries = quarantine.month(aws, datetime.now(UTC).strftime("%Y-%m"))
-    assert [entry.code for entry in entries] == [code]
+    if code in UNSTORED:
+        # and a push that fails the cheap checks (not genuine, too large, no such provider) is not stored at all
+        assert raw_objects(aws) == [] and entries == []
+    else:
+        # and a genuine one that cannot be read is archived under the reference given back and quarantined
+        assert any(key.endswith(answer["error"]["raw_ref"]) for key in raw_objects(aws))
+        assert [entry.code for entry in entries] == [code]
     assert cases(aws) == [] and replies_queued(aws) == []
+
+
+# What fails the checks made before anything is stored.
+UNSTORED = {"invalid_token", "invalid_signature", "payload_too_large", "unknown_provider", "stale_callback"}
 
 
 @pytest.mark.parametrize(
@@ -314,14 +322,17 @@ def test_bad_provider_pushes_get_a_4xx_in_the_provider_format_and_are_kept(
         ("wrong url", 403, "invalid_signature"),
         ("wrong token", 403, "invalid_signature"),
         ("missing signature", 403, "invalid_signature"),
-        ("malformed form", 400, "malformed_form"),
-        ("json instead of form", 415, "unsupported_media_type"),
+        # a body Twilio's signature cannot cover is not Twilio's
+        ("malformed form", 403, "invalid_signature"),
+        ("json instead of form", 403, "invalid_signature"),
         ("missing body field", 422, "validation_failed"),
         ("empty text", 422, "validation_failed"),
         ("same sid, other text", 422, "idempotency_key_reused"),
     ],
 )
-def test_bad_twilio_requests_get_a_4xx_and_are_kept(http, aws: Settings, case: str, status: int, code: str) -> None:
+def test_bad_twilio_requests_get_a_4xx_and_only_signed_ones_are_kept(
+    http, aws: Settings, case: str, status: int, code: str
+) -> None:
     # given a Twilio request spoiled in one way
     params = twilio_params("SM-bad")
     if case == "tampered body":
@@ -343,12 +354,56 @@ def test_bad_twilio_requests_get_a_4xx_and_are_kept(http, aws: Settings, case: s
     else:
         assert post_twilio(http, params).status_code == 200
         response = post_twilio(http, {**params, "Body": "换了内容"})
-    # when it is answered / then with the right 4xx, never a 5xx, its payload archived and quarantined
+    # when it is answered / then with the right 4xx, never a 5xx; a signed payload archived and quarantined, an
+    # unsigned one not stored at all
     answer = json.loads(response.body)
     assert response.status_code == status
     assert answer["error"]["code"] == code
-    assert any(key.endswith(answer["error"]["raw_ref"]) for key in raw_objects(aws))
     entries = quarantine.month(aws, datetime.now(UTC).strftime("%Y-%m"))
-    assert [entry.code for entry in entries] == [code]
+    if code in UNSTORED:
+        assert entries == [] and len(raw_objects(aws)) == (1 if case == "same sid, other text" else 0)
+    else:
+        assert any(key.endswith(answer["error"]["raw_ref"]) for key in raw_objects(aws))
+        assert [entry.code for entry in entries] == [code]
     expected_cases = 1 if case == "same sid, other text" else 0
     assert len(cases(aws)) == expected_cases
+
+
+def test_floods_from_one_number_or_one_address_are_not_stored(aws: Settings) -> None:
+    settings = aws.model_copy(update={"sms_texts_per_number_per_hour": 2, "sms_pushes_per_ip_per_hour": 5})
+    now = datetime.now(UTC)
+
+    def push(number: int, ip: str, token: str = "local-sms-token") -> int:
+        body = json.dumps([aliyun_item(2000 + number, f"第{number}条投诉：乱收费")], ensure_ascii=False).encode()
+        return sms_inbound.receive(
+            settings, "aliyun", body, "application/json", token=token, now=now, client_ip=ip
+        ).status
+
+    # given three texts from one number through the provider's gateway
+    statuses = [push(n, "198.51.100.1") for n in range(3)]
+    # then all are acknowledged, but only the first two are taken (the second as a follow-up) and answered
+    assert statuses == [200, 200, 200]
+    [case] = cases(settings)
+    assert "第1条投诉" in case.description and "第2条投诉" not in case.description
+    assert len(replies_queued(settings)) == 2
+    # when an address floods the webhook with bad tokens
+    flood = [push(10 + n, "203.0.113.9", token="guess") for n in range(6)]
+    # then it is refused, first for the token and then for its rate, and nothing of it is stored
+    assert flood == [403] * 5 + [429]
+    assert len(raw_objects(settings)) == 3 and quarantine.month(settings, f"{now:%Y-%m}") == []
+
+
+def test_a_message_replayed_after_its_answer_is_forgotten_is_not_acted_on_again(aws: Settings) -> None:
+    # given a Twilio text taken as a complaint
+    params = twilio_params("SM-replayed")
+    body = urlencode(params).encode()
+    signature = sms_inbound.twilio_signature(aws.twilio_auth_token, PUBLIC_URL, {k: [v] for k, v in params.items()})
+    first = sms_inbound.receive(aws, "twilio", body, FORM["Content-Type"], signature)
+    assert first.status == 200 and len(cases(aws)) == 1
+    # when the same signed request comes again two days later, after the 24-hour memory of answers has expired
+    later = datetime.now(UTC) + timedelta(days=2)
+    client("dynamodb").delete_item(TableName=aws.idempotency_table, Key={"key": {"S": "sms:twilio:SM-replayed"}})
+    again = sms_inbound.receive(aws, "twilio", body, FORM["Content-Type"], signature, now=later)
+    # then it is acknowledged with no reply, and nothing new is filed
+    assert again.status == 200 and "<Message>" not in again.body
+    assert len(cases(aws)) == 1

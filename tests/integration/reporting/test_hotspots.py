@@ -13,6 +13,7 @@ from infra.local_stack import parse_schedule
 from shared.core import auth, notices, queues
 from shared.core.auth import Principal, Role
 from shared.core.aws import client
+from shared.core.dal.cases import CaseStore
 from shared.core.dal.hotspots import HotspotStore
 from shared.core.dal.stats import StatsStore
 from shared.core.errors import ApiError
@@ -20,7 +21,7 @@ from shared.core.messages import Envelope
 from shared.core.settings import Settings
 from shared.intake.complaints import submit_complaint
 from shared.reporting import hotspots
-from shared.routing import router
+from shared.routing import cases_api, router
 from tests.support import load_service, receive_all, scheduled_event, sqs_event
 
 # 10:00 in the county (UTC+8), outside the quiet hours.
@@ -166,6 +167,15 @@ def test_complaints_routed_and_counted_by_the_aggregate_consumer_become_a_unit_h
     hotspot = stored(aws)[f"{OFFICER}@7"]
     assert hotspot.hotspot_id in opened and hotspot.kind == "unit"
     assert (hotspot.title, hotspot.department, hotspot.count, len(hotspot.cases)) == ("县交警大队张三", "JJDD", 3, 3)
+    # when the county legal office gives one of the cases to the market regulator
+    moved = hotspot.cases[0]
+    version = CaseStore(aws).get(moved).version  # type: ignore[union-attr]
+    cases_api.act(aws, ADMIN, moved, "reassign", json.dumps({"version": version, "department": "SCJG"}).encode())
+    # then the unit's department sees the hotspot with its own two cases only, the county office all three
+    officer = Principal(subject="jjdd", name="交警", role=Role.dept_officer, department="JJDD")
+    shown = hotspots.get_hotspot(aws, officer, hotspot.hotspot_id)
+    assert shown["cases"] == hotspot.cases[1:]
+    assert hotspots.get_hotspot(aws, ADMIN, hotspot.hotspot_id)["cases"] == hotspot.cases
 
 
 # --- the API -------------------------------------------------------------------------------------------------------

@@ -116,6 +116,19 @@ def test_a_department_makes_and_lists_only_its_own_reports(reporting_app, aws, w
     }
 
 
+def test_an_auditors_report_never_replaces_the_official_files(reporting_app, aws, worked_cases) -> None:
+    # given the official county report of the phase
+    body = json.dumps({"period": PHASE, "formats": ["json"]}).encode()
+    assert reporting_app.http.post("/", body=body, headers=bearer(aws)).status_code == 201
+    official = objects.get(aws.reports_bucket, "reports/2026/phase-2026-2/county/manifest.json")
+    # when an auditor asks for the same report
+    made = reporting_app.http.post("/", body=body, headers=bearer(aws, auth.Role.auditor))
+    # then it is made in a folder of its own run, and the official manifest is the one from before
+    assert made.status_code == 201
+    assert all("/county/requested/" in item["key"] for item in json.loads(made.body)["files"])
+    assert objects.get(aws.reports_bucket, "reports/2026/phase-2026-2/county/manifest.json") == official
+
+
 @pytest.mark.parametrize(
     ("body", "code"),
     [

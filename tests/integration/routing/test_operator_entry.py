@@ -109,6 +109,8 @@ def test_entry_without_a_token_is_refused_and_nothing_is_stored(http, aws: Setti
         ({"channel": "web"}, "channel", "invalid_channel"),
         ({"channel": "phone"}, "channel", "enum"),
         ({"received_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat()}, "received_at", "in_future"),
+        ({"received_at": (datetime.now(UTC) - timedelta(days=61)).isoformat()}, "received_at", "too_early"),
+        ({"received_at": "2026-05-04T23:00:00+08:00"}, "received_at", "too_early"),  # before the campaign opened
     ],
 )
 def test_a_wrong_channel_or_a_future_receipt_time_is_refused_and_kept(

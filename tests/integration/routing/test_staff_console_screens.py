@@ -3,10 +3,10 @@ typical cases, media follow-up notes and messages relayed to the complainant; ea
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlencode, urlparse
 
-from shared.core import auth, filing, queues, staff_pages
+from shared.core import auth, filing, quarantine, queues, staff_pages
 from shared.core.auth import Role
 from shared.core.aws import client
 from shared.core.dal.cases import CaseStore
@@ -92,6 +92,25 @@ def test_the_quarantine_lists_a_county_month_with_short_raw_links_for_the_county
     # and the page links to April; May's next month is June
     assert 'href="/cases/console/quarantine?month=2026-04"' in html
     assert 'href="/cases/console/quarantine?month=2026-06"' in html
+
+
+def test_the_quarantine_is_paged(http, aws: Settings, monkeypatch) -> None:
+    # given pages of three and seven entries quarantined across May in the county (both UTC shards)
+    monkeypatch.setattr(quarantine, "PAGE_SIZE", 3)
+    moments = [datetime(2026, 4, 30, 16, 30, tzinfo=UTC) + timedelta(days=4 * n) for n in range(7)]
+    refs = [quarantined(aws, moment).rsplit("/", 1)[-1] for moment in moments]
+    admin = cookie(aws, Role.county_admin)
+    # when the county legal office follows the next-page links from the month's first page
+    shown, url = [], "/console/quarantine?month=2026-05"
+    while url:
+        html = http.get(url, headers=admin).body.decode()
+        page = re.findall(r'data-raw-ref="([^"]+)"', html)
+        assert 0 < len(page) <= 3
+        shown += page
+        found = re.search(r'id="next-page" href="/cases(/console[^"]+)"', html)
+        url = found.group(1).replace("&amp;", "&") if found else ""
+    # then every entry was shown once, in order, three at most a page
+    assert shown == refs
 
 
 def test_the_auditor_reads_the_quarantine_without_raw_payloads_and_departments_are_refused(http, aws: Settings) -> None:

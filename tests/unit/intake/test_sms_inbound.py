@@ -96,7 +96,7 @@ def test_tencent_messages_get_a_stable_id_from_their_content() -> None:
     ("body", "code"),
     [
         ("\u200b\u200d ", "invalid_empty_text"),
-        ("乱罚款\x00\x07", "invalid_control_characters"),
+        ("\x00\x07\x1b", "invalid_empty_text"),
         ("长" * 1601, "invalid_text_too_long"),
     ],
 )
@@ -104,6 +104,15 @@ def test_unusable_texts_are_refused(body: str, code: str) -> None:
     with pytest.raises(ValidationError) as raised:
         TwilioMessage.model_validate({"MessageSid": "SM3", "From": "+8613912345678", "Body": body})
     assert raised.value.errors()[0]["type"] == code
+
+
+def test_control_characters_are_dropped_from_a_text() -> None:
+    # given an SMS whose text starts with control characters before a formula
+    message = TwilioMessage.model_validate(
+        {"MessageSid": "SM5", "From": "+8613912345678", "Body": "\x01\x1b=1+1乱罚款"}
+    )
+    # then what is kept is the text without them
+    assert message.inbound().text == "=1+1乱罚款"
 
 
 def test_twilio_signature_is_checked_as_the_twilio_package_signs() -> None:

@@ -12,10 +12,10 @@ import pytest
 from openpyxl import load_workbook
 
 from shared.core import reference_data
-from shared.core.text import FORMULA_STARTS
+from shared.core.text import FORMULA_STARTS, spreadsheet_text
 from shared.reporting import workbook
 from shared.reporting.report_document import COUNTY_SCOPE
-from tests.report_sample import sample_document
+from tests.report_sample import FORMULA_CORPUS, sample_document
 
 DEPARTMENT = "JJDD"
 SCOPES = {"county": COUNTY_SCOPE, "department": DEPARTMENT}
@@ -36,7 +36,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, An
     folder = tmp_path_factory.mktemp("workbooks")
     result: dict[str, dict[str, Any]] = {}
     for name, scope in SCOPES.items():
-        document = sample_document(scope)
+        document = sample_document(scope, corpus=FORMULA_CORPUS)
         (folder / f"{name}.xlsx").write_bytes(workbook.to_xlsx(document))
         result[name] = {"json": json.loads(workbook.to_json(document)), "csv": workbook.to_csv(document)}
     soffice = shutil.which("soffice")
@@ -58,13 +58,82 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, An
         capture_output=True,
         timeout=180,
     )
+    # The same workbooks as LibreOffice reads them, in its flat XML: a cell it would compute has table:formula.
+    subprocess.run(
+        [
+            soffice,
+            "--headless",
+            "--norestore",
+            f"-env:UserInstallation={(folder / 'profile').as_uri()}",
+            "--convert-to",
+            "fods",
+            "--outdir",
+            str(folder / "flat"),
+            *[str(folder / f"{name}.xlsx") for name in SCOPES],
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
     for name in SCOPES:
+        result[name]["formulas"] = _formula_cells((folder / "flat" / f"{name}.fods").read_bytes())
         result[name]["xlsx"] = load_workbook(folder / f"{name}.xlsx")
         result[name]["computed"] = {
             sheet: list(csv.reader(io.StringIO((folder / "out" / f"{name}-{sheet}.csv").read_text("utf-8-sig"))))
             for sheet in SHEETS
         }
     return result
+
+
+# OpenDocument's table namespace, as ElementTree spells qualified names.
+TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+
+
+def _formula_cells(flat_ods: bytes) -> set[tuple[str, int, int]]:
+    """(sheet, row, column), 1-based, of every cell LibreOffice holds as a formula."""
+    from xml.etree import ElementTree
+
+    table = TABLE
+    found = set()
+    for sheet in ElementTree.fromstring(flat_ods).iter(f"{table}table"):
+        row_number = 0
+        for row in sheet.iter(f"{table}table-row"):
+            row_number += 1
+            column = 0
+            for cell in row:
+                if cell.tag not in (f"{table}table-cell", f"{table}covered-table-cell"):
+                    continue
+                column += 1
+                if cell.get(f"{table}formula"):
+                    found.add((sheet.get(f"{table}name", ""), row_number, column))
+                column += int(cell.get(f"{table}number-columns-repeated", "1")) - 1
+            row_number += int(row.get(f"{table}number-rows-repeated", "1")) - 1
+    return found
+
+
+def _own_formulas(scope: str) -> set[tuple[str, int, int]]:
+    """Where the workbook computes something itself: its totals, sums and rises."""
+    return {
+        (table.sheet, workbook.FIRST_ROW + index, column)
+        for table in workbook._tables(sample_document(scope, corpus=FORMULA_CORPUS))
+        for index, row in enumerate(table.rows)
+        for column, cell in enumerate(row, start=1)
+        if isinstance(cell, workbook._Computed)
+    }
+
+
+@pytest.mark.parametrize("name", SCOPES)
+def test_no_cell_libreoffice_reads_is_a_formula_but_the_workbooks_own(
+    rendered: dict[str, dict[str, Any]], name: str
+) -> None:
+    # Given workbooks whose remarks and typical cases hold the formula corpus, control-prefixed variants included
+    assert any(text in json.dumps(rendered[name]["json"]) for text in ("\\u0001=HYPERLINK", "\\t=1+1"))
+    # Then LibreOffice finds formulas exactly where the workbook computes its own figures, and nowhere else
+    assert rendered[name]["formulas"] == _own_formulas(SCOPES[name])
+    # And every corpus text reads as text, without its control characters (XML reads a CR as a line feed)
+    shown = {cell for sheet in rendered[name]["computed"].values() for line in sheet for cell in line}
+    for text in FORMULA_CORPUS:
+        assert spreadsheet_text(text)[0].replace("\r", "\n") in shown, repr(text)
 
 
 def _number(text: str) -> Any:
@@ -101,7 +170,8 @@ def test_libreoffice_computes_the_statistics_table_as_the_json_says(
             if name == "on_time_rate":
                 _assert_rate(shown, row["on_time_rate"])
             elif name == "remarks":
-                assert shown == row["remarks"]
+                # as the workbook holds it: control characters dropped, a CR read back as a line feed
+                assert shown == spreadsheet_text(row["remarks"])[0].replace("\r", "\n")
             else:
                 assert _number(shown) == row[name], (row["name"], name)
     assert body[-1][1] == "合计"
@@ -245,13 +315,13 @@ def _csv_section(lines: list[list[str]], name: str) -> list[list[str]]:
 
 def test_csv_has_a_bom_the_json_totals_and_no_formula() -> None:
     # Given the CSV and the JSON of the county document
-    document = sample_document(COUNTY_SCOPE)
+    document = sample_document(COUNTY_SCOPE, corpus=FORMULA_CORPUS)
     body = workbook.to_csv(document)
     data = json.loads(workbook.to_json(document))
     # Then it is UTF-8 with a byte order mark and CRLF line ends
     assert body.startswith(b"\xef\xbb\xbf")
     text = body.decode("utf-8-sig")
-    assert "\r\n" in text and "\n" not in text.replace("\r\n", "")
+    assert text.startswith(document.title + "\r\n") and text.endswith("\r\n")
     lines = list(csv.reader(io.StringIO(text)))
     # And the statistics section's totals row has the JSON's totals
     section = _csv_section(lines, "开展情况统计表")
