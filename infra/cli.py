@@ -51,6 +51,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     classify.set_defaults(command=_classify)
 
+    evaluate = commands.add_parser(
+        "evaluate", help="the classifier's category and department accuracy on the held-out labelled set"
+    )
+    evaluate.set_defaults(command=_evaluate)
+
     redrive_parser = commands.add_parser("redrive", help="move the messages of QUEUE-dlq back to QUEUE")
     redrive_parser.add_argument("queue", metavar="QUEUE")
     redrive_parser.set_defaults(command=_redrive)
@@ -191,6 +196,20 @@ def _classify(args: argparse.Namespace) -> int:
             continue
         _write_line(classify(request.text, request.respondent).model_dump(mode="json"))
     return 0 if all_valid else 1
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from shared.core import reference_data
+    from shared.core.classifier import builtin_model, evaluate, reference_examples
+
+    accuracy = evaluate(reference_examples("heldout"))
+    print(f"model {builtin_model().version}, held-out set of {accuracy.examples} complaints")
+    print(f"{'category':<12} {accuracy.category:7.1%}")
+    print(f"{'department':<12} {accuracy.department or 0:7.1%}")
+    for category in reference_data.categories():
+        right, total = accuracy.per_category.get(category.code, (0, 0))
+        print(f"  {category.code:<12} {right:3d}/{total:<3d} {category.name}")
+    return 0
 
 
 # --- redrive --------------------------------------------------------------------------------------------------
