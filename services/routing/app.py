@@ -6,7 +6,9 @@ Logic: shared/routing/ (router.py, reminders.py, notifications.py, cases_api.py,
 
 from typing import Any
 
-from chalice import Chalice, Rate, Response
+from datetime import UTC, datetime
+
+from chalice import Chalice, Cron, Rate, Response
 from chalice.app import Request
 
 from shared.core.batch import PartialItemFailureResponse, process_messages
@@ -29,6 +31,7 @@ from shared.routing import (
     cases_api,
     confidentiality,
     console,
+    learning,
     notifications,
     operator_entry,
     publication,
@@ -56,6 +59,13 @@ def send_notifications(event: Any) -> PartialItemFailureResponse:
 @app.schedule(Rate(15, unit=Rate.MINUTES), name="remind_deadlines")
 def remind_deadlines(event: Any) -> dict:
     return reminders.remind_deadlines(settings).model_dump(exclude={"reminders"})
+
+
+# Sundays 18:00 UTC, Mondays 02:00 Beijing time: a week's corrections, before the weekly reports.
+@app.schedule(Cron(0, 18, "?", "*", "SUN", "*"), name="retrain_classifier")
+def retrain_classifier(event: Any) -> dict:
+    evaluation = learning.retrain(settings, learning.RETRAINER, datetime.now(UTC))
+    return evaluation.model_dump(mode="json", include={"candidate_version", "adopted", "trained_on"})
 
 
 @app.route("/health", methods=["GET"])
@@ -177,6 +187,19 @@ def enter_complaint(call: StaffCall) -> tuple[int, dict]:
 @staff_json(app)
 def get_case(call: StaffCall, tracking_no: str) -> dict:
     return cases_api.get_case(call.settings, call.principal, tracking_no)
+
+
+# The classifier's statistical part (shared/routing/learning.py): the model in use and retraining on demand.
+@app.route("/classifier", methods=["GET"])
+@staff_json(app)
+def classifier_status(call: StaffCall) -> dict:
+    return learning.status(call.settings, call.principal)
+
+
+@app.route("/classifier/retrain", methods=["POST"], content_types=["application/json"])
+@staff_json(app)
+def retrain_classifier_now(call: StaffCall) -> dict:
+    return learning.retrain_now(call.settings, call.principal, datetime.now(UTC))
 
 
 @app.route("/{tracking_no}/actions/{action}", methods=["POST"], content_types=["application/json"])

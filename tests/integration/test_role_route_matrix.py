@@ -164,6 +164,8 @@ MATRIX: tuple[Row, ...] = (
     ),
     # --- routing: who am I (shared/routing/staff.py) ---
     Row("routing", "GET", "/auth/me", (200, 200, 200, 200, 200, 200), "/auth/me"),
+    Row("routing", "GET", "/classifier", (200, F, F, F, 200, F), "/classifier"),
+    Row("routing", "POST", "/classifier/retrain", (200, F, F, F, F, F), "/classifier/retrain", {}),
     # --- routing: the staff console (shared/routing/console.py): the token in the session cookie, CSRF on POST ---
     # The media role has no queue: it is sent to its follow-up notes page.
     Row("routing", "GET", "/console", (200, 200, 200, 200, 200, See("/media")), "/console"),
