@@ -4,9 +4,8 @@ console under /cases on the gateway.
 Logic: shared/routing/ (router.py, reminders.py, notifications.py, cases_api.py, console.py, ...).
 """
 
-from typing import Any
-
 from datetime import UTC, datetime
+from typing import Any
 
 from chalice import Chalice, Cron, Rate, Response
 from chalice.app import Request

@@ -424,9 +424,11 @@ def model_text(text: str) -> str:
     return _masked(body, _rules().matcher.scan(body))
 
 
-def train_model(examples: list[Example]) -> NgramModel:
+def train_model(examples: list[Example], corrections: list[Example] | None = None) -> NgramModel:
+    """A model of the reference examples, and of staff corrections in classes of their own."""
     settings = _rules().config.model
     pairs = [(model_text(example.text), example.category) for example in examples]
+    pairs += [(model_text(example.text), example.category + ngram_model.CORRECTIONS) for example in corrections or []]
     return ngram_model.train(pairs, settings.n_min, settings.n_max, settings.alpha, settings.temperature)
 
 

@@ -2,8 +2,14 @@
 
 A model is its counts (what training saw), so it serialises to JSON as it is, and retraining is counting again.
 Each n-gram counts once per complaint (presence, not frequency): short texts repeat words for emphasis, not
-meaning. Scores are tempered (`temperature`) before the softmax, since naive Bayes over overlapping n-grams
-counts the same evidence several times and would otherwise be certain of everything.
+meaning. Categories have equal prior odds: the training mix (reference set plus corrections, which pile up where
+the rules err) says nothing of how often each kind is complained about. Scores are tempered (`temperature`)
+before the softmax, since naive Bayes over overlapping n-grams counts the same evidence several times and would
+otherwise be certain of everything.
+
+Staff corrections train classes of their own (`<category>+corrections`), and a category's probability is that of
+its likelier class: what staff taught adds a new way a category is written, without blurring what the reference
+set says of it (a stream of corrections of one kind would otherwise shift common n-grams to that category).
 """
 
 import hashlib
@@ -41,6 +47,9 @@ class ModelData(BaseModel):
     counts: dict[str, dict[str, int]]  # category -> n-gram -> examples that contain it
 
 
+CORRECTIONS = "+corrections"
+
+
 def ngrams(text: str, n_min: int, n_max: int) -> set[str]:
     return {text[i : i + n] for n in range(n_min, n_max + 1) for i in range(len(text) - n + 1)}
 
@@ -54,17 +63,16 @@ class NgramModel:
         return self.data.version
 
     @cached_property
-    def _log_probs(self) -> dict[str, tuple[float, float, dict[str, float]]]:
-        """Per category: log prior, log probability of an unseen n-gram, log probability of each seen one."""
+    def _log_probs(self) -> dict[str, tuple[float, dict[str, float]]]:
+        """Per category: log probability of an unseen n-gram, and of each seen one."""
         alpha = self.data.alpha
         vocabulary = len({gram for grams in self.data.counts.values() for gram in grams})
-        total_docs = sum(self.data.documents.values())
         result = {}
-        for category, docs in self.data.documents.items():
+        for category in self.data.documents:
             grams = self.data.counts.get(category, {})
             denominator = math.log(sum(grams.values()) + alpha * (vocabulary + 1))
             seen = {gram: math.log(count + alpha) - denominator for gram, count in grams.items()}
-            result[category] = (math.log(docs / total_docs), math.log(alpha) - denominator, seen)
+            result[category] = (math.log(alpha) - denominator, seen)
         return result
 
     @cached_property
@@ -72,13 +80,16 @@ class NgramModel:
         return frozenset(gram for grams in self.data.counts.values() for gram in grams)
 
     def probabilities(self, text: str) -> dict[str, float]:
-        """Each category's probability for a normalised text, highest first."""
+        """Each category's probability for a normalised text, highest first (a category's likelier class)."""
         grams = ngrams(text, self.data.n_min, self.data.n_max) & self._vocabulary
         scores = {}
-        for category, (prior, unseen, seen) in self._log_probs.items():
-            scores[category] = (prior + sum(seen.get(gram, unseen) for gram in grams)) / self.data.temperature
+        for category, (unseen, seen) in self._log_probs.items():
+            scores[category] = sum(seen.get(gram, unseen) for gram in grams) / self.data.temperature
         top = max(scores.values())
-        exps = {category: math.exp(score - top) for category, score in scores.items()}
+        exps: dict[str, float] = {}
+        for name, score in scores.items():
+            category = name.removesuffix(CORRECTIONS)
+            exps[category] = max(exps.get(category, 0.0), math.exp(score - top))
         total = sum(exps.values())
         return dict(sorted(((c, e / total) for c, e in exps.items()), key=lambda item: -item[1]))
 

@@ -25,11 +25,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.core import objects, reference_data
 from shared.core.auth import Principal, Role, require_role
 from shared.core.classifier import Accuracy, builtin_model, evaluate, reference_examples, train_model
+from shared.core.errors import ApiError
 from shared.core.models import Case
 from shared.core.ngram_model import Example, NgramModel, dumps, loads
 from shared.core.observability import logger
 from shared.core.settings import Settings
-from shared.core.errors import ApiError
 
 PREFIX = "classifier/"
 CORRECTIONS = PREFIX + "corrections/"
@@ -45,7 +45,6 @@ class _Knobs(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     held_back_one_in: int = Field(ge=2)
-    correction_weight: int = Field(ge=1)
 
 
 @cache
@@ -151,6 +150,11 @@ def _pointer(settings: Settings) -> Pointer | None:
 _current: dict[str, tuple[float, NgramModel]] = {}
 
 
+def reset() -> None:
+    """Forget the model read last (tests: every test has a fresh bucket of the same name)."""
+    _current.clear()
+
+
 def current_model(settings: Settings) -> NgramModel:
     """The model in use, reading the pointer again at most every `classifier_pointer_seconds`."""
     checked = _current.get(settings.raw_bucket)
@@ -197,7 +201,7 @@ def retrain(settings: Settings, by: str, now: datetime) -> Evaluation:
     kept = corrections(settings)
     trained = [example for example in kept if not held_back(example.tracking_no)]
     measured: list[Example] = [*reference_examples("heldout"), *(e for e in kept if held_back(e.tracking_no))]
-    candidate = train_model([*reference_examples("tuning"), *trained * _knobs().correction_weight])
+    candidate = train_model(reference_examples("tuning"), trained)
     current = current_model(settings)
     current_accuracy, candidate_accuracy = evaluate(measured, current), evaluate(measured, candidate)
     adopted = candidate.version != current.version and _not_worse(candidate_accuracy, current_accuracy)
