@@ -15,8 +15,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from infra.resources import dead_letter_queue
-from shared.core.auth import Role
+from shared.core.auth import Principal, Role
 from shared.core.aws import client
+from shared.core.errors import ApiError
 from shared.core.settings import Settings, get_settings
 
 T = TypeVar("T")
@@ -113,6 +114,19 @@ def _parser() -> argparse.ArgumentParser:
     detect.add_argument("--at", type=_moment, help="ISO time; without an offset, Asia/Shanghai (default: now)")
     _target(detect)
     detect.set_defaults(command=_detect_hotspots)
+
+    model = commands.add_parser("model", help="the classifier's statistical model: versions, retraining, rollback")
+    model_commands = model.add_subparsers(required=True, metavar="ACTION")
+    listing = model_commands.add_parser("list", help="the model in use, the stored versions, the latest evaluations")
+    _target(listing)
+    listing.set_defaults(command=_model_list)
+    retrain = model_commands.add_parser("retrain", help="retrain from the reference set and the staff corrections now")
+    _target(retrain)
+    retrain.set_defaults(command=_model_retrain)
+    use = model_commands.add_parser("use", help="put a stored model version in use (a rollback)")
+    use.add_argument("version", metavar="VERSION")
+    _target(use)
+    use.set_defaults(command=_model_use)
 
     report = commands.add_parser("report", help="make the reports of a period now (county and every department)")
     report.add_argument(
@@ -424,6 +438,64 @@ def _detect_hotspots(args: argparse.Namespace) -> int:
         f"cluster days read {summary.days_read}, clusters {summary.clusters}, opened {len(summary.opened)}, "
         f"updated {summary.updated}, announced {summary.notified}{quiet}"
     )
+    return 0
+
+
+# --- model (shared/routing/learning.py) ---------------------------------------------------------------------------
+
+# Who the model commands record as having retrained or rolled back (the operator at the console of the machine).
+CLI_OPERATOR = "cli:hotspot"
+
+
+def _model_list(args: argparse.Namespace) -> int:
+    from shared.routing import learning
+
+    operator = Principal(subject=CLI_OPERATOR, name=CLI_OPERATOR, role=Role.county_admin)
+    status = _on_target(args, "model list", lambda settings: learning.status(settings, operator))
+    if status is None:
+        return 1
+    print(f"in use: {status['current']['version']}")
+    print("stored: " + (" ".join(status["versions"]) or "-"))
+    for evaluation in status["evaluations"]:
+        print(_evaluation_line(evaluation))
+    return 0
+
+
+def _model_retrain(args: argparse.Namespace) -> int:
+    from shared.routing import learning
+
+    evaluation = _on_target(
+        args, "model retrain", lambda settings: learning.retrain(settings, CLI_OPERATOR, datetime.now(UTC))
+    )
+    if evaluation is None:
+        return 1
+    print(_evaluation_line(evaluation.model_dump(mode="json")))
+    return 0
+
+
+def _evaluation_line(evaluation: dict[str, Any]) -> str:
+    decision = "adopted" if evaluation["adopted"] else "kept current"
+    return (
+        f"{evaluation['at']} candidate {evaluation['candidate_version']} category "
+        f"{evaluation['candidate']['category']:.1%} vs current {evaluation['current_version']} "
+        f"{evaluation['current']['category']:.1%} on {evaluation['evaluated_on']} examples "
+        f"(trained on {evaluation['trained_on']} corrections): {decision}"
+    )
+
+
+def _model_use(args: argparse.Namespace) -> int:
+    from shared.routing import learning
+
+    try:
+        pointer = _on_target(
+            args, "model use", lambda settings: learning.use(settings, args.version, CLI_OPERATOR, datetime.now(UTC))
+        )
+    except ApiError as error:
+        print(f"hotspot model use: {error.message}", file=sys.stderr)
+        return 1
+    if pointer is None:
+        return 1
+    print(f"in use: {pointer.version} (routing reads it within CLASSIFIER_POINTER_SECONDS)")
     return 0
 
 

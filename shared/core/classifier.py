@@ -12,6 +12,7 @@ See DESIGN.md, section 3, and the routing rules in departments.json.
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Literal
@@ -424,11 +425,11 @@ def model_text(text: str) -> str:
     return _masked(body, _rules().matcher.scan(body))
 
 
-def train_model(examples: list[Example], corrections: list[Example] | None = None) -> NgramModel:
+def train_model(examples: Sequence[Example], corrections: Sequence[Example] = ()) -> NgramModel:
     """A model of the reference examples, and of staff corrections in classes of their own."""
     settings = _rules().config.model
     pairs = [(model_text(example.text), example.category) for example in examples]
-    pairs += [(model_text(example.text), example.category + ngram_model.CORRECTIONS) for example in corrections or []]
+    pairs += [(model_text(example.text), example.category + ngram_model.CORRECTIONS) for example in corrections]
     return ngram_model.train(pairs, settings.n_min, settings.n_max, settings.alpha, settings.temperature)
 
 
@@ -447,7 +448,7 @@ class Accuracy(BaseModel):
     per_category: dict[str, tuple[int, int]]  # category -> (right, examples)
 
 
-def evaluate(examples: list[Example], model: NgramModel | None = None) -> Accuracy:
+def evaluate(examples: Sequence[Example], model: NgramModel | None = None) -> Accuracy:
     category_right = department_right = with_department = 0
     per_category: dict[str, tuple[int, int]] = {}
     for example in examples:

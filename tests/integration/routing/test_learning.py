@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from infra.cli import main as hotspot
 from shared.core.auth import Principal, Role
 from shared.core.classifier import builtin_model, classify, reference_examples
 from shared.core.dal.cases import CaseStore
@@ -170,3 +171,20 @@ def test_retraining_on_demand_is_for_the_county_legal_office(http, aws: Settings
     assert get(http, "/classifier", bearer(aws, Role.county_admin))[1]["current"] == {
         "version": builtin_model().version
     }
+
+
+def test_the_model_commands_list_retrain_and_roll_back(aws: Settings, capsys) -> None:
+    # given staff corrections of one kind
+    keep(aws, REMOTE_WATCHING, "inspection")
+    # when the county retrains from the command line, then rolls back to the built-in model
+    assert hotspot(["model", "retrain", "--aws"]) == 0
+    retrained = learning.current_model(aws).version
+    assert hotspot(["model", "use", builtin_model().version, "--aws"]) == 0
+    # then the retrained model was adopted and the built-in one is in use again; the listing shows both and the
+    # evaluation; an unknown version is refused
+    assert retrained != builtin_model().version
+    assert learning.current_model(aws).version == builtin_model().version
+    assert hotspot(["model", "list", "--aws"]) == 0
+    listing = capsys.readouterr().out
+    assert f"in use: {builtin_model().version}" in listing and retrained in listing and "adopted" in listing
+    assert hotspot(["model", "use", "000000000000", "--aws"]) == 1
