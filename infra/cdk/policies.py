@@ -13,6 +13,7 @@ from infra.cdk.stages import Stage
 from infra.resources import named
 from shared.core import uploads
 from shared.intake import mail_inbound
+from shared.routing import learning
 
 # The actions on the cases table that every service's data access may use (shared/core/dal/).
 CASE_ITEM_ACTIONS = [
@@ -127,6 +128,14 @@ def statements(service: str, stack: cdk.Stack, stage: Stage, res: ResourcesStack
             _allow("OperatorEntryArchiveAndAttachments", ["s3:PutObject"], [raw_objects("*")]),
             _allow("OperatorEntryClaimUploads", ["s3:GetObject", "s3:DeleteObject"], [quarantined_uploads]),
             _allow("ConsoleQuarantineRawPayloadLinks", ["s3:GetObject"], [raw_objects("raw/*")]),
+            # shared/routing/learning.py: corrections, models, evaluations and the pointer (PutObject above).
+            _allow("ClassifierModels", ["s3:GetObject"], [raw_objects(f"{learning.PREFIX}*")]),
+            _allow(
+                "ListClassifierModels",
+                ["s3:ListBucket"],
+                [f"arn:{cdk.Aws.PARTITION}:s3:::{bucket_name(names.raw_bucket)}"],
+                StringLike={"s3:prefix": [f"{learning.PREFIX}*"]},
+            ),
         ]
     if service == "reporting":
         return [
