@@ -6,6 +6,7 @@ import getpass
 import ipaddress
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -45,6 +46,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--moto-port", type=int, default=5000, help="port of the moto server")
     run.add_argument("--fire-schedules-now", action="store_true", help="fire every schedule once at start-up")
     run.add_argument("--smtp-port", type=int, default=2525, help="port of the SMTP listener that takes mail in")
+    run.add_argument(
+        "--campaign-now",
+        action="store_true",
+        help="move the campaign's dates so that it is running today (CAMPAIGN_SHIFT_DAYS; `make run` and the demo)",
+    )
     run.set_defaults(command=_run)
 
     classify = commands.add_parser(
@@ -115,6 +121,13 @@ def _parser() -> argparse.ArgumentParser:
     _target(detect)
     detect.set_defaults(command=_detect_hotspots)
 
+    demo = commands.add_parser("demo", help="fill the running local stack (`make run`) with a campaign running now")
+    demo.add_argument("--size", type=int, default=300, help="complaints of the plan (default 300), besides a hotspot")
+    demo.add_argument("--gateway", default="http://127.0.0.1:8000", help="the local stack's gateway")
+    demo.add_argument("--moto-port", type=int, default=5000, help="port of the local stack's moto server")
+    demo.add_argument("--smtp-port", type=int, default=2525, help="port of the local stack's SMTP listener")
+    demo.set_defaults(command=_demo)
+
     model = commands.add_parser("model", help="the classifier's statistical model: versions, retraining, rollback")
     model_commands = model.add_subparsers(required=True, metavar="ACTION")
     listing = model_commands.add_parser("list", help="the model in use, the stored versions, the latest evaluations")
@@ -156,6 +169,8 @@ def _run(args: argparse.Namespace) -> int:
         # The gateway has no TLS and the local token issuer is for development only.
         print(f"hotspot run: refusing to listen on {args.host}; use a loopback address", file=sys.stderr)
         return 2
+    if args.campaign_now:
+        os.environ["CAMPAIGN_SHIFT_DAYS"] = str(campaign_now_shift())
     from infra import local_stack  # chalice and moto are development dependencies
 
     # Warnings from libraries, and a line per request and handler invocation from the local stack.
@@ -437,6 +452,48 @@ def _detect_hotspots(args: argparse.Namespace) -> int:
     print(
         f"cluster days read {summary.days_read}, clusters {summary.clusters}, opened {len(summary.opened)}, "
         f"updated {summary.updated}, announced {summary.notified}{quiet}"
+    )
+    return 0
+
+
+# --- demo (infra/demo.py) -----------------------------------------------------------------------------------------
+
+# Where `--campaign-now` puts today: a week into the campaign's last phase (the earlier phases and the materials'
+# due date behind, the campaign still running).
+DAYS_INTO_LAST_PHASE = 7
+
+
+def campaign_now_shift() -> int:
+    from shared.core.campaign import shift_to_surround
+    from shared.core.reference_data import county_timezone
+
+    return shift_to_surround(datetime.now(county_timezone()).date(), DAYS_INTO_LAST_PHASE)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    """The demo campaign, then what the schedules would do with it: reminders and escalations, hotspot
+    detection, the campaign's reports. Prints counts only."""
+    from infra import demo
+    from shared.reporting import hotspots
+    from shared.routing import reminders
+
+    os.environ["CAMPAIGN_SHIFT_DAYS"] = str(campaign_now_shift())  # the dates the stack runs with
+    _use_local_stack(args.moto_port)
+    settings = get_settings()
+    try:
+        summary = demo.run(settings, args.gateway, args.smtp_port, args.size)
+        demo.settle(settings)
+        reminded = reminders.remind_deadlines(settings)
+        detected = hotspots.detect(settings)
+        demo.settle(settings)
+        reports = demo.reports(settings, args.gateway)
+    except (RuntimeError, OSError, BotoCoreError, ClientError) as error:
+        print(f"hotspot demo: {error}", file=sys.stderr)
+        return 1
+    print(
+        f"complaints {summary.complaints}, workflow actions {summary.actions}, records {summary.records}, "
+        f"materials {summary.materials}, published {summary.publications}; overdue {reminded.overdue}, "
+        f"escalated {reminded.escalated}; hotspots opened {len(detected.opened)}; report files {reports}"
     )
     return 0
 
