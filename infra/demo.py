@@ -29,8 +29,8 @@ from shared.core.settings import Settings
 from shared.routing import workflow
 
 STAFF_CHANNELS = ("hotline", "letter", "visit", "survey", "inspection", "media")
-# One in this many of the plan's complaints comes in by each public channel (web, mail) rather than by staff.
-CHANNEL_CYCLE = ("web", "email", *STAFF_CHANNELS)
+# The channels in turn: the public ones (web, mail, SMS), then those staff enter.
+CHANNEL_CYCLE = ("web", "email", "sms", *STAFF_CHANNELS)
 # The hotspot that rises in the last days: fines by the city administration, from one street.
 RISING = ("城管队员在人民大街上见摊就罚，罚款两百元也不给罚款收据，这个星期已经是第{n}次了。", "ZHZF")
 TIMEOUT = 30
@@ -69,8 +69,8 @@ class Demo:
     # ---- complaints ----
 
     def submit(self, number: int, text: str, channel: str, received_at: datetime, respondent: str | None) -> str | None:
-        """One complaint in through its channel; its tracking number (the same on a second run), None by mail:
-        routed later, it waits for the department."""
+        """One complaint in through its channel; its tracking number (the same on a second run), None by mail
+        or SMS: routed later, it waits for the department."""
         key = {"Idempotency-Key": f"demo-{number}"}
         body: dict[str, Any] = {"description": text}
         if respondent:
@@ -79,6 +79,9 @@ class Demo:
             status, answer = self.call("POST", "/intake/complaints", key, body)
         elif channel == "email":
             self.mail(number, text)
+            return None
+        elif channel == "sms":
+            self.sms(number, text)
             return None
         else:
             body.update(channel=channel, received_at=received_at.isoformat())
@@ -97,6 +100,21 @@ class Demo:
         mail.set_content(text)
         with smtplib.SMTP("127.0.0.1", self.smtp_port, timeout=TIMEOUT) as smtp:
             smtp.send_message(mail)
+
+    def sms(self, number: int, text: str) -> None:
+        """A text through the SMS provider's webhook (Aliyun's push); intake takes each sequence id once."""
+        push = [
+            {
+                "phone_number": f"139{number:08d}",
+                "content": text,
+                "send_time": self.now.astimezone(reference_data.county_timezone()).strftime("%Y-%m-%d %H:%M:%S"),
+                "sequence_id": number + 1,
+            }
+        ]
+        path = f"/intake/sms/aliyun?token={self.settings.sms_webhook_token}"
+        status, answer = self.call("POST", path, {}, push)
+        if status != 200:
+            raise RuntimeError(f"sms {number}: {status} {answer}")
 
     def wait(self, probe: Callable[[], Any], what: str, seconds: float = 60) -> Any:
         deadline = time.monotonic() + seconds
@@ -267,9 +285,7 @@ class Demo:
                     slot["url"], data=slot["fields"], files={"file": (f"{code}.pdf", content)}, timeout=TIMEOUT
                 )
                 upload.raise_for_status()
-                status, answer = self.call(
-                    "POST", f"/reports/materials/{code}/submissions", head, {"key": slot["key"]}
-                )
+                status, answer = self.call("POST", f"/reports/materials/{code}/submissions", head, {"key": slot["key"]})
                 if status not in (200, 201):
                     raise RuntimeError(f"material {department} {code}: {status} {answer}")
                 self.summary.materials += 1
