@@ -2,7 +2,9 @@
 newcomer's first look shows figures, and a second run adds nothing.
 
 A smaller demo than the default (DEMO_SIZE complaints) keeps the test short; the plan covers every channel,
-every workflow path, records, materials, publications and a rising hotspot at any size of at least 40.
+every workflow path, records, materials, publications and a rising hotspot at any size of at least 40. The
+dashboard is also looked at in a real browser here (headless chromium, as tests/browser/), on the same stack
+and demo.
 """
 
 import json
@@ -11,12 +13,17 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from io import BytesIO
+from pathlib import Path
 
 import pytest
 import requests
 from openpyxl import load_workbook
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.select import Select
 
 from shared.core import staff_pages
+from tests.browser.test_intake_page_browser import browser, wait_for
+from tests.browser.test_staff_console_browser import sign_in
 from tests.support import ROOT, Stack, running_stack, staff_token
 
 DEMO_SIZE = 60
@@ -114,3 +121,24 @@ def test_the_dashboard_and_hotspot_list_show_figures(stack: Stack, runs: tuple[s
         values = re.findall(r"data-figure=\"?[a-z_-]+\"?[^>]*>\s*([0-9.]+)", found.group(0))
         assert any(float(value) for value in values), section
     assert any(item["status"] == "open" and item["count"] >= 5 for item in hotspots)
+
+
+def test_the_dashboard_in_a_browser_after_the_demo(stack: Stack, runs: tuple[str, str], tmp_path: Path) -> None:
+    # given the county legal office signed in on the console in headless chromium, on a laptop-sized window
+    driver = browser(tmp_path / "profile", javascript=True)
+    driver.set_window_size(1280, 900)
+    try:
+        sign_in(driver, stack, staff_token(stack, "county_admin"))
+        # when it opens the dashboard from the console's navigation
+        wait_for(driver, "#dashboard-link").click()
+        wait_for(driver, "#overdue")
+        driver.save_screenshot(str(tmp_path / "dashboard.png"))
+        # then the period is the running campaign, and every section shows a non-zero figure
+        selected = Select(driver.find_element(By.ID, "period")).first_selected_option.get_attribute("value")
+        assert selected is not None and selected.startswith("campaign:")
+        for section in ("figures", "hotspots", "categories", "trend", "overdue"):
+            cells = driver.find_elements(By.CSS_SELECTOR, f"#{section} [data-figure]")
+            values = [cell.text.lstrip("+") for cell in cells]
+            assert any(value.isdigit() and int(value) > 0 for value in values), (section, values)
+    finally:
+        driver.quit()
