@@ -71,7 +71,7 @@ class Demo:
     def submit(self, number: int, text: str, channel: str, received_at: datetime, respondent: str | None) -> str | None:
         """One complaint in through its channel; its tracking number (the same on a second run), None by mail
         or SMS: routed later, it waits for the department."""
-        key = {"Idempotency-Key": f"demo-{number}"}
+        key = {"Idempotency-Key": f"demo-campaign-{number}"}
         body: dict[str, Any] = {"description": text}
         if respondent:
             body["respondent"] = respondent
