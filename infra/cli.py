@@ -51,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="move the campaign's dates so that it is running today (CAMPAIGN_SHIFT_DAYS; `make run` and the demo)",
     )
+    run.add_argument("--pollers", type=int, default=3, help="concurrent batches per SQS queue, as Lambda runs them")
     run.set_defaults(command=_run)
 
     classify = commands.add_parser(
@@ -177,7 +178,7 @@ def _run(args: argparse.Namespace) -> int:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     local_stack.log.setLevel(logging.INFO)
     try:
-        local_stack.run(args.host, args.port, args.moto_port, args.fire_schedules_now, args.smtp_port)
+        local_stack.run(args.host, args.port, args.moto_port, args.fire_schedules_now, args.smtp_port, args.pollers)
     except (RuntimeError, OSError) as error:
         print(f"hotspot run: {error}", file=sys.stderr)
         return 1

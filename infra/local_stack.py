@@ -24,7 +24,7 @@ import traceback
 import urllib.request
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -53,6 +53,8 @@ SERVICES_DIR = Path(__file__).resolve().parents[1] / "services"
 BASE_PATHS = {"intake": "intake", "cases": "routing", "reports": "reporting"}
 # Chalice's default stage; on AWS a handler's function and rule are both named `<app>-<stage>-<handler>`.
 STAGE = "dev"
+# Concurrent batches per SQS queue, as Lambda's event source mapping runs several at once (it starts with five).
+SQS_POLLERS = 3
 # Short long-polls so that stopping takes about a second.
 POLL_WAIT_SECONDS = 1
 # SQS returns at most ten messages per receive: larger batch sizes are capped to that locally.
@@ -70,6 +72,12 @@ class Service:
     name: str  # its directory under services/, used in logs
     base_path: str  # first segment of the URL path of its API
     app: Chalice
+    # Each function's timeout, from the service's .chalice/config.json (`lambda_timeout`, or a function's own).
+    timeouts: dict[str, int] = field(default_factory=dict)
+    default_timeout: int = FUNCTION_TIMEOUT_SECONDS
+
+    def timeout(self, handler_name: str) -> int:
+        return self.timeouts.get(handler_name, self.default_timeout)
 
 
 def load_app(app_file: Path, module_name: str) -> Chalice:
@@ -94,10 +102,18 @@ def load_app(app_file: Path, module_name: str) -> Chalice:
 
 
 def load_services() -> list[Service]:
-    return [
-        Service(name, base_path, load_app(SERVICES_DIR / name / "app.py", f"hotspot_{name}_app"))
-        for base_path, name in BASE_PATHS.items()
-    ]
+    services = []
+    for base_path, name in BASE_PATHS.items():
+        config = json.loads((SERVICES_DIR / name / ".chalice" / "config.json").read_text(encoding="utf-8"))
+        timeouts = {
+            function: int(values["lambda_timeout"])
+            for function, values in config.get("lambda_functions", {}).items()
+            if "lambda_timeout" in values
+        }
+        app = load_app(SERVICES_DIR / name / "app.py", f"hotspot_{name}_app")
+        default = int(config.get("lambda_timeout", FUNCTION_TIMEOUT_SECONDS))
+        services.append(Service(name, base_path, app, timeouts, default))
+    return services
 
 
 # --- moto and the environment ---------------------------------------------------------------------------------
@@ -210,19 +226,42 @@ def describe(error: BaseException) -> str:
     return f"{type(error).__name__} in {last.name} ({Path(last.filename).name}:{last.lineno})"
 
 
+class FunctionTimedOut(RuntimeError):
+    """The handler ran past its function's timeout: Lambda would have stopped it, and reports an error."""
+
+
 class LambdaFunction:
-    """One event handler of an app, called with a fresh Lambda-like context per invocation."""
+    """One event handler of an app, called with a fresh Lambda-like context per invocation, within its timeout."""
 
     def __init__(self, service: Service, handler_name: str, account: Account) -> None:
         self.label = f"{service.name}.{handler_name}"
         self.name = f"{service.app.app_name}-{STAGE}-{handler_name}"
         self._arn = account.arn("lambda", f"function:{self.name}")
         self._handler = service.app.handler_map[handler_name]
+        self.timeout_seconds = service.timeout(handler_name)
 
     def invoke(self, event: dict[str, Any]) -> Any:
-        context = LambdaContext(self.name, DEFAULT_LAMBDA_MEMORY_SIZE, FUNCTION_TIMEOUT_SECONDS * 1000)
+        """The handler's result; FunctionTimedOut past the timeout. A thread cannot be killed: the handler is
+        abandoned to finish on its own, and what it was given is treated as Lambda treats a timed-out
+        invocation (an SQS batch comes back after the visibility timeout)."""
+        context = LambdaContext(self.name, DEFAULT_LAMBDA_MEMORY_SIZE, self.timeout_seconds * 1000)
         context.invoked_function_arn = self._arn
-        return self._handler(event, context)
+        outcome: dict[str, Any] = {}
+
+        def call() -> None:
+            try:
+                outcome["result"] = self._handler(event, context)
+            except BaseException as error:  # handed to the caller, as the Lambda runtime reports it
+                outcome["error"] = error
+
+        worker = threading.Thread(target=call, name=f"invoke {self.label}", daemon=True)
+        worker.start()
+        worker.join(self.timeout_seconds)
+        if worker.is_alive():
+            raise FunctionTimedOut(f"{self.label} timed out after {self.timeout_seconds} s")
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome.get("result")
 
 
 def _elapsed_ms(started: float) -> float:
@@ -691,7 +730,14 @@ def _use_thread_local_requests(app: Chalice) -> None:
 class Runtime:
     """The gateway, SQS pollers and schedule timers of a set of services, against the current AWS endpoint."""
 
-    def __init__(self, services: list[Service], host: str, port: int, fire_schedules_now: bool = False) -> None:
+    def __init__(
+        self,
+        services: list[Service],
+        host: str,
+        port: int,
+        fire_schedules_now: bool = False,
+        pollers: int = SQS_POLLERS,
+    ) -> None:
         for service in services:
             _use_thread_local_requests(service.app)
         self._stop = threading.Event()
@@ -701,7 +747,10 @@ class Runtime:
             for source in service.app.event_sources:
                 function = LambdaFunction(service, source.name, account)
                 if isinstance(source, SQSEventConfig):
-                    workers.append((f"sqs {function.label}", SqsPoller(function, source, self._stop).run))
+                    # Lambda runs several batches of one queue at once: so do we, to meet what that brings.
+                    for number in range(pollers):
+                        poller = SqsPoller(function, source, self._stop)
+                        workers.append((f"sqs {function.label} {number + 1}", poller.run))
                 elif isinstance(source, ScheduledEventConfig):
                     timer = ScheduleTimer(function, source, account, self._stop, fire_schedules_now)
                     workers.append((f"schedule {function.label}", timer.run))
@@ -773,7 +822,9 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def run(host: str, port: int, moto_port: int, fire_schedules_now: bool, smtp_port: int = 2525) -> None:
+def run(
+    host: str, port: int, moto_port: int, fire_schedules_now: bool, smtp_port: int = 2525, pollers: int = SQS_POLLERS
+) -> None:
     """Run the whole local stack until Ctrl-C or SIGTERM."""
     signal.signal(signal.SIGTERM, _raise_interrupt)  # stop on SIGTERM as on Ctrl-C
     # A shell starting us in the background hands down SIGINT ignored; Ctrl-C and `kill -INT` must still stop us.
@@ -789,7 +840,7 @@ def run(host: str, port: int, moto_port: int, fire_schedules_now: bool, smtp_por
         provision(get_settings())
         _allow_replies(get_settings())
         services = load_services()
-        runtime = Runtime(services, host, port, fire_schedules_now)
+        runtime = Runtime(services, host, port, fire_schedules_now, pollers)
         smtp = SmtpListener(host, smtp_port)
         smtp.start()
         runtime.start()

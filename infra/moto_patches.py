@@ -4,8 +4,10 @@ moto backs up every table a TransactWriteItems touches by deep-copying the whole
 so that it can roll back; with a few thousand cases each transaction takes hundreds of milliseconds and the
 local stack slows as it is used. Here the backup is of the items the transaction writes, and a failed
 transaction puts exactly those back. The outcome is moto's own: same checks, same errors, same rollback.
-Transactions are also made atomic between threads, as on AWS: moto checks and writes item by item, so two
-concurrent transactions on one case could otherwise both pass their version checks.
+Transactions also follow DynamoDB's conflict rule between threads: moto checks and writes item by item, so two
+concurrent transactions on one case could otherwise both pass their version checks. As on AWS, a transaction
+that names an item another transaction is writing at that moment is cancelled with `TransactionConflict` (the
+caller retries, shared/core/dal/items.py), and transactions on different items run side by side.
 Applied by the local stack's moto server (`infra/moto_server.py`), the integration tests and the benchmarks.
 """
 
@@ -14,12 +16,15 @@ import threading
 from typing import Any
 
 import moto.dynamodb.models as dynamodb_models
+from moto.dynamodb.exceptions import TransactionCanceledException
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
 
 _original_transact = DynamoDBBackend.transact_write_items
-_transaction_lock = threading.Lock()
+# The items of the transactions running now: (table name, hash key, range key).
+_in_flight: set[tuple[str, Any, Any]] = set()
+_in_flight_lock = threading.Lock()
 
 
 class _CopyWithoutTables:
@@ -69,14 +74,33 @@ def _restore(written: list[tuple]) -> None:
             table.items.pop(hash_key, None)
 
 
+def _reserve(written: list[tuple]) -> list[tuple[str, Any, Any]]:
+    """Mark the transaction's items as being written, or cancel it as DynamoDB does when one of them is already."""
+    keys = [(table.name, hash_key, range_key) for table, hash_key, range_key, _ in written]
+    with _in_flight_lock:
+        if any(key in _in_flight for key in keys):
+            reasons = [
+                ("TransactionConflict", "Transaction is ongoing for the item", None)
+                if key in _in_flight
+                else (None, None, None)
+                for key in keys
+            ]
+            raise TransactionCanceledException(reasons)
+        _in_flight.update(keys)
+    return keys
+
+
 def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
-    with _transaction_lock:
-        written = _written_items(self, transact_items)
-        try:
-            _original_transact(self, transact_items)
-        except Exception:
-            _restore(written)
-            raise
+    written = _written_items(self, transact_items)
+    keys = _reserve(written)
+    try:
+        _original_transact(self, transact_items)
+    except Exception:
+        _restore(written)
+        raise
+    finally:
+        with _in_flight_lock:
+            _in_flight.difference_update(keys)
 
 
 def apply() -> None:

@@ -33,6 +33,7 @@ from shared.routing import (
     learning,
     notifications,
     operator_entry,
+    outbox,
     publication,
     reminders,
     router,
@@ -65,6 +66,17 @@ def remind_deadlines(event: Any) -> dict:
 def retrain_classifier(event: Any) -> dict:
     evaluation = learning.retrain(settings, learning.RETRAINER, datetime.now(UTC))
     return evaluation.model_dump(mode="json", include={"candidate_version", "adopted", "trained_on"})
+
+
+# The sweeps run on their own, so that a failure of the reminders (or of each other) never stops them.
+@app.schedule(Rate(5, unit=Rate.MINUTES), name="sweep_unrouted")
+def sweep_unrouted(event: Any) -> dict:
+    return reminders.sweep_unrouted(settings).model_dump()
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="sweep_outbox")
+def sweep_outbox(event: Any) -> dict:
+    return {"delivered": outbox.sweep(settings)}
 
 
 @app.route("/health", methods=["GET"])

@@ -4,15 +4,17 @@ Chalice calls handler(event), so Powertools' BatchProcessor is used as an object
 and its context. The deployed event source mapping must set ReportBatchItemFailures (infra/package.py).
 """
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from shared.core.messages import Envelope
-from shared.core.observability import traced
+from shared.core.observability import count, logger, traced
+
+Item = TypeVar("Item")
 
 
 def process_messages(event: Any, handle: Callable[[Envelope], object]) -> PartialItemFailureResponse:
@@ -33,3 +35,18 @@ def process_bodies(event: Any, handle: Callable[[str], object]) -> PartialItemFa
         processor=BatchProcessor(event_type=EventType.SQS),
         context=event.context,
     )
+
+
+def each_isolated(items: Iterable[Item], work: Callable[[Item], object], what: str, key: Callable[[Item], str]) -> int:
+    """A scheduled run's items each on its own: one that fails is logged by its key (never its data), counted as
+    the metric `ScheduledItemFailed` and skipped, so that one bad item never stops the rest. How many failed."""
+    failed = 0
+    for item in items:
+        try:
+            work(item)
+        except Exception:
+            failed += 1
+            logger.exception(f"{what} failed for one item; the rest go on", extra={"item": key(item)})
+    if failed:
+        count("ScheduledItemFailed", failed)
+    return failed

@@ -10,6 +10,7 @@ import hashlib
 import secrets
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
@@ -27,6 +28,8 @@ from shared.core.observability import logger
 from shared.core.settings import Settings
 
 TRACKING_ATTEMPTS = 5
+# Where the idempotency answer stands among the writes of a new case (shared/core/dal/cases.py CaseStore.create).
+ANSWER_POSITION = 0
 
 
 class ComplainantIn(Complainant):
@@ -183,12 +186,32 @@ def draft_from_request(request: ComplaintRequest, channel: Channel, raw_key: str
     )
 
 
-def create_with_uploads(settings: Settings, draft: ComplaintDraft, upload_keys: list[str]) -> Receipt:
+@dataclass
+class Once:
+    """This attempt's claim on an idempotency key. The answer is stored in the same transaction as the complaint
+    (`create_complaint`) or the change (`answer_write`), so that a retry after a crash gets the tracking number
+    back instead of filing the complaint twice; `body_of` turns the receipt into the answer stored."""
+
+    store: IdempotencyStore
+    key: str
+    token: str
+    status: int
+    body_of: Callable[["Receipt"], dict] = lambda receipt: receipt.model_dump(mode="json")
+    answered: bool = False
+
+    def answer_write(self, body: dict) -> dict:
+        self.answered = True
+        return self.store.answer_write(self.key, self.token, self.status, body)
+
+
+def create_with_uploads(
+    settings: Settings, draft: ComplaintDraft, upload_keys: list[str], once: Once | None = None
+) -> Receipt:
     """Claim the uploaded files (checked, copied to attachments/) and store the complaint naming them."""
     if not upload_keys:
-        return create_complaint(settings, draft)
+        return create_complaint(settings, draft, once)
     attachments = uploads.claim(settings, upload_keys, raw_ref(draft.raw_key))
-    receipt = create_complaint(settings, draft.model_copy(update={"attachments": attachments}))
+    receipt = create_complaint(settings, draft.model_copy(update={"attachments": attachments}), once)
     uploads.discard(settings, upload_keys)
     return receipt
 
@@ -216,31 +239,47 @@ def check_idempotency_key(key: str) -> None:
 
 
 def run_once(
-    settings: Settings, key: str, fingerprint: str, now: datetime, produce: Callable[[], dict], status: int = 201
+    settings: Settings,
+    key: str,
+    fingerprint: str,
+    now: datetime,
+    produce: Callable[[Once], dict],
+    status: int = 201,
 ) -> Answer:
-    """Produce an answer once per key: a retry gets the first answer back; another request under the key is refused.
+    """Produce an answer once per key: a retry gets the first answer back; another request under the key is refused
+    while it is being answered, and takes the key over once that attempt's lease has run out (it died).
 
     Keys: `intake:<Idempotency-Key>` for the JSON API, `<channel>:<provider message id>` for SMS and mail.
     """
     store = IdempotencyStore(settings)
-    previous = store.claim(key, fingerprint, now)
+    once = Once(store, key, uuid.uuid4().hex, status)
+    previous = store.claim(key, fingerprint, now, settings.delivery_lease_seconds, once.token)
     if previous is not None:
         if previous.get("fingerprint") != fingerprint:
             raise ApiError(422, "idempotency_key_reused", "同一个 Idempotency-Key 已用于内容不同的投诉")
         if previous.get("state") != "complete":
-            raise ApiError(409, "request_in_progress", "相同的投诉正在提交中，请稍后再查询")
+            raise key_in_progress()
         return Answer(status=int(previous["response_status"]), body=previous["response_body"], replayed=True)
     try:
-        body = produce()
+        body = produce(once)
     except Exception:
-        store.release(key)
+        store.release(key, once.token)
         raise
-    store.complete(key, status, body)
+    if not once.answered:
+        try:
+            store.complete(key, once.token, status, body)
+        except ConditionFailed:
+            raise key_in_progress() from None  # taken over by a retry while this attempt ran past its lease
     return Answer(status=status, body=body)
 
 
-def create_complaint(settings: Settings, draft: ComplaintDraft) -> Receipt:
-    """Store a complaint with its first audit event and queue it for routing."""
+def key_in_progress() -> ApiError:
+    return ApiError(409, "request_in_progress", "相同的投诉正在提交中，请稍后再查询")
+
+
+def create_complaint(settings: Settings, draft: ComplaintDraft, once: Once | None = None) -> Receipt:
+    """Store a complaint with its first audit event (and the answer of its idempotency key, `once`), and queue it
+    for routing."""
     store = CaseStore(settings)
     complainant = draft.complainant
     has_complainant = bool(complainant and complainant.model_dump(exclude_none=True))
@@ -273,10 +312,16 @@ def create_complaint(settings: Settings, draft: ComplaintDraft) -> Receipt:
             to_status=case.status,
             details={"raw_key": draft.raw_key},
         )
+        receipt = Receipt(
+            tracking_no=tracking_no, verification_code=code, status=case.status, received_at=draft.received_at
+        )
+        answer = [once.answer_write(once.body_of(receipt))] if once else []
         try:
-            store.create(case, complainant if has_complainant else None, event, contact_hash)
+            store.create(case, complainant if has_complainant else None, event, contact_hash, answer)
             break
-        except ConditionFailed:
+        except ConditionFailed as failed:
+            if answer and ANSWER_POSITION in failed.failed:
+                raise key_in_progress() from None  # taken over by a retry while this attempt ran past its lease
             continue  # tracking number already taken today: draw another
     else:
         raise RuntimeError("no free tracking number after several draws")
@@ -288,4 +333,4 @@ def create_complaint(settings: Settings, draft: ComplaintDraft) -> Receipt:
         # Stored but not queued: the sweeper in remind_deadlines queues it again, so answer success.
         logger.exception("enqueue failed; the sweeper will retry", extra={"tracking_no": tracking_no})
     logger.info("complaint received", extra={"tracking_no": tracking_no, "channel": str(draft.channel)})
-    return Receipt(tracking_no=tracking_no, verification_code=code, status=case.status, received_at=draft.received_at)
+    return receipt

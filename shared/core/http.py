@@ -9,9 +9,11 @@ import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from chalice.app import Chalice, Request, Response
+from pydantic_core import to_jsonable_python
 
 from shared.core import auth, staff_pages
 from shared.core.errors import ApiError
@@ -22,10 +24,21 @@ from shared.core.settings import Settings, get_settings
 JSON = "application/json; charset=utf-8"
 
 
+def rfc3339(moment: datetime) -> str:
+    """A time as every answer gives it: RFC 3339 in UTC, `2026-12-04T02:14:57.801701Z`, as pydantic writes it."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return rfc3339(value)
+    return to_jsonable_python(value)
+
+
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
     # ensure_ascii=False: Chinese text travels as UTF-8, readable and a third of the size.
     return Response(
-        body=json.dumps(body, ensure_ascii=False, default=str),
+        body=json.dumps(body, ensure_ascii=False, default=_json_value),
         status_code=status,
         headers={"Content-Type": JSON, **(headers or {})},
     )

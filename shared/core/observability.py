@@ -36,3 +36,11 @@ def traced(name: str) -> Iterator[None]:
         return
     with _tracer().provider.in_subsegment(name):
         yield
+
+
+def count(name: str, value: int = 1) -> None:
+    """One CloudWatch metric (namespace `Hotspot`), written at once as an embedded-metric log line."""
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+    with single_metric(name=name, unit=MetricUnit.Count, value=value, namespace="Hotspot") as metric:
+        metric.add_dimension(name="service", value=os.environ.get("POWERTOOLS_SERVICE_NAME", "hotspot"))

@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1024 * 1024
     # How long an Idempotency-Key is remembered.
     idempotency_ttl_seconds: int = 24 * 3600
+    # A claim on a delivery (a notice to one recipient) or on an idempotency key is a lease this long: longer than a
+    # function may run (its timeout, 10 s), shorter than a queue's visibility timeout (60 s), so that the message
+    # of an attempt that died comes back to find the lease over and takes it.
+    delivery_lease_seconds: int = Field(default=30, ge=1)
     # A complaint still unrouted this long after it was stored is re-enqueued by the sweeper.
     sweep_after_seconds: int = Field(default=300, ge=0)
     # An outbox item (messages of a stored change, shared/routing/outbox.py) still there this long is sent by the

@@ -13,6 +13,7 @@ from shared.core.filing import (
     Answer,
     ComplaintDraft,
     ComplaintRequest,
+    Once,
     archive_raw,
     check_idempotency_key,
     create_with_uploads,
@@ -60,8 +61,8 @@ def accept(
     draft = draft_from_request(request, channel, raw_key, now)
     limit_phone(settings, draft, now)
 
-    def produce() -> dict:
-        return create_with_uploads(settings, draft, request.attachments).model_dump(mode="json")
+    def produce(once: Once | None = None) -> dict:
+        return create_with_uploads(settings, draft, request.attachments, once).model_dump(mode="json")
 
     if idempotency_key is None:
         return Answer(status=201, body=produce())

@@ -69,9 +69,9 @@ def file_mail(settings: Settings, raw_key: str, size: int, mail: ParsedMail | No
             complainant=Complainant(email=mail.from_address, name=mail.from_name) if mail.from_address else None,
         )
 
-        def store() -> dict:
+        def store(once: filing.Once) -> dict:
             attachments = _store_attachments(settings, raw_key, mail)
-            receipt = filing.create_complaint(settings, draft.model_copy(update={"attachments": attachments}))
+            receipt = filing.create_complaint(settings, draft.model_copy(update={"attachments": attachments}), once)
             return receipt.model_dump(mode="json")
 
         try:

@@ -310,7 +310,7 @@ def _act_once(settings: Settings, message: InboundSms, raw_key: str, now: dateti
         f"sms:{message.provider}:{message.message_id}",
         hashlib.sha256(f"{message.phone}\n{message.text}".encode()).hexdigest(),
         now,
-        lambda: _act(settings, message, raw_key, now).model_dump(),
+        lambda once: _act(settings, message, raw_key, now, once).model_dump(),
         status=200,
     )
     outcome = Outcome.model_validate(answer.body)
@@ -319,7 +319,8 @@ def _act_once(settings: Settings, message: InboundSms, raw_key: str, now: dateti
     return outcome
 
 
-def _act(settings: Settings, message: InboundSms, raw_key: str, now: datetime) -> Outcome:
+def _act(settings: Settings, message: InboundSms, raw_key: str, now: datetime, once: filing.Once) -> Outcome:
+    """What a text leads to; a complaint or supplement is stored together with the answer kept for the text."""
     query = parse_query(message.text)
     if query is not None:
         return _query(settings, message, *query, now)
@@ -330,9 +331,14 @@ def _act(settings: Settings, message: InboundSms, raw_key: str, now: datetime) -
     complaints.limit_phone(settings, draft, now)
     earlier = _recent_sms_case(settings, complainant, now)
     if earlier is not None:
-        _supplement(settings, earlier, message.text, raw_key, now)
-        return Outcome(kind="supplement", tracking_no=earlier, reply=reply("sms_supplement", tracking_no=earlier))
-    receipt = filing.create_complaint(settings, draft)
+        supplement = Outcome(kind="supplement", tracking_no=earlier, reply=reply("sms_supplement", tracking_no=earlier))
+        _supplement(settings, earlier, message.text, raw_key, now, once.answer_write(supplement.model_dump()))
+        return supplement
+    once.body_of = lambda receipt: _complaint_outcome(receipt).model_dump()
+    return _complaint_outcome(filing.create_complaint(settings, draft, once))
+
+
+def _complaint_outcome(receipt: filing.Receipt) -> Outcome:
     answer = reply("sms_receipt", tracking_no=receipt.tracking_no, code=receipt.verification_code)
     return Outcome(kind="complaint", tracking_no=receipt.tracking_no, reply=answer)
 
@@ -381,14 +387,17 @@ def _recent_sms_case(settings: Settings, complainant: Complainant, now: datetime
     return tracking_no if case is not None and case.channel == Channel.sms else None
 
 
-def _supplement(settings: Settings, tracking_no: str, text: str, raw_key: str, now: datetime) -> Case:
-    """Append a follow-up text to a case, with its audit event, guarded by the version read."""
+def _supplement(
+    settings: Settings, tracking_no: str, text: str, raw_key: str, now: datetime, answer: dict[str, Any]
+) -> Case:
+    """Append a follow-up text to a case, with its audit event and the answer kept for the text (`answer`, first
+    of the transaction's writes), guarded by the version read."""
     store = CaseStore(settings)
     for _ in range(TRANSITION_ATTEMPTS):
         before = store.get(tracking_no)
         if before is None:
             raise RuntimeError(f"case {tracking_no} vanished")
-        _, after, event = change_case(
+        change = change_case(
             before,
             f"channel:{Channel.sms}",
             "supplement",
@@ -397,11 +406,13 @@ def _supplement(settings: Settings, tracking_no: str, text: str, raw_key: str, n
             description=f"{before.description}\n{text}",
         )
         try:
-            store.transition(before, after, event)
-        except ConditionFailed:
+            store.transition_together([change], [answer])
+        except ConditionFailed as failed:
+            if filing.ANSWER_POSITION in failed.failed:
+                raise filing.key_in_progress() from None  # taken over by a retry after this attempt's lease
             continue  # changed meanwhile (routed, most likely): read it again
         logger.info("complaint supplemented", extra={"tracking_no": tracking_no, "channel": str(Channel.sms)})
-        return after
+        return change.after
     raise RuntimeError(f"case {tracking_no} kept changing while a follow-up was added")
 
 

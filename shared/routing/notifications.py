@@ -9,7 +9,7 @@ carries no contact either: the consumer reads it from the case's personal-data c
 """
 
 import hashlib
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
 from functools import cache
@@ -18,8 +18,9 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from shared.core import identity, queues, reference_data
-from shared.core.dal.cases import CaseStore
+from shared.core.dal.cases import NOTICE_PREFIX, CaseStore
 from shared.core.dal.idempotency import IdempotencyStore
+from shared.core.dal.items import Claim, DeliveryBusy
 from shared.core.mailer import MailSender, mail_sender
 from shared.core.messages import Envelope, MessageType
 from shared.core.models import Case, Complainant
@@ -63,21 +64,30 @@ def send_notification(settings: Settings, message: Envelope, sender: SmsSender, 
     store = CaseStore(settings)
     sms = deadline_sms(notice)
     sent = 0
+    now = datetime.now(UTC)
+    busy = False
     for phone in recipients(notice):
         # The phone number is hashed: keys are visible in places personal data must not be.
         marker = f"NOTICE#{message.id}#{hashlib.sha256(phone.encode()).hexdigest()[:16]}"
-        if not store.record_once(notice.tracking_no, marker, {"kind": notice.kind, "channel": "sms"}):
+        claim = store.claim_delivery(
+            notice.tracking_no, marker, now, settings.delivery_lease_seconds, {"kind": notice.kind, "channel": "sms"}
+        )
+        if claim != Claim.claimed:
+            busy = busy or claim == Claim.busy
             continue
         try:
             provider_id = sender.send(phone, sms)
-        except Exception:
-            store.forget(notice.tracking_no, marker)  # let the retry send it
+        except Exception as error:
+            store.finish_delivery(notice.tracking_no, marker, {"state": "failed", "error": _reason(error)})
             raise
+        store.finish_delivery(notice.tracking_no, marker, {"state": "sent", "provider_message_id": provider_id})
         sent += 1
         logger.info(
             "notification sent",
             extra={"tracking_no": notice.tracking_no, "kind": notice.kind, "provider_message_id": provider_id},
         )
+    if busy:
+        raise DeliveryBusy(message.id)
     return sent
 
 
@@ -85,14 +95,17 @@ def send_sms_notice(settings: Settings, message: Envelope, sender: SmsSender) ->
     notice = SmsNotice.model_validate(message.data)
     store = IdempotencyStore(settings)
     key = f"notify:{message.id}"
-    if store.claim(key, notice.kind, datetime.now(UTC)) is not None:
-        return 0  # sent already, or being sent by a concurrent delivery
+    claim = store.claim_delivery(key, datetime.now(UTC), settings.delivery_lease_seconds, {"kind": notice.kind})
+    if claim == Claim.done:
+        return 0
+    if claim == Claim.busy:
+        raise DeliveryBusy(message.id)
     try:
         provider_id = sender.send(notice.phone, Sms(kind=notice.kind, values=notice.values))
-    except Exception:
-        store.release(key)  # let the retry send it
+    except Exception as error:
+        store.finish_delivery(key, {"state": "failed", "error": _reason(error)})
         raise
-    store.complete(key, 200, {"provider_message_id": provider_id})
+    store.finish_delivery(key, {"state": "sent", "provider_message_id": provider_id})
     logger.info(
         "sms sent",
         extra={"tracking_no": notice.tracking_no, "kind": notice.kind, "provider_message_id": provider_id},
@@ -101,9 +114,6 @@ def send_sms_notice(settings: Settings, message: Envelope, sender: SmsSender) ->
 
 
 # --- notices to complainants -----------------------------------------------------------------------------------
-
-# A claim on a notice older than this is of a delivery that died mid-send (a Lambda times out long before).
-CLAIM_SECONDS = 300
 
 
 class ComplainantNotice(BaseModel):
@@ -220,11 +230,16 @@ def send_complainant_notice(
     if complainant is None:
         logger.info("notice not sent: no complainant to tell", extra={"notice_id": message.id})
         return 0
-    sent, failure = 0, None
+    sent = 0
+    failure: Exception | None = None
     for channel in channels(complainant):
-        stale = now - timedelta(seconds=CLAIM_SECONDS)
-        if not store.claim_notice(notice.tracking_no, message.id, notice.kind, channel, now, stale):
-            continue  # sent already, or being sent by a concurrent delivery
+        marker = f"{NOTICE_PREFIX}{message.id}#{channel}"
+        claim = store.claim_delivery(
+            notice.tracking_no, marker, now, settings.delivery_lease_seconds, {"kind": notice.kind, "channel": channel}
+        )
+        if claim != Claim.claimed:
+            failure = failure or (DeliveryBusy(message.id) if claim == Claim.busy else None)
+            continue
         try:
             if channel == "sms":
                 provider_id = sms.send(
@@ -234,19 +249,15 @@ def send_complainant_notice(
                 provider_id = mail.send(_mail(settings, notice, complainant.email or ""))
         except Exception as error:
             failure = error
-            reason = f"{type(error).__name__}: {getattr(error, 'code', '')}".rstrip(": ")
-            store.finish_notice(
-                notice.tracking_no,
-                message.id,
-                channel,
-                {"state": "failed", "failed_at": now.isoformat(), "error": reason},
+            reason = _reason(error)
+            store.finish_delivery(
+                notice.tracking_no, marker, {"state": "failed", "failed_at": now.isoformat(), "error": reason}
             )
             logger.warning("notice failed", extra={"notice_id": message.id, "channel": channel, "error": reason})
             continue
-        store.finish_notice(
+        store.finish_delivery(
             notice.tracking_no,
-            message.id,
-            channel,
+            marker,
             {"state": "sent", "sent_at": now.isoformat(), "provider_message_id": provider_id},
         )
         sent += 1
@@ -277,3 +288,8 @@ def _mail(settings: Settings, notice: ComplainantNotice, to: str) -> EmailMessag
     message["Message-ID"] = make_msgid(domain=settings.mail_address.rsplit("@", 1)[-1])
     message.set_content(template["body"].format(**values))
     return message
+
+
+def _reason(error: Exception) -> str:
+    """Why a send failed, for the delivery record: the error's type and provider code, never its text."""
+    return f"{type(error).__name__}: {getattr(error, 'code', '')}".rstrip(": ")

@@ -67,8 +67,8 @@ def enter_complaint(
         draft = filing.draft_from_request(request, request.channel, raw_key, request.received_at or now)
         draft = draft.model_copy(update={"entered_by": principal.subject})
 
-        def produce() -> dict:
-            receipt = filing.create_with_uploads(settings, draft, request.attachments)
+        def produce(once: filing.Once | None = None) -> dict:
+            receipt = filing.create_with_uploads(settings, draft, request.attachments, once)
             case = CaseStore(settings).get(receipt.tracking_no)
             if case is not None:
                 notifications.request(settings, notifications.acknowledgement(case, receipt.verification_code))

@@ -9,11 +9,12 @@ older than `outbox_sweep_after_seconds`. Message ids are fixed by case version a
 (partly delivered before) is dropped by its consumer.
 """
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel
 
 from shared.core import queues
+from shared.core.batch import each_isolated
 from shared.core.dal.cases import CaseStore
 from shared.core.messages import Envelope
 from shared.core.observability import logger
@@ -68,9 +69,17 @@ def deliver(settings: Settings, outbox: Outbox) -> bool:
     return True
 
 
-def sweep(settings: Settings, now: datetime) -> int:
+def sweep(settings: Settings, now: datetime | None = None) -> int:
     """Send the outbox items left behind (older than the setting, so a change still sending is not raced);
-    how many were delivered now."""
+    how many were delivered now. A schedule of its own; an item that fails is logged and left for the next run."""
+    now = now or datetime.now(UTC)
     cutoff = now - timedelta(seconds=settings.outbox_sweep_after_seconds)
-    stranded = [Outbox.model_validate(item) for item in CaseStore(settings).outbox_before(cutoff)]
-    return sum(deliver(settings, outbox) for outbox in stranded)
+    delivered = 0
+
+    def send(item: dict) -> None:
+        nonlocal delivered
+        delivered += deliver(settings, Outbox.model_validate(item))
+
+    stranded = CaseStore(settings).outbox_before(cutoff)
+    each_isolated(stranded, send, "outbox sweep", lambda item: str(item.get("tracking_no")))
+    return delivered

@@ -27,6 +27,7 @@ from functools import cache
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
 from shared.core import queues
+from shared.core.batch import each_isolated
 from shared.core.changes import change_case
 from shared.core.dal.cases import CaseStore
 from shared.core.dal.items import ConditionFailed
@@ -75,29 +76,30 @@ class RunSummary(BaseModel):
     due_today: int = 0
     overdue: int = 0
     escalated: int = 0
-    requeued: int = 0
     recomputed: int = 0
-    outbox_sent: int = 0
+    failed: int = 0
     reminders: list[Reminder] = Field(default_factory=list)
 
 
 def remind_deadlines(settings: Settings, now: datetime | None = None, dry_run: bool = False) -> RunSummary:
-    """The scheduled run; `dry_run` only finds what would be sent (and does not sweep)."""
+    """The scheduled run; `dry_run` only finds what would be sent. Each case on its own: one that fails is logged,
+    counted and skipped (shared/core/batch.py each_isolated). The sweeps are schedules of their own."""
     now = now or datetime.now(UTC)
     summary = RunSummary(quiet_hours=policy().quiet_hours.contains(now.astimezone(county_timezone()).time()))
     store = CaseStore(settings)
     summary.recomputed = len(provisional.recompute_deadlines(settings, now, dry_run))
+
+    def remind(case: Case) -> None:
+        for reminder in due_reminders(case, now):
+            if not dry_run and not _send(settings, store, case, reminder, now):
+                continue
+            summary.reminders.append(reminder)
+            counter = _counter(reminder.point)
+            setattr(summary, counter, getattr(summary, counter) + 1)
+
     if not summary.quiet_hours:
-        for case in _cases_due(settings, store, now):
-            for reminder in due_reminders(case, now):
-                if not dry_run and not _send(settings, store, case, reminder, now):
-                    continue
-                summary.reminders.append(reminder)
-                counter = _counter(reminder.point)
-                setattr(summary, counter, getattr(summary, counter) + 1)
-    if not dry_run:
-        summary.requeued = sweep_unrouted(settings, store, now)
-        summary.outbox_sent = outbox.sweep(settings, now)
+        due = _cases_due(settings, store, now)
+        summary.failed = each_isolated(due, remind, "reminder", lambda case: case.tracking_no)
     logger.info("reminder run", extra=summary.model_dump(exclude={"reminders"}))
     return summary
 
@@ -158,6 +160,10 @@ def _send(settings: Settings, store: CaseStore, case: Case, reminder: Reminder, 
     )
     if reminder.point == ESCALATION:
         return _record_escalation(settings, store, case.tracking_no, now)
+    if reminder.point.startswith("overdue-"):
+        zone = county_timezone()
+        tomorrow = datetime.combine(now.astimezone(zone).date() + timedelta(days=1), time(0), tzinfo=zone)
+        return store.add_reminder(case.tracking_no, reminder.point, remind_from=tomorrow)
     return store.add_reminder(case.tracking_no, reminder.point)
 
 
@@ -201,16 +207,28 @@ def _cases_due(settings: Settings, store: CaseStore, now: datetime) -> Iterator[
         day += timedelta(days=1)
 
 
-def sweep_unrouted(settings: Settings, store: CaseStore, now: datetime) -> int:
-    """Queue again complaints stored but not routed: their first message was lost or failed."""
+class SweepSummary(BaseModel):
+    swept: int = 0
+    failed: int = 0
+
+
+def sweep_unrouted(settings: Settings, now: datetime | None = None) -> SweepSummary:
+    """Queue again complaints stored but not routed: their first message was lost or failed. A schedule of its
+    own, each complaint on its own, so that nothing else stops it."""
+    now = now or datetime.now(UTC)
+    store = CaseStore(settings)
     cutoff = now - timedelta(seconds=settings.sweep_after_seconds)
-    requeued = 0
-    for case in store.by_status(Status.received, received_before=cutoff):
+    summary = SweepSummary()
+
+    def requeue(case: Case) -> None:
         if case.enqueued_at and case.enqueued_at > cutoff:
-            continue  # queued again recently: give that message its chance
+            return  # queued again recently: give that message its chance
         queues.send(
             settings.intake_queue, Envelope(type=MessageType.complaint_received, data={"tracking_no": case.tracking_no})
         )
         store.mark_enqueued(case.tracking_no, now)
-        requeued += 1
-    return requeued
+        summary.swept += 1
+
+    stranded = store.by_status(Status.received, received_before=cutoff)
+    summary.failed = each_isolated(stranded, requeue, "unrouted sweep", lambda case: case.tracking_no)
+    return summary

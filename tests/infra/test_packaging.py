@@ -40,7 +40,7 @@ ROUTES = {
 }
 EVENT_HANDLERS = {
     "intake": set(),
-    "routing": {"route_complaint", "send_notifications", "remind_deadlines"},
+    "routing": {"route_complaint", "send_notifications", "remind_deadlines", "sweep_unrouted", "sweep_outbox"},
     "reporting": {
         "count_case_events",
         "generate_weekly_reports",

@@ -24,6 +24,8 @@ from shared.core.aws import client, reset_clients
 QUEUE = "tiny-work"
 DLQ = f"{QUEUE}-dlq"
 MAX_RECEIVES = 2
+# The tiny functions' timeout, as a service's .chalice/config.json gives it.
+TIMEOUT_SECONDS = 1
 
 app = Chalice(app_name="tiny", configure_logs=False)
 
@@ -37,6 +39,8 @@ class Recorder:
         self.failed_batches: list[int] = []  # indexes into batches of those failed as a whole
         self.ticks: list[tuple[dict[str, Any], str]] = []  # (event, invoked function ARN)
         self.healed: set[str] = set()  # poison message ids that succeed from now on
+        self.running = 0  # invocations in progress now
+        self.most_running = 0  # the most at once
 
     def reset(self) -> None:
         with self._lock:
@@ -44,6 +48,7 @@ class Recorder:
             self.failed_batches.clear()
             self.ticks.clear()
             self.healed.clear()
+            self.running = self.most_running = 0
 
     def receive_counts(self, body_id: str) -> list[int]:
         with self._lock:
@@ -81,12 +86,23 @@ def boom() -> None:
 @app.on_sqs_message(queue=QUEUE, batch_size=10)
 def work(event: SQSEvent) -> dict[str, Any]:
     # Each body says how to behave: ok, fail_once (reported failure), raise_once, fail (until healed),
-    # unknown_once (a failure report naming a message not in the batch).
+    # unknown_once (a failure report naming a message not in the batch), slow_once (past the function's timeout
+    # on its first receive), hold (a moment's work, to see batches run at once).
     records = [record.to_dict() for record in event]
     batch = [
         (record["messageId"], json.loads(record["body"]), int(record["attributes"]["ApproximateReceiveCount"]))
         for record in records
     ]
+    actions = {(body["action"], count) for _, body, count in batch}
+    if ("slow_once", 1) in actions:
+        time.sleep(TIMEOUT_SECONDS + 1)
+    if any(action == "hold" for action, _ in actions):
+        with seen._lock:
+            seen.running += 1
+            seen.most_running = max(seen.most_running, seen.running)
+        time.sleep(0.5)
+        with seen._lock:
+            seen.running -= 1
     with seen._lock:
         seen.batches.append(batch)
         first_receives = {body["action"] for _, body, count in batch if count == 1}
@@ -161,7 +177,8 @@ def queue_urls(moto_endpoint: str) -> dict[str, str]:
 def runtime(queue_urls: dict[str, str]) -> Iterator[Runtime]:
     """A runtime for the tiny app under /tiny, not started yet, so a test can queue messages first."""
     seen.reset()
-    runtime = Runtime([Service("tiny", "tiny", app)], "127.0.0.1", free_port(), fire_schedules_now=True)
+    service = Service("tiny", "tiny", app, default_timeout=TIMEOUT_SECONDS)
+    runtime = Runtime([service], "127.0.0.1", free_port(), fire_schedules_now=True)
     yield runtime
     runtime.stop()
 
@@ -337,3 +354,26 @@ def test_stop_ends_every_thread_and_closes_the_gateway(runtime: Runtime) -> None
     assert [thread.name for thread in runtime.threads if thread.is_alive()] == []
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{runtime.url}/tiny", timeout=5)
+
+
+def test_a_handler_past_its_timeout_is_abandoned_and_its_batch_comes_back(
+    runtime: Runtime, queue_urls: dict[str, str]
+) -> None:
+    # given a message whose first handling runs past the function's one-second timeout
+    send(queue_urls[QUEUE], {"id": "slow", "action": "slow_once"})
+    # when the runtime polls
+    runtime.start()
+    # then, as on Lambda, the timed-out batch is not deleted: it comes back after the visibility timeout and its
+    # second handling succeeds
+    wait_until(lambda: sorted(seen.receive_counts("slow")) == [1, 2] and queue_is_empty(queue_urls[QUEUE]))
+
+
+def test_a_queue_is_worked_by_several_batches_at_once(runtime: Runtime, queue_urls: dict[str, str]) -> None:
+    # given more messages than one batch holds, each taking a moment
+    for start in range(0, 30, 10):
+        send(queue_urls[QUEUE], *({"id": f"h{n}", "action": "hold"} for n in range(start, start + 10)))
+    # when the runtime polls with Lambda's concurrency
+    runtime.start()
+    wait_until(lambda: queue_is_empty(queue_urls[QUEUE]))
+    # then batches ran at the same time, as Lambda runs them
+    assert seen.most_running >= 2

@@ -1,8 +1,12 @@
-"""The local stack's moto keeps DynamoDB's all-or-nothing transactions while backing up only written items."""
+"""The local stack's moto keeps DynamoDB's all-or-nothing transactions while backing up only written items, and
+cancels concurrent transactions on one item as DynamoDB does."""
+
+import threading
 
 import pytest
 from botocore.exceptions import ClientError
 
+from infra import moto_patches
 from shared.core.aws import client
 from shared.core.settings import Settings
 
@@ -48,3 +52,37 @@ def test_a_successful_transaction_writes_every_item(aws: Settings) -> None:
         ]
     )
     assert (read(aws, "A"), read(aws, "B")) == ("one", "two")
+
+
+def test_concurrent_transactions_on_one_item_conflict_as_on_dynamodb(aws: Settings, monkeypatch) -> None:
+    # given a transaction on item A held half-way (moto's own work paused)
+    holding, release = threading.Event(), threading.Event()
+    original = moto_patches._original_transact
+
+    def paused(backend, transact_items):  # type: ignore[no-untyped-def]
+        if transact_items[0]["Put"]["Item"]["value"]["S"] == "first":
+            holding.set()
+            release.wait(5)
+        return original(backend, transact_items)
+
+    monkeypatch.setattr(moto_patches, "_original_transact", paused)
+    dynamodb = client("dynamodb")
+
+    def put(sk: str, value: str) -> None:
+        dynamodb.transact_write_items(TransactItems=[{"Put": {"TableName": aws.cases_table, "Item": item(sk, value)}}])
+
+    first = threading.Thread(target=put, args=("A", "first"))
+    first.start()
+    assert holding.wait(5)
+    # when another transaction names item A meanwhile, and a third names item B
+    with pytest.raises(ClientError) as conflict:
+        put("A", "second")
+    put("B", "other")
+    release.set()
+    first.join(5)
+    # then the second is cancelled with TransactionConflict, the third goes through, and the first completes
+    reasons = [reason["Code"] for reason in conflict.value.response["CancellationReasons"]]
+    assert conflict.value.response["Error"]["Code"] == "TransactionCanceledException" and reasons == [
+        "TransactionConflict"
+    ]
+    assert (read(aws, "A"), read(aws, "B")) == ("first", "other")

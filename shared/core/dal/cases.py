@@ -5,12 +5,24 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import ValidationError
 from pydantic_core import to_jsonable_python
 
 from shared.core.aws import client
 from shared.core.changes import CaseChange
-from shared.core.dal.items import dump, from_item, query, to_item, transact, write_if
+from shared.core.dal.items import (
+    Claim,
+    claim_delivery,
+    dump,
+    finish_delivery,
+    from_item,
+    query,
+    to_item,
+    transact,
+    write_if,
+)
 from shared.core.models import AuditEvent, Case, Complainant, Status
+from shared.core.observability import count, logger
 from shared.core.settings import Settings
 
 # Notices to the complainant, apart from the deadline notices' `NOTICE#<message id>#<phone hash>` markers.
@@ -30,7 +42,8 @@ def case_item(case: Case) -> dict[str, Any]:
         values.update(gsi1pk=f"DEPT#{case.department}#{case.status}", gsi1sk=f"{order}#{case.tracking_no}")
     if case.due_at:
         # The workflow clears due_at when no deadline runs any more, which drops the case from the due index.
-        values.update(gsi3pk=f"DUE#{due_shard(case.due_at)}", gsi3sk=f"{values['due_at']}#{case.tracking_no}")
+        looked_at = max(case.due_at, case.remind_from) if case.remind_from else case.due_at
+        values.update(gsi3pk=f"DUE#{due_shard(looked_at)}", gsi3sk=f"{values['due_at']}#{case.tracking_no}")
         if case.deadline_provisional:
             # Recomputed once the year's calendar arrives (shared/routing/provisional.py); a new put drops the key.
             values.update(gsi4pk=provisional_partition(case.due_at.astimezone(UTC).year), gsi4sk=values["gsi3sk"])
@@ -63,9 +76,19 @@ class CaseStore:
     def __init__(self, settings: Settings) -> None:
         self._table = settings.cases_table
 
-    def create(self, case: Case, complainant: Complainant | None, event: AuditEvent, contact_hash: str | None) -> None:
-        """Store a new case with its first audit event; ConditionFailed if the tracking number is taken."""
+    def create(
+        self,
+        case: Case,
+        complainant: Complainant | None,
+        event: AuditEvent,
+        contact_hash: str | None,
+        answer: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """Store a new case with its first audit event, and `answer` (the idempotency key's stored answer, first
+        of the transaction's writes) in the same transaction; ConditionFailed if the tracking number is taken or
+        the answer's condition fails."""
         writes = [
+            *(answer or []),
             {
                 "Put": {
                     "TableName": self._table,
@@ -188,59 +211,19 @@ class CaseStore:
         else:
             client("dynamodb").put_item(**put)
 
-    def record_once(self, tracking_no: str, marker: str, values: dict[str, Any]) -> bool:
-        """Put a marker item unless it exists; False when it was there already (work done before)."""
-        item = {"pk": f"CASE#{tracking_no}", "sk": marker, **values}
-        return write_if(
-            "put_item", TableName=self._table, Item=to_item(item), ConditionExpression="attribute_not_exists(pk)"
-        )
-
     def forget(self, tracking_no: str, marker: str) -> None:
         client("dynamodb").delete_item(TableName=self._table, Key=to_item({"pk": f"CASE#{tracking_no}", "sk": marker}))
 
-    # --- notices to the complainant: one item per notice and channel, its delivery recorded on it ---
+    # --- notices: one item per notice and recipient (deadline notices) or channel (notices to the complainant),
+    # claimed under a lease before the send and recorded after it (shared/core/dal/items.py claim_delivery) ---
 
-    @staticmethod
-    def _notice_key(tracking_no: str, notice_id: str, channel: str) -> dict[str, Any]:
-        return to_item({"pk": f"CASE#{tracking_no}", "sk": f"{NOTICE_PREFIX}{notice_id}#{channel}"})
+    def claim_delivery(
+        self, tracking_no: str, marker: str, now: datetime, lease_seconds: int, values: dict[str, Any]
+    ) -> Claim:
+        return claim_delivery(self._table, {"pk": f"CASE#{tracking_no}", "sk": marker}, now, lease_seconds, values)
 
-    def claim_notice(
-        self, tracking_no: str, notice_id: str, kind: str, channel: str, now: datetime, stale: datetime
-    ) -> bool:
-        """Mark a notice as being sent, counting the attempt; False when it was sent already or another delivery
-        is sending it (a claim older than `stale` is taken to be of a delivery that died, and taken over)."""
-        return write_if(
-            "update_item",
-            TableName=self._table,
-            Key=self._notice_key(tracking_no, notice_id, channel),
-            UpdateExpression="SET kind = :kind, channel = :channel, #state = :sending, claimed_at = :now "
-            "ADD attempts :one",
-            ConditionExpression="attribute_not_exists(pk) OR #state = :failed "
-            "OR (#state = :sending AND claimed_at < :stale)",
-            ExpressionAttributeNames={"#state": "state"},
-            ExpressionAttributeValues=to_item(
-                {
-                    ":kind": kind,
-                    ":channel": channel,
-                    ":sending": "sending",
-                    ":failed": "failed",
-                    ":now": now.isoformat(),
-                    ":stale": stale.isoformat(),
-                    ":one": 1,
-                }
-            ),
-        )
-
-    def finish_notice(self, tracking_no: str, notice_id: str, channel: str, values: dict[str, Any]) -> None:
-        """Record how a claimed notice went: `state` sent (with the provider's message id) or failed (why)."""
-        fields = list(values.items())
-        client("dynamodb").update_item(
-            TableName=self._table,
-            Key=self._notice_key(tracking_no, notice_id, channel),
-            UpdateExpression="SET " + ", ".join(f"#n{position} = :v{position}" for position in range(len(fields))),
-            ExpressionAttributeNames={f"#n{position}": name for position, (name, _) in enumerate(fields)},
-            ExpressionAttributeValues=to_item({f":v{position}": value for position, (_, value) in enumerate(fields)}),
-        )
+    def finish_delivery(self, tracking_no: str, marker: str, values: dict[str, Any]) -> None:
+        finish_delivery(self._table, {"pk": f"CASE#{tracking_no}", "sk": marker}, values)
 
     def notices(self, tracking_no: str) -> list[dict[str, Any]]:
         """The notices to the complainant recorded on a case, without their keys."""
@@ -258,15 +241,24 @@ class CaseStore:
             ExpressionAttributeValues=to_item({":at": at.isoformat()}),
         )
 
-    def add_reminder(self, tracking_no: str, reminder: str) -> bool:
-        """Note that a reminder went out; False if it had already been noted (never send it twice)."""
+    def add_reminder(self, tracking_no: str, reminder: str, remind_from: datetime | None = None) -> bool:
+        """Note that a reminder went out; False if it had already been noted (never send it twice). An overdue
+        reminder also moves the case's due-index entry to `remind_from` (see Case.remind_from), while a deadline
+        still runs."""
+        update = "SET reminders_sent = list_append(if_not_exists(reminders_sent, :empty), :new)"
+        values: dict[str, Any] = {":empty": [], ":new": [reminder], ":reminder": reminder}
+        condition = "attribute_exists(pk) AND NOT contains(reminders_sent, :reminder)"
+        if remind_from is not None:
+            update += ", remind_from = :from, gsi3pk = :shard"
+            condition += " AND attribute_exists(gsi3pk)"
+            values.update({":from": remind_from.astimezone(UTC).isoformat(), ":shard": f"DUE#{due_shard(remind_from)}"})
         return write_if(
             "update_item",
             TableName=self._table,
             Key=case_key(tracking_no),
-            UpdateExpression="SET reminders_sent = list_append(if_not_exists(reminders_sent, :empty), :new)",
-            ConditionExpression="attribute_exists(pk) AND NOT contains(reminders_sent, :reminder)",
-            ExpressionAttributeValues=to_item({":empty": [], ":new": [reminder], ":reminder": reminder}),
+            UpdateExpression=update,
+            ConditionExpression=condition,
+            ExpressionAttributeValues=to_item(values),
         )
 
     def by_status(self, status: Status, received_before: datetime | None = None) -> Iterator[Case]:
@@ -278,7 +270,7 @@ class CaseStore:
         for item in self._query(
             IndexName="gsi2", KeyConditionExpression=condition, ExpressionAttributeValues=to_item(values)
         ):
-            yield Case.model_validate(item)
+            yield from _readable(item)
 
     def due_on(self, day: str, due_before: datetime) -> Iterator[Case]:
         """Cases of one day's shard whose running deadline falls before `due_before`."""
@@ -287,7 +279,7 @@ class CaseStore:
             KeyConditionExpression="gsi3pk = :pk AND gsi3sk < :before",
             ExpressionAttributeValues=to_item({":pk": f"DUE#{day}", ":before": due_before.isoformat()}),
         ):
-            yield Case.model_validate(item)
+            yield from _readable(item)
 
     def provisional(self, year: int) -> Iterator[Case]:
         """Cases whose running deadline, due in `year` (UTC), was counted without that year's calendar."""
@@ -296,7 +288,7 @@ class CaseStore:
             KeyConditionExpression="gsi4pk = :pk",
             ExpressionAttributeValues=to_item({":pk": provisional_partition(year)}),
         ):
-            yield Case.model_validate(item)
+            yield from _readable(item)
 
     @staticmethod
     def _outbox_key(version: int, step: str) -> str:
@@ -355,3 +347,13 @@ class CaseStore:
 
     def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
         return query(self._table, **kwargs)
+
+
+def _readable(item: dict[str, Any]) -> Iterator[Case]:
+    """A listed case, or nothing when its stored item no longer reads as one: logged by key and counted, so that
+    one bad item never stops a listing (or the scheduled run reading it)."""
+    try:
+        yield Case.model_validate(item)
+    except ValidationError:
+        logger.error("stored case unreadable; skipped", extra={"pk": item.get("pk")})
+        count("UnreadableCase")

@@ -1,12 +1,18 @@
 """The idempotency table: answers remembered per Idempotency-Key, and the rate-limit counters."""
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from shared.core.aws import client
-from shared.core.dal.items import from_item, is_condition_failure, to_item, write_if
+from shared.core.dal.items import (
+    Claim,
+    claim_delivery,
+    finish_delivery,
+    from_item,
+    to_item,
+    transact,
+    write_if,
+)
 from shared.core.settings import Settings
 
 
@@ -17,41 +23,80 @@ class IdempotencyStore:
         self._table = settings.idempotency_table
         self._ttl = settings.idempotency_ttl_seconds
 
-    def claim(self, key: str, fingerprint: str, now: datetime) -> dict[str, Any] | None:
-        """Claim the key for a new request; if someone already has it, return their record instead."""
+    def claim(self, key: str, fingerprint: str, now: datetime, lease_seconds: int, token: str) -> dict[str, Any] | None:
+        """Claim the key for this attempt (`token`) under a lease; if another has it, return their record instead.
+
+        A claim whose lease is over, by a request of the same content, is of an attempt that died before it
+        stored anything (an attempt that stored its complaint stored its answer in the same transaction): it is
+        taken over, so a retry files the complaint instead of being refused for the key's whole lifetime."""
+        now = now.astimezone(UTC)
         record = {
             "key": key,
             "fingerprint": fingerprint,
             "state": "in_progress",
+            "token": token,
+            "lease_until": (now + timedelta(seconds=lease_seconds)).isoformat(),
             "expires_at": int(now.timestamp()) + self._ttl,
         }
-        try:
-            client("dynamodb").put_item(
-                TableName=self._table,
-                Item=to_item(record),
-                # An expired record may linger: DynamoDB deletes TTL items lazily.
-                ConditionExpression="attribute_not_exists(#key) OR expires_at < :now",
-                ExpressionAttributeNames={"#key": "key"},
-                ExpressionAttributeValues=to_item({":now": int(now.timestamp())}),
-            )
-        except ClientError as error:
-            if not is_condition_failure(error):
-                raise
-            item = client("dynamodb").get_item(TableName=self._table, Key=to_item({"key": key}), ConsistentRead=True)
-            return from_item(item.get("Item", {})) or None
-        return None
+        claimed = write_if(
+            "put_item",
+            TableName=self._table,
+            Item=to_item(record),
+            # An expired record may linger: DynamoDB deletes TTL items lazily.
+            ConditionExpression="attribute_not_exists(#key) OR expires_at < :epoch "
+            "OR (#state = :in_progress AND lease_until < :now AND fingerprint = :fingerprint)",
+            ExpressionAttributeNames={"#key": "key", "#state": "state"},
+            ExpressionAttributeValues=to_item(
+                {
+                    ":epoch": int(now.timestamp()),
+                    ":in_progress": "in_progress",
+                    ":now": now.isoformat(),
+                    ":fingerprint": fingerprint,
+                }
+            ),
+        )
+        if claimed:
+            return None
+        item = client("dynamodb").get_item(TableName=self._table, Key=to_item({"key": key}), ConsistentRead=True)
+        return from_item(item.get("Item", {})) or None
 
-    def complete(self, key: str, status: int, body: dict[str, Any]) -> None:
-        client("dynamodb").update_item(
+    def answer_write(self, key: str, token: str, status: int, body: dict[str, Any]) -> dict[str, Any]:
+        """The transaction write that stores the answer of a claimed key, only while the claim is still ours."""
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": to_item({"key": key}),
+                "UpdateExpression": "SET #state = :done, response_status = :status, response_body = :body",
+                "ConditionExpression": "#token = :token",
+                "ExpressionAttributeNames": {"#state": "state", "#token": "token"},
+                "ExpressionAttributeValues": to_item(
+                    {":done": "complete", ":status": status, ":body": body, ":token": token}
+                ),
+            }
+        }
+
+    def complete(self, key: str, token: str, status: int, body: dict[str, Any]) -> None:
+        """Store the answer of a claimed key; ConditionFailed when another attempt took the claim over."""
+        transact([self.answer_write(key, token, status, body)])
+
+    def claim_delivery(self, key: str, now: datetime, lease_seconds: int, values: dict[str, Any]) -> Claim:
+        """A delivery that belongs to no case (an SMS reply, a duty-phone notice), kept until the key expires."""
+        expires_at = int(now.timestamp()) + self._ttl
+        return claim_delivery(self._table, {"key": key}, now, lease_seconds, {**values, "expires_at": expires_at})
+
+    def finish_delivery(self, key: str, values: dict[str, Any]) -> None:
+        finish_delivery(self._table, {"key": key}, values)
+
+    def release(self, key: str, token: str) -> None:
+        """Give up a claim that produced nothing (the request failed), unless another attempt holds it now."""
+        write_if(
+            "delete_item",
             TableName=self._table,
             Key=to_item({"key": key}),
-            UpdateExpression="SET #state = :done, response_status = :status, response_body = :body",
-            ExpressionAttributeNames={"#state": "state"},
-            ExpressionAttributeValues=to_item({":done": "complete", ":status": status, ":body": body}),
+            ConditionExpression="#token = :token",
+            ExpressionAttributeNames={"#token": "token"},
+            ExpressionAttributeValues=to_item({":token": token}),
         )
-
-    def release(self, key: str) -> None:
-        client("dynamodb").delete_item(TableName=self._table, Key=to_item({"key": key}))
 
 
 class RateLimitStore:

@@ -1,12 +1,34 @@
 """The statistics counters, each case's counted version, and the hotspot clusters."""
 
 import json
+import zlib
 from typing import Any
 
 from shared.core.aws import client
 from shared.core.dal.items import from_item, query, to_item, write_if
 from shared.core.models import Contribution
 from shared.core.settings import Settings
+
+# Each department's counters of a period are spread over this many items (sk `DEPT#<code>#<shard>`, the shard
+# fixed by the tracking number), so that concurrent consumers counting cases of one department do not all
+# update one item: DynamoDB cancels concurrent transactions on an item. Readers sum the shards. Raising it is
+# safe (readers query the partition, or ask for every shard below it); lowering it would hide the upper shards.
+COUNTER_SHARDS = 8
+
+
+def counter_shard(tracking_no: str) -> int:
+    return zlib.crc32(tracking_no.encode()) % COUNTER_SHARDS
+
+
+def _department_of(sort_key: str) -> str:
+    """`DEPT#<code>#<shard>` -> code (and `DEPT#<code>`, as a rebuilt or earlier item is keyed, -> code)."""
+    return sort_key.removeprefix("DEPT#").partition("#")[0]
+
+
+def _add(rows: dict[str, dict[str, int]], key: str, counters: dict[str, int]) -> None:
+    row = rows.setdefault(key, {})
+    for name, amount in counters.items():
+        row[name] = row.get(name, 0) + amount
 
 
 class StatsStore:
@@ -84,10 +106,11 @@ class StatsStore:
         writes: list[dict[str, Any]] = [
             {"Put": {"TableName": self._table, "Item": self._contribution_item(new), **guard}}
         ]
+        shard = counter_shard(new.tracking_no)
         for (period, department), row in sorted(deltas.items()):
             changed = sorted((name, delta) for name, delta in row.items() if delta)
             if changed:
-                writes.append({"Update": self._add_counters(period, department, changed)})
+                writes.append({"Update": self._add_counters(period, f"{department}#{shard}", changed)})
         before = old.clusters if old else frozenset()
         for cluster in sorted(new.clusters - before):
             writes.append({"Update": self._move_case(cluster, new.tracking_no, joins=True)})
@@ -96,10 +119,10 @@ class StatsStore:
         # A case touches at most ~5 periods x 3 departments and 4 clusters: far below the 100 items allowed.
         return write_if("transact_write_items", TransactItems=writes)
 
-    def _add_counters(self, period: str, department: str, deltas: list[tuple[str, int]]) -> dict[str, Any]:
+    def _add_counters(self, period: str, shard_key: str, deltas: list[tuple[str, int]]) -> dict[str, Any]:
         return {
             "TableName": self._table,
-            "Key": to_item({"pk": f"STATS#{period}", "sk": f"DEPT#{department}"}),
+            "Key": to_item({"pk": f"STATS#{period}", "sk": f"DEPT#{shard_key}"}),
             "UpdateExpression": "ADD " + ", ".join(f"#c{index} :c{index}" for index in range(len(deltas))),
             "ExpressionAttributeNames": {f"#c{index}": name for index, (name, _) in enumerate(deltas)},
             "ExpressionAttributeValues": to_item({f":c{index}": delta for index, (_, delta) in enumerate(deltas)}),
@@ -118,29 +141,38 @@ class StatsStore:
     # --- reading ---
 
     def period_rows(self, period_key: str, counters: tuple[str, ...] = ()) -> dict[str, dict[str, int]]:
-        """Department code -> counter -> amount, of one period (one Query); only `counters` when given."""
+        """Department code -> counter -> amount, of one period (one Query, the shards summed); only `counters`
+        when given."""
         items = query(
             self._table,
             KeyConditionExpression="pk = :pk",
             ExpressionAttributeValues=to_item({":pk": f"STATS#{period_key}"}),
             **self._projection(counters),
         )
-        return {str(item["sk"]).removeprefix("DEPT#"): self._counters(item) for item in items}
+        rows: dict[str, dict[str, int]] = {}
+        for item in items:
+            _add(rows, _department_of(str(item["sk"])), self._counters(item))
+        return rows
 
     def department_periods(
         self, department: str, period_keys: list[str], counters: tuple[str, ...] = ()
     ) -> dict[str, dict[str, int]]:
-        """Period key -> counter -> amount of one department (BatchGetItem, 100 periods a request)."""
+        """Period key -> counter -> amount of one department: every shard of each period (and the unsharded item
+        a rebuild writes), summed; BatchGetItem, 100 keys a request."""
         found: dict[str, dict[str, int]] = {}
-        for start in range(0, len(period_keys), 100):
-            keys = [{"pk": f"STATS#{key}", "sk": f"DEPT#{department}"} for key in period_keys[start : start + 100]]
+        shards = ["", *(f"#{shard}" for shard in range(COUNTER_SHARDS))]
+        all_keys = [
+            {"pk": f"STATS#{key}", "sk": f"DEPT#{department}{shard}"} for key in period_keys for shard in shards
+        ]
+        for start in range(0, len(all_keys), 100):
+            keys = all_keys[start : start + 100]
             request: dict[str, Any] = {
                 self._table: {"Keys": [to_item(key) for key in keys], **self._projection(counters)}
             }
             while request:
                 response = client("dynamodb").batch_get_item(RequestItems=request)
                 for item in map(from_item, response["Responses"].get(self._table, [])):
-                    found[str(item["pk"]).removeprefix("STATS#")] = self._counters(item)
+                    _add(found, str(item["pk"]).removeprefix("STATS#"), self._counters(item))
                 request = response.get("UnprocessedKeys") or {}
         return found
 
@@ -168,12 +200,16 @@ class StatsStore:
     # --- rebuild (hotspot rebuild-stats): replace what differs from the recount ---
 
     def put_row(self, period_key: str, department: str, counters: dict[str, int]) -> None:
-        """Replace a counter item; an empty one is deleted."""
+        """Replace a department's counters of a period by `counters`: written whole to the unsharded item, every
+        shard deleted (live counting then adds to the shards, and readers sum them all)."""
         key = {"pk": f"STATS#{period_key}", "sk": f"DEPT#{department}"}
         if counters:
             client("dynamodb").put_item(TableName=self._table, Item=to_item({**counters, **key}))
         else:
             client("dynamodb").delete_item(TableName=self._table, Key=to_item(key))
+        for shard in range(COUNTER_SHARDS):
+            shard_key = {**key, "sk": f"DEPT#{department}#{shard}"}
+            client("dynamodb").delete_item(TableName=self._table, Key=to_item(shard_key))
 
     def put_cluster(self, day: str, cluster_key: str, cases: set[str]) -> None:
         """Replace a cluster item; one without cases is deleted."""

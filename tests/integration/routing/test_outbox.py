@@ -16,7 +16,7 @@ from shared.core.dal.cases import CaseStore
 from shared.core.messages import Envelope
 from shared.core.settings import Settings
 from shared.intake.complaints import submit_complaint
-from shared.routing import reminders, router
+from shared.routing import outbox, router
 from tests.support import load_service, receive_all, sqs_event
 
 PHONE = "13912345678"
@@ -86,20 +86,20 @@ def test_a_notice_whose_send_failed_is_kept_and_sent_once_by_the_sweeper(
     assert (kept["tracking_no"], kept["version"]) == (number, version)
     assert [m["queue"] for m in kept["messages"]] == [aws.events_queue, aws.notify_queue]
 
-    # when the scheduled run happens within the minute / then it leaves the item to the action still sending
-    assert reminders.remind_deadlines(aws, now=acted_at + timedelta(seconds=10)).outbox_sent == 0
+    # when the outbox sweep runs within the minute / then it leaves the item to the action still sending
+    assert outbox.sweep(aws, acted_at + timedelta(seconds=10)) == 0
     assert on_queue(aws, aws.notify_queue) == []
-    # when the run happens two minutes later
-    summary = reminders.remind_deadlines(aws, now=acted_at + timedelta(minutes=2))
+    # when it runs two minutes later
+    delivered = outbox.sweep(aws, acted_at + timedelta(minutes=2))
     # then it sends the stranded messages and deletes the item
-    assert summary.outbox_sent == 1
+    assert delivered == 1
     assert list(store.outbox_before(acted_at + timedelta(days=1))) == []
     [notice] = on_queue(aws, aws.notify_queue)
     assert notice.id == f"{number}:v{version}:accepted" and notice.data["kind"] == "accepted"
     # and the case event again, with the same id, so that its consumer drops the repeat
     assert [message.id for message in on_queue(aws, aws.events_queue)] == [event.id]
     # and a later run sends nothing more
-    assert reminders.remind_deadlines(aws, now=acted_at + timedelta(minutes=20)).outbox_sent == 0
+    assert outbox.sweep(aws, acted_at + timedelta(minutes=20)) == 0
     assert on_queue(aws, aws.notify_queue) == []
     # when the notification consumer gets the notice twice (a redelivery)
     body = notice.model_dump_json()
@@ -144,7 +144,7 @@ def test_a_relayed_message_whose_send_failed_is_sent_by_the_sweeper(
     # then the caller is told it is queued, nothing reached the queue yet, and the sweeper sends it once
     assert response.status_code == 202, response.body
     assert on_queue(aws, aws.notify_queue) == []
-    assert reminders.remind_deadlines(aws, now=sent_at + timedelta(minutes=2)).outbox_sent == 1
+    assert outbox.sweep(aws, sent_at + timedelta(minutes=2)) == 1
     relayed = on_queue(aws, aws.notify_queue)
     assert [message.id for message in relayed] == [json.loads(response.body)["notice_id"]]
-    assert reminders.remind_deadlines(aws, now=sent_at + timedelta(minutes=4)).outbox_sent == 0
+    assert outbox.sweep(aws, sent_at + timedelta(minutes=4)) == 0

@@ -130,11 +130,11 @@ def test_reminder_run_uses_the_index_not_a_scan(lambdas, aws: Settings, monkeypa
 def test_the_sweeper_requeues_complaints_never_routed(lambdas, aws: Settings) -> None:
     # given a complaint stored an hour ago whose message was lost
     number, _ = receive(aws, received_at=datetime.now(UTC) - timedelta(hours=1))
-    # when the scheduled run happens (through the Lambda handler) twice
-    first = lambdas.invoke("remind_deadlines", scheduled_event()).payload
-    second = lambdas.invoke("remind_deadlines", scheduled_event()).payload
+    # when the sweep's schedule fires (through the Lambda handler) twice
+    first = lambdas.invoke("sweep_unrouted", scheduled_event()).payload
+    second = lambdas.invoke("sweep_unrouted", scheduled_event()).payload
     # then it is queued again once, and routing it works
-    assert (first["requeued"], second["requeued"]) == (1, 0)
+    assert (first["swept"], second["swept"]) == (1, 0)
     bodies = [m["Body"] for m in receive_all(queues.queue_url(aws.intake_queue), client("sqs"))]
     assert len(bodies) == 1
     invoke(lambdas, "route_complaint", bodies)
