@@ -28,7 +28,7 @@ OPERATIONS = {
     "batch_write_item": ["dynamodb:BatchWriteItem"],
     "scan": ["dynamodb:Scan"],
 }
-CALL = re.compile(r"client\(\"dynamodb\"\)\s*\.\s*(\w+)\(|get_paginator\(\"(\w+)\"\)|\"(\w+_item)\"")
+CALL = re.compile(r"client\(\"dynamodb\"\)\s*\.\s*(\w+)\(|get_paginator\(\"(\w+)\"\)|\"(\w+_items?)\"")
 
 
 def module_file(name: str) -> Path | None:
