@@ -8,7 +8,7 @@ STAGE ?= dev
 # The CDK CLI, pinned in package-lock.json.
 CDK := node_modules/.bin/cdk
 
-.PHONY: venv run test lint unit package bench lock requirements clean synth deploy diff destroy smoke
+.PHONY: venv run test lint unit package bench load lock requirements clean synth deploy diff destroy smoke
 
 venv: $(STAMP)
 
@@ -53,6 +53,11 @@ deploy diff destroy smoke: venv $(CDK)
 
 bench: venv
 	$(BIN)/python -m bench
+
+# Thousands of complaints over every channel at 40 concurrent clients against a local stack of its own (loopback,
+# bounded), then the invariants: LOAD_REQUESTS, LOAD_USERS, LOAD_SECONDS, DRAIN_SECONDS.
+load: venv
+	$(BIN)/python -m bench.load
 
 # Re-resolve the pins after editing pyproject.toml, then derive each service's requirements.txt.
 lock:

@@ -19,7 +19,7 @@ from infra.resources import dead_letter_queue
 from shared.core.auth import Principal, Role
 from shared.core.aws import client
 from shared.core.errors import ApiError
-from shared.core.settings import Settings, get_settings
+from shared.core.settings import SecretsNotConfigured, Settings, get_settings
 
 T = TypeVar("T")
 
@@ -31,8 +31,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _target(command: argparse.ArgumentParser) -> None:
-    """Where a maintenance command works: the running local stack, or with --aws the configured account."""
-    command.add_argument("--aws", action="store_true", help="in the configured AWS account rather than the local stack")
+    """Where a maintenance command works: the running local stack, with --stage a deployed stage (credentials from
+    the usual AWS chain), or with --aws the configured account as the environment names its resources."""
+    where = command.add_mutually_exclusive_group()
+    where.add_argument("--stage", help="a deployed stage (infra/stages/<stage>.json) rather than the local stack")
+    where.add_argument("--aws", action="store_true", help="in the configured AWS account rather than the local stack")
     command.add_argument("--moto-port", type=int, default=5000, help="port of the local stack's moto server")
 
 
@@ -66,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
 
     redrive_parser = commands.add_parser("redrive", help="move the messages of QUEUE-dlq back to QUEUE")
     redrive_parser.add_argument("queue", metavar="QUEUE")
+    _target(redrive_parser)
     redrive_parser.set_defaults(command=_redrive)
 
     roles = [role.value for role in Role]
@@ -278,9 +282,11 @@ def redrive(queue: str) -> int:
 
 def _redrive(args: argparse.Namespace) -> int:
     try:
-        moved = redrive(args.queue)
-    except (BotoCoreError, ClientError, RuntimeError) as error:
+        moved = _on_target(args, "redrive", lambda settings: redrive(args.queue))
+    except RuntimeError as error:
         print(f"hotspot redrive: {error}", file=sys.stderr)
+        return 1
+    if moved is None:
         return 1
     print(f"moved {moved} messages from {dead_letter_queue(args.queue)} to {args.queue}")
     return 0
@@ -371,12 +377,19 @@ def _moment(value: str) -> datetime:
 
 def _on_target(args: argparse.Namespace, command: str, run: Callable[[Settings], T]) -> T | None:
     """`run` against the target of _target; an AWS error is printed and gives None."""
-    if not args.aws:
+    if args.stage:
+        from infra.cdk import stages
+
+        stages.use_stage(stages.load(args.stage))
+    elif not args.aws:
         _use_local_stack(args.moto_port)
     try:
         return run(get_settings())
     except (BotoCoreError, ClientError) as error:
         print(f"hotspot {command}: {error}", file=sys.stderr)
+        return None
+    except SecretsNotConfigured as error:
+        print(f"hotspot {command}: the stage's secrets cannot be read: {error}", file=sys.stderr)
         return None
 
 

@@ -69,9 +69,10 @@ def define(app: cdk.App, stage: Stage, extra_environment: dict[str, dict[str, st
     env = cdk.Environment(region=stage.region)
     resources_id, *service_ids = stack_ids(stage)
     resources = ResourcesStack(app, resources_id, stage=stage, env=env)
+    alarm_names = []
     for service, stack_id in zip(SERVICES, service_ids, strict=True):
         # The references to the resources stack's tables, queues and secrets order the deployment.
-        ServiceStack(
+        service_stack = ServiceStack(
             app,
             stack_id,
             service=service,
@@ -81,6 +82,8 @@ def define(app: cdk.App, stage: Stage, extra_environment: dict[str, dict[str, st
             build_dir=BUILD_DIR,
             env=env,
         )
+        alarm_names += service_stack.alarm_names
+    resources.add_dashboard(stage, alarm_names)
     cdk.Tags.of(app).add("hotspot:stage", stage.name)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
 

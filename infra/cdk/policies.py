@@ -9,9 +9,10 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 
 from infra.cdk.resources_stack import ResourcesStack, bucket_name
-from infra.cdk.stages import Stage
+from infra.cdk.stages import Stage, secret_name
 from infra.resources import named
 from shared.core import uploads
+from shared.core.settings import SECRET_SETTINGS
 from shared.intake import mail_inbound
 from shared.routing import learning
 
@@ -25,6 +26,12 @@ CASE_ITEM_ACTIONS = [
     "dynamodb:ConditionCheckItem",
 ]
 SEND = ["sqs:GetQueueUrl", "sqs:SendMessage"]
+# Each service's functions run in two roles: the API handler's (every HTTP route; Chalice makes it one function)
+# and the event handlers' (queue consumers and schedules), which alone send SMS and mail.
+API_HANDLER = "APIHandler"
+API, EVENTS = "api", "events"
+# The partitions of the cases table the intake functions use (keys: shared/core/dal/__init__.py).
+INTAKE_PARTITIONS = ("CASE#*", "QUARANTINE#*", "MAILBOX#*")
 CONSUME = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
 
 
@@ -37,12 +44,20 @@ def signing_key_secret_arn(stack: cdk.Stack, stage: Stage) -> str:
     return stack.format_arn(
         service="secretsmanager",
         resource="secret",
-        resource_name=f"{stage.prefix}-auth-signing-key-*",
+        resource_name=f"{secret_name(stage, 'auth_signing_key')}-*",
         arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
     )
 
 
-def statements(service: str, stack: cdk.Stack, stage: Stage, res: ResourcesStack) -> list[iam.PolicyStatement]:
+def group(function: str) -> str:
+    """The role a function of a service runs in: its API handler, or its queue consumers and schedules."""
+    return API if function == API_HANDLER else EVENTS
+
+
+def statements(
+    service: str, stack: cdk.Stack, stage: Stage, res: ResourcesStack
+) -> dict[str, list[iam.PolicyStatement]]:
+    """The statements of each role of the service (API, EVENTS)."""
     names = named(stage.prefix)
     cases = res.tables["cases_table"].table_arn
     cases_indexes = stack.format_arn(service="dynamodb", resource="table", resource_name=f"{names.cases_table}/index")
@@ -64,7 +79,7 @@ def statements(service: str, stack: cdk.Stack, stage: Stage, res: ResourcesStack
         arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
     )
     common = [
-        _allow("Logs", ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"], [logs, f"{logs}:*"]),
+        _allow("Logs", ["logs:CreateLogStream", "logs:PutLogEvents"], [logs, f"{logs}:*"]),
         _allow(
             "Idempotency",
             ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
@@ -73,79 +88,136 @@ def statements(service: str, stack: cdk.Stack, stage: Stage, res: ResourcesStack
         _allow(
             "ContactHashKeyAndWebhookTokens",
             ["secretsmanager:GetSecretValue"],
-            [
-                secrets[name]
-                for name in ("contact_hash_key", "sms_webhook_token", "twilio_auth_token")
-                if name in secrets
-            ],
+            [secrets[name] for name in SECRET_SETTINGS],
         ),
     ]
     if stage.tracing:
         common.append(_allow("Tracing", ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"]))
     mail_secrets = [secrets[name] for name in ("mail_imap", "mail_smtp") if name in secrets]
+    # SES takes the identities mail is sent from: the county address and its domain.
+    mail_domain = stage.mail_address.split("@", 1)[1]
+    identities = [
+        stack.format_arn(service="ses", resource="identity", resource_name=name)
+        for name in (mail_domain, stage.mail_address)
+    ]
     send_mail = (
-        [_allow("MailBySes", ["ses:SendEmail", "ses:SendRawEmail"], ["*"])]
+        [_allow("MailBySes", ["ses:SendEmail", "ses:SendRawEmail"], identities)]
         if stage.mail == "ses"
         else [_allow("MailboxSecrets", ["secretsmanager:GetSecretValue"], mail_secrets)]
     )
+    # A schedule's failed run goes to the alarm topic (its asynchronous invocation's failure destination).
+    failed_runs = _allow("FailedScheduleRunsToAlarms", ["sns:Publish"], [res.alarm_topic.topic_arn])
     staff_keys = [_allow("StaffTokenKeys", ["secretsmanager:GetSecretValue"], [signing_key_secret_arn(stack, stage)])]
     quarantined_uploads = raw_objects(f"{uploads.QUARANTINE_PREFIX}*")
 
     if service == "intake":
-        return [
-            *common,
-            *send_mail,
-            _allow("Cases", CASE_ITEM_ACTIONS, [cases]),
-            _allow("SmsFollowUpsByContact", ["dynamodb:Query"], [f"{cases_indexes}/gsi4"]),
-            # A public function reads no partition but the published cases.
-            _allow(
-                "PublishedTypicalCases",
-                ["dynamodb:Query"],
-                [cases],
-                **{"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["PUBLISHED"]}},
-            ),
-            _allow("ArchiveRawPayloads", ["s3:PutObject"], [raw_objects("*")]),
-            _allow("ClaimUploadedAttachments", ["s3:GetObject", "s3:DeleteObject"], [quarantined_uploads]),
-            _allow("ReadRawMail", ["s3:GetObject"], [raw_objects(f"{mail_inbound.PREFIX}*")]),
-            _allow("EnqueueComplaintsAndReplies", SEND, [queue["intake_queue"], queue["notify_queue"]]),
-            _allow("ConsumeMail", CONSUME, [queue["mail_queue"]]),
-        ]
+        # Staff accounts (password hashes, TOTP secrets, roles: `STAFF#<username>`) share the cases table, so that
+        # the own issuer needs no table of its own; the public functions reach only the partitions they use, so an
+        # intake bug cannot read or mint an account.
+        cases_reachable = _allow(
+            "CasesQuarantineAndMailbox",
+            CASE_ITEM_ACTIONS,
+            [cases],
+            **{"ForAllValues:StringLike": {"dynamodb:LeadingKeys": list(INTAKE_PARTITIONS)}},
+        )
+        by_contact = _allow(
+            "SmsFollowUpsByContact",
+            ["dynamodb:Query"],
+            [f"{cases_indexes}/gsi4"],
+            **{"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["CONTACT#*"]}},
+        )
+        archive = _allow("ArchiveRawPayloads", ["s3:PutObject"], [raw_objects("*")])
+        enqueue = _allow("EnqueueComplaintsAndReplies", SEND, [queue["intake_queue"], queue["notify_queue"]])
+        return {
+            API: [
+                *common,
+                cases_reachable,
+                by_contact,
+                # A public function reads no partition but the published cases.
+                _allow(
+                    "PublishedTypicalCases",
+                    ["dynamodb:Query"],
+                    [cases],
+                    **{"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["PUBLISHED"]}},
+                ),
+                archive,
+                _allow("ClaimUploadedAttachments", ["s3:GetObject", "s3:DeleteObject"], [quarantined_uploads]),
+                enqueue,
+            ],
+            # Mail: the queue of raw mail, the IMAP poller, and the replies.
+            EVENTS: [
+                *common,
+                failed_runs,
+                *send_mail,
+                cases_reachable,
+                by_contact,
+                archive,
+                _allow("ReadRawMail", ["s3:GetObject"], [raw_objects(f"{mail_inbound.PREFIX}*")]),
+                enqueue,
+                _allow("ConsumeMail", CONSUME, [queue["mail_queue"]]),
+            ],
+        }
     if service == "routing":
+        # A phone number has no ARN: publishing is allowed to anything but a topic or endpoint, i.e. to phones.
         sms = (
-            [_allow("SendSms", ["sns:Publish"], ["*"])]
+            [
+                iam.PolicyStatement(
+                    sid="SendSms",
+                    actions=["sns:Publish"],
+                    not_resources=[f"arn:{cdk.Aws.PARTITION}:sns:*:*:*"],
+                )
+            ]
             if stage.sms_provider == "sns"
             else [_allow("SmsProviderCredentials", ["secretsmanager:GetSecretValue"], [secrets["sms"]])]
         )
-        return [
-            *common,
-            *send_mail,
-            *sms,
-            *staff_keys,
-            _allow("Cases", [*CASE_ITEM_ACTIONS, "dynamodb:Query"], [cases]),
-            _allow("CaseIndexes", ["dynamodb:Query"], [f"{cases_indexes}/*"]),
-            _allow("SendMessages", SEND, [queue[f] for f in ("intake_queue", "events_queue", "notify_queue")]),
-            _allow("ConsumeQueues", CONSUME, [queue["intake_queue"], queue["notify_queue"]]),
-            _allow("OperatorEntryArchiveAndAttachments", ["s3:PutObject"], [raw_objects("*")]),
-            _allow("OperatorEntryClaimUploads", ["s3:GetObject", "s3:DeleteObject"], [quarantined_uploads]),
-            _allow("ConsoleQuarantineRawPayloadLinks", ["s3:GetObject"], [raw_objects("raw/*")]),
-            # shared/routing/learning.py: corrections, models, evaluations and the pointer (PutObject above).
-            _allow("ClassifierModels", ["s3:GetObject"], [raw_objects(f"{learning.PREFIX}*")]),
+        # shared/routing/learning.py: staff corrections (API), the model routing reads and the schedule retrains
+        # (EVENTS), evaluations and the pointer, all under one prefix of the raw bucket.
+        classifier = [
+            _allow("ClassifierObjects", ["s3:GetObject", "s3:PutObject"], [raw_objects(f"{learning.PREFIX}*")]),
             _allow(
-                "ListClassifierModels",
+                "ListClassifierObjects",
                 ["s3:ListBucket"],
                 [f"arn:{cdk.Aws.PARTITION}:s3:::{bucket_name(names.raw_bucket)}"],
                 StringLike={"s3:prefix": [f"{learning.PREFIX}*"]},
             ),
         ]
+        store = [
+            _allow("Cases", [*CASE_ITEM_ACTIONS, "dynamodb:Query"], [cases]),
+            _allow("CaseIndexes", ["dynamodb:Query"], [f"{cases_indexes}/*"]),
+            _allow("SendMessages", SEND, [queue[f] for f in ("intake_queue", "events_queue", "notify_queue")]),
+        ]
+        return {
+            # The case API and console: staff tokens, operator entry; messages go out through the notify queue.
+            API: [
+                *common,
+                *staff_keys,
+                *store,
+                *classifier,
+                _allow("OperatorEntryArchiveAndAttachments", ["s3:PutObject"], [raw_objects("*")]),
+                _allow("OperatorEntryClaimUploads", ["s3:GetObject", "s3:DeleteObject"], [quarantined_uploads]),
+                _allow("ConsoleQuarantineRawPayloadLinks", ["s3:GetObject"], [raw_objects("raw/*")]),
+            ],
+            # Routing, reminders and the notification sender: SMS and mail, no staff keys, no objects.
+            EVENTS: [
+                *common,
+                failed_runs,
+                *send_mail,
+                *sms,
+                *store,
+                *classifier,
+                _allow("ConsumeQueues", CONSUME, [queue["intake_queue"], queue["notify_queue"]]),
+            ],
+        }
     if service == "reporting":
-        return [
-            *common,
-            *staff_keys,
+        store = [
             _allow("StatisticsCountersRecordsAndMaterials", [*CASE_ITEM_ACTIONS, "dynamodb:Query"], [cases]),
             _allow("CaseIndexes", ["dynamodb:Query"], [f"{cases_indexes}/*"]),
-            _allow("ConsumeCaseEvents", CONSUME, [queue["events_queue"]]),
             _allow("HotspotNoticesAndMaterialReminders", SEND, [queue["notify_queue"]]),
             _allow("Reports", ["s3:PutObject", "s3:GetObject"], [report_objects("*")]),
             _allow("ListReports", ["s3:ListBucket"], [reports]),
         ]
+        return {
+            API: [*common, *staff_keys, *store],
+            EVENTS: [*common, failed_runs, *store, _allow("ConsumeCaseEvents", CONSUME, [queue["events_queue"]])],
+        }
     raise ValueError(f"unknown service {service}")

@@ -23,8 +23,9 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.cdk import stages
 from infra.cdk.nag import acknowledge
-from infra.cdk.stages import Stage
+from infra.cdk.stages import Stage, secret_name
 from infra.resources import (
     DLQ_RETENTION_SECONDS,
     MAIL_PREFIX,
@@ -37,14 +38,14 @@ from infra.resources import (
     queues,
     tables,
 )
-from shared.core import uploads
+from shared.core import observability, uploads
 
 UNCLAIMED_UPLOAD_DAYS = 2
 
 
 def bucket_name(name: str) -> str:
-    """Bucket names are global: the account and region make them unique, the stage keeps stages apart."""
-    return f"{name}-{cdk.Aws.ACCOUNT_ID}-{cdk.Aws.REGION}"
+    """The stage's bucket of that name, account and region filled in at deploy time."""
+    return stages.bucket_name(name, cdk.Aws.ACCOUNT_ID, cdk.Aws.REGION)
 
 
 def _key(definition: dict[str, Any], key_schema: list[dict[str, str]], key_type: str) -> dynamodb.Attribute | None:
@@ -103,6 +104,7 @@ class ResourcesStack(cdk.Stack):
         acknowledge(self.alarm_topic, "AwsSolutions-SNS2", "Alarm notices name a queue and a count, no personal data.")
 
         self.queues: dict[str, sqs.Queue] = {}
+        self.dlq_alarms: list[cloudwatch.Alarm] = []
         for name in queues(names):
             dlq = sqs.Queue(
                 self,
@@ -134,6 +136,7 @@ class ResourcesStack(cdk.Stack):
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
             alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.alarm_topic))
+            self.dlq_alarms.append(alarm)
 
         origins = [f"https://{stage.domain.name}"] if stage.domain else ["*"]
         self.buckets: dict[str, s3.Bucket] = {}
@@ -198,6 +201,31 @@ class ResourcesStack(cdk.Stack):
         if stage.sign_in == "cognito":
             self._user_pool(stage)
 
+    def add_dashboard(self, stage: Stage, alarm_names: list[str]) -> None:
+        """The stage's dashboard: the operators' figures (shared/core/observability.py) and every alarm's state.
+        The service stacks' alarms are named, not referenced, so that this stack needs none of theirs."""
+        period = cdk.Duration.hours(1)
+        graphs: list[cloudwatch.IWidget] = []
+        for name, dimensions in observability.METRICS.items():
+            # One line per dimension value (channel, reminder point) as they occur.
+            schema = ",".join([f'"{stage.prefix}"', *dimensions])
+            metric = cloudwatch.MathExpression(
+                expression=f"SEARCH('{{{schema}}} MetricName=\"{name}\"', 'Sum', {period.to_seconds()})",
+                using_metrics={},
+                label=name,
+                period=period,
+            )
+            graphs.append(cloudwatch.GraphWidget(title=name, left=[metric], width=8))
+        alarms: list[cloudwatch.IAlarm] = list(self.dlq_alarms)
+        for name in alarm_names:
+            arn = self.format_arn(
+                service="cloudwatch", resource="alarm", resource_name=name, arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME
+            )
+            alarms.append(cloudwatch.Alarm.from_alarm_arn(self, f"Watched-{name}", arn))
+        dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=stage.prefix)
+        dashboard.add_widgets(cloudwatch.AlarmStatusWidget(title="告警 Alarms", alarms=alarms, width=24))
+        dashboard.add_widgets(*graphs)
+
     def _domain(self, stage: Stage) -> None:
         """The public address; each service stack maps its base path onto its API."""
         assert stage.domain
@@ -232,10 +260,12 @@ class ResourcesStack(cdk.Stack):
     def _secrets(self, stage: Stage) -> None:
         """Generated where the stack can (keys, tokens); named with a placeholder value for the operator to fill."""
         random = secretsmanager.SecretStringGenerator(password_length=48, exclude_punctuation=True)
-        self._secret("contact_hash_key", f"{stage.prefix}-contact-hash-key", random)
-        self._secret("sms_webhook_token", f"{stage.prefix}-sms-webhook-token", random)
-        if stage.twilio_inbound:
-            self._secret("twilio_auth_token", f"{stage.prefix}-twilio-auth-token", random)
+        self._secret("contact_hash_key", secret_name(stage, "contact_hash_key"), random)
+        self._secret("sms_webhook_token", secret_name(stage, "sms_webhook_token"), random)
+        # Twilio's auth token, which the operator puts in where Twilio texts come in; until then (and in stages
+        # that never use Twilio) a random value that nobody can sign a forged webhook with. The functions refuse
+        # to serve without it (shared/core/settings.py).
+        self._secret("twilio_auth_token", secret_name(stage, "twilio_auth_token"), random)
         if stage.sms_provider in ("aliyun", "tencent"):
             key_fields = {"aliyun": ("access_key_id", "access_key_secret"), "tencent": ("secret_id", "secret_key")}
             identifier, secret_key = key_fields[stage.sms_provider]

@@ -3,7 +3,8 @@
 The construct runs `chalice package` with the stage configuration given here, so the functions' environment
 holds the resources stack's names and ARNs by reference. Chalice needs help in four places (DESIGN.md, 7):
 - it never sets ReportBatchItemFailures on SQS event sources: set here on the SAM template it wrote;
-- it derives IAM policies from app.py only: each service gets a role with the statements of policies.py;
+- it derives IAM policies from app.py only: the API handler and the event handlers of each service get a role
+  each, with the statements of policies.py;
 - it only warns when pip finds no wheel for the Lambda runtime, and leaves the package out: that fails here;
 - its schedules are always on: here they are off unless the stage file turns them on.
 """
@@ -18,16 +19,19 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
 from chalice.cdk import Chalice
 from constructs import Construct
 
 from infra.cdk import policies
 from infra.cdk.nag import acknowledge, acknowledge_wildcards
 from infra.cdk.resources_stack import ResourcesStack
-from infra.cdk.stages import Stage
+from infra.cdk.stages import Stage, secret_name
 from infra.resources import NAMED_RESOURCES, named
-from shared.core.settings import get_settings
+from shared.core.settings import environment_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,6 +41,12 @@ API_STAGE = "api"
 
 MISSING_WHEELS = "Could not install dependencies"
 
+# Schedules that must complete a run within a window (minutes): the reminders run every 15 minutes, so two
+# windows without a completed run mean deadlines pass unreminded.
+RUN_WINDOWS_MINUTES = {"RemindDeadlines": 30}
+# An API is slow when the 95th percentile of its answers takes longer than this (the citizen page on a phone).
+API_P95_LATENCY_MS = 3000
+
 
 @contextlib.contextmanager
 def _own_app_module() -> Iterator[None]:
@@ -44,13 +54,13 @@ def _own_app_module() -> Iterator[None]:
     its handlers, and app.py reads the settings at import: each service, in each stage, imports its own."""
     saved_path = list(sys.path)
     sys.modules.pop("app", None)
-    get_settings.cache_clear()
+    environment_settings.cache_clear()
     try:
         yield
     finally:
         sys.path[:] = saved_path
         sys.modules.pop("app", None)
-        get_settings.cache_clear()
+        environment_settings.cache_clear()
 
 
 def environment(service: str, stage: Stage, res: ResourcesStack) -> dict[str, str]:
@@ -65,10 +75,12 @@ def environment(service: str, stage: Stage, res: ResourcesStack) -> dict[str, st
     variables.update(
         POWERTOOLS_TRACE_DISABLED="false" if stage.tracing else "true",
         POWERTOOLS_LOG_LEVEL="INFO",
+        # The operators' figures (shared/core/observability.py) of this stage, apart from another stage's.
+        POWERTOOLS_METRICS_NAMESPACE=stage.prefix,
         MAIL_ADDRESS=stage.mail_address,
         MAIL_SENDER="ses" if stage.mail == "ses" else "smtp",
         SMS_PROVIDER=stage.sms_provider,
-        AUTH_SIGNING_SECRET=f"{stage.prefix}-auth-signing-key",
+        AUTH_SIGNING_SECRET=secret_name(stage, "auth_signing_key"),
     )
     # Secrets by name, read at run time: never their values in a template or an environment.
     for name, secret in res.secrets.items():
@@ -105,26 +117,31 @@ class ServiceStack(cdk.Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        statements = policies.statements(service, self, stage, res)
-        role = iam.Role(
-            self,
-            "FunctionRole",
-            role_name=f"{self.stack_name}-functions",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            inline_policies={"service": iam.PolicyDocument(statements=statements)},
-        )
-        acknowledge_wildcards(
-            role,
-            statements,
-            "Wildcards only below a named resource: the functions' own log groups and streams, the case table's "
-            "indexes, object keys under a bucket prefix, the signing key secret's versions; X-Ray, SES and SNS "
-            "SMS take no resource.",
-        )
+        # Names of the alarms made here, for the stage's dashboard.
+        self.alarm_names: list[str] = []
+        self.roles: dict[str, iam.Role] = {}
+        for group, statements in policies.statements(service, self, stage, res).items():
+            role = iam.Role(
+                self,
+                f"{group.capitalize()}Role",
+                role_name=f"{self.stack_name}-{group}",
+                assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                inline_policies={group: iam.PolicyDocument(statements=statements)},
+            )
+            acknowledge_wildcards(
+                role,
+                statements,
+                "Wildcards only below a named resource: the functions' own log groups and streams, the case "
+                "table's indexes, object keys under a bucket prefix, the signing key secret's versions; X-Ray "
+                "takes no resource.",
+            )
+            self.roles[group] = role
         stage_config = {
             "api_gateway_endpoint_type": "REGIONAL",
             "api_gateway_stage": API_STAGE,
             "manage_iam_role": False,
-            "iam_role_arn": role.role_arn,
+            # Each function's role is set below; Chalice wants one for all.
+            "iam_role_arn": self.roles[policies.API].role_arn,
             "autogen_policy": False,
             "xray": stage.tracing,
             # What app.py reads at import: the queues its SQS handlers consume, by name (tokens would land
@@ -142,6 +159,7 @@ class ServiceStack(cdk.Stack):
             raise SystemExit(f"packaging {service} would leave packages out of its zip:\n{output.getvalue()}")
         self._patch_functions(stage, res, {**environment(service, stage, res), **extra_environment})
         self._name_api()
+        self._watch_api(res)
         if stage.domain and res.domain_name:
             mapping = apigateway.CfnBasePathMapping(
                 self,
@@ -174,7 +192,10 @@ class ServiceStack(cdk.Stack):
         for logical_id, definition in self._sam_functions().items():
             function = self.chalice.get_resource(logical_id)
             # Stage-scoped names, which the role's log-group statement relies on.
-            function.add_property_override("FunctionName", f"{self.stack_name}-{logical_id}"[:64])
+            function_name = f"{self.stack_name}-{logical_id}"[:64]
+            function.add_property_override("FunctionName", function_name)
+            function.add_property_override("Role", self.roles[policies.group(logical_id)].role_arn)
+            self._watch_function(stage, res, logical_id, function_name)
             if not stage.tracing:
                 # Chalice writes PassThrough, X-Ray all the same, which AWS's China regions do not have.
                 function.add_property_deletion_override("Tracing")
@@ -189,6 +210,107 @@ class ServiceStack(cdk.Stack):
                     function.add_property_override(f"{properties}.FunctionResponseTypes", ["ReportBatchItemFailures"])
                 if event["Type"] == "Schedule":
                     function.add_property_override(f"{properties}.State", "ENABLED" if stage.schedules else "DISABLED")
+                    # EventBridge invokes asynchronously: a run that still fails after Lambda's retries is sent
+                    # to the alarm topic, which mails (or texts) a person.
+                    function.add_property_override(
+                        "EventInvokeConfig",
+                        {
+                            "MaximumRetryAttempts": 2,
+                            "DestinationConfig": {
+                                "OnFailure": {"Type": "SNS", "Destination": res.alarm_topic.topic_arn}
+                            },
+                        },
+                    )
+                    if logical_id in RUN_WINDOWS_MINUTES:
+                        self._watch_runs(stage, res, logical_id, function_name, RUN_WINDOWS_MINUTES[logical_id])
 
     def _name_api(self) -> None:
         self.chalice.get_resource("RestAPI").add_property_override("Name", self.stack_name)
+
+    def _alarm_name(self, construct_id: str) -> str:
+        name = f"{self.stack_name}-{construct_id}"
+        self.alarm_names.append(name)
+        return name
+
+    def _alarm(self, res: ResourcesStack, construct_id: str, metric: cloudwatch.IMetric, threshold: float) -> None:
+        alarm = cloudwatch.Alarm(
+            self,
+            construct_id,
+            alarm_name=self._alarm_name(construct_id),
+            metric=metric,
+            threshold=threshold,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alarm.add_alarm_action(cloudwatch_actions.SnsAction(res.alarm_topic))
+
+    def _watch_function(self, stage: Stage, res: ResourcesStack, logical_id: str, function_name: str) -> None:
+        """The function's log group, made here with the stage's retention (Lambda's own never expires), and its
+        alarms: any error or throttle in five minutes."""
+        logs.CfnLogGroup(
+            self,
+            f"{logical_id}Logs",
+            log_group_name=f"/aws/lambda/{function_name}",
+            retention_in_days=stage.log_retention_days,
+        )
+        for metric_name in ("Errors", "Throttles"):
+            metric = cloudwatch.Metric(
+                namespace="AWS/Lambda",
+                metric_name=metric_name,
+                dimensions_map={"FunctionName": function_name},
+                statistic="Sum",
+                period=cdk.Duration.minutes(5),
+            )
+            self._alarm(res, f"{logical_id}-{metric_name.lower()}", metric, 1)
+
+    def _watch_runs(self, stage: Stage, res: ResourcesStack, logical_id: str, function_name: str, minutes: int) -> None:
+        """Runs completed (invocations less errors) in the window: none, or no data at all, is an alarm; it acts
+        only where the schedules run."""
+
+        def metric(name: str) -> cloudwatch.Metric:
+            return cloudwatch.Metric(
+                namespace="AWS/Lambda",
+                metric_name=name,
+                dimensions_map={"FunctionName": function_name},
+                statistic="Sum",
+                period=cdk.Duration.minutes(minutes),
+            )
+
+        completed = cloudwatch.MathExpression(
+            expression="invocations - errors",
+            using_metrics={"invocations": metric("Invocations"), "errors": metric("Errors")},
+            period=cdk.Duration.minutes(minutes),
+        )
+        alarm = cloudwatch.Alarm(
+            self,
+            f"{logical_id}-not-completed",
+            alarm_name=self._alarm_name(f"{logical_id}-not-completed"),
+            metric=completed,
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
+            actions_enabled=stage.schedules,
+        )
+        alarm.add_alarm_action(cloudwatch_actions.SnsAction(res.alarm_topic))
+
+    def _watch_api(self, res: ResourcesStack) -> None:
+        """Server errors and slow answers of the service's API (its name is the stack's)."""
+        dimensions = {"ApiName": self.stack_name, "Stage": API_STAGE}
+        errors = cloudwatch.Metric(
+            namespace="AWS/ApiGateway",
+            metric_name="5XXError",
+            dimensions_map=dimensions,
+            statistic="Sum",
+            period=cdk.Duration.minutes(5),
+        )
+        self._alarm(res, "api-5xx", errors, 5)
+        latency = cloudwatch.Metric(
+            namespace="AWS/ApiGateway",
+            metric_name="Latency",
+            dimensions_map=dimensions,
+            statistic="p95",
+            period=cdk.Duration.minutes(5),
+        )
+        self._alarm(res, "api-latency-p95", latency, API_P95_LATENCY_MS)

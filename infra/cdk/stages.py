@@ -6,6 +6,7 @@ by side in one account and region. The file says the region and what differs by 
 """
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Literal
@@ -16,6 +17,8 @@ STAGES_DIR = Path(__file__).resolve().parents[1] / "stages"
 
 # Bucket names carry the stage, account and region and must stay within S3's 63 characters.
 STAGE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
+# The retention periods CloudWatch Logs offers, from six months on.
+LOG_RETENTION_DAYS = (180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
 CERTIFICATE_ARN = re.compile(r"^arn:(aws|aws-cn):acm:([a-z0-9-]+):(\d{12}):certificate/([0-9a-f-]+)$")
 
 
@@ -48,8 +51,6 @@ class Stage(BaseModel):
     # The published complaint address: SES receives it in global regions; replies come from it.
     mail_address: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")
     sms_provider: Literal["sns", "aliyun", "tencent"]
-    # Twilio's inbound webhook (needs the operator's Twilio auth token in its secret).
-    twilio_inbound: bool = False
     # Mail in and out: SES receiving and sending, or the county mailbox's IMAP and SMTP.
     mail: Literal["ses", "imap"]
     # Staff tokens from a Cognito user pool, or from the system's own issuer (shared/core/auth.py).
@@ -57,6 +58,8 @@ class Stage(BaseModel):
     tracing: bool
     # Who gets the alarm topic's mail (dead-lettered messages); none: subscribe later.
     alarm_email: str | None = None
+    # How long the functions' logs are kept: China's Cybersecurity Law asks for at least six months.
+    log_retention_days: int = Field(default=180, ge=180)
 
     @property
     def china(self) -> bool:
@@ -82,6 +85,8 @@ class Stage(BaseModel):
             refused = [what for what, chosen in missing.items() if chosen]
             if refused:
                 raise ValueError(f"AWS's China regions offer none of: {', '.join(refused)}")
+        if self.log_retention_days not in LOG_RETENTION_DAYS:
+            raise ValueError(f"log_retention_days must be one of CloudWatch's: {LOG_RETENTION_DAYS}")
         if self.domain:
             match = CERTIFICATE_ARN.match(self.domain.certificate_arn)
             assert match
@@ -91,6 +96,37 @@ class Stage(BaseModel):
                     f"certificate {self.domain.certificate_arn} is not in the stage's region {self.region}"
                 )
         return self
+
+
+def secret_name(stage: Stage, setting: str) -> str:
+    """The Secrets Manager secret of a secret setting (shared/core/settings.py) in the stage."""
+    return f"{stage.prefix}-{setting.replace('_', '-')}"
+
+
+def bucket_name(name: str, account: str, region: str) -> str:
+    """Bucket names are global: the account and region make them unique, the stage keeps stages apart."""
+    return f"{name}-{account}-{region}"
+
+
+def use_stage(stage: Stage) -> None:
+    """Point this process (the `hotspot` CLI) at a deployed stage: its region, and the names its functions are
+    given (infra/cdk/service_stack.py). Credentials come from boto3's usual chain; the account from them."""
+    from infra.resources import NAMED_RESOURCES, named
+    from shared.core.aws import client, reset_clients
+    from shared.core.settings import SECRET_SETTINGS, environment_settings
+
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    os.environ.update(AWS_REGION=stage.region, AWS_DEFAULT_REGION=stage.region)
+    reset_clients()
+    account = client("sts").get_caller_identity()["Account"]
+    names = named(stage.prefix)
+    for field in NAMED_RESOURCES:
+        value = getattr(names, field)
+        os.environ[field.upper()] = bucket_name(value, account, stage.region) if field.endswith("_bucket") else value
+    for setting in SECRET_SETTINGS:
+        os.environ[f"{setting.upper()}_SECRET"] = secret_name(stage, setting)
+    os.environ["AUTH_SIGNING_SECRET"] = secret_name(stage, "auth_signing_key")
+    environment_settings.cache_clear()
 
 
 def load(name: str) -> Stage:

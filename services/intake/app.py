@@ -5,12 +5,12 @@ from typing import Any
 from chalice import Chalice, Rate, Response
 from chalice.app import Request
 
-from shared.core import published
+from shared.core import http, published
 from shared.core.batch import PartialItemFailureResponse, process_bodies
 from shared.core.http import client_ip, current_request, guarded, json_response, public_page, query_params, raw_body
 from shared.core.mailer import mail_sender
 from shared.core.pages import Page, Site
-from shared.core.settings import Settings, get_settings
+from shared.core.settings import Settings, environment_settings, get_settings
 from shared.intake import complaints, imap_poller, mail_inbound, openapi, sms_inbound, web
 
 app = Chalice(app_name="hotspot-intake", configure_logs=False)
@@ -44,7 +44,7 @@ def get_complaint(tracking_no: str) -> Response:
 # --- email: raw MIME under raw/email/ -> S3 notification -> mail queue -> complaint + reply ---
 
 
-@app.on_sqs_message(queue=get_settings().mail_queue, batch_size=5)
+@app.on_sqs_message(queue=environment_settings().mail_queue, batch_size=5)
 def receive_mail(event: Any) -> PartialItemFailureResponse:
     settings = get_settings()
     sender = mail_sender(settings)
@@ -137,5 +137,6 @@ def get_openapi() -> Response:
 
 
 @app.route("/health", methods=["GET"])
+@guarded
 def health() -> Response:
-    return json_response(200, {"status": "ok", "service": "intake"})
+    return http.health("intake")

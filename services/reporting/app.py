@@ -10,10 +10,11 @@ from typing import Any
 from chalice import Chalice, Cron, Rate, Response
 from chalice.app import Request
 
+from shared.core import http
 from shared.core.batch import PartialItemFailureResponse, process_messages
-from shared.core.http import StaffCall, json_response, query_params, staff_json, staff_page
+from shared.core.http import StaffCall, guarded, query_params, staff_json, staff_page
 from shared.core.pages import Page
-from shared.core.settings import Settings, get_settings
+from shared.core.settings import Settings, environment_settings, get_settings
 from shared.core.staff_pages import Where
 from shared.reporting import dashboard, hotspots, materials, records, reports, stats
 
@@ -21,7 +22,7 @@ app = Chalice(app_name="hotspot-reporting", configure_logs=False)
 
 
 # Every case event counts the case's current version once (shared/reporting/stats.py); failures are retried by SQS.
-@app.on_sqs_message(queue=get_settings().events_queue, batch_size=10)
+@app.on_sqs_message(queue=environment_settings().events_queue, batch_size=10)
 def count_case_events(event: Any) -> PartialItemFailureResponse:
     settings = get_settings()
     return process_messages(event, lambda message: stats.count_event(settings, message))
@@ -140,5 +141,6 @@ def submit_material(call: StaffCall, material: str) -> tuple[int, dict]:
 
 
 @app.route("/health", methods=["GET"])
+@guarded
 def health() -> Response:
-    return json_response(200, {"status": "ok", "service": "reporting"})
+    return http.health("reporting")

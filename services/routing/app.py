@@ -10,6 +10,7 @@ from typing import Any
 from chalice import Chalice, Cron, Rate, Response
 from chalice.app import Request
 
+from shared.core import http
 from shared.core.batch import PartialItemFailureResponse, process_messages
 from shared.core.http import (
     StaffCall,
@@ -24,7 +25,7 @@ from shared.core.http import (
 )
 from shared.core.mailer import mail_sender
 from shared.core.pages import Page
-from shared.core.settings import Settings, get_settings
+from shared.core.settings import Settings, environment_settings, get_settings
 from shared.core.staff_pages import Where
 from shared.routing import (
     cases_api,
@@ -42,46 +43,48 @@ from shared.routing import (
 from shared.routing.sms import sms_sender
 
 app = Chalice(app_name="hotspot-routing", configure_logs=False)
-settings = get_settings()
 
 
-@app.on_sqs_message(queue=settings.intake_queue, batch_size=10)
+@app.on_sqs_message(queue=environment_settings().intake_queue, batch_size=10)
 def route_complaint(event: Any) -> PartialItemFailureResponse:
+    settings = get_settings()
     return process_messages(event, lambda message: router.route_complaint(settings, message))
 
 
-@app.on_sqs_message(queue=settings.notify_queue, batch_size=10)
+@app.on_sqs_message(queue=environment_settings().notify_queue, batch_size=10)
 def send_notifications(event: Any) -> PartialItemFailureResponse:
+    settings = get_settings()
     sender, mail = sms_sender(settings), mail_sender(settings)
     return process_messages(event, lambda message: notifications.send_notification(settings, message, sender, mail))
 
 
 @app.schedule(Rate(15, unit=Rate.MINUTES), name="remind_deadlines")
 def remind_deadlines(event: Any) -> dict:
-    return reminders.remind_deadlines(settings).model_dump(exclude={"reminders"})
+    return reminders.remind_deadlines(get_settings()).model_dump(exclude={"reminders"})
 
 
 # Sundays 18:00 UTC, Mondays 02:00 Beijing time: a week's corrections, before the weekly reports.
 @app.schedule(Cron(0, 18, "?", "*", "SUN", "*"), name="retrain_classifier")
 def retrain_classifier(event: Any) -> dict:
-    evaluation = learning.retrain(settings, learning.RETRAINER, datetime.now(UTC))
+    evaluation = learning.retrain(get_settings(), learning.RETRAINER, datetime.now(UTC))
     return evaluation.model_dump(mode="json", include={"candidate_version", "adopted", "trained_on"})
 
 
 # The sweeps run on their own, so that a failure of the reminders (or of each other) never stops them.
 @app.schedule(Rate(5, unit=Rate.MINUTES), name="sweep_unrouted")
 def sweep_unrouted(event: Any) -> dict:
-    return reminders.sweep_unrouted(settings).model_dump()
+    return reminders.sweep_unrouted(get_settings()).model_dump()
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="sweep_outbox")
 def sweep_outbox(event: Any) -> dict:
-    return {"delivered": outbox.sweep(settings)}
+    return {"delivered": outbox.sweep(get_settings())}
 
 
 @app.route("/health", methods=["GET"])
+@guarded
 def health() -> Response:
-    return json_response(200, {"status": "ok", "service": "routing"})
+    return http.health("routing")
 
 
 # Staff login of the system's own token issuer (shared/routing/staff.py); 404 where Cognito issues the tokens.
@@ -89,20 +92,20 @@ def health() -> Response:
 @guarded
 def login() -> Response:
     request = current_request(app)
-    answer = staff.login(settings, raw_body(request), request.headers.get("content-type", ""), client_ip(request))
+    answer = staff.login(get_settings(), raw_body(request), request.headers.get("content-type", ""), client_ip(request))
     return json_response(200, answer.model_dump(mode="json"), {"Cache-Control": "no-store"})
 
 
 @app.route("/auth/jwks.json", methods=["GET"])
 @guarded
 def jwks() -> Response:
-    return json_response(200, staff.public_keys(settings), {"Cache-Control": "max-age=300"})
+    return json_response(200, staff.public_keys(get_settings()), {"Cache-Control": "max-age=300"})
 
 
 @app.route("/auth/me", methods=["GET"])
 @guarded
 def me() -> Response:
-    return json_response(200, staff.me(settings, current_request(app).headers).model_dump(mode="json"))
+    return json_response(200, staff.me(get_settings(), current_request(app).headers).model_dump(mode="json"))
 
 
 # --- the staff console (shared/routing/console.py): pages over the case API, the session in an HttpOnly cookie ---

@@ -1,7 +1,8 @@
 """SQS batches the way Lambda wants them: each record on its own, failures reported by message id.
 
 Chalice calls handler(event), so Powertools' BatchProcessor is used as an object, fed the raw event
-and its context. The deployed event source mapping must set ReportBatchItemFailures (infra/package.py).
+and its context. The deployed event source mapping must set ReportBatchItemFailures, which Chalice never does:
+the CDK service stacks set it (infra/cdk/service_stack.py).
 """
 
 from collections.abc import Callable, Iterable

@@ -24,7 +24,7 @@ from shared.core.dal.items import ConditionFailed
 from shared.core.errors import ApiError, FieldError, from_validation_error
 from shared.core.messages import Envelope, MessageType
 from shared.core.models import AuditEvent, Case, Channel, Complainant
-from shared.core.observability import logger
+from shared.core.observability import count, logger
 from shared.core.settings import Settings
 
 TRACKING_ATTEMPTS = 5
@@ -220,6 +220,7 @@ def reject(settings: Settings, channel: Channel, raw_key: str, error: ApiError, 
     """Answer a payload that cannot become a complaint, and keep it on the quarantine list for staff."""
     quarantine.add(settings, channel, raw_key, error, now)
     logger.info("complaint rejected", extra={"code": error.code, "raw_key": raw_key})
+    count("ComplaintsQuarantined", channel=str(channel))
     return Answer(status=error.status, body=error.body(raw_ref=raw_ref(raw_key)))
 
 
@@ -333,4 +334,5 @@ def create_complaint(settings: Settings, draft: ComplaintDraft, once: Once | Non
         # Stored but not queued: the sweeper in remind_deadlines queues it again, so answer success.
         logger.exception("enqueue failed; the sweeper will retry", extra={"tracking_no": tracking_no})
     logger.info("complaint received", extra={"tracking_no": tracking_no, "channel": str(draft.channel)})
+    count("ComplaintsReceived", channel=str(draft.channel))
     return receipt

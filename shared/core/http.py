@@ -19,9 +19,10 @@ from shared.core import auth, staff_pages
 from shared.core.errors import ApiError
 from shared.core.observability import logger, traced
 from shared.core.pages import Page, site
-from shared.core.settings import Settings, get_settings
+from shared.core.settings import SecretsNotConfigured, Settings, get_settings
 
 JSON = "application/json; charset=utf-8"
+NOT_CONFIGURED = ApiError(503, "service_not_configured", "系统尚未完成配置，暂时无法提供服务，请稍后再试")
 
 
 def rfc3339(moment: datetime) -> str:
@@ -58,11 +59,23 @@ def guarded(view: Callable[..., Response]) -> Callable[..., Response]:
                 return view(*args, **kwargs)
         except ApiError as error:
             return error_response(error)
+        except SecretsNotConfigured:
+            # Logged where found; the caller learns only that the service is not ready.
+            return error_response(
+                ApiError(503, "service_not_configured", "系统尚未完成配置，暂时无法提供服务，请稍后再试")
+            )
         except Exception:
             logger.exception("request failed")
             return error_response(ApiError(500, "internal_error", "系统暂时无法处理您的请求，请稍后再试"))
 
     return wrapper
+
+
+def health(service: str) -> Response:
+    """A service's health route: ok once its settings, secrets included, can be had (503 before: the smoke check
+    after a deploy then shows what is missing)."""
+    get_settings()
+    return json_response(200, {"status": "ok", "service": service})
 
 
 def current_request(app: Chalice) -> Request:

@@ -11,6 +11,7 @@ from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 logger = Logger(service="hotspot")
 
@@ -18,6 +19,38 @@ logger = Logger(service="hotspot")
 def tracing_enabled() -> bool:
     # X-Ray does not exist in AWS China regions nor locally: those stages set POWERTOOLS_TRACE_DISABLED=true.
     return os.environ.get("POWERTOOLS_TRACE_DISABLED", "false").lower() != "true"
+
+
+def metrics_enabled() -> bool:
+    # On Lambda only: elsewhere (the local stack, the CLI, tests) stdout is not read by CloudWatch.
+    disabled = os.environ.get("POWERTOOLS_METRICS_DISABLED", "false").lower() == "true"
+    return "AWS_LAMBDA_FUNCTION_NAME" in os.environ and not disabled
+
+
+def count(name: str, value: int = 1, **dimensions: str) -> None:
+    """Add to one of the figures operators watch (METRICS; the stage's dashboard shows them), as a CloudWatch
+    embedded metric in the log, in the namespace the stage sets (POWERTOOLS_METRICS_NAMESPACE)."""
+    if value <= 0 or not metrics_enabled():
+        return
+    namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "hotspot")
+    with single_metric(name=name, unit=MetricUnit.Count, value=value, namespace=namespace) as metric:
+        for dimension, dimension_value in dimensions.items():
+            metric.add_dimension(dimension, dimension_value)
+
+
+# The figures `count` takes, and their dimensions: what the dashboard shows (infra/cdk/resources_stack.py).
+METRICS = {
+    "ComplaintsReceived": ("channel",),
+    "ComplaintsQuarantined": ("channel",),
+    "ComplaintsRouted": (),
+    "NoticesSent": ("channel",),
+    "NoticesFailed": ("channel",),
+    "Reminders": ("point",),
+    "Escalations": (),
+    # A scheduled run's item that failed and was skipped (shared/core/batch.py), a case item that cannot be read.
+    "ScheduledItemFailed": (),
+    "UnreadableCase": (),
+}
 
 
 @cache
@@ -36,11 +69,3 @@ def traced(name: str) -> Iterator[None]:
         return
     with _tracer().provider.in_subsegment(name):
         yield
-
-
-def count(name: str, value: int = 1) -> None:
-    """One CloudWatch metric (namespace `Hotspot`), written at once as an embedded-metric log line."""
-    from aws_lambda_powertools.metrics import MetricUnit, single_metric
-
-    with single_metric(name=name, unit=MetricUnit.Count, value=value, namespace="Hotspot") as metric:
-        metric.add_dimension(name="service", value=os.environ.get("POWERTOOLS_SERVICE_NAME", "hotspot"))

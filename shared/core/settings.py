@@ -1,14 +1,25 @@
 """Settings read from the environment, one pydantic model for every service.
 
-The names match the environment variables set in each service's `.chalice/config.json` and by the
-local stack (`infra/local_stack.py`). Resource names, not URLs or ARNs: those depend on the partition
+The names match the environment variables set by the CDK service stacks (`infra/cdk/service_stack.py`) and by
+the local stack (`infra/local_stack.py`). Resource names, not URLs or ARNs: those depend on the partition
 and region and are resolved at run time.
+
+Secret settings (SECRET_SETTINGS) have defaults that suit the local stack only. Deployed, the environment names
+a Secrets Manager secret for each (`<SETTING>_SECRET`) and `get_settings()` puts its value in, read at run time
+and cached; on Lambda a function refuses to serve (SecretsNotConfigured) while any secret setting would keep its
+local default, so nothing is ever stored or checked with a key everybody knows.
 """
 
+import os
 from functools import cache
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.core import secrets
+from shared.core.observability import logger
+
+SECRET_SETTINGS = ("contact_hash_key", "sms_webhook_token", "twilio_auth_token")
 
 
 class Settings(BaseSettings):
@@ -50,14 +61,16 @@ class Settings(BaseSettings):
     # The CJK font embedded in the phase summary PDF (shared/reporting/summary_pdf.py): an OpenType/TrueType file or
     # collection, and the face of a collection with the Simplified Chinese glyph forms (2 in Debian's Noto CJK
     # TTCs; other faces print Japanese or traditional forms). A relative path is taken from the directory that
-    # holds the `shared` package: `make package` puts the font at fonts/<file name> in the reporting Lambda.
+    # holds the `shared` package: `make synth` puts the font at fonts/<file name> in the reporting Lambda's zip
+    # (infra/package.py) and sets the path to it.
     report_font_path: str = "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc"
     report_font_index: int = Field(default=2, ge=0)
     # Lifetime of the console's links to a quarantined raw payload (personal data: short).
     quarantine_url_seconds: int = Field(default=300, ge=1, le=3600)
     # Key of the hash that links complaints from the same phone or email without storing it in an index.
-    # Set a secret value per deployment; the default only suits the local stack.
+    # The default only suits the local stack: deployed, the secret named by CONTACT_HASH_KEY_SECRET gives it.
     contact_hash_key: str = "local-contact-hash-key"
+    contact_hash_key_secret: str = ""
     # Rate limits (per hour): submissions per client IP and per phone number, status lookups per client IP,
     # and wrong codes per tracking number (so that lookups cannot be used to guess codes).
     submissions_per_ip_per_hour: int = 30
@@ -90,10 +103,15 @@ class Settings(BaseSettings):
     sms_endpoint: str = ""
     # SMS intake (shared/intake/sms_inbound.py). Twilio signs each webhook with the account's auth token over the URL
     # it called: the public URL of the intake API as providers call it (the gateway changes host and path), so
-    # it must be configured. Aliyun and Tencent webhooks carry `?token=<sms_webhook_token>`. Set real secrets
-    # per deployment; these defaults only suit the local stack.
+    # it must be configured. Aliyun and Tencent webhooks carry `?token=<sms_webhook_token>`. These defaults only
+    # suit the local stack: deployed, the secrets named by TWILIO_AUTH_TOKEN_SECRET and SMS_WEBHOOK_TOKEN_SECRET
+    # give them.
     twilio_auth_token: str = "local-twilio-token"
+    twilio_auth_token_secret: str = ""
     sms_webhook_token: str = "local-sms-token"
+    sms_webhook_token_secret: str = ""
+    # Secret values are read again after this long, so that a rotated webhook token is taken up without a deploy.
+    secrets_cache_seconds: int = Field(default=300, ge=0)
     public_base_url: str = "http://127.0.0.1:8000/intake"
     # Email intake (shared/intake/mail_inbound.py): raw MIME lands under raw/email/ in the raw bucket (SES receipt
     # rule, IMAP poller, local SMTP listener) and the bucket's notification puts an S3 event on this queue.
@@ -128,6 +146,40 @@ class Settings(BaseSettings):
     logins_per_ip_per_hour: int = 60
 
 
+class SecretsNotConfigured(Exception):
+    """A deployed function without its secrets: it must not serve (HTTP answers 503, handlers fail)."""
+
+
+def on_lambda() -> bool:
+    return "AWS_LAMBDA_FUNCTION_NAME" in os.environ
+
+
 @cache
-def get_settings() -> Settings:
+def environment_settings() -> Settings:
+    """The settings as the environment gives them, secrets at their local defaults unless set there. What
+    app.py needs at import (queue names) comes from here: it must not depend on reading a secret."""
     return Settings()
+
+
+def get_settings() -> Settings:
+    """The settings with the secrets' values; raises SecretsNotConfigured on Lambda while one is missing."""
+    settings = environment_settings()
+    values: dict[str, str] = {}
+    missing: list[str] = []
+    for setting in SECRET_SETTINGS:
+        name = getattr(settings, f"{setting}_secret")
+        if not name:
+            # Outside Lambda (local stack, tests, the CLI without --stage) the plain value is the one meant.
+            if on_lambda():
+                missing.append(setting)
+            continue
+        value = secrets.cached_string(name, settings.secrets_cache_seconds)
+        if value:
+            values[setting] = value
+        else:
+            missing.append(setting)
+    if missing:
+        # Names of settings only, never a value.
+        logger.error("secrets not configured: refusing to serve", extra={"missing_secrets": missing})
+        raise SecretsNotConfigured(", ".join(missing))
+    return settings.model_copy(update=values) if values else settings

@@ -11,7 +11,6 @@ carries no contact either: the consumer reads it from the case's personal-data c
 import hashlib
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import make_msgid
 from functools import cache
 from typing import Any, Literal
 
@@ -25,7 +24,7 @@ from shared.core.mailer import MailSender, mail_sender
 from shared.core.messages import Envelope, MessageType
 from shared.core.models import Case, Complainant
 from shared.core.notices import SUPERVISOR, SmsNotice, legal_office_phones, policy
-from shared.core.observability import logger
+from shared.core.observability import count, logger
 from shared.core.settings import Settings
 from shared.core.sms_text import Sms
 from shared.routing.sms import SmsSender
@@ -104,8 +103,10 @@ def send_sms_notice(settings: Settings, message: Envelope, sender: SmsSender) ->
         provider_id = sender.send(notice.phone, Sms(kind=notice.kind, values=notice.values))
     except Exception as error:
         store.finish_delivery(key, {"state": "failed", "error": _reason(error)})
+        count("NoticesFailed", channel="sms")
         raise
     store.finish_delivery(key, {"state": "sent", "provider_message_id": provider_id})
+    count("NoticesSent", channel="sms")
     logger.info(
         "sms sent",
         extra={"tracking_no": notice.tracking_no, "kind": notice.kind, "provider_message_id": provider_id},
@@ -246,7 +247,7 @@ def send_complainant_notice(
                     identity.e164(complainant.phone or ""), Sms(kind=notice.kind, values=_sms(notice))
                 )
             else:
-                provider_id = mail.send(_mail(settings, notice, complainant.email or ""))
+                provider_id = mail.send(_mail(settings, notice, complainant.email or "", message.id))
         except Exception as error:
             failure = error
             reason = _reason(error)
@@ -254,7 +255,9 @@ def send_complainant_notice(
                 notice.tracking_no, marker, {"state": "failed", "failed_at": now.isoformat(), "error": reason}
             )
             logger.warning("notice failed", extra={"notice_id": message.id, "channel": channel, "error": reason})
+            count("NoticesFailed", channel=channel)
             continue
+        count("NoticesSent", channel=channel)
         store.finish_delivery(
             notice.tracking_no,
             marker,
@@ -277,7 +280,7 @@ def _sms(notice: ComplainantNotice) -> dict[str, str]:
     return values
 
 
-def _mail(settings: Settings, notice: ComplainantNotice, to: str) -> EmailMessage:
+def _mail(settings: Settings, notice: ComplainantNotice, to: str, notice_id: str) -> EmailMessage:
     template = notice_rules().mail[notice.kind]
     values: dict[str, Any] = {**notice.values, "county": reference_data.county().name}
     message = EmailMessage()
@@ -285,7 +288,10 @@ def _mail(settings: Settings, notice: ComplainantNotice, to: str) -> EmailMessag
     message["To"] = to
     message["Subject"] = template["subject"].format(**values)
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: auto-responders do not answer it
-    message["Message-ID"] = make_msgid(domain=settings.mail_address.rsplit("@", 1)[-1])
+    # Fixed by the notice: a copy sent again after a crash (see the delivery guarantee) carries the same Message-ID,
+    # which mail programs show once.
+    digest = hashlib.sha256(notice_id.encode()).hexdigest()[:32]
+    message["Message-ID"] = f"<{digest}@{settings.mail_address.rsplit('@', 1)[-1]}>"
     message.set_content(template["body"].format(**values))
     return message
 

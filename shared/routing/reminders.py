@@ -34,7 +34,7 @@ from shared.core.dal.items import ConditionFailed
 from shared.core.messages import Envelope, MessageType
 from shared.core.models import Case, Status
 from shared.core.notices import QuietHours
-from shared.core.observability import logger
+from shared.core.observability import count, logger
 from shared.core.reference_data import county_timezone, load_json
 from shared.core.settings import Settings
 from shared.routing import calendar, outbox, provisional
@@ -101,6 +101,10 @@ def remind_deadlines(settings: Settings, now: datetime | None = None, dry_run: b
         due = _cases_due(settings, store, now)
         summary.failed = each_isolated(due, remind, "reminder", lambda case: case.tracking_no)
     logger.info("reminder run", extra=summary.model_dump(exclude={"reminders"}))
+    if not dry_run:
+        for point in ("due_soon", "due_today", "overdue"):
+            count("Reminders", getattr(summary, point), point=point)
+        count("Escalations", summary.escalated)
     return summary
 
 

@@ -11,7 +11,7 @@ from shared.core.dal.items import CaseNotFound, ConditionFailed
 from shared.core.messages import Envelope, MessageType
 from shared.core.models import Case, DueKind, Status
 from shared.core.ngram_model import NgramModel
-from shared.core.observability import logger
+from shared.core.observability import count, logger
 from shared.core.settings import Settings
 from shared.routing import learning
 from shared.routing.deadlines import acceptance_deadline
@@ -54,6 +54,7 @@ def route_complaint(settings: Settings, message: Envelope, now: datetime | None 
         "complaint routed",
         extra={"tracking_no": tracking_no, "department": routed.department, "category": routed.category},
     )
+    count("ComplaintsRouted")
     announce(settings, routed, message.correlation_id)
     return routed
 

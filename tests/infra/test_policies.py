@@ -69,11 +69,12 @@ def dynamodb_actions(service: str) -> set[str]:
 
 
 def allowed_on_cases_table(stage: Synthesized, service: str) -> set[str]:
-    [role] = [r for r in stage.template(service)["Resources"].values() if r["Type"] == "AWS::IAM::Role"]
+    """What the service's roles together allow on the table (the scan does not tell which function calls what)."""
+    roles = [r for r in stage.template(service)["Resources"].values() if r["Type"] == "AWS::IAM::Role"]
     allowed = set()
-    for policy in role["Properties"]["Policies"]:
+    for policy in (policy for role in roles for policy in role["Properties"]["Policies"]):
         for statement in policy["PolicyDocument"]["Statement"]:
-            resources = json.dumps(statement["Resource"])
+            resources = json.dumps(statement.get("Resource"))
             # The table itself, by reference to the resources stack's export of its ARN.
             if statement["Effect"] == "Allow" and "casestable" in resources and "index" not in resources:
                 actions = statement["Action"]

@@ -1,5 +1,6 @@
 """What the synthesized stages must hold, whatever else changes: the gates of `make test` for deployment."""
 
+import fnmatch
 import json
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from aws_cdk.assertions import Template
 
 from infra.requirements import SERVICES
 from infra.resources import MAX_RECEIVE_COUNT
+from shared.core.observability import METRICS
 from tests.infra.synth import Synthesized
 
 CFN_LINT = Path(sys.executable).parent / "cfn-lint"
@@ -219,12 +221,114 @@ def test_cdk_nag_passes_with_every_acknowledgment_justified(stage: Synthesized) 
     assert all(len(reason) > 30 for reason in acknowledged.values()), acknowledged
 
 
+def roles(stage: Synthesized, service: str) -> dict[str, dict[str, Any]]:
+    return resources_of(stage.template(service), "AWS::IAM::Role")
+
+
+def statements(role: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for policy in role["Properties"]["Policies"] for s in policy["PolicyDocument"]["Statement"]]
+
+
 @pytest.mark.parametrize("service", SERVICES)
-def test_functions_run_in_their_own_role_with_stage_scoped_logs(stage: Synthesized, service: str) -> None:
-    # given the service's template
-    template = stage.template(service)
-    [role_id] = resources_of(template, "AWS::IAM::Role")
-    # then every function runs in the service's role and carries a stage-scoped name
-    for function in stage.functions(service).values():
-        assert function["Properties"]["Role"] == {"Fn::GetAtt": [role_id, "Arn"]}
+def test_api_and_event_handlers_run_in_roles_of_their_own(stage: Synthesized, service: str) -> None:
+    # given the service's template and its two roles
+    by_name = {role["Properties"]["RoleName"].rsplit("-", 1)[1]: key for key, role in roles(stage, service).items()}
+    assert set(by_name) == {"api", "events"}
+    # then the API handler runs in the API role, every queue consumer and schedule in the events role, each
+    # function with a stage-scoped name
+    for logical_id, function in stage.functions(service).items():
+        group = "api" if logical_id == "APIHandler" else "events"
+        assert function["Properties"]["Role"] == {"Fn::GetAtt": [by_name[group], "Arn"]}
         assert function["Properties"]["FunctionName"].startswith(f"{stage.stage.prefix}-{service}-")
+    # and only the event handlers may send SMS or mail
+    api_actions = json.dumps([s["Action"] for s in statements(roles(stage, service)[by_name["api"]])])
+    assert "sns:Publish" not in api_actions and "ses:Send" not in api_actions
+
+
+def test_no_role_grants_data_or_messaging_services_on_everything(stage: Synthesized) -> None:
+    # given every statement of every function role of the stage
+    for service in SERVICES:
+        for role in roles(stage, service).values():
+            for statement in statements(role):
+                actions = [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+                services = {action.split(":")[0] for action in actions}
+                # then none of DynamoDB, S3, SQS, SES, SNS is granted on every resource
+                if services & {"dynamodb", "s3", "sqs", "ses", "sns"}:
+                    assert statement.get("Resource") != "*" and "*" not in statement.get("Resource", []), statement
+                    assert "Resource" in statement or "NotResource" in statement
+
+
+def test_intake_functions_cannot_reach_staff_accounts(stage: Synthesized) -> None:
+    # given the intake roles' statements on the cases table's items (not its indexes)
+    for role in roles(stage, "intake").values():
+        for statement in statements(role):
+            resources = json.dumps(statement.get("Resource"))
+            if "casestable" not in resources or "index" in resources:
+                continue
+            # then each is bound to partitions by a LeadingKeys condition, and no partition of a staff account
+            # (`STAFF#<username>`, shared/core/dal/) matches one of them
+            [(operator, condition)] = statement["Condition"].items()
+            assert operator.startswith("ForAllValues:")
+            patterns = condition["dynamodb:LeadingKeys"]
+            assert patterns and not any(fnmatch.fnmatchcase("STAFF#admin", pattern) for pattern in patterns)
+
+
+def test_every_function_keeps_logs_for_the_stage_and_raises_alarms(stage: Synthesized) -> None:
+    for service in SERVICES:
+        template = stage.template(service)
+        names = {function["Properties"]["FunctionName"] for function in stage.functions(service).values()}
+        # given the service's log groups and alarms
+        log_groups = resources_of(template, "AWS::Logs::LogGroup").values()
+        alarms = [alarm["Properties"] for alarm in resources_of(template, "AWS::CloudWatch::Alarm").values()]
+        # then every function's log group is made with the stage's retention (180 days by default)
+        assert {group["Properties"]["LogGroupName"] for group in log_groups} == {f"/aws/lambda/{n}" for n in names}
+        assert {group["Properties"]["RetentionInDays"] for group in log_groups} == {180}
+        # and every function has an errors and a throttles alarm, the API a 5xx and a p95 latency alarm
+        watched = {
+            (alarm["MetricName"], dimension["Value"])
+            for alarm in alarms
+            for dimension in alarm.get("Dimensions", [])
+            if dimension["Name"] in ("FunctionName", "ApiName")
+        }
+        assert {(metric, name) for name in names for metric in ("Errors", "Throttles")} <= watched
+        api = f"{stage.stage.prefix}-{service}"
+        assert {("5XXError", api), ("Latency", api)} <= watched
+        assert [alarm["ExtendedStatistic"] for alarm in alarms if alarm.get("MetricName") == "Latency"] == ["p95"]
+        # and each alarm goes to the stage's alarm topic
+        for alarm in alarms:
+            assert "Alarms" in json.dumps(alarm["AlarmActions"])
+
+
+def test_failed_schedule_runs_and_missed_reminder_runs_reach_the_alarm_topic(stage: Synthesized) -> None:
+    for service in SERVICES:
+        # given the service's scheduled functions
+        for function in stage.functions(service).values():
+            if not any(event["Type"] == "Schedule" for event in function["Properties"].get("Events", {}).values()):
+                continue
+            # then a run that still fails after Lambda's retries goes to the alarm topic
+            failure = function["Properties"]["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
+            assert failure["Type"] == "SNS" and "Alarms" in json.dumps(failure["Destination"])
+    # and a reminders window without a completed run is an alarm, acting only where schedules run
+    alarms = resources_of(stage.template("routing"), "AWS::CloudWatch::Alarm").values()
+    [missed] = [
+        a["Properties"] for a in alarms if a["Properties"]["AlarmName"].endswith("RemindDeadlines-not-completed")
+    ]
+    assert missed["TreatMissingData"] == "breaching" and missed["ActionsEnabled"] is stage.stage.schedules
+
+
+def test_one_dashboard_shows_the_figures_and_every_alarm(stage: Synthesized) -> None:
+    # given the stage's dashboard and the names of all its alarms
+    [dashboard] = resources_of(stage.template("resources"), "AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    # (the services' alarms by name, the resources stack's own by reference)
+    service_alarms = [
+        alarm["Properties"]["AlarmName"]
+        for service in SERVICES
+        for alarm in resources_of(stage.template(service), "AWS::CloudWatch::Alarm").values()
+    ]
+    own_alarms = list(resources_of(stage.template("resources"), "AWS::CloudWatch::Alarm"))
+    # then it is the stage's, graphs every figure the functions count, and shows every alarm
+    assert dashboard["Properties"]["DashboardName"] == stage.stage.prefix
+    assert body.count("SEARCH(") == len(METRICS) and all("MetricName=" in body and name in body for name in METRICS)
+    assert len(service_alarms) > 30 and all(name in body for name in service_alarms)
+    assert len(own_alarms) == 4 and all(f'"Fn::GetAtt": ["{key}", "Arn"]' in body for key in own_alarms)

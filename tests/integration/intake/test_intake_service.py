@@ -9,7 +9,7 @@ from shared.core import quarantine, queues
 from shared.core.aws import client
 from shared.core.dal.cases import CaseStore
 from shared.core.models import Status
-from shared.core.settings import Settings, get_settings
+from shared.core.settings import Settings, environment_settings
 from tests.support import receive_all
 
 JSON = {"Content-Type": "application/json"}
@@ -235,12 +235,12 @@ def test_guessing_codes_for_one_number_is_stopped(http) -> None:
 def test_submissions_per_client_are_limited_and_kept(http, aws: Settings, monkeypatch) -> None:
     # given a limit of two submissions an hour per client address
     monkeypatch.setenv("SUBMISSIONS_PER_IP_PER_HOUR", "2")
-    get_settings.cache_clear()
+    environment_settings.cache_clear()
     try:
         # when a client submits three times
         statuses = [post(http, {"description": f"第{n}次投诉"})[0] for n in range(3)]
     finally:
-        get_settings.cache_clear()
+        environment_settings.cache_clear()
     # then the third is refused with 429, archived and quarantined
     assert statuses == [201, 201, 429]
     assert len(raw_objects(aws)) == 3

@@ -18,7 +18,7 @@ from shared.core.aws import client
 from shared.core.dal.cases import CaseStore
 from shared.core.messages import Envelope
 from shared.core.models import Status
-from shared.core.settings import Settings, get_settings
+from shared.core.settings import Settings, environment_settings
 from shared.core.sms_text import Sms, render
 from shared.intake import sms_inbound
 from shared.routing import notifications
@@ -179,7 +179,7 @@ def test_a_query_text_returns_the_status_and_creates_nothing(http, aws: Settings
 def test_a_configured_public_url_is_what_signatures_cover(aws: Settings, monkeypatch) -> None:
     # given a deployment whose public URL differs from what the function sees
     monkeypatch.setenv("PUBLIC_BASE_URL", "https://tousu.example.gov.cn/intake")
-    get_settings.cache_clear()
+    environment_settings.cache_clear()
     try:
         with Client(load_service("intake").app) as test_client:
             # when Twilio signs over that URL, and a forger over the URL the function sees
@@ -188,7 +188,7 @@ def test_a_configured_public_url_is_what_signatures_cover(aws: Settings, monkeyp
             )
             bad = post_twilio(test_client.http, twilio_params("SM-url2"), PUBLIC_URL)
     finally:
-        get_settings.cache_clear()
+        environment_settings.cache_clear()
     # then only the first is taken
     assert (good.status_code, bad.status_code) == (200, 403)
 

@@ -14,7 +14,7 @@ from shared.core.aws import client
 from shared.core.campaign import load_campaign
 from shared.core.dal.cases import CaseStore
 from shared.core.models import Channel, Status
-from shared.core.settings import Settings, get_settings
+from shared.core.settings import Settings, environment_settings
 from shared.intake import openapi
 from tests.support import load_service
 
@@ -307,7 +307,7 @@ def test_bad_upload_requests_are_refused_and_kept(http, aws: Settings, ask, stat
 def test_upload_slots_are_limited_per_client(http, monkeypatch) -> None:
     # given a limit of one upload slot an hour per client address
     monkeypatch.setenv("UPLOADS_PER_IP_PER_HOUR", "1")
-    get_settings.cache_clear()
+    environment_settings.cache_clear()
     ask = json.dumps({"filename": "a.png", "content_type": "image/png", "size": 10})
     try:
         # when two slots are asked for
@@ -315,7 +315,7 @@ def test_upload_slots_are_limited_per_client(http, monkeypatch) -> None:
             http.post("/uploads", headers={"Content-Type": "application/json"}, body=ask).status_code for _ in range(2)
         ]
     finally:
-        get_settings.cache_clear()
+        environment_settings.cache_clear()
     # then the second is refused
     assert statuses == [201, 429]
 

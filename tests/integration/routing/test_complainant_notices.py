@@ -17,7 +17,7 @@ from shared.core.aws import client
 from shared.core.dal.cases import CaseStore
 from shared.core.mailer import mail_sender
 from shared.core.messages import Envelope
-from shared.core.settings import Settings
+from shared.core.settings import Settings, get_settings
 from shared.intake.complaints import submit_complaint
 from shared.routing import notifications, router
 from shared.routing.sms import SmsError, sms_sender
@@ -44,7 +44,7 @@ def routed(settings: Settings, complainant: dict | None) -> str:
 
 
 def act(test_client, number: str, action: str, role: Role = Role.dept_officer, **fields) -> dict:
-    settings = load_service("routing").settings
+    settings = get_settings()
     department = None if role == Role.county_admin else "JJDD"
     token = auth.issue_development_token(settings, role, department)
     version = CaseStore(settings).get(number).version  # type: ignore[union-attr]

@@ -15,7 +15,7 @@ from shared.core.dal.cases import CaseStore
 from shared.core.filing import verification_hash
 from shared.core.messages import Envelope
 from shared.core.models import Status
-from shared.core.settings import Settings, get_settings
+from shared.core.settings import Settings, environment_settings
 from shared.routing import notifications, router
 from shared.routing.sms import sms_sender
 from tests.support import receive_all
@@ -137,11 +137,11 @@ def test_an_anonymous_entry_gets_no_acknowledgement_and_a_retry_stores_once(http
 def test_entries_are_limited_per_staff_member(http, aws: Settings, monkeypatch) -> None:
     # given a limit of two entries an hour
     monkeypatch.setenv("ENTRIES_PER_STAFF_PER_HOUR", "2")
-    get_settings.cache_clear()
+    environment_settings.cache_clear()
     try:
         officer = bearer(aws, Role.dept_officer, "JJDD")
         # when one officer enters three, then the third is refused, while another officer may still enter
         assert [enter(http, officer)[0] for _ in range(3)] == [201, 201, 429]
         assert enter(http, bearer(aws, Role.dept_head, "JJDD"))[0] == 201
     finally:
-        get_settings.cache_clear()
+        environment_settings.cache_clear()

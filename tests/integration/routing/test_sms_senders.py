@@ -22,7 +22,7 @@ import pytest
 from shared.core import notices
 from shared.core.aws import client
 from shared.core.messages import Envelope
-from shared.core.settings import Settings, get_settings
+from shared.core.settings import Settings, environment_settings, get_settings
 from shared.core.sms_text import Sms
 from shared.routing import notifications
 from shared.routing.sms import AliyunSmsSender, SmsError, SnsSmsSender, TencentSmsSender, sms_sender
@@ -398,12 +398,12 @@ def test_a_failed_send_is_retried_by_the_consumer_and_then_sent_once(aws: Settin
 def test_the_configured_provider_sends(monkeypatch, provider: str, sender_type: type) -> None:
     # given SMS_PROVIDER set in the environment
     monkeypatch.setenv("SMS_PROVIDER", provider)
-    get_settings.cache_clear()
+    environment_settings.cache_clear()
     try:
         # when the sender is chosen from the settings / then it is that provider's
         assert isinstance(sms_sender(get_settings()), sender_type)
     finally:
-        get_settings.cache_clear()
+        environment_settings.cache_clear()
 
 
 def test_an_unknown_provider_is_refused() -> None:
