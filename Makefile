@@ -20,7 +20,7 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $(STAMP)
 
 run: venv
-	$(BIN)/hotspot run
+	$(BIN)/hotspot run --campaign-now
 
 test: venv lint
 	$(BIN)/python -m pytest -q

@@ -1,7 +1,21 @@
 """`make bench`: every benchmark, one after another."""
 
-from bench import import_time, intake_latency, reminders_scale, report_generation, routing_throughput
+from bench import (
+    classifier_accuracy,
+    import_time,
+    intake_latency,
+    reminders_scale,
+    report_generation,
+    routing_throughput,
+)
 
-for benchmark in (import_time, routing_throughput, intake_latency, reminders_scale, report_generation):
+for benchmark in (
+    classifier_accuracy,
+    import_time,
+    routing_throughput,
+    intake_latency,
+    reminders_scale,
+    report_generation,
+):
     benchmark.main()
     print()

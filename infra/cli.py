@@ -6,6 +6,7 @@ import getpass
 import ipaddress
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -15,8 +16,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from infra.resources import dead_letter_queue
-from shared.core.auth import Role
+from shared.core.auth import Principal, Role
 from shared.core.aws import client
+from shared.core.errors import ApiError
 from shared.core.settings import SecretsNotConfigured, Settings, get_settings
 
 T = TypeVar("T")
@@ -47,6 +49,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--moto-port", type=int, default=5000, help="port of the moto server")
     run.add_argument("--fire-schedules-now", action="store_true", help="fire every schedule once at start-up")
     run.add_argument("--smtp-port", type=int, default=2525, help="port of the SMTP listener that takes mail in")
+    run.add_argument(
+        "--campaign-now",
+        action="store_true",
+        help="move the campaign's dates so that it is running today (CAMPAIGN_SHIFT_DAYS; `make run` and the demo)",
+    )
     run.add_argument("--pollers", type=int, default=3, help="concurrent batches per SQS queue, as Lambda runs them")
     run.set_defaults(command=_run)
 
@@ -54,6 +61,11 @@ def _parser() -> argparse.ArgumentParser:
         "classify", help='classify JSON lines {"text": ..., "respondent": ...} from stdin, one JSON line out each'
     )
     classify.set_defaults(command=_classify)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="the classifier's category and department accuracy on the held-out labelled set"
+    )
+    evaluate.set_defaults(command=_evaluate)
 
     redrive_parser = commands.add_parser("redrive", help="move the messages of QUEUE-dlq back to QUEUE")
     redrive_parser.add_argument("queue", metavar="QUEUE")
@@ -124,6 +136,26 @@ def _parser() -> argparse.ArgumentParser:
     _target(detect)
     detect.set_defaults(command=_detect_hotspots)
 
+    demo = commands.add_parser("demo", help="fill the running local stack (`make run`) with a campaign running now")
+    demo.add_argument("--size", type=int, default=300, help="complaints of the plan (default 300), besides a hotspot")
+    demo.add_argument("--gateway", default="http://127.0.0.1:8000", help="the local stack's gateway")
+    demo.add_argument("--moto-port", type=int, default=5000, help="port of the local stack's moto server")
+    demo.add_argument("--smtp-port", type=int, default=2525, help="port of the local stack's SMTP listener")
+    demo.set_defaults(command=_demo)
+
+    model = commands.add_parser("model", help="the classifier's statistical model: versions, retraining, rollback")
+    model_commands = model.add_subparsers(required=True, metavar="ACTION")
+    listing = model_commands.add_parser("list", help="the model in use, the stored versions, the latest evaluations")
+    _target(listing)
+    listing.set_defaults(command=_model_list)
+    retrain = model_commands.add_parser("retrain", help="retrain from the reference set and the staff corrections now")
+    _target(retrain)
+    retrain.set_defaults(command=_model_retrain)
+    use = model_commands.add_parser("use", help="put a stored model version in use (a rollback)")
+    use.add_argument("version", metavar="VERSION")
+    _target(use)
+    use.set_defaults(command=_model_use)
+
     report = commands.add_parser("report", help="make the reports of a period now (county and every department)")
     report.add_argument(
         "--period", help="period key, e.g. campaign:2026, phase:2026:2, week:2026-W21 (default: campaign)"
@@ -152,6 +184,8 @@ def _run(args: argparse.Namespace) -> int:
         # The gateway has no TLS and the local token issuer is for development only.
         print(f"hotspot run: refusing to listen on {args.host}; use a loopback address", file=sys.stderr)
         return 2
+    if args.campaign_now:
+        os.environ["CAMPAIGN_SHIFT_DAYS"] = str(campaign_now_shift())
     from infra import local_stack  # chalice and moto are development dependencies
 
     # Warnings from libraries, and a line per request and handler invocation from the local stack.
@@ -206,6 +240,20 @@ def _classify(args: argparse.Namespace) -> int:
             continue
         _write_line(classify(request.text, request.respondent).model_dump(mode="json"))
     return 0 if all_valid else 1
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from shared.core import reference_data
+    from shared.core.classifier import builtin_model, evaluate, reference_examples
+
+    accuracy = evaluate(reference_examples("heldout"))
+    print(f"model {builtin_model().version}, held-out set of {accuracy.examples} complaints")
+    print(f"{'category':<12} {accuracy.category:7.1%}")
+    print(f"{'department':<12} {accuracy.department or 0:7.1%}")
+    for category in reference_data.categories():
+        right, total = accuracy.per_category.get(category.code, (0, 0))
+        print(f"  {category.code:<12} {right:3d}/{total:<3d} {category.name}")
+    return 0
 
 
 # --- redrive --------------------------------------------------------------------------------------------------
@@ -455,6 +503,106 @@ def _detect_hotspots(args: argparse.Namespace) -> int:
         f"cluster days read {summary.days_read}, clusters {summary.clusters}, opened {len(summary.opened)}, "
         f"updated {summary.updated}, announced {summary.notified}{quiet}"
     )
+    return 0
+
+
+# --- demo (infra/demo.py) -----------------------------------------------------------------------------------------
+
+# Where `--campaign-now` puts today: a week into the campaign's last phase (the earlier phases and the materials'
+# due date behind, the campaign still running).
+DAYS_INTO_LAST_PHASE = 7
+
+
+def campaign_now_shift() -> int:
+    from shared.core.campaign import shift_to_surround
+    from shared.core.reference_data import county_timezone
+
+    return shift_to_surround(datetime.now(county_timezone()).date(), DAYS_INTO_LAST_PHASE)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    """The demo campaign, then what the schedules would do with it: reminders and escalations, hotspot
+    detection, the campaign's reports. Prints counts only."""
+    from infra import demo
+    from shared.reporting import hotspots
+    from shared.routing import reminders
+
+    os.environ["CAMPAIGN_SHIFT_DAYS"] = str(campaign_now_shift())  # the dates the stack runs with
+    _use_local_stack(args.moto_port)
+    settings = get_settings()
+    try:
+        summary = demo.run(settings, args.gateway, args.smtp_port, args.size)
+        demo.settle(settings)
+        reminded = reminders.remind_deadlines(settings)
+        detected = hotspots.detect(settings)
+        demo.settle(settings)
+        reports = demo.reports(settings, args.gateway)
+    except (RuntimeError, OSError, BotoCoreError, ClientError) as error:
+        print(f"hotspot demo: {error}", file=sys.stderr)
+        return 1
+    print(
+        f"complaints {summary.complaints}, workflow actions {summary.actions}, records {summary.records}, "
+        f"materials {summary.materials}, published {summary.publications}; overdue {reminded.overdue}, "
+        f"escalated {reminded.escalated}; hotspots opened {len(detected.opened)}; report files {reports}"
+    )
+    return 0
+
+
+# --- model (shared/routing/learning.py) ---------------------------------------------------------------------------
+
+# Who the model commands record as having retrained or rolled back (the operator at the console of the machine).
+CLI_OPERATOR = "cli:hotspot"
+
+
+def _model_list(args: argparse.Namespace) -> int:
+    from shared.routing import learning
+
+    operator = Principal(subject=CLI_OPERATOR, name=CLI_OPERATOR, role=Role.county_admin)
+    status = _on_target(args, "model list", lambda settings: learning.status(settings, operator))
+    if status is None:
+        return 1
+    print(f"in use: {status['current']['version']}")
+    print("stored: " + (" ".join(status["versions"]) or "-"))
+    for evaluation in status["evaluations"]:
+        print(_evaluation_line(evaluation))
+    return 0
+
+
+def _model_retrain(args: argparse.Namespace) -> int:
+    from shared.routing import learning
+
+    evaluation = _on_target(
+        args, "model retrain", lambda settings: learning.retrain(settings, CLI_OPERATOR, datetime.now(UTC))
+    )
+    if evaluation is None:
+        return 1
+    print(_evaluation_line(evaluation.model_dump(mode="json")))
+    return 0
+
+
+def _evaluation_line(evaluation: dict[str, Any]) -> str:
+    decision = "adopted" if evaluation["adopted"] else "kept current"
+    return (
+        f"{evaluation['at']} candidate {evaluation['candidate_version']} category "
+        f"{evaluation['candidate']['category']:.1%} vs current {evaluation['current_version']} "
+        f"{evaluation['current']['category']:.1%} on {evaluation['evaluated_on']} examples "
+        f"(trained on {evaluation['trained_on']} corrections): {decision}"
+    )
+
+
+def _model_use(args: argparse.Namespace) -> int:
+    from shared.routing import learning
+
+    try:
+        pointer = _on_target(
+            args, "model use", lambda settings: learning.use(settings, args.version, CLI_OPERATOR, datetime.now(UTC))
+        )
+    except ApiError as error:
+        print(f"hotspot model use: {error.message}", file=sys.stderr)
+        return 1
+    if pointer is None:
+        return 1
+    print(f"in use: {pointer.version} (routing reads it within CLASSIFIER_POINTER_SECONDS)")
     return 0
 
 

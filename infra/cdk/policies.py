@@ -14,6 +14,7 @@ from infra.resources import named
 from shared.core import uploads
 from shared.core.settings import SECRET_SETTINGS
 from shared.intake import mail_inbound
+from shared.routing import learning
 
 # The actions on the cases table that every service's data access may use (shared/core/dal/).
 CASE_ITEM_ACTIONS = [
@@ -169,6 +170,17 @@ def statements(
             if stage.sms_provider == "sns"
             else [_allow("SmsProviderCredentials", ["secretsmanager:GetSecretValue"], [secrets["sms"]])]
         )
+        # shared/routing/learning.py: staff corrections (API), the model routing reads and the schedule retrains
+        # (EVENTS), evaluations and the pointer, all under one prefix of the raw bucket.
+        classifier = [
+            _allow("ClassifierObjects", ["s3:GetObject", "s3:PutObject"], [raw_objects(f"{learning.PREFIX}*")]),
+            _allow(
+                "ListClassifierObjects",
+                ["s3:ListBucket"],
+                [f"arn:{cdk.Aws.PARTITION}:s3:::{bucket_name(names.raw_bucket)}"],
+                StringLike={"s3:prefix": [f"{learning.PREFIX}*"]},
+            ),
+        ]
         store = [
             _allow("Cases", [*CASE_ITEM_ACTIONS, "dynamodb:Query"], [cases]),
             _allow("CaseIndexes", ["dynamodb:Query"], [f"{cases_indexes}/*"]),
@@ -180,6 +192,7 @@ def statements(
                 *common,
                 *staff_keys,
                 *store,
+                *classifier,
                 _allow("OperatorEntryArchiveAndAttachments", ["s3:PutObject"], [raw_objects("*")]),
                 _allow("OperatorEntryClaimUploads", ["s3:GetObject", "s3:DeleteObject"], [quarantined_uploads]),
                 _allow("ConsoleQuarantineRawPayloadLinks", ["s3:GetObject"], [raw_objects("raw/*")]),
@@ -191,6 +204,7 @@ def statements(
                 *send_mail,
                 *sms,
                 *store,
+                *classifier,
                 _allow("ConsumeQueues", CONSUME, [queue["intake_queue"], queue["notify_queue"]]),
             ],
         }

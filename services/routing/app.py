@@ -4,9 +4,10 @@ console under /cases on the gateway.
 Logic: shared/routing/ (router.py, reminders.py, notifications.py, cases_api.py, console.py, ...).
 """
 
+from datetime import UTC, datetime
 from typing import Any
 
-from chalice import Chalice, Rate, Response
+from chalice import Chalice, Cron, Rate, Response
 from chalice.app import Request
 
 from shared.core import http, openapi
@@ -30,6 +31,7 @@ from shared.routing import (
     cases_api,
     confidentiality,
     console,
+    learning,
     notifications,
     operator_entry,
     outbox,
@@ -59,6 +61,13 @@ def send_notifications(event: Any) -> PartialItemFailureResponse:
 @app.schedule(Rate(15, unit=Rate.MINUTES), name="remind_deadlines")
 def remind_deadlines(event: Any) -> dict:
     return reminders.remind_deadlines(get_settings()).model_dump(exclude={"reminders"})
+
+
+# Sundays 18:00 UTC, Mondays 02:00 Beijing time: a week's corrections, before the weekly reports.
+@app.schedule(Cron(0, 18, "?", "*", "SUN", "*"), name="retrain_classifier")
+def retrain_classifier(event: Any) -> dict:
+    evaluation = learning.retrain(get_settings(), learning.RETRAINER, datetime.now(UTC))
+    return evaluation.model_dump(mode="json", include={"candidate_version", "adopted", "trained_on"})
 
 
 # The sweeps run on their own, so that a failure of the reminders (or of each other) never stops them.
@@ -204,6 +213,19 @@ def enter_complaint(call: StaffCall) -> tuple[int, dict]:
 @staff_json(app)
 def get_case(call: StaffCall, tracking_no: str) -> dict:
     return cases_api.get_case(call.settings, call.principal, tracking_no)
+
+
+# The classifier's statistical part (shared/routing/learning.py): the model in use and retraining on demand.
+@app.route("/classifier", methods=["GET"])
+@staff_json(app)
+def classifier_status(call: StaffCall) -> dict:
+    return learning.status(call.settings, call.principal)
+
+
+@app.route("/classifier/retrain", methods=["POST"], content_types=["application/json"])
+@staff_json(app)
+def retrain_classifier_now(call: StaffCall) -> dict:
+    return learning.retrain_now(call.settings, call.principal, datetime.now(UTC))
 
 
 @app.route("/{tracking_no}/actions/{action}", methods=["POST"], content_types=["application/json"])

@@ -10,6 +10,7 @@ from functools import cache
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.core import reference_data
+from shared.core.settings import get_settings
 
 
 class Hotline(BaseModel):
@@ -58,4 +59,18 @@ class Campaign(BaseModel):
 
 @cache
 def load_campaign() -> Campaign:
-    return Campaign.model_validate(reference_data.load_json("campaign.json"))
+    """The configured campaign, its dates moved by the `campaign_shift_days` setting (the local stack's demo)."""
+    campaign = Campaign.model_validate(reference_data.load_json("campaign.json"))
+    shift = timedelta(days=get_settings().campaign_shift_days)
+    if not shift:
+        return campaign
+    phases = tuple(p.model_copy(update={"start": p.start + shift, "end": p.end + shift}) for p in campaign.phases)
+    materials = tuple(m.model_copy(update={"due": m.due + shift}) for m in campaign.materials)
+    return campaign.model_copy(update={"phases": phases, "materials": materials})
+
+
+def shift_to_surround(today: date, days_into_last_phase: int) -> int:
+    """The shift that puts today `days_into_last_phase` days into the configured campaign's last phase: the
+    earlier phases and the materials' due dates behind, the campaign still running."""
+    configured = Campaign.model_validate(reference_data.load_json("campaign.json"))
+    return (today - configured.phases[-1].start).days - days_into_last_phase

@@ -1,20 +1,26 @@
-"""Rule-based classification of a complaint: its category, domain and the department that should handle it.
+"""Classification of a complaint: its category, domain and the department that should handle it.
 
 Every word list, weight and confidence value lives in `shared/data/classifier.json`; bodies and their
 aliases come from `shared/data/departments.json`. The text is normalised (NFKC, case-folded, no spaces)
 and scanned once for all words of all lists (an index on each word's first characters);
-the rules below then decide. See DESIGN.md, section 3, and the routing rules in departments.json.
+the rules below then decide the department and give their vote on the category. The category is the rules'
+vote blended with a naive Bayes model over character n-grams (`shared/core/ngram_model.py`), trained on the
+labelled reference set (`shared/data/labelled/tuning.jsonl`) or a retrained version (`shared/routing/learning.py`);
+body names are masked before the model sees the text, so it learns what a complaint is about, not who it names.
+See DESIGN.md, section 3, and the routing rules in departments.json.
 """
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat
 
-from shared.core import reference_data
+from shared.core import ngram_model, reference_data
+from shared.core.ngram_model import Example, NgramModel
 from shared.core.reference_data import Department
 from shared.core.text import for_matching as normalize
 
@@ -27,6 +33,9 @@ class Classification(BaseModel):
     category: str
     category_name: str
     category_confidence: float
+    # The two likeliest categories with their blended confidence, for staff when the first is uncertain.
+    category_candidates: list[tuple[str, float]]
+    model_version: str
     department: str
     department_name: str
     department_confidence: float
@@ -84,6 +93,15 @@ class _DepartmentConfidence(_Strict):
     no_body: float = Field(ge=0, le=1)
 
 
+class _Model(_Strict):
+    n_min: int = Field(ge=1)
+    n_max: int = Field(ge=1)
+    alpha: float = Field(gt=0)
+    temperature: float = Field(gt=0)
+    rule_weight: float = Field(ge=0, le=1)
+    mask: str = Field(min_length=1, max_length=1)
+
+
 class _Config(_Strict):
     gap_max_chars: int = Field(ge=0)
     specific_categories: list[str]
@@ -100,6 +118,7 @@ class _Config(_Strict):
     addressees: _Addressees
     category_confidence: _CategoryConfidence
     department_confidence: _DepartmentConfidence
+    model: _Model
 
 
 # ---- matching ----
@@ -232,9 +251,11 @@ def _followed_by(joiners: list[str], words: list[str]) -> tuple[str, ...]:
 # ---- rules ----
 
 
-def classify(text: str, respondent: str | None = None) -> Classification:
+def classify(text: str, respondent: str | None = None, model: NgramModel | None = None) -> Classification:
+    """Classify with the given model, by default the one trained on the reference set."""
     rules = _rules()
     config = rules.config
+    model = model or builtin_model()
     body_text = normalize(text)
     body_respondent = normalize(respondent or "")
     text_hits = rules.matcher.scan(body_text)
@@ -248,7 +269,11 @@ def classify(text: str, respondent: str | None = None) -> Classification:
     aliases = list(dict.fromkeys(h.term.word for h in respondent_bodies + text_bodies))
 
     evidence = _evidence(text_hits)
-    category, category_confidence, keywords = _category(config, evidence)
+    rule_category, rule_confidence, keywords = _category(config, evidence)
+    candidates = _blend(config, rule_category, rule_confidence, model.probabilities(_masked(body_text, text_hits)))
+    (category, category_confidence), *_ = candidates
+    if category != rule_category:
+        keywords = _evidence_words(evidence, category)
     legal_cues = [h.term.word for h in text_hits.get(_LEGAL, []) + respondent_hits.get(_LEGAL, [])]
     buck_cues = [h.term.word for h in text_hits.get(_BUCK, [])]
     dept_conf = config.department_confidence
@@ -280,6 +305,8 @@ def classify(text: str, respondent: str | None = None) -> Classification:
         category=category,
         category_name=reference_data.category(category).name,
         category_confidence=category_confidence,
+        category_candidates=candidates[:2],
+        model_version=model.version,
         department=department,
         department_name=rules.departments[department].name,
         department_confidence=department_confidence,
@@ -371,6 +398,79 @@ def _category(config: _Config, evidence: _Evidence) -> tuple[str, float, list[st
             strength = conf.weak_floor + (1 - conf.weak_floor) * min(1.0, scores[best] / conf.strong_score)
             return best, round(share * strength, 2), _evidence_words(evidence, best)
     return config.fallback_category, config.category_confidence.other, []
+
+
+def _blend(
+    config: _Config, rule_category: str, rule_confidence: float, probabilities: dict[str, float]
+) -> list[tuple[str, float]]:
+    """Categories by blended confidence: the rules' vote (their category at their confidence) and the model's."""
+    weight = config.model.rule_weight
+    blended = {code: (1 - weight) * p for code, p in probabilities.items()}
+    blended[rule_category] = blended.get(rule_category, 0) + weight * rule_confidence
+    return sorted(((code, round(value, 2)) for code, value in blended.items()), key=lambda item: -item[1])
+
+
+def _masked(text: str, hits: dict[str, list[_Hit]]) -> str:
+    """The text with every alias replaced by the mask character: who is named says nothing of what happened."""
+    chars = list(text)
+    for hit in hits.get(_ALIAS, []):
+        chars[hit.start : hit.end] = [""] * (hit.end - hit.start)
+        chars[hit.start] = _rules().config.model.mask
+    return "".join(chars)
+
+
+def model_text(text: str) -> str:
+    """What the statistical model reads of a complaint (training and classification alike)."""
+    body = normalize(text)
+    return _masked(body, _rules().matcher.scan(body))
+
+
+def train_model(examples: Sequence[Example], corrections: Sequence[Example] = ()) -> NgramModel:
+    """A model of the reference examples, and of staff corrections in classes of their own."""
+    settings = _rules().config.model
+    pairs = [(model_text(example.text), example.category) for example in examples]
+    pairs += [(model_text(example.text), example.category + ngram_model.CORRECTIONS) for example in corrections]
+    return ngram_model.train(pairs, settings.n_min, settings.n_max, settings.alpha, settings.temperature)
+
+
+def reference_examples(part: Literal["tuning", "heldout"]) -> list[Example]:
+    """The labelled reference set: `tuning` trains the built-in model, `heldout` only measures."""
+    lines = reference_data.load_text(f"labelled/{part}.jsonl").splitlines()
+    return [Example.model_validate_json(line) for line in lines if line.strip()]
+
+
+class Accuracy(BaseModel):
+    """How often the classifier is right on labelled examples: overall and per labelled category."""
+
+    examples: int
+    category: float
+    department: float | None  # None when no example names its department (corrections of the category only)
+    per_category: dict[str, tuple[int, int]]  # category -> (right, examples)
+
+
+def evaluate(examples: Sequence[Example], model: NgramModel | None = None) -> Accuracy:
+    category_right = department_right = with_department = 0
+    per_category: dict[str, tuple[int, int]] = {}
+    for example in examples:
+        result = classify(example.text, example.respondent, model)
+        right, total = per_category.get(example.category, (0, 0))
+        hit = result.category == example.category
+        per_category[example.category] = (right + hit, total + 1)
+        category_right += hit
+        if example.department is not None:
+            with_department += 1
+            department_right += result.department == example.department
+    return Accuracy(
+        examples=len(examples),
+        category=category_right / len(examples) if examples else 0.0,
+        department=department_right / with_department if with_department else None,
+        per_category=per_category,
+    )
+
+
+@cache
+def builtin_model() -> NgramModel:
+    return train_model(reference_examples("tuning"))
 
 
 def _domain(config: _Config, evidence: _Evidence) -> Literal["enterprise", "livelihood", "general"]:

@@ -131,6 +131,9 @@ class Case(BaseModel):
     category: str | None = None
     category_confidence: float | None = None
     category_set_by: str | None = None
+    # What routing's classifier made of it: the model version that decided and the two likeliest categories.
+    classifier_model: str | None = None
+    category_candidates: list[tuple[str, float]] = Field(default_factory=list)
     domain: str | None = None
     department: str | None = None
     department_confidence: float | None = None

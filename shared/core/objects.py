@@ -21,6 +21,13 @@ def get(bucket: str, key: str) -> bytes:
     return client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
 
 
+def get_if_exists(bucket: str, key: str) -> bytes | None:
+    try:
+        return get(bucket, key)
+    except client("s3").exceptions.NoSuchKey:
+        return None
+
+
 def list_under(bucket: str, prefix: str) -> list[StoredObject]:
     found = []
     for page in client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):

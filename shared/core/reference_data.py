@@ -17,7 +17,11 @@ DATA_DIR = Path(__file__).parents[1] / "data"
 
 def load_json(name: str) -> Any:
     """One data file, by its path relative to `shared/data/`."""
-    return json.loads((DATA_DIR / name).read_text(encoding="utf-8"))
+    return json.loads(load_text(name))
+
+
+def load_text(name: str) -> str:
+    return (DATA_DIR / name).read_text(encoding="utf-8")
 
 
 class _Frozen(BaseModel):

@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     outbox_sweep_after_seconds: int = Field(default=60, ge=0)
     # How far back the reminder run looks for cases still overdue (one index query per day).
     reminder_lookback_days: int = Field(default=90, ge=1)
+    # Days to move the campaign's dates of campaign.json by (phases, materials' due dates): `hotspot run
+    # --campaign-now` sets it so that the sample campaign is running today, without editing the file.
+    campaign_shift_days: int = 0
+    # How long routing keeps using the classifier model it read before it looks at the pointer again
+    # (shared/routing/learning.py): a model adopted or rolled back to is in use everywhere after this.
+    classifier_pointer_seconds: int = Field(default=300, ge=0)
     # Lifetime of the presigned report download links.
     report_url_seconds: int = 900
     # The CJK font embedded in the phase summary PDF (shared/reporting/summary_pdf.py): an OpenType/TrueType file or

@@ -24,7 +24,7 @@ from shared.core.errors import ApiError, from_validation_error
 from shared.core.models import STATUS_NAMES, Case, Channel, Complainant, Status
 from shared.core.observability import logger
 from shared.core.settings import Settings
-from shared.routing import confidentiality, notifications, outbox, router, workflow
+from shared.routing import confidentiality, learning, notifications, outbox, router, workflow
 
 READERS = (Role.county_admin, Role.dept_head, Role.dept_officer, Role.auditor)
 # Index reads one list request may make while filters skip items, before it answers with a cursor.
@@ -293,4 +293,8 @@ def act(
     for _, after, _ in changes:
         logger.info("case action", extra={"tracking_no": after.tracking_no, "action": action, "to": after.status})
     outbox.deliver(settings, pending)
+    before, after, _ = changes[0]
+    found = learning.correction(action, before, after, now)
+    if found is not None:
+        learning.keep_correction(settings, found, after.version)
     return {"case": acted.model_dump(mode="json", exclude={"verification_hash", "reminders_sent"})}

@@ -19,7 +19,7 @@ from functools import cache
 from typing import Any, Literal
 from urllib.parse import parse_qsl, quote, urlencode
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.core import auth, quarantine, reference_data
 from shared.core.auth import Principal, Role
@@ -67,6 +67,7 @@ class Texts(BaseModel):
     fields: dict[str, FieldView]
     publication_states: dict[str, str]
     publication_steps: dict[str, str]
+    low_confidence: float = Field(ge=0, le=1)
 
 
 @cache

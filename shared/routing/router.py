@@ -10,13 +10,22 @@ from shared.core.dal.cases import CaseStore
 from shared.core.dal.items import CaseNotFound, ConditionFailed
 from shared.core.messages import Envelope, MessageType
 from shared.core.models import Case, DueKind, Status
+from shared.core.ngram_model import NgramModel
 from shared.core.observability import count, logger
 from shared.core.settings import Settings
+from shared.routing import learning
 from shared.routing.deadlines import acceptance_deadline
 
 ROUTER = "system:routing"
 # What the route audit event records of the routing decision.
-ROUTING_DETAILS = ("category", "category_confidence", "department", "department_confidence", "triage_reason")
+ROUTING_DETAILS = (
+    "category",
+    "category_confidence",
+    "classifier_model",
+    "department",
+    "department_confidence",
+    "triage_reason",
+)
 
 
 def route_complaint(settings: Settings, message: Envelope, now: datetime | None = None) -> Case:
@@ -31,7 +40,7 @@ def route_complaint(settings: Settings, message: Envelope, now: datetime | None 
         # Routed before (a redelivery, or the event was lost after the write): only re-announce it.
         announce(settings, case, message.correlation_id)
         return case
-    updates = _routing(case, now)
+    updates = _routing(case, learning.current_model(settings), now)
     decided = {name: updates[name] for name in ROUTING_DETAILS}
     _, routed, event = change_case(case, ROUTER, "route", now, details={**decided, "message_id": message.id}, **updates)
     try:
@@ -50,15 +59,17 @@ def route_complaint(settings: Settings, message: Envelope, now: datetime | None 
     return routed
 
 
-def _routing(case: Case, now: datetime) -> dict[str, Any]:
+def _routing(case: Case, model: NgramModel, now: datetime) -> dict[str, Any]:
     """What routing sets on a case: category, domain, department, and the acceptance deadline."""
-    result = classify(case.description, case.respondent)
+    result = classify(case.description, case.respondent, model)
     deadline = acceptance_deadline(case.received_at)
     return {
         "status": Status.routed,
         "category": result.category,
         "category_confidence": result.category_confidence,
         "category_set_by": ROUTER,
+        "classifier_model": result.model_version,
+        "category_candidates": result.category_candidates,
         "domain": result.domain,
         "department": result.department,
         "department_confidence": result.department_confidence,

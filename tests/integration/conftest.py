@@ -12,6 +12,7 @@ from infra.provision import provision
 from shared.core import queues
 from shared.core.aws import reset_clients
 from shared.core.settings import Settings, get_settings
+from shared.routing import learning
 
 moto_patches.apply()
 
@@ -27,6 +28,7 @@ def provisioned_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
         # moto patches only clients made after it starts: forget those of earlier tests.
         reset_clients()
         queues.reset()
+        learning.reset()
         settings = get_settings()
         provision(settings)
         yield settings

@@ -176,6 +176,8 @@ MATRIX: tuple[Row, ...] = (
     Row(
         "routing", "POST", "/auth/accounts/{username}/unlock", (404, F, F, F, F, F), "/auth/accounts/nobody/unlock", {}
     ),
+    Row("routing", "GET", "/classifier", (200, F, F, F, 200, F), "/classifier"),
+    Row("routing", "POST", "/classifier/retrain", (200, F, F, F, F, F), "/classifier/retrain", {}),
     # --- routing: the staff console (shared/routing/console.py): the token in the session cookie, CSRF on POST ---
     # The media role has no queue: it is sent to its follow-up notes page.
     Row("routing", "GET", "/console", (200, 200, 200, 200, 200, See("/media")), "/console"),

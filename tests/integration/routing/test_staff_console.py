@@ -3,7 +3,7 @@
 import re
 from urllib.parse import urlencode
 
-from shared.core import auth, staff_pages
+from shared.core import auth, reference_data, staff_pages
 from shared.core.auth import Role
 from shared.core.dal.cases import CaseStore
 from shared.core.settings import Settings
@@ -209,6 +209,27 @@ def test_output_is_escaped_and_the_complainant_masked(http, aws: Settings) -> No
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     # and the officer sees the complainant masked, as the API shows them
     assert "王*" in pages[1] and "139****5678" in pages[1] and "13912345678" not in pages[1]
+
+
+def test_an_uncertain_category_shows_the_two_likeliest_with_their_confidence(http, aws: Settings) -> None:
+    # given a case the classifier was sure of and one it was not (evidence of a fee and of a licence)
+    sure = routed(aws)
+    unsure = routed(aws, "办营业执照的时候市监局窗口要我们多交三百元的材料费，说不交就不给办。")
+    low = console.texts().low_confidence
+    case = CaseStore(aws).get(unsure)
+    assert case is not None and case.category_confidence is not None and case.category_confidence < low
+    (first, _), (second, second_confidence) = case.category_candidates
+    # when their officers open them
+    sure_page = http.get(f"/console/{sure}", headers=cookie(aws, Role.dept_officer, "JJDD")).body.decode()
+    unsure_page = http.get(f"/console/{unsure}", headers=cookie(aws, Role.dept_officer, "SCJG")).body.decode()
+    # then both show the automatic category's confidence, and only the uncertain one the two candidates
+    assert "自动分类，把握" in sure_page and "category-candidates" not in sure_page
+    candidates = re.search(r'id="category-candidates"[^>]*>(.*?)</span>', unsure_page, re.S)
+    assert candidates is not None
+    names = {c.code: c.name for c in reference_data.categories()}
+    assert names[first] in candidates.group(
+        1
+    ) and f"{names[second]} {second_confidence * 100:.0f}%" in candidates.group(1)
 
 
 def test_every_action_body_field_has_a_form_field() -> None:

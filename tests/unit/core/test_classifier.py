@@ -7,8 +7,17 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from shared.core import reference_data
-from shared.core.classifier import Classification, classify
+from shared.core import ngram_model, reference_data
+from shared.core.classifier import (
+    Classification,
+    builtin_model,
+    classify,
+    evaluate,
+    model_text,
+    reference_examples,
+    train_model,
+)
+from shared.core.ngram_model import Example
 
 DATA = Path(__file__).parents[2] / "data"
 CATEGORY_CODES = {c.code for c in reference_data.categories()}
@@ -361,3 +370,82 @@ def test_empty_text_does_not_fail() -> None:
     # when nothing is given, then it is triaged as 'other'
     result = classify("", respondent="")
     assert (result.category, result.department, result.triage_reason) == ("other", "FZB", "no_body_found")
+
+
+# ---- the labelled reference set and the statistical model ----
+
+
+def test_reference_set_is_well_formed_and_split() -> None:
+    # given the labelled reference set: the tuning part and the held-out part
+    tuning, heldout = reference_examples("tuning"), reference_examples("heldout")
+    codes = {d.code for d in reference_data.departments()}
+    # then every category has at least 30 examples, every label is real and no text is in both parts
+    per_category = Counter(example.category for example in tuning + heldout)
+    assert {code: per_category[code] for code in CATEGORY_CODES if per_category[code] < 30} == {}
+    assert {example.category for example in heldout} == CATEGORY_CODES
+    assert all(example.department in codes for example in tuning + heldout)
+    assert not {example.text for example in tuning} & {example.text for example in heldout}
+
+
+def test_heldout_accuracy_meets_the_target() -> None:
+    # given the held-out part, which neither the rules' tuning nor the model's training saw
+    heldout = reference_examples("heldout")
+    # when evaluated with the built-in model
+    accuracy = evaluate(heldout)
+    # then category is right at least 95% of the time and department at least 98%
+    assert accuracy.examples == len(heldout)
+    assert accuracy.category >= 0.95, accuracy.per_category
+    assert accuracy.department is not None and accuracy.department >= 0.98
+
+
+def test_model_learns_what_the_rules_miss() -> None:
+    # given abuse of office told as a story, without any of the rules' words
+    text = "税务所的专管员说他家里正在装修，让我们公司帮他把装修的钱付了，不然今年的日子就不好过。"
+    # when classified by the rules' vote alone (a model trained on nothing of abuse) and by the built-in model
+    without_abuse = train_model([e for e in reference_examples("tuning") if e.category != "abuse"])
+    # then only the model that has seen such stories gets it right, and reports its version
+    assert classify(text, model=without_abuse).category != "abuse"
+    result = classify(text)
+    assert result.category == "abuse"
+    assert result.model_version == builtin_model().version
+
+
+def test_department_names_do_not_sway_the_category() -> None:
+    # given the same complaint naming two different bodies
+    template = "{}的人来我们厂里，连个通知都没有就到处翻，一个月已经来了五次了。"
+    # when the model reads each
+    results = [classify(template.format(name)) for name in ("环保局", "税务所")]
+    # then the masked text reads the same, so the category and its confidence are the same
+    assert model_text(template.format("环保局")) == model_text(template.format("税务所"))
+    assert results[0].category == results[1].category == "inspection"
+    assert results[0].category_confidence == results[1].category_confidence
+
+
+def test_two_candidates_with_their_confidence() -> None:
+    # given a complaint with evidence for two kinds (a fee and a licence)
+    result = classify("办营业执照的时候窗口要我们多交三百元的材料费，说不交就不给办。")
+    # then the first candidate is the category, and the second is another kind with less confidence
+    (first, first_confidence), (second, second_confidence) = result.category_candidates
+    assert first == result.category and first_confidence == result.category_confidence
+    assert second != first and 0 <= second_confidence <= first_confidence
+
+
+def test_model_round_trips_through_json() -> None:
+    # given the built-in model
+    model = builtin_model()
+    # when serialised and read back
+    again = ngram_model.loads(ngram_model.dumps(model))
+    # then it is the same version with the same probabilities
+    text = model_text("城管把我的三轮车拉走了，也不给任何单据。")
+    assert again.version == model.version
+    assert again.probabilities(text) == model.probabilities(text)
+
+
+def test_version_names_what_was_trained() -> None:
+    # given the reference set and the same set with one more example
+    examples = reference_examples("tuning")
+    extra = Example(text="交警大队的人让我扫他个人微信交罚款。", category="penalty", department="JJDD")
+    # when trained twice on the same examples (in any order) and once with the extra example
+    first, again, more = train_model(examples), train_model(examples[::-1]), train_model([*examples, extra])
+    # then equal training gives the equal version and more training another
+    assert first.version == again.version != more.version
