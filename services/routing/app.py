@@ -91,7 +91,9 @@ def health() -> Response:
 @app.route("/openapi.json", methods=["GET"])
 @guarded
 def get_openapi() -> Response:
-    return json_response(200, openapi.staff_document(app.routes, settings.cases_base_path, "行政执法投诉办理 API"))
+    return json_response(
+        200, openapi.staff_document(app.routes, get_settings().cases_base_path, "行政执法投诉办理 API")
+    )
 
 
 @app.route("/auth/login", methods=["POST"], content_types=["*/*"])
