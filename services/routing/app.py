@@ -10,7 +10,7 @@ from typing import Any
 from chalice import Chalice, Cron, Rate, Response
 from chalice.app import Request
 
-from shared.core import http, openapi
+from shared.core import http, openapi, outbox
 from shared.core.batch import PartialItemFailureResponse, process_messages
 from shared.core.http import (
     StaffCall,
@@ -34,7 +34,6 @@ from shared.routing import (
     learning,
     notifications,
     operator_entry,
-    outbox,
     publication,
     reminders,
     router,

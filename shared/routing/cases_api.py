@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import to_jsonable_python
 
+from shared.core import outbox
 from shared.core.auth import COUNTY_WIDE_ROLES, Principal, Role, require_department, require_role
 from shared.core.dal.cases import CaseStore
 from shared.core.dal.items import ConditionFailed
@@ -24,7 +25,7 @@ from shared.core.errors import ApiError, from_validation_error
 from shared.core.models import STATUS_NAMES, Case, Channel, Complainant, Status
 from shared.core.observability import logger
 from shared.core.settings import Settings
-from shared.routing import confidentiality, learning, notifications, outbox, router, workflow
+from shared.routing import confidentiality, learning, notifications, router, workflow
 
 READERS = (Role.county_admin, Role.dept_head, Role.dept_officer, Role.auditor)
 # Index reads one list request may make while filters skip items, before it answers with a cursor.

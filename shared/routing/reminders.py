@@ -2,7 +2,7 @@
 
 Each run first counts again the provisional deadlines whose year's calendar has arrived (shared/routing/provisional.py),
 so that reminders go by the official calendar, and ends by sending the outbox items a change left behind
-(shared/routing/outbox.py).
+(shared/core/outbox.py).
 
 Every run finds the cases whose running deadline (`due_at`, of kind `due_kind`) is near or past through the due
 index (gsi3, one query per UTC day; never a Scan), and for each one queues at most the reminder points it has
@@ -26,7 +26,7 @@ from functools import cache
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
-from shared.core import queues
+from shared.core import outbox, queues
 from shared.core.batch import each_isolated
 from shared.core.changes import change_case
 from shared.core.dal.cases import CaseStore
@@ -35,10 +35,10 @@ from shared.core.messages import Envelope, MessageType
 from shared.core.models import Case, Status
 from shared.core.notices import QuietHours
 from shared.core.observability import count, logger
+from shared.core.outbox import transition_message
 from shared.core.reference_data import county_timezone, load_json
 from shared.core.settings import Settings
-from shared.routing import calendar, outbox, provisional
-from shared.routing.router import transition_message
+from shared.routing import calendar, provisional
 
 ESCALATION = "escalation"
 SYSTEM_ACTOR = "system:reminders"

@@ -8,10 +8,11 @@ from shared.core.changes import change_case
 from shared.core.classifier import classify
 from shared.core.dal.cases import CaseStore
 from shared.core.dal.items import CaseNotFound, ConditionFailed
-from shared.core.messages import Envelope, MessageType
+from shared.core.messages import Envelope
 from shared.core.models import Case, DueKind, Status
 from shared.core.ngram_model import NgramModel
 from shared.core.observability import count, logger
+from shared.core.outbox import transition_message
 from shared.core.settings import Settings
 from shared.routing import learning
 from shared.routing.deadlines import acceptance_deadline
@@ -89,21 +90,3 @@ def _routing(case: Case, model: NgramModel, now: datetime) -> dict[str, Any]:
 
 def announce(settings: Settings, case: Case, correlation_id: str | None) -> None:
     queues.send(settings.events_queue, transition_message(case, correlation_id))
-
-
-def transition_message(case: Case, correlation_id: str | None) -> Envelope:
-    """The case event of the case's current version, for the events queue (reports)."""
-    return Envelope(
-        type=MessageType.case_transitioned,
-        # One id per transition, so that a re-announcement is a duplicate consumers can drop.
-        id=f"{case.tracking_no}:v{case.version}",
-        correlation_id=correlation_id,
-        data={
-            "tracking_no": case.tracking_no,
-            "to_status": case.status,
-            "version": case.version,
-            "department": case.department,
-            "category": case.category,
-            "channel": case.channel,
-        },
-    )

@@ -17,7 +17,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from infra.cli import redrive
-from shared.core import queues
+from shared.core import outbox, queues
 from shared.core.auth import Principal, Role
 from shared.core.aws import client
 from shared.core.dal.cases import CaseStore
@@ -28,7 +28,7 @@ from shared.core.settings import Settings
 from shared.core.sms_text import Sms
 from shared.intake.complaints import submit_complaint
 from shared.reporting import stats
-from shared.routing import cases_api, notifications, outbox, reminders, router
+from shared.routing import cases_api, notifications, reminders, router
 from tests.fault.conftest import FunctionKilled
 
 SEED = 20261204

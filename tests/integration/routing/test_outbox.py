@@ -9,14 +9,14 @@ from chalice.test import Client
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sns.models import sns_backends
 
-from shared.core import auth, queues
+from shared.core import auth, outbox, queues
 from shared.core.auth import Role
 from shared.core.aws import client
 from shared.core.dal.cases import CaseStore
 from shared.core.messages import Envelope
 from shared.core.settings import Settings
 from shared.intake.complaints import submit_complaint
-from shared.routing import outbox, router
+from shared.routing import router
 from tests.support import load_service, receive_all, sqs_event
 
 PHONE = "13912345678"

@@ -16,7 +16,8 @@ from pydantic import BaseModel
 from shared.core import queues
 from shared.core.batch import each_isolated
 from shared.core.dal.cases import CaseStore
-from shared.core.messages import Envelope
+from shared.core.messages import Envelope, MessageType
+from shared.core.models import Case
 from shared.core.observability import logger
 from shared.core.settings import Settings
 
@@ -37,6 +38,24 @@ class Outbox(BaseModel):
     step: str = ""
     created_at: datetime
     messages: list[OutboxMessage]
+
+
+def transition_message(case: Case, correlation_id: str | None) -> Envelope:
+    """The case event of the case's current version, for the events queue (reports)."""
+    return Envelope(
+        type=MessageType.case_transitioned,
+        # One id per transition, so that a re-announcement is a duplicate consumers can drop.
+        id=f"{case.tracking_no}:v{case.version}",
+        correlation_id=correlation_id,
+        data={
+            "tracking_no": case.tracking_no,
+            "to_status": case.status,
+            "version": case.version,
+            "department": case.department,
+            "category": case.category,
+            "channel": case.channel,
+        },
+    )
 
 
 def entry(
