@@ -11,7 +11,7 @@ from shared.core.http import client_ip, current_request, guarded, json_response,
 from shared.core.mailer import mail_sender
 from shared.core.pages import Page, Site
 from shared.core.settings import Settings, environment_settings, get_settings
-from shared.intake import complaints, imap_poller, mail_inbound, openapi, sms_inbound, web
+from shared.intake import callbacks, complaints, imap_poller, mail_inbound, openapi, sms_inbound, surveys, web
 
 app = Chalice(app_name="hotspot-intake", configure_logs=False)
 
@@ -39,6 +39,17 @@ def get_complaint(tracking_no: str) -> Response:
     params = request.query_params
     code = (params.get("code") if params else None) or request.headers.get("x-verification-code")
     return json_response(200, complaints.complaint_status(get_settings(), tracking_no, code, client_ip(request)))
+
+
+# The call-back after the reply (shared/intake/callbacks.py): the complainant's rating, with number and code.
+@app.route("/complaints/{tracking_no}/feedback", methods=["POST"], content_types=["*/*"])
+@guarded
+def post_feedback(tracking_no: str) -> Response:
+    request = current_request(app)
+    answer = callbacks.submit_feedback(
+        get_settings(), tracking_no, raw_body(request), request.headers.get("content-type", ""), client_ip(request)
+    )
+    return json_response(200, answer)
 
 
 # --- email: raw MIME under raw/email/ -> S3 notification -> mail queue -> complaint + reply ---
@@ -100,6 +111,35 @@ def post_page(settings: Settings, where: Site, request: Request) -> Page:
 def get_status_page(settings: Settings, where: Site, request: Request) -> Page:
     params = query_params(request)
     return web.status_page(settings, where, params.get("no", ""), params.get("code", ""), client_ip(request))
+
+
+@app.route("/feedback", methods=["GET"])
+@public_page(app)
+def get_feedback_page(settings: Settings, where: Site, request: Request) -> Page:
+    params = query_params(request)
+    return callbacks.feedback_page(where, params.get("no", ""), params.get("code", ""))
+
+
+@app.route("/feedback", methods=["POST"], content_types=["*/*"])
+@public_page(app)
+def post_feedback_page(settings: Settings, where: Site, request: Request) -> Page:
+    content_type = request.headers.get("content-type", "")
+    return callbacks.submit_feedback_form(settings, where, raw_body(request), content_type, client_ip(request))
+
+
+# Opinion forms for enterprises (shared/intake/surveys.py): one answer per one-time link `?t=`.
+@app.route("/surveys/{survey_id}", methods=["GET"])
+@public_page(app)
+def get_survey_page(settings: Settings, where: Site, request: Request, survey_id: str) -> Page:
+    return surveys.survey_page(settings, where, survey_id, query_params(request).get("t", ""))
+
+
+@app.route("/surveys/{survey_id}", methods=["POST"], content_types=["*/*"])
+@public_page(app)
+def post_survey_page(settings: Settings, where: Site, request: Request, survey_id: str) -> Page:
+    token = query_params(request).get("t", "")
+    content_type = request.headers.get("content-type", "")
+    return surveys.submit_survey(settings, where, survey_id, token, raw_body(request), content_type, client_ip(request))
 
 
 @app.route("/uploads", methods=["POST"], content_types=["*/*"])

@@ -79,6 +79,26 @@ class Extension(BaseModel):
     refusal_reason: str | None = None
 
 
+class Rating(StrEnum):
+    """A complainant's answer to the call-back (回访) after the reply (shared/core/callbacks.py)."""
+
+    satisfied = "satisfied"
+    basically_satisfied = "basically_satisfied"
+    dissatisfied = "dissatisfied"
+
+
+class Callback(BaseModel):
+    """The call-back of a replied case: asked once, answered (and re-answered) until `due_at`."""
+
+    asked_at: datetime
+    due_at: datetime  # answers are taken until then
+    rating: Rating | None = None
+    answered_at: datetime | None = None
+    # How the answer came: sms, web (the link), api, phone (staff recorded a telephone call-back).
+    via: Literal["sms", "web", "api", "phone"] | None = None
+    comment: str | None = None
+
+
 class Complainant(BaseModel):
     """Who complained. Every field is optional: an anonymous complaint has none."""
 
@@ -173,6 +193,10 @@ class Case(BaseModel):
     review_requested_at: datetime | None = None
     review_reason: str | None = None
     closed_at: datetime | None = None
+    # The call-back after the first reply (回访), when the complainant can be reached.
+    callback: Callback | None = None
+    # Where the complaint came from when staff filed it from another record (a survey answer: `survey:<id>/<link>`).
+    source_ref: str | None = None
     media_followup: bool = False
     typical: Literal["positive", "negative"] | None = None
     # Reminder points of the running deadline already queued (shared/routing/reminders.py); emptied for a new deadline.

@@ -23,7 +23,7 @@ from shared.core.filing import (
     run_once,
     verification_hash,
 )
-from shared.core.models import STATUS_NAMES, Channel
+from shared.core.models import STATUS_NAMES, Case, Channel
 from shared.core.settings import Settings
 
 
@@ -79,19 +79,9 @@ def limit_phone(settings: Settings, draft: ComplaintDraft, now: datetime) -> Non
 def complaint_status(
     settings: Settings, tracking_no: str, code: str | None, client_ip: str = "unknown", now: datetime | None = None
 ) -> dict:
-    """What a complainant may see: progress, never personal data. Unknown and wrong code look the same,
-    and wrong codes for one number are limited, so that lookups cannot be used to guess."""
+    """What a complainant may see: progress, never personal data."""
     now = now or datetime.now(UTC)
-    ratelimit.enforce(settings, "lookup-ip", client_ip, settings.lookups_per_ip_per_hour, 3600, now)
-    case = CaseStore(settings).get(tracking_no) if tracking_no.isascii() and len(tracking_no) <= 40 else None
-    if (
-        case is None
-        or not code
-        or not hmac.compare_digest(case.verification_hash, verification_hash(tracking_no, code))
-    ):
-        limit = settings.failed_lookups_per_number_per_hour
-        ratelimit.enforce(settings, "lookup-fail", tracking_no[:40], limit, 3600, now)
-        raise ApiError(404, "not_found", "未找到该投诉，请核对投诉编号和查询码")
+    case = verified_case(settings, tracking_no, code, client_ip, now)
     category = reference_data.category(case.category) if case.category else None
     department = reference_data.department(case.department) if case.department else None
     return {
@@ -107,6 +97,23 @@ def complaint_status(
         "due_at": _local(case.due_at) if case.due_at else None,
         "due_kind": case.due_kind,
     }
+
+
+def verified_case(settings: Settings, tracking_no: str, code: str | None, client_ip: str, now: datetime) -> Case:
+    """The case whose tracking number and verification code the caller holds (the status lookup, the call-back
+    answer). Unknown and wrong code look the same, and wrong codes for one number are limited, so that lookups
+    cannot be used to guess."""
+    ratelimit.enforce(settings, "lookup-ip", client_ip, settings.lookups_per_ip_per_hour, 3600, now)
+    case = CaseStore(settings).get(tracking_no) if tracking_no.isascii() and len(tracking_no) <= 40 else None
+    if (
+        case is None
+        or not code
+        or not hmac.compare_digest(case.verification_hash, verification_hash(tracking_no, code))
+    ):
+        limit = settings.failed_lookups_per_number_per_hour
+        ratelimit.enforce(settings, "lookup-fail", tracking_no[:40], limit, 3600, now)
+        raise ApiError(404, "not_found", "未找到该投诉，请核对投诉编号和查询码")
+    return case
 
 
 def _local(moment: datetime) -> str:

@@ -12,6 +12,7 @@ from shared.core import openapi
 from shared.core.filing import ComplaintRequest, Receipt
 from shared.core.openapi import FORM, HTML, Body, Doc, ErrorBody
 from shared.core.uploads import UploadSlot
+from shared.intake.callbacks import FeedbackRequest
 from shared.intake.web import UploadRequest
 
 
@@ -33,6 +34,32 @@ class ComplaintStatus(BaseModel):
     acceptance_due_at: str | None
     due_at: str | None
     due_kind: str | None
+
+
+class FeedbackAnswer(BaseModel):
+    """What POST /complaints/{tracking_no}/feedback answers (shared.intake.callbacks)."""
+
+    tracking_no: str
+    rating: str
+    rating_name: str
+    answered_at: str
+    answer_until: str
+    review: str | None = None  # how to ask for a review, for a dissatisfied complainant
+
+
+class FeedbackForm(BaseModel):
+    """The fields of the call-back page's form (POST /feedback)."""
+
+    no: str
+    code: str
+    rating: str
+    comment: str | None = None
+
+
+class SurveyForm(BaseModel):
+    """The opinion form (POST /surveys/{survey_id}?t=): `r-<department>-<aspect>` = a level, and the text."""
+
+    text: str | None = None
 
 
 class PublishedCase(BaseModel):
@@ -100,6 +127,49 @@ DOCS: dict[str, Doc] = {
             200: ("办理进度", ComplaintStatus),
             404: ("编号不存在或查询码不对（两者看起来一样）", ErrorBody),
             429: ("查询过于频繁", ErrorBody),
+        },
+    ),
+    "post_feedback": Doc(
+        "回访评价：对已答复的投诉作出满意、基本满意或不满意的评价（需投诉编号和查询码）",
+        request=FeedbackRequest,
+        responses={
+            200: ("已记录评价（评价期内可重新评价，以最后一次为准）", FeedbackAnswer),
+            404: ("编号不存在或查询码不对（与查询办理进度相同）", ErrorBody),
+            409: ("该投诉当前不在回访评价期内", ErrorBody),
+            **_JSON_ERRORS,
+        },
+    ),
+    "get_feedback_page": Doc(
+        "回访评价页面（HTML）",
+        query=(("no", "投诉编号"), ("code", "查询码")),
+        responses={200: ("评价表单", HTML)},
+    ),
+    "post_feedback_page": Doc(
+        "提交回访评价（HTML 表单）",
+        request=FeedbackForm,
+        request_type=FORM,
+        responses={
+            200: ("已记录评价", HTML),
+            404: ("编号或查询码不对：表单页", HTML),
+            409: ("不在评价期内：表单页", HTML),
+            **_PAGE_ERRORS,
+        },
+    ),
+    "get_survey_page": Doc(
+        "征求意见表（HTML，一次性链接）",
+        query=(("t", "链接上的令牌"),),
+        responses={200: ("征求意见表", HTML), 404: ("链接无效", HTML), 409: ("该链接已提交过", HTML)},
+    ),
+    "post_survey_page": Doc(
+        "提交征求意见表（HTML 表单，每个链接一次，不记名）",
+        query=(("t", "链接上的令牌"),),
+        request=SurveyForm,
+        request_type=FORM,
+        responses={
+            201: ("已收到", HTML),
+            404: ("链接无效", HTML),
+            409: ("该链接已提交过", HTML),
+            **_PAGE_ERRORS,
         },
     ),
     "post_upload": Doc(

@@ -1,5 +1,8 @@
 """SMS in: provider webhooks turned into complaints, follow-ups and progress queries, each answered by SMS.
 
+A text that is only a rating (`1`, `2`, `3` or the words) from a number whose case awaits its call-back answer is
+that answer (shared/intake/callbacks.py); any other text is a query, a follow-up or a complaint.
+
 - Twilio posts a form (From, To, Body, MessageSid, ...) signed with X-Twilio-Signature: HMAC-SHA1 with the
   account's auth token over the URL Twilio called followed by the sorted parameters. That URL is the public one
   (`public_base_url`), not the one this function sees behind the gateway. The reply rides in the TwiML answer.
@@ -43,7 +46,7 @@ from shared.core.models import Case, Channel, Complainant
 from shared.core.observability import logger
 from shared.core.settings import Settings
 from shared.core.text import without_controls
-from shared.intake import complaints
+from shared.intake import callbacks, complaints
 
 SEGMENT_CHARS = 70  # one domestic SMS, signature included
 PART_CHARS = 67  # each part of a longer one
@@ -190,7 +193,7 @@ class WebhookAnswer(BaseModel):
 class Outcome(BaseModel):
     """What one text led to; kept by run_once, so that a provider retry gets the same reply."""
 
-    kind: str  # complaint, supplement or query
+    kind: str  # complaint, supplement, query or callback
     tracking_no: str | None
     reply: sms_text.Sms
 
@@ -374,6 +377,11 @@ def _act(settings: Settings, message: InboundSms, raw_key: str, now: datetime, o
     query = parse_query(message.text)
     if query is not None:
         return _query(settings, message, *query, now)
+    # A rating while one of the number's cases awaits its call-back answer (1/2/3): never a complaint or follow-up.
+    answered = callbacks.sms_answer(settings, message.phone, message.text, now)
+    if answered is not None:
+        tracking_no, answer = answered
+        return Outcome(kind="callback", tracking_no=tracking_no, reply=answer)
     complainant = Complainant(phone=message.phone)
     draft = filing.ComplaintDraft(
         channel=Channel.sms, raw_key=raw_key, received_at=now, description=message.text, complainant=complainant

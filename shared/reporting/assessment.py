@@ -8,15 +8,21 @@ The county legal office (the supervisor) and cases not yet routed are not assess
 """
 
 from functools import cache
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.core import reference_data
-from shared.reporting.report_document import COUNT_FIELDS, DepartmentRow, DepartmentScore, ScoreItem
+from shared.reporting.report_document import (
+    COUNT_FIELDS,
+    SATISFACTION_FIELDS,
+    DepartmentRow,
+    DepartmentScore,
+    ScoreItem,
+)
 
 ASSESSED_KINDS = ("department", "town")
-CountField = Literal[COUNT_FIELDS]  # type: ignore[valid-type]
+CountField: TypeAlias = Literal[COUNT_FIELDS + SATISFACTION_FIELDS]  # type: ignore[valid-type]
 
 
 class MaterialsStatus(BaseModel):

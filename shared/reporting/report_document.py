@@ -19,7 +19,10 @@ What the figures count (cohort of the period: cases *received* in it, merged dup
 - substantiated / partly_substantiated / unsubstantiated: the finding; corrected, revoked,
   rectification_ordered: cases with that measure; held_accountable: persons held accountable;
 - typical_positive / typical_negative: cases marked typical; escalations: cases escalated (督办);
-- lawsuits_lost / wrong_decision_accountability: records the county legal office entered for the period.
+- lawsuits_lost / wrong_decision_accountability: records the county legal office entered for the period;
+- callback_asked / callback_answered: complainants asked after the first reply how satisfied they are (回访), and
+  of them those who answered; satisfied / basically_satisfied / dissatisfied: their latest answer
+  (shared/core/callbacks.py). Not columns of the statistics table: the workbook's satisfaction sheet shows them.
 """
 
 from datetime import date, datetime
@@ -53,6 +56,14 @@ COUNT_FIELDS = (
     "lawsuits_lost",
     "wrong_decision_accountability",
 )
+
+# The call-back figures of a DepartmentRow (counted from the cases like COUNT_FIELDS).
+SATISFACTION_FIELDS = ("callback_asked", "callback_answered", "satisfied", "basically_satisfied", "dissatisfied")
+
+
+def rate(part: int, whole: int) -> float | None:
+    """part / whole, None when there is nothing to divide (shown as a dash, not 0%)."""
+    return part / whole if whole else None
 
 
 class Period(BaseModel):
@@ -90,6 +101,11 @@ class DepartmentRow(BaseModel):
     escalations: int = 0
     lawsuits_lost: int = 0
     wrong_decision_accountability: int = 0
+    callback_asked: int = 0
+    callback_answered: int = 0
+    satisfied: int = 0
+    basically_satisfied: int = 0
+    dissatisfied: int = 0
     remarks: str = ""
     by_category: dict[str, int] = Field(default_factory=dict)  # category code -> received
     by_channel: dict[str, int] = Field(default_factory=dict)  # channel code -> received
@@ -97,7 +113,17 @@ class DepartmentRow(BaseModel):
     @property
     def on_time_rate(self) -> float | None:
         """Closed on time / closed; None when nothing is closed (shown as a dash, not 0%)."""
-        return self.closed_on_time / self.closed if self.closed else None
+        return rate(self.closed_on_time, self.closed)
+
+    @property
+    def answer_rate(self) -> float | None:
+        """Call-backs answered / asked."""
+        return rate(self.callback_answered, self.callback_asked)
+
+    @property
+    def satisfaction_rate(self) -> float | None:
+        """(Satisfied + basically satisfied) / answered."""
+        return rate(self.satisfied + self.basically_satisfied, self.callback_answered)
 
 
 class HotspotSummary(BaseModel):

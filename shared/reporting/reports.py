@@ -34,6 +34,7 @@ from shared.reporting import assessment, hotspots, materials, periods, records, 
 from shared.reporting.report_document import (
     COUNT_FIELDS,
     COUNTY_SCOPE,
+    SATISFACTION_FIELDS,
     DepartmentRow,
     Period,
     ReportDocument,
@@ -147,7 +148,7 @@ def _totals(rows: list[DepartmentRow]) -> DepartmentRow:
         name="合计",
         by_category=by_category,
         by_channel=by_channel,
-        **{name: sum(getattr(row, name) for row in rows) for name in COUNT_FIELDS},
+        **{name: sum(getattr(row, name) for row in rows) for name in (*COUNT_FIELDS, *SATISFACTION_FIELDS)},
     )
 
 

@@ -27,13 +27,13 @@ from shared.core.models import Case, Contribution, Status
 from shared.core.observability import logger
 from shared.core.settings import Settings
 from shared.reporting import periods
-from shared.reporting.report_document import COUNT_FIELDS, DepartmentRow, WeekPoint
+from shared.reporting.report_document import COUNT_FIELDS, SATISFACTION_FIELDS, DepartmentRow, WeekPoint
 
 UNROUTED = "UNROUTED"
 UNROUTED_NAME = "未分办"
 # Figures that come from records the county legal office enters (shared/reporting/records.py), not from cases.
 RECORD_FIELDS = ("lawsuits_lost", "wrong_decision_accountability")
-COUNTERS = tuple(name for name in COUNT_FIELDS if name not in RECORD_FIELDS)
+COUNTERS = tuple(name for name in COUNT_FIELDS if name not in RECORD_FIELDS) + SATISFACTION_FIELDS
 CATEGORY_PREFIX, CHANNEL_PREFIX = "cat:", "ch:"
 MEASURE_COUNTERS = {"correct": "corrected", "revoke": "revoked", "order_rectification": "rectification_ordered"}
 FINDING_COUNTERS = {
@@ -74,6 +74,11 @@ def _counters(case: Case) -> dict[str, int]:
         "typical_negative": case.typical == "negative",
         "escalations": case.escalated_at is not None,
     }
+    if case.callback is not None:
+        flags["callback_asked"] = True
+        if case.callback.rating is not None:
+            flags["callback_answered"] = True
+            flags[str(case.callback.rating)] = True
     if case.finding:
         flags[FINDING_COUNTERS[case.finding]] = True
     for measure in case.measures:

@@ -22,7 +22,7 @@ from pydantic import BaseModel, model_validator
 
 from shared.core import reference_data
 from shared.core.text import safe_cell, spreadsheet_text
-from shared.reporting.report_document import COUNT_FIELDS, DepartmentRow, ReportDocument
+from shared.reporting.report_document import COUNT_FIELDS, SATISFACTION_FIELDS, DepartmentRow, ReportDocument
 
 # Rows of every sheet: 1 title, 2 unit / period / date, 3 and 4 headers, then the table.
 FIRST_ROW = 5
@@ -515,7 +515,7 @@ def computed_totals(document: ReportDocument) -> DepartmentRow:
     return DepartmentRow(
         department="TOTAL",
         name=_layout().totals_label,
-        **{name: sum(getattr(row, name) for row in rows) for name in COUNT_FIELDS},
+        **{name: sum(getattr(row, name) for row in rows) for name in (*COUNT_FIELDS, *SATISFACTION_FIELDS)},
         by_category={code: sum(row.by_category.get(code, 0) for row in rows) for code in document.categories},
         by_channel={code: sum(row.by_channel.get(code, 0) for row in rows) for code in document.channels},
     )

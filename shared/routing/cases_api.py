@@ -25,7 +25,7 @@ from shared.core.errors import ApiError, from_validation_error
 from shared.core.models import STATUS_NAMES, Case, Channel, Complainant, Status
 from shared.core.observability import logger
 from shared.core.settings import Settings
-from shared.routing import confidentiality, learning, notifications, router, workflow
+from shared.routing import callbacks, confidentiality, learning, notifications, router, workflow
 
 READERS = (Role.county_admin, Role.dept_head, Role.dept_officer, Role.auditor)
 # Index reads one list request may make while filters skip items, before it answers with a cursor.
@@ -283,8 +283,8 @@ def act(
     # duplicate joins) are kept in an outbox written with the change: a failed send is sent again by the sweeper.
     messages = [(settings.events_queue, router.transition_message(after, None)) for _, after, _ in changes]
     notice = notifications.after_action(acted, action)
-    if notice is not None:
-        messages.append((settings.notify_queue, notice))
+    question = callbacks.question(settings, changes[0][0], acted)
+    messages += [(settings.notify_queue, message) for message in (notice, question) if message is not None]
     pending = outbox.entry(acted.tracking_no, acted.version, now, messages)
     try:
         store.transition_together(changes, [outbox.write(store, pending)])

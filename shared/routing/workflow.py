@@ -13,11 +13,11 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from shared.core import reference_data, text
+from shared.core import callbacks, reference_data, text
 from shared.core.auth import COUNTY_WIDE_ROLES, Principal, Role, require_department, require_role
 from shared.core.changes import CaseChange, change_case
 from shared.core.errors import ApiError, FieldError
-from shared.core.models import Case, DueKind, Extension, Status
+from shared.core.models import Case, DueKind, Extension, Rating, Status
 from shared.core.reference_data import load_json
 from shared.routing.deadlines import Deadline, deadline_after, policy
 
@@ -31,6 +31,7 @@ Guard = Literal[
     "no_followup_pending",
     "within_review_window",
     "review_unused",
+    "callback_open",
 ]
 
 
@@ -171,6 +172,13 @@ class MarkTypicalBody(ActionBody):
     kind: Literal["positive", "negative"]
 
 
+class RecordCallbackBody(ActionBody):
+    """A telephone call-back (回访) staff made: the complainant's rating and what they said."""
+
+    rating: Rating
+    comment: str | None = Field(default=None, max_length=500)
+
+
 BODIES: dict[str, type[ActionBody]] = {
     "accept": ActionBody,
     "not_accept": ReasonBody,
@@ -191,6 +199,7 @@ BODIES: dict[str, type[ActionBody]] = {
     "reassign": ReassignBody,
     "flag_media": FlagMediaBody,
     "mark_typical": MarkTypicalBody,
+    "record_callback": RecordCallbackBody,
 }
 
 
@@ -232,6 +241,7 @@ _GUARDS: dict[str, tuple[Callable[[Case, datetime], bool], str]] = {
         "已超过申请复查的期限",
     ),
     "review_unused": (lambda case, now: case.review_requested_at is None, "该投诉已经复查过一次"),
+    "callback_open": (callbacks.is_open, "该投诉当前不在回访评价期内"),
 }
 
 
@@ -430,6 +440,9 @@ def _decide(case: Case, body: DecideBody, now: datetime, principal: Principal) -
 
 def _reply(case: Case, body: ReplyBody, now: datetime, principal: Principal) -> tuple[dict, dict]:
     update: dict[str, Any] = {"replied_at": now, "reply_text": body.message, **_no_deadline()}
+    asked = callbacks.ask(case, now)
+    if asked is not None:  # the call-back question goes out with the reply's notice (shared/routing/callbacks.py)
+        update["callback"] = asked
     if case.review_requested_at is None:  # the first reply opens the complainant's review window
         window = deadline_after(now, "review_request")
         update["review_request_due_at"] = window.due_at
@@ -468,6 +481,11 @@ def _reassign(case: Case, body: ReassignBody, now: datetime, principal: Principa
     return update, {"from_department": case.department, "from_handler": case.handler}
 
 
+def _record_callback(case: Case, body: RecordCallbackBody, now: datetime, principal: Principal) -> tuple[dict, dict]:
+    callback = callbacks.answered(case, body.rating, body.comment, "phone", now)
+    return {"callback": callback}, callbacks.answer_details(case, callback)
+
+
 def _nothing(case: Case, body: ActionBody, now: datetime, principal: Principal) -> tuple[dict, dict]:
     return {}, {}
 
@@ -492,4 +510,5 @@ _EFFECTS: dict[str, Effect] = {
     "reassign": _reassign,
     "flag_media": lambda case, body, now, principal: ({"media_followup": body.followup}, {}),
     "mark_typical": lambda case, body, now, principal: ({"typical": body.kind}, {}),
+    "record_callback": _record_callback,
 }

@@ -345,6 +345,18 @@ class CaseStore:
         items = [from_item(item) for item in response["Items"]]
         return str(items[0]["gsi4sk"]).rsplit("#", 1)[-1] if items else None
 
+    def recent_by_contact(self, contact_hash: str, limit: int) -> list[str]:
+        """Tracking numbers of a complainant's newest cases (keyed contact hash), newest first, at most `limit`."""
+        response = client("dynamodb").query(
+            TableName=self._table,
+            IndexName="gsi4",
+            KeyConditionExpression="gsi4pk = :pk",
+            ExpressionAttributeValues=to_item({":pk": f"CONTACT#{contact_hash}"}),
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [str(from_item(item)["gsi4sk"]).rsplit("#", 1)[-1] for item in response["Items"]]
+
     def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
         return query(self._table, **kwargs)
 

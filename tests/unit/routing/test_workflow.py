@@ -7,7 +7,7 @@ from pydantic import ValidationError
 
 from shared.core.auth import Principal, Role
 from shared.core.errors import ApiError
-from shared.core.models import Case, Channel, DueKind, Extension, Status
+from shared.core.models import Callback, Case, Channel, DueKind, Extension, Status
 from shared.routing import workflow
 from shared.routing.deadlines import deadline_after
 
@@ -32,6 +32,7 @@ BODIES: dict[str, dict] = {
     "reassign": {"handler": "李四"},
     "flag_media": {},
     "mark_typical": {"kind": "negative"},
+    "record_callback": {"rating": "basically_satisfied", "comment": "电话回访：基本满意"},
 }
 
 
@@ -64,6 +65,8 @@ def satisfying_guards(action: str, status: Status) -> Case:
         )
     fields["measures"] = ["correct"] if "followup_needed" in workflow.rule(action).guards else []
     fields["review_request_due_at"] = NOW + timedelta(days=10)
+    if "callback_open" in workflow.rule(action).guards:
+        fields["callback"] = Callback(asked_at=NOW - timedelta(days=1), due_at=NOW + timedelta(days=14))
     return a_case(status, **fields)
 
 
@@ -296,3 +299,45 @@ def test_only_the_county_office_reassigns_a_case_to_another_department() -> None
     assert refused.value.status == 403
     after = workflow.apply_action(head, case, "reassign", body("reassign"), NOW)[0][1]
     assert (after.handler, after.department) == ("李四", "JJDD")
+
+
+def test_the_first_reply_to_a_named_complainant_opens_the_call_back_once() -> None:
+    # given a decided case of a named complainant
+    case = a_case(Status.decided, has_complainant=True)
+    principal = allowed_principal("reply")
+    # when it is replied to
+    after = workflow.apply_action(principal, case, "reply", body("reply"), NOW)[0][1]
+    # then the call-back is asked now and open for the configured days
+    assert after.callback is not None and after.callback.asked_at == NOW
+    assert after.callback.due_at == NOW + timedelta(days=15) and after.callback.rating is None
+    # and a reply after a review asks nothing again
+    reviewed = after.model_copy(update={"status": Status.decided, "review_requested_at": NOW})
+    again = workflow.apply_action(principal, reviewed, "reply", body("reply", after.version), NOW + timedelta(days=20))
+    assert again[0][1].callback == after.callback
+
+
+def test_an_anonymous_complainant_is_not_asked() -> None:
+    # given a decided anonymous case / when it is replied to / then no call-back is opened
+    case = a_case(Status.decided, anonymous=True)
+    after = workflow.apply_action(allowed_principal("reply"), case, "reply", body("reply"), NOW)[0][1]
+    assert after.callback is None
+
+
+def test_staff_record_a_telephone_call_back_only_while_it_is_open() -> None:
+    # given a replied case whose call-back closed yesterday
+    closed = Callback(asked_at=NOW - timedelta(days=16), due_at=NOW - timedelta(days=1))
+    case = a_case(Status.replied, has_complainant=True, callback=closed)
+    # when staff record a telephone call-back / then it is refused by the guard
+    with pytest.raises(ApiError) as refused:
+        workflow.apply_action(
+            allowed_principal("record_callback"), case, "record_callback", body("record_callback"), NOW
+        )
+    assert refused.value.fields[0].code == "callback_open"
+    # and while it is open the rating is recorded as a phone answer, with what it replaced in the audit event
+    open_case = case.model_copy(update={"callback": closed.model_copy(update={"due_at": NOW + timedelta(days=1)})})
+    change = workflow.apply_action(
+        allowed_principal("record_callback"), open_case, "record_callback", body("record_callback"), NOW
+    )[0]
+    assert change.after.callback is not None
+    assert (change.after.callback.rating, change.after.callback.via) == ("basically_satisfied", "phone")
+    assert change.event.details["rating"] == "basically_satisfied" and change.event.details["replaces"] is None
