@@ -8,12 +8,15 @@ from shared.core import reference_data
 from shared.reporting.report_document import (
     COUNT_FIELDS,
     COUNTY_SCOPE,
+    SATISFACTION_FIELDS,
     DepartmentRow,
     DepartmentScore,
     HotspotSummary,
     Period,
     ReportDocument,
     ScoreItem,
+    SurveyRow,
+    SurveySection,
     TypicalCase,
     WeekPoint,
 )
@@ -47,6 +50,17 @@ def _row(code: str, name: str, rng: random.Random) -> DepartmentRow:
         "lawsuits_lost": rng.randint(0, 1),
         "wrong_decision_accountability": rng.randint(0, 1),
     }
+    asked = closed
+    answered = rng.randint(0, asked)
+    satisfied = rng.randint(0, answered)
+    basically = rng.randint(0, answered - satisfied)
+    counts.update(
+        callback_asked=asked,
+        callback_answered=answered,
+        satisfied=satisfied,
+        basically_satisfied=basically,
+        dissatisfied=answered - satisfied - basically,
+    )
     categories = [c.code for c in reference_data.categories()]
     channels = [c.code for c in reference_data.channels()]
     by_category = {code: 0 for code in categories}
@@ -89,7 +103,7 @@ def sample_document(scope: str = COUNTY_SCOPE, seed: int = 7, corpus: tuple[str,
     totals = DepartmentRow(
         department="TOTAL",
         name="合计",
-        **{field: sum(getattr(row, field) for row in rows) for field in COUNT_FIELDS},
+        **{field: sum(getattr(row, field) for row in rows) for field in (*COUNT_FIELDS, *SATISFACTION_FIELDS)},
         by_category={c.code: sum(r.by_category.get(c.code, 0) for r in rows) for c in reference_data.categories()},
         by_channel={c.code: sum(r.by_channel.get(c.code, 0) for r in rows) for c in reference_data.channels()},
     )
@@ -199,5 +213,21 @@ def sample_document(scope: str = COUNTY_SCOPE, seed: int = 7, corpus: tuple[str,
             )
             for week in range(24)
         ],
+        surveys=SurveySection(
+            surveys=1,
+            issued=20,
+            answered=5,
+            complaints=1,
+            rows=[
+                SurveyRow(
+                    department=code,
+                    name=name,
+                    rated={"inspections": 4, "fees": 2},
+                    satisfied={"inspections": 3, "fees": 0},
+                )
+                for code, name in departments[:3]
+                if code != "UNROUTED"
+            ],
+        ),
         source_counts={"counter_items": len(rows)},
     )

@@ -16,7 +16,7 @@ from shared.core.http import StaffCall, guarded, json_response, query_params, st
 from shared.core.pages import Page
 from shared.core.settings import Settings, environment_settings, get_settings
 from shared.core.staff_pages import Where
-from shared.reporting import dashboard, hotspots, materials, records, reports, stats
+from shared.reporting import dashboard, hotspots, materials, records, reports, stats, surveys
 
 app = Chalice(app_name="hotspot-reporting", configure_logs=False)
 
@@ -138,6 +138,27 @@ def material_upload_slot(call: StaffCall, material: str) -> dict:
 @staff_json(app)
 def submit_material(call: StaffCall, material: str) -> tuple[int, dict]:
     return materials.confirm_submission(call.settings, call.principal, material, call.body)
+
+
+# --- opinion forms for enterprises (shared/reporting/surveys.py): the county legal office's surveys ---
+
+
+@app.route("/surveys", methods=["POST"], content_types=["application/json"])
+@staff_json(app, status=201)
+def create_survey(call: StaffCall) -> dict:
+    return surveys.create(call.settings, call.principal, call.body)
+
+
+@app.route("/surveys", methods=["GET"])
+@staff_json(app)
+def list_surveys(call: StaffCall) -> dict:
+    return surveys.list_surveys(call.settings, call.principal)
+
+
+@app.route("/surveys/{survey_id}", methods=["GET"])
+@staff_json(app)
+def get_survey(call: StaffCall, survey_id: str) -> dict:
+    return surveys.get_survey(call.settings, call.principal, survey_id)
 
 
 @app.route("/openapi.json", methods=["GET"])

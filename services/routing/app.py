@@ -38,6 +38,7 @@ from shared.routing import (
     reminders,
     router,
     staff,
+    survey_complaints,
 )
 from shared.routing.sms import sms_sender
 
@@ -227,6 +228,14 @@ def classifier_status(call: StaffCall) -> dict:
 @staff_json(app)
 def retrain_classifier_now(call: StaffCall) -> dict:
     return learning.retrain_now(call.settings, call.principal, datetime.now(UTC))
+
+
+# A survey answer describing a concrete problem, filed as a complaint (shared/routing/survey_complaints.py).
+@app.route("/surveys/{survey_id}/answers/{number}/complaint", methods=["POST"], content_types=["application/json"])
+@staff_json(app)
+def file_survey_answer(call: StaffCall, survey_id: str, number: str) -> tuple[int, dict]:
+    content_type = call.request.headers.get("content-type", "")
+    return survey_complaints.file_answer(call.settings, call.principal, survey_id, number, call.body, content_type)
 
 
 @app.route("/{tracking_no}/actions/{action}", methods=["POST"], content_types=["application/json"])

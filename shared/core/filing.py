@@ -170,6 +170,8 @@ class ComplaintDraft(BaseModel):
     # The staff member who recorded it (operator entry); None when the complainant sent it themselves.
     entered_by: str | None = None
     sender_unverified: bool = False
+    # What it was filed from, e.g. a survey answer `survey:<id>/<number>` (Case.source_ref).
+    source_ref: str | None = None
 
     # Whatever the channel (a mail's subject and sender name, an SMS, a form), control characters are not stored:
     # they hide text from staff and would let a leading "=" slip past the spreadsheet checks.
@@ -311,6 +313,7 @@ def create_complaint(settings: Settings, draft: ComplaintDraft, once: Once | Non
             received_at=draft.received_at,
             entered_by=draft.entered_by,
             sender_unverified=draft.sender_unverified,
+            source_ref=draft.source_ref,
             description=draft.description,
             respondent=draft.respondent,
             incident_at=draft.incident_at,

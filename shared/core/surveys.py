@@ -7,7 +7,6 @@ concrete problem as a complaint of channel `survey` (shared/routing/survey_compl
 shared/core/dal/surveys.py.
 """
 
-from collections import Counter
 from functools import cache
 from typing import Any
 
@@ -89,10 +88,3 @@ class Tally(BaseModel):
                 for aspect, level in aspects.items():
                     counts = self.ratings.setdefault(department, {}).setdefault(aspect, {})
                     counts[level] = counts.get(level, 0) + 1
-
-    def satisfied_share(self, department: str, aspect: str) -> tuple[int, float | None]:
-        """How many rated the department on the aspect, and the share satisfied or basically satisfied."""
-        counts = Counter(self.ratings.get(department, {}).get(aspect, {}))
-        total = sum(counts.values())
-        good = sum(counts[level.code] for level in questionnaire().levels if level.satisfied)
-        return total, (good / total if total else None)

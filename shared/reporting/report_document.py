@@ -30,6 +30,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from shared.core.surveys import questionnaire
+
 COUNTY_SCOPE = "county"
 # The figures of a DepartmentRow that are plain counts, in the order of the statistics table's columns.
 COUNT_FIELDS = (
@@ -175,6 +177,28 @@ class WeekPoint(BaseModel):
     closed: int
 
 
+class SurveyRow(BaseModel):
+    """A department's ratings on the opinion forms (征求意见表): per aspect, how many rated it and how many of
+    them were satisfied or basically satisfied (the levels marked satisfied in survey_questionnaire.json)."""
+
+    department: str
+    name: str
+    rated: dict[str, int] = Field(default_factory=dict)  # aspect code -> ratings
+    satisfied: dict[str, int] = Field(default_factory=dict)  # aspect code -> of which satisfied
+
+
+class SurveySection(BaseModel):
+    """The opinion forms of the surveys created in the period (shared/reporting/surveys.py)."""
+
+    surveys: int = 0
+    issued: int = 0  # links issued
+    answered: int = 0
+    complaints: int = 0  # answers filed as complaints
+    # code -> name, in the questionnaire's order
+    aspects: dict[str, str] = Field(default_factory=lambda: {a.code: a.name for a in questionnaire().aspects})
+    rows: list[SurveyRow] = Field(default_factory=list)  # departments in scope that were rated
+
+
 class ReportDocument(BaseModel):
     report_id: str
     campaign: str
@@ -192,4 +216,5 @@ class ReportDocument(BaseModel):
     typical_cases: list[TypicalCase] = Field(default_factory=list)
     assessment: list[DepartmentScore] = Field(default_factory=list)
     weekly: list[WeekPoint] = Field(default_factory=list)
+    surveys: SurveySection = Field(default_factory=SurveySection)
     source_counts: dict[str, int] = Field(default_factory=dict)  # e.g. counter items read, records read

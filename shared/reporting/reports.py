@@ -30,7 +30,17 @@ from shared.core.dal.publications import PublicationStore
 from shared.core.errors import ApiError, parse_model
 from shared.core.observability import logger
 from shared.core.settings import Settings
-from shared.reporting import assessment, hotspots, materials, periods, records, stats, summary_pdf, workbook
+from shared.reporting import (
+    assessment,
+    hotspots,
+    materials,
+    periods,
+    records,
+    stats,
+    summary_pdf,
+    surveys,
+    workbook,
+)
 from shared.reporting.report_document import (
     COUNT_FIELDS,
     COUNTY_SCOPE,
@@ -131,6 +141,7 @@ def build_document(settings: Settings, period: Period, scope: str, now: datetime
             [row for row in rows if row.department != UNROUTED], materials.materials_status(settings, period.end)
         ),
         weekly=stats.weekly(settings, period.start, period.end, None if scope == COUNTY_SCOPE else scope),
+        surveys=surveys.section(settings, period.start, period.end, departments),
         source_counts={"counter_rows": len(rows), "cases": sum(row.received for row in rows)},
     )
 

@@ -20,6 +20,7 @@ from shared.core.errors import ApiError, parse_model
 from shared.core.settings import Settings
 from shared.core.surveys import Tally, default_departments, link_path, questionnaire
 from shared.reporting import survey_sheet
+from shared.reporting.report_document import SurveyRow, SurveySection
 
 READERS = (Role.county_admin, Role.auditor)
 SHEET_NAME = "links.pdf"
@@ -140,11 +141,17 @@ def get_survey(settings: Settings, principal: Principal, survey_id: str) -> dict
     }
 
 
-def tally(settings: Settings, start: date, end: date) -> Tally:
-    """The surveys of the campaign created in start..end (county days), added up for a report."""
+def _of(levels: dict[str, int], wanted: set[str]) -> int:
+    return sum(count for level, count in levels.items() if level in wanted)
+
+
+def section(settings: Settings, start: date, end: date, departments: list[str] | None = None) -> SurveySection:
+    """The reports' 征求意见 section: the surveys of the campaign created in start..end (county days) added up,
+    with the rows of the departments given (all rated ones when None), in the order of departments.json."""
     store = SurveyStore(settings)
     total = Tally()
     zone = reference_data.county_timezone()
+    count = 0
     for survey_id in store.ids(load_campaign().id):
         survey, links = store.survey(survey_id)
         if survey is None:
@@ -152,4 +159,29 @@ def tally(settings: Settings, start: date, end: date) -> Tally:
         created = datetime.fromisoformat(survey["created_at"]).astimezone(zone).date()
         if start <= created <= end:
             total.add(links)
-    return total
+            count += 1
+    form = questionnaire()
+    satisfied = {level.code for level in form.levels if level.satisfied}
+    rows = []
+    for department in reference_data.departments():
+        rated = total.ratings.get(department.code)
+        if rated is None or (departments is not None and department.code not in departments):
+            continue
+        rows.append(
+            SurveyRow(
+                department=department.code,
+                name=department.name,
+                rated={aspect: sum(levels.values()) for aspect, levels in rated.items()},
+                satisfied={
+                    aspect: sum(n for level, n in levels.items() if level in satisfied)
+                    for aspect, levels in rated.items()
+                },
+            )
+        )
+    return SurveySection(
+        surveys=count,
+        issued=total.issued,
+        answered=total.answered,
+        complaints=total.complaints,
+        rows=rows,
+    )

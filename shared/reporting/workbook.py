@@ -76,6 +76,20 @@ class _ListLayout(BaseModel):
     statuses: dict[str, str] = {}
 
 
+class _SatisfactionLayout(BaseModel):
+    sheet: str
+    title: str
+    group: str
+    labels: dict[str, str]
+
+
+class _SurveysLayout(BaseModel):
+    sheet: str
+    title: str
+    labels: dict[str, str]
+    summary: str
+
+
 class _Info(BaseModel):
     unit: str
     period: str
@@ -94,6 +108,8 @@ class _Layout(BaseModel):
     hotspots: _ListLayout
     typical_cases: _ListLayout
     assessment: _ListLayout
+    satisfaction: _SatisfactionLayout
+    surveys: _SurveysLayout
 
 
 @cache
@@ -128,6 +144,7 @@ class _Table:
     frozen_columns: int = 0
     has_totals: bool = False  # the last row is the totals row
     merged_down: list[tuple[int, int, int]] = field(default_factory=list)  # column, first and last row (0-based)
+    note: str = ""  # a line under the table
 
 
 def _letter(column: int) -> str:
@@ -151,10 +168,10 @@ def _column_sum(rows: list[list[Cell]], column: int) -> _Computed:
     return _Computed(f"=SUM({name}{FIRST_ROW}:{name}{last})", total) if rows else _Computed("=0", 0)
 
 
-def _rate(closed: str, on_time: str, row: int, closed_count: int, on_time_count: int) -> _Computed:
+def _ratio(part: str, whole: str, part_count: int, whole_count: int) -> _Computed:
+    """part / whole as a formula (`part` may be a sum, e.g. F5+G5), the dash when whole is 0."""
     return _Computed(
-        f'=IF({closed}{row}=0,"{NO_RATE}",{on_time}{row}/{closed}{row})',
-        on_time_count / closed_count if closed_count else NO_RATE,
+        f'=IF({whole}=0,"{NO_RATE}",({part})/{whole})', part_count / whole_count if whole_count else NO_RATE
     )
 
 
@@ -191,12 +208,11 @@ def _statistics(document: ReportDocument) -> _Table:
         for name in fields:
             if name == RATE:
                 cells.append(
-                    _rate(
-                        names["closed"],
-                        names["closed_on_time"],
-                        row_number,
-                        department.closed,
+                    _ratio(
+                        f"{names['closed_on_time']}{row_number}",
+                        f"{names['closed']}{row_number}",
                         department.closed_on_time,
+                        department.closed,
                     )
                 )
             else:
@@ -210,7 +226,9 @@ def _statistics(document: ReportDocument) -> _Table:
         elif name == RATE:
             closed = sum(row.closed for row in document.rows)
             on_time = sum(row.closed_on_time for row in document.rows)
-            totals.append(_rate(names["closed"], names["closed_on_time"], totals_row, closed, on_time))
+            totals.append(
+                _ratio(f"{names['closed_on_time']}{totals_row}", f"{names['closed']}{totals_row}", on_time, closed)
+            )
         else:
             totals.append(_column_sum(rows, position))
     return _Table(layout.statistics.sheet, document.title, columns, [*rows, totals], frozen_columns=2, has_totals=True)
@@ -339,6 +357,73 @@ def _assessment(document: ReportDocument) -> _Table:
     )
 
 
+SATISFACTION_COLUMNS = (
+    "callback_asked",
+    "callback_answered",
+    "answer_rate",
+    "satisfied",
+    "basically_satisfied",
+    "dissatisfied",
+    "satisfaction_rate",
+)
+
+
+def _satisfaction(document: ReportDocument) -> _Table:
+    """The call-back (回访) per department: asked, answered and its rate, the ratings, the satisfaction rate
+    (satisfied and basically satisfied of those answering)."""
+    layout = _layout()
+    sheet = layout.satisfaction
+    columns = [_Column(layout.index_label, width=5), _Column(layout.unit_label, width=22, text=True)]
+    for name in SATISFACTION_COLUMNS:
+        rate = name.endswith("_rate")
+        columns.append(_Column(sheet.labels[name], sheet.group, width=9, number_format=PERCENT if rate else None))
+    asked, answered, _, satisfied, basically, _, _ = (_letter(3 + n) for n in range(len(SATISFACTION_COLUMNS)))
+
+    def cells(row: DepartmentRow, number: int) -> list[Cell]:
+        good = row.satisfied + row.basically_satisfied
+        return [
+            row.callback_asked,
+            row.callback_answered,
+            _ratio(f"{answered}{number}", f"{asked}{number}", row.callback_answered, row.callback_asked),
+            row.satisfied,
+            row.basically_satisfied,
+            row.dissatisfied,
+            _ratio(f"{satisfied}{number}+{basically}{number}", f"{answered}{number}", good, row.callback_answered),
+        ]
+
+    rows: list[list[Cell]] = [
+        [index + 1, row.name, *cells(row, FIRST_ROW + index)] for index, row in enumerate(document.rows)
+    ]
+    total = computed_totals(document)
+    totals_row: list[Cell] = [None, layout.totals_label]
+    for position, cell in enumerate(cells(total, FIRST_ROW + len(rows)), start=2):
+        totals_row.append(cell if isinstance(cell, _Computed) else _column_sum(rows, position))
+    title = sheet.title.format(scope=document.scope_name)
+    return _Table(sheet.sheet, title, columns, [*rows, totals_row], frozen_columns=2, has_totals=True)
+
+
+def _surveys(document: ReportDocument) -> _Table:
+    """The opinion forms (征求意见): per department rated, per aspect the ratings and the share satisfied."""
+    layout = _layout()
+    sheet = layout.surveys
+    section = document.surveys
+    columns = [_Column(layout.index_label, width=5), _Column(layout.unit_label, width=22, text=True)]
+    for name in section.aspects.values():
+        columns.append(_Column(sheet.labels["rated"], name, width=7))
+        columns.append(_Column(sheet.labels["rate"], name, width=8, number_format=PERCENT))
+    rows: list[list[Cell]] = []
+    for index, row in enumerate(section.rows):
+        cells: list[Cell] = [index + 1, row.name]
+        for aspect in section.aspects:
+            rated = row.rated.get(aspect, 0)
+            cells += [rated, row.satisfied.get(aspect, 0) / rated if rated else NO_RATE]
+        rows.append(cells)
+    note = sheet.summary.format(**section.model_dump(include={"surveys", "issued", "answered", "complaints"}))
+    return _Table(
+        sheet.sheet, sheet.title.format(scope=document.scope_name), columns, rows, frozen_columns=2, note=note
+    )
+
+
 def _tables(document: ReportDocument) -> list[_Table]:
     return [
         _statistics(document),
@@ -347,6 +432,8 @@ def _tables(document: ReportDocument) -> list[_Table]:
         _hotspots(document),
         _typical_cases(document),
         _assessment(document),
+        _satisfaction(document),
+        _surveys(document),
     ]
 
 
@@ -433,6 +520,11 @@ def _write_sheet(sheet: Any, table: _Table, info: list[str], styles: _Styles) ->
     for index, row in enumerate(table.rows):
         for column_number, value in enumerate(row, start=1):
             _put(sheet.cell(FIRST_ROW + index, column_number), value)
+    if table.note:
+        note_row = last_row + 2
+        _put(sheet.cell(note_row, 1), table.note)
+        sheet.cell(note_row, 1).font = Font(name=BODY_FONT, size=11)
+        sheet.merge_cells(start_row=note_row, start_column=1, end_row=note_row, end_column=width)
     for spanned, first, last in table.merged_down:
         sheet.merge_cells(
             start_row=FIRST_ROW + first, start_column=spanned + 1, end_row=FIRST_ROW + last, end_column=spanned + 1
@@ -494,6 +586,8 @@ def to_csv(document: ReportDocument) -> bytes:
         lines += [
             [_csv_cell(cell, column) for cell, column in zip(row, table.columns, strict=True)] for row in table.rows
         ]
+        if table.note:
+            lines.append([safe_cell(table.note)])
     buffer = io.StringIO(newline="")
     csv.writer(buffer, lineterminator="\r\n").writerows(lines)
     # The byte order mark makes Excel read the file as UTF-8 rather than the system code page.
@@ -521,11 +615,16 @@ def computed_totals(document: ReportDocument) -> DepartmentRow:
     )
 
 
+def _rates(row: DepartmentRow) -> dict[str, float | None]:
+    return {RATE: row.on_time_rate, "answer_rate": row.answer_rate, "satisfaction_rate": row.satisfaction_rate}
+
+
 def to_json(document: ReportDocument) -> bytes:
-    """The document with each row's on-time rate and the computed totals; UTF-8, Chinese as written."""
+    """The document with each row's rates (on time, call-backs answered, satisfied) and the computed totals; UTF-8,
+    Chinese as written."""
     data = document.model_dump(mode="json")
     for row, source in zip(data["rows"], document.rows, strict=True):
-        row[RATE] = source.on_time_rate
+        row.update(_rates(source))
     total = computed_totals(document)
-    data["totals"] = {**total.model_dump(mode="json"), RATE: total.on_time_rate}
+    data["totals"] = {**total.model_dump(mode="json"), **_rates(total)}
     return json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")

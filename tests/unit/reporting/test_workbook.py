@@ -19,7 +19,7 @@ from tests.report_sample import FORMULA_CORPUS, sample_document
 
 DEPARTMENT = "JJDD"
 SCOPES = {"county": COUNTY_SCOPE, "department": DEPARTMENT}
-SHEETS = ["开展情况统计表", "案件类型", "受理渠道", "突出执法问题", "典型案例", "考核评分"]
+SHEETS = ["开展情况统计表", "案件类型", "受理渠道", "突出执法问题", "典型案例", "考核评分", "回访满意度", "征求意见"]
 FIRST_DATA_LINE = 4  # title, info line, two header rows
 # LibreOffice's CSV export: comma, double quote, UTF-8, raw values (not as shown), every sheet (-1) to its own file.
 CSV_FILTER = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1"
@@ -223,6 +223,43 @@ def test_libreoffice_computes_hotspot_rises_and_shows_the_assessment(rendered: d
     assert cases[0][5] == document["typical_cases"][0]["summary"]
 
 
+@pytest.mark.parametrize("scope", SCOPES)
+def test_libreoffice_computes_the_call_back_rates_as_the_json_says(
+    rendered: dict[str, dict[str, Any]], scope: str
+) -> None:
+    # Given the satisfaction sheet recomputed by LibreOffice
+    lines = rendered[scope]["computed"]["回访满意度"]
+    document = rendered[scope]["json"]
+    # Then its columns are asked, answered, answer rate, the three ratings and the satisfaction rate
+    assert lines[3][2:] == ["回访件数", "已评价", "评价率", "满意", "基本满意", "不满意", "满意率"]
+    # And each department's figures, both rates and the totals equal the JSON's
+    for line, row in zip(lines[FIRST_DATA_LINE:], [*document["rows"], document["totals"]], strict=True):
+        assert line[1] == row["name"]
+        counts = [line[2], line[3], line[5], line[6], line[7]]
+        fields = ["callback_asked", "callback_answered", "satisfied", "basically_satisfied", "dissatisfied"]
+        assert [_number(shown) for shown in counts] == [row[name] for name in fields], row["name"]
+        _assert_rate(line[4], row["answer_rate"])
+        _assert_rate(line[8], row["satisfaction_rate"])
+
+
+def test_the_survey_sheet_shows_ratings_per_department_and_aspect(rendered: dict[str, dict[str, Any]]) -> None:
+    # Given the county workbook's 征求意见 sheet as LibreOffice reads it
+    lines = rendered["county"]["computed"]["征求意见"]
+    section = rendered["county"]["json"]["surveys"]
+    # Then each aspect of the questionnaire heads a ratings and a satisfied-share column
+    aspects = list(section["aspects"].values())
+    assert [name for name in lines[2][2::2]] == aspects
+    assert lines[3][2:4] == ["评价数", "满意率"]
+    # And a rated department shows its counts and shares, a dash where nobody rated the aspect
+    first = lines[FIRST_DATA_LINE]
+    assert first[1] == section["rows"][0]["name"]
+    assert (_number(first[2]), _number(first[3])) == (4, 0.75)
+    assert first[4] == "0" and first[5] == "-"
+    # And the line under the table gives forms issued, answered and filed as complaints
+    note = lines[FIRST_DATA_LINE + len(section["rows"]) + 1][0]
+    assert "发放征求意见表20份，收回5份，据此登记投诉1件" in note
+
+
 def test_a_remark_that_looks_like_a_formula_stays_text(rendered: dict[str, dict[str, Any]]) -> None:
     # Given a department's remark that is a HYPERLINK formula (the sample's first row)
     remark = rendered["county"]["json"]["rows"][0]["remarks"]
@@ -243,7 +280,7 @@ def test_the_workbook_is_laid_out_as_a_printable_government_table(
     # Given the workbook of a scope
     book = rendered[scope]["xlsx"]
     document = rendered[scope]["json"]
-    # Then it has the six sheets in order
+    # Then it has the eight sheets in order
     assert book.sheetnames == SHEETS
     sheet = book["开展情况统计表"]
     width = 2 + len(_statistics_fields())
