@@ -23,7 +23,13 @@ from pydantic import BaseModel, ConfigDict
 
 from shared.core import reference_data
 from shared.core.settings import get_settings
-from shared.reporting.report_document import COUNTY_SCOPE, DepartmentRow, ReportDocument, WeekPoint
+from shared.reporting.report_document import (
+    COUNTY_SCOPE,
+    SATISFACTION_FIELDS,
+    DepartmentRow,
+    ReportDocument,
+    WeekPoint,
+)
 
 if TYPE_CHECKING:
     from fpdf import FPDF
@@ -70,6 +76,11 @@ class _Texts(BaseModel):
     typical_summary: str
     typical_outcome: str
     own_work: str
+    callbacks: str
+    callbacks_none: str
+    surveys: str
+    surveys_none: str
+    survey_item: str
     count_item: str
     list_separator: str
     figure: str
@@ -156,6 +167,7 @@ class _Summary:
         self.hotspots()
         self.closing()
         self.typical()
+        self.opinions()
         self.heading(self.t.sections["own_work"])
         self.paragraph(self.t.own_work)
         self.footers()
@@ -323,6 +335,42 @@ class _Summary:
                 self.paragraph(heading)
             self.paragraph(t.typical_summary.format(summary=case.summary))
             self.paragraph(t.typical_outcome.format(outcome=case.outcome))
+
+    def opinions(self) -> None:
+        """The call-back after the reply (satisfaction) and the opinion forms of enterprises (征求意见)."""
+        t, totals, section = self.t, self.doc.totals, self.doc.surveys
+        self.heading(t.sections["opinions"])
+        if not totals.callback_asked:
+            self.paragraph(t.callbacks_none)
+        else:
+            self.paragraph(
+                t.callbacks.format(
+                    **totals.model_dump(include=set(SATISFACTION_FIELDS)),
+                    answer_rate=_rate(totals.answer_rate),
+                    satisfaction_rate=_rate(totals.satisfaction_rate),
+                )
+            )
+            if self.per_department:
+                answered = [row for row in self.departments if row.callback_answered]
+                ranked = sorted(answered, key=lambda row: -(row.satisfaction_rate or 0.0))
+                bars = [(row.name, row.satisfaction_rate or 0.0, _rate(row.satisfaction_rate)) for row in ranked]
+                self.bar_chart(t.charts["satisfaction"], bars, 1.0)
+        if not section.issued:
+            self.paragraph(t.surveys_none)
+            return
+        self.paragraph(t.surveys.format(**section.model_dump(include={"surveys", "issued", "answered", "complaints"})))
+        for number, row in enumerate(section.rows, start=1):
+            rated = sum(row.rated.values())
+            share = _share(sum(row.satisfied.values()), rated)
+            low = [
+                (section.aspects.get(aspect, aspect), row.satisfied.get(aspect, 0) / count)
+                for aspect, count in row.rated.items()
+                if count
+            ]
+            weakest = min(low, key=lambda item: item[1])[0] if low else ""
+            self.paragraph(
+                t.survey_item.format(no=_item_number(number), name=row.name, rated=rated, share=share, weakest=weakest)
+            )
 
     def footers(self) -> None:
         """Page numbers, written once every page exists."""

@@ -220,3 +220,17 @@ def test_a_document_without_cases_renders_without_rates(tmp_path: Path) -> None:
     assert "本期暂无公布的典型案例" in flat
     assert "%" not in flat
     assert dark_pixels(next(page_images(data, tmp_path))) > NOT_BLANK
+
+
+def test_the_summary_tells_the_call_back_and_the_opinion_forms(county_pdf: bytes) -> None:
+    # given the county summary of a document with call-backs and a survey of 20 forms, 5 answered, 1 filed
+    totals = sample_document(COUNTY_SCOPE).totals
+    # when its text is read
+    flat = squeezed(pdftotext(county_pdf))
+    # then section 六 gives the call-backs asked and answered, the ratings, and the per-department chart
+    assert "六、回访和征求意见情况" in flat and "七、经验做法和下一步打算" in flat
+    assert f"对{totals.callback_asked}件投诉的投诉人进行回访，{totals.callback_answered}件作出评价" in flat
+    assert f"不满意{totals.dissatisfied}件" in flat and "各单位回访满意率" in flat
+    # and the opinion forms: issued, answered, filed as complaints, then each rated department
+    assert "向企业发放征求意见表20份，收回5份，据此登记投诉1件" in flat
+    assert "收到评价6项，满意和基本满意占50.0%，评价相对较低的是“行政收费”" in flat
