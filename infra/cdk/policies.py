@@ -31,7 +31,8 @@ SEND = ["sqs:GetQueueUrl", "sqs:SendMessage"]
 API_HANDLER = "APIHandler"
 API, EVENTS = "api", "events"
 # The partitions of the cases table the intake functions use (keys: shared/core/dal/__init__.py).
-INTAKE_PARTITIONS = ("CASE#*", "QUARANTINE#*", "MAILBOX#*")
+# SURVEY#: the opinion forms' one-time links and their answers (shared/core/dal/surveys.py).
+INTAKE_PARTITIONS = ("CASE#*", "QUARANTINE#*", "MAILBOX#*", "SURVEY#*")
 CONSUME = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
 
 
@@ -127,7 +128,12 @@ def statements(
             **{"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["CONTACT#*"]}},
         )
         archive = _allow("ArchiveRawPayloads", ["s3:PutObject"], [raw_objects("*")])
-        enqueue = _allow("EnqueueComplaintsAndReplies", SEND, [queue["intake_queue"], queue["notify_queue"]])
+        # The events queue: a call-back answer's case event (shared/core/callbacks.py), for the statistics.
+        enqueue = _allow(
+            "EnqueueComplaintsRepliesAndCaseEvents",
+            SEND,
+            [queue["intake_queue"], queue["notify_queue"], queue["events_queue"]],
+        )
         return {
             API: [
                 *common,

@@ -1,4 +1,4 @@
-"""The dashboard of the staff console (issue 5 item 8): four panels for one period, in the caller's scope. The
+"""The dashboard of the staff console (issue 5 item 8): four panels, and the call-back satisfaction per department, for one period, in the caller's scope. The
 reporting service serves it at /reports/dashboard, in the console's frame and with its session.
 
 Every figure reads the aggregate counters and the hotspots (shared/reporting/stats.py, shared/reporting/hotspots.py),
@@ -89,6 +89,21 @@ class OverdueBar(Bar):
     received: int
 
 
+class SatisfactionRow(BaseModel):
+    """A department's call-back after the reply (回访): asked, answered, the ratings and the satisfaction rate."""
+
+    code: str
+    label: str
+    asked: int
+    answered: int
+    satisfied: int
+    basically_satisfied: int
+    dissatisfied: int
+    answer_rate: float | None
+    satisfaction_rate: float | None
+    percent: int = Field(ge=0, le=100)  # the satisfaction rate as the bar's length
+
+
 class WeekBar(BaseModel):
     key: str
     label: str
@@ -125,6 +140,7 @@ class Dashboard(BaseModel):
     categories: list[Bar]
     weeks: list[WeekBar]
     overdue: list[OverdueBar]
+    satisfaction: list[SatisfactionRow]
 
 
 # --- building it --------------------------------------------------------------------------------------------------
@@ -245,6 +261,26 @@ def _overdue(rows: list[DepartmentRow]) -> list[OverdueBar]:
     ]
 
 
+def _satisfaction(rows: list[DepartmentRow]) -> list[SatisfactionRow]:
+    """The departments whose complainants were asked, in the order of the rows."""
+    return [
+        SatisfactionRow(
+            code=row.department,
+            label=row.name,
+            asked=row.callback_asked,
+            answered=row.callback_answered,
+            satisfied=row.satisfied,
+            basically_satisfied=row.basically_satisfied,
+            dissatisfied=row.dissatisfied,
+            answer_rate=row.answer_rate,
+            satisfaction_rate=row.satisfaction_rate,
+            percent=round(100 * (row.satisfaction_rate or 0.0)),
+        )
+        for row in rows
+        if row.callback_asked
+    ]
+
+
 def _weeks(settings: Settings, period: Period, today: date, department: str | None) -> list[WeekBar]:
     """Received and closed per week of receipt, up to today (a running period has no figures ahead)."""
     last = max(period.start, min(period.end, today))
@@ -293,6 +329,7 @@ def build(
         categories=_categories(rows, scope),
         weeks=_weeks(settings, period, today, department),
         overdue=_overdue(rows),
+        satisfaction=_satisfaction(rows),
     )
 
 
