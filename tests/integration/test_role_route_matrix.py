@@ -118,6 +118,7 @@ ACTIONS: dict[str, tuple[dict[str, Any], tuple[Outcome, ...]]] = {
     "reassign": ({"handler": "张三"}, (409, 409, F, F, F, F)),
     "flag_media": ({}, (409, F, F, F, F, F)),
     "mark_typical": ({"kind": "positive"}, (409, F, F, F, F, F)),
+    "record_callback": ({"rating": "satisfied"}, (409, 409, 409, F, F, F)),
 }
 
 MATRIX: tuple[Row, ...] = (
@@ -130,6 +131,15 @@ MATRIX: tuple[Row, ...] = (
         Row("routing", "POST", "/{tracking_no}/actions/{action}", expected, f"/{{case}}/actions/{action}", body)
         for action, (fields, expected) in ACTIONS.items()
         for body in [{**STALE, **fields}]
+    ),
+    # --- routing: a survey answer filed as a complaint (shared/routing/survey_complaints.py): the county legal office ---
+    Row(
+        "routing",
+        "POST",
+        "/surveys/{survey_id}/answers/{number}/complaint",
+        (404, F, F, F, F, F),
+        "/surveys/20260101-000000/answers/1/complaint",
+        {},
     ),
     # --- routing: the complainant's compartment (shared/routing/confidentiality.py; the complainant consented) ---
     Row(
@@ -282,6 +292,10 @@ MATRIX: tuple[Row, ...] = (
     Row("reporting", "GET", "/records/{kind}", (200, 200, 200, F, 200, F), "/records/lawsuits?department=JJDD"),
     Row("reporting", "PUT", "/records/{kind}/{record_id}", (422, F, F, F, F, F), f"/records/lawsuits/{NO_RECORD}", {}),
     Row("reporting", "DELETE", "/records/{kind}/{record_id}", (404, F, F, F, F, F), f"/records/lawsuits/{NO_RECORD}"),
+    # Opinion forms for enterprises (shared/reporting/surveys.py): the county legal office creates, auditors read.
+    Row("reporting", "POST", "/surveys", (422, F, F, F, F, F), "/surveys", {}),
+    Row("reporting", "GET", "/surveys", (200, F, F, F, 200, F), "/surveys"),
+    Row("reporting", "GET", "/surveys/{survey_id}", (404, F, F, F, 404, F), "/surveys/20260101-000000"),
     # Campaign materials (shared/reporting/records.py): every reader sees where things stand; departments submit their
     # own.
     Row("reporting", "GET", "/materials", (200, 200, 200, 200, 200, F), "/materials"),
@@ -308,6 +322,11 @@ PUBLIC: frozenset[tuple[str, str, str]] = frozenset(
         ("intake", "GET", "/"),
         ("intake", "POST", "/"),
         ("intake", "GET", "/status"),
+        ("intake", "POST", "/complaints/{tracking_no}/feedback"),
+        ("intake", "GET", "/feedback"),
+        ("intake", "POST", "/feedback"),
+        ("intake", "GET", "/surveys/{survey_id}"),
+        ("intake", "POST", "/surveys/{survey_id}"),
         ("intake", "POST", "/uploads"),
         ("intake", "GET", "/assets/{name}"),
         ("intake", "GET", "/cases/published"),
