@@ -1,5 +1,6 @@
-"""The dashboard of the staff console (issue 5 item 8): four panels, and the call-back satisfaction per department, for one period, in the caller's scope. The
-reporting service serves it at /reports/dashboard, in the console's frame and with its session.
+"""The dashboard of the staff console (issue 5 item 8): four panels and the call-back satisfaction per department,
+for one period, in the caller's scope. The reporting service serves it at /reports/dashboard, in the console's
+frame and with its session.
 
 Every figure reads the aggregate counters and the hotspots (shared/reporting/stats.py, shared/reporting/hotspots.py),
 never a list

@@ -132,7 +132,7 @@ MATRIX: tuple[Row, ...] = (
         for action, (fields, expected) in ACTIONS.items()
         for body in [{**STALE, **fields}]
     ),
-    # --- routing: a survey answer filed as a complaint (shared/routing/survey_complaints.py): the county legal office ---
+    # --- routing: a survey answer filed as a complaint (shared/routing/survey_complaints.py): county legal office ---
     Row(
         "routing",
         "POST",
