@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 from unittest.mock import patch
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from botocore.exceptions import ClientError
@@ -216,6 +217,16 @@ def test_every_function_runs_with_exactly_its_roles_actions(
         case = http.get(f"/{number}", headers=staff)
         version = json.loads(case.body)["case"]["version"]
         acted = http.post(f"/{number}/actions/accept", headers=staff, body=json.dumps({"version": version}))
+        # (worked on to the reply, which asks the complainant the call-back question)
+        for action, fields in [
+            ("start_investigation", {}),
+            ("decide", {"finding": "unsubstantiated", "summary": "经查不属实"}),
+            ("reply", {"message": "经查不属实。"}),
+        ]:
+            version = json.loads(acted.body)["case"]["version"]
+            acted = http.post(
+                f"/{number}/actions/{action}", headers=staff, body=json.dumps({"version": version, **fields})
+            )
         entered = http.post(
             "/", headers=staff, body=json.dumps({"description": "来电反映税务所办事拖延。", "channel": "hotline"})
         )
@@ -223,6 +234,15 @@ def test_every_function_runs_with_exactly_its_roles_actions(
     assert [r.status_code for r in (listed, case, acted, entered, page)] == [200, 200, 200, 201, 200], [
         r.body[:300] for r in (listed, case, acted, entered, page)
     ]
+
+    # when the complainant answers the call-back on the intake API (the answer's case event sent by that role)
+    with account.acting_as(roles[("intake", "api")]), Client(intake) as test_client:
+        feedback = test_client.http.post(
+            f"/complaints/{number}/feedback",
+            headers={"Content-Type": "application/json"},
+            body=json.dumps({"code": receipt["verification_code"], "rating": "basically_satisfied"}),
+        )
+    assert feedback.status_code == 200, feedback.body
 
     # when the reporting event handlers count the case events and run their schedules
     events = queued(settings.events_queue)
@@ -240,7 +260,19 @@ def test_every_function_runs_with_exactly_its_roles_actions(
             http.get("/", headers=staff),
             http.get("/hotspots", headers=staff),
             http.get("/dashboard?period=year%3A2026", headers={"Cookie": f"hotspot_console={token}"}),
+            http.post("/surveys", headers=staff, body=json.dumps({"title": "企业座谈会", "links": 2})),
+            http.get("/surveys", headers=staff),
         ]
-    assert [answer.status_code for answer in answers] == [201, 200, 200, 200], [a.body[:300] for a in answers]
+    assert [answer.status_code for answer in answers] == [201, 200, 200, 200, 201, 200], [a.body[:300] for a in answers]
+    # when an enterprise answers the survey on the intake API, and staff file its answer as a complaint
+    survey = json.loads(answers[4].body)
+    link = urlsplit(survey["urls"][0])
+    with account.acting_as(roles[("intake", "api")]), Client(intake) as test_client:
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        text = urlencode({"r-JJDD-fees": "dissatisfied", "text": "交警大队收费不开票据。"})
+        answered = test_client.http.post(f"{link.path.removeprefix('/intake')}?{link.query}", headers=form, body=text)
+    with account.acting_as(roles[("routing", "api")]), Client(routing) as test_client:
+        filed = test_client.http.post(f"/surveys/{survey['id']}/answers/1/complaint", headers=staff, body="{}")
+    assert (answered.status_code, filed.status_code) == (201, 201), (answered.body[:300], filed.body[:300])
     # and nothing was denied where the code carries on after a failure (a mail reply, a notice)
     assert [record.getMessage() for record in caplog.records if record.levelname == "ERROR"] == []
