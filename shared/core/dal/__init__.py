@@ -1,5 +1,5 @@
 """DynamoDB access: the only package that talks to the tables, one module per store (`cases`, `idempotency`,
-`quarantine`, `mailbox`, `staff`, `publications`, `hotspots`, `stats`, `records`) and their common helpers
+`quarantine`, `mailbox`, `staff`, `publications`, `hotspots`, `stats`, `records`, `surveys`) and their common helpers
 (`items`).
 
 Cases table (single table, keys `pk`/`sk`, every index projects all attributes):
@@ -35,6 +35,10 @@ Cases table (single table, keys `pk`/`sk`, every index projects all attributes):
 | records of a year, by date (reports, lists)   | gsi1: `RECORDS#<yyyy>` / `<date>#<kind>#<id>`             |
 | campaign material submissions, by department  | pk `MATERIALS#<campaign>`, sk `<dept>#<material>#<upload id>` |
 | material reminder of a day (sent once)        | pk `MATREMIND#<campaign>#<yyyy-mm-dd>`, sk `<dept>#<material>` |
+| opinion-form survey (征求意见表)                | pk `SURVEY#<id>`, sk `SURVEY`                             |
+| a one-time link of it, its anonymous answer   | pk `SURVEY#<id>`, sk `LINK#<hash of the token>`           |
+| the surveys of a campaign, in order           | pk `SURVEYS#<campaign>`, sk `<created_at>#<id>`           |
+| a complainant's newest cases (call-back SMS)  | gsi4: `CONTACT#<hash>`, newest first (as above)           |
 
 gsi3 is sparse: its keys are set only while a deadline runs (`due_at`, of kind `due_kind`), and on outbox items.
 gsi4 keys are on the complainant item, and on a case item only while its running deadline is provisional (a
