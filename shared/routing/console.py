@@ -67,6 +67,7 @@ class Texts(BaseModel):
     fields: dict[str, FieldView]
     publication_states: dict[str, str]
     publication_steps: dict[str, str]
+    callback_via: dict[str, str]
     low_confidence: float = Field(ge=0, le=1)
 
 

@@ -86,7 +86,7 @@ def sheet_row(sheet, name: str) -> list:
 
 
 def test_a_replied_complainant_is_asked_answers_2_by_sms_and_the_workbook_counts_it(aws: Settings, apps) -> None:
-    intake, _, reporting = apps
+    intake, routing, reporting = apps
     # given a complaint replied to yesterday, the complainant having given a mobile
     now = datetime.now(UTC)
     number, _ = replied_case(aws, intake.http, now - timedelta(days=1))
@@ -103,6 +103,10 @@ def test_a_replied_complainant_is_asked_answers_2_by_sms_and_the_workbook_counts
     assert case.description == "交警在路口查车罚款两百元，不开罚款收据。"
     assert [e.action for e in CaseStore(aws).events(number)][-1] == "callback_answer"
     assert len(list(CaseStore(aws).by_status("received"))) == 0
+    # and the staff console shows it on the case
+    token = auth.issue_development_token(aws, auth.Role.county_admin, None)
+    page = routing.http.get(f"/console/{number}", headers={"Cookie": f"hotspot_console={token}"})
+    assert "评价：基本满意（短信回复" in page.body.decode()
     # and once the case events are counted, the county workbook shows it under the traffic police
     deliver_events(aws, reporting.lambda_)
     row = sheet_row(county_workbook(aws, reporting)["回访满意度"], "县公安局交通警察大队")
