@@ -78,36 +78,41 @@ def test_each_notice_goes_out_once_per_transition_by_sms_and_mail(routing_app, a
     # given a routed case whose complainant gave a mobile and an email address and chose nothing
     number = routed(aws, {"name": "王红", "phone": PHONE, "email": EMAIL})
     steps = [
-        ("accept", Role.dept_officer, {}, "accepted"),
-        ("start_investigation", Role.dept_officer, {}, None),
-        ("request_extension", Role.dept_head, {"days": 30, "reason": "需要调取路口监控录像并询问当事民警"}, None),
-        ("approve_extension", Role.county_admin, {}, "extension"),
-        ("decide", Role.dept_officer, {"finding": "partly", "measures": ["hold_accountable"], "summary": "属实"}, None),
-        ("reply", Role.dept_officer, {"message": "经查部分属实，已对相关民警追责。"}, "reply"),
-        ("reopen_for_review", Role.dept_officer, {"reason": "对处理结果不满意"}, "review"),
+        ("accept", Role.dept_officer, {}, ["accepted"]),
+        ("start_investigation", Role.dept_officer, {}, []),
+        ("request_extension", Role.dept_head, {"days": 30, "reason": "需要调取路口监控录像并询问当事民警"}, []),
+        ("approve_extension", Role.county_admin, {}, ["extension"]),
+        ("decide", Role.dept_officer, {"finding": "partly", "measures": ["hold_accountable"], "summary": "属实"}, []),
+        # the first reply also asks the call-back question (shared/routing/callbacks.py)
+        ("reply", Role.dept_officer, {"message": "经查部分属实，已对相关民警追责。"}, ["reply", "callback"]),
+        ("reopen_for_review", Role.dept_officer, {"reason": "对处理结果不满意"}, ["review"]),
     ]
-    for action, role, fields, kind in steps:
+    for action, role, fields, kinds in steps:
         # when staff take each action and the consumer gets each requested notice twice (a redelivery)
         act(routing_app, number, action, role, **fields)
         bodies = requested(aws)
         # then exactly the notifying actions asked for one notice of their kind
-        assert [json.loads(body)["data"]["kind"] for body in bodies] == ([kind] if kind else [])
+        assert [json.loads(body)["data"]["kind"] for body in bodies] == kinds
         if bodies:
             assert deliver(routing_app, bodies + bodies) == {"batchItemFailures": []}
     # then each notice went out once by SMS to the mobile and once by mail to the address
     sms = texts()
-    assert [phone for phone, _ in sms] == ["+86" + PHONE] * 4
+    assert [phone for phone, _ in sms] == ["+86" + PHONE] * 5
     assert "JJDD" not in sms[0][1] and "受理" in sms[0][1] and number in sms[0][1]
     assert "原因：需要调取路口监控录像并…。" in sms[1][1]  # the reason cut to keep one segment
-    assert "部分属实已依法处理" in sms[2][1] and "复查申请已受理" in sms[3][1]
+    assert "部分属实已依法处理" in sms[2][1] and "复查申请已受理" in sms[4][1]
+    assert "回复数字评价：1满意 2基本满意 3不满意" in sms[3][1] and number in sms[3][1]
     sent = mails()
-    assert [mail["To"] for mail in sent] == [EMAIL] * 4
+    assert [mail["To"] for mail in sent] == [EMAIL] * 5
     assert "需要调取路口监控录像并询问当事民警" in sent[1].get_content()
     assert "经查部分属实，已对相关民警追责。" in sent[2].get_content()
+    assert f"/intake/feedback?no={number}" in sent[3].get_content() and "请评价" in sent[3]["Subject"]
     # and the deliveries are recorded on the case, with provider message ids and no contact details
     notices = CaseStore(aws).notices(number)
     assert sorted((n["kind"], n["channel"], n["state"]) for n in notices) == sorted(
-        (kind, channel, "sent") for kind in ("accepted", "extension", "reply", "review") for channel in ("sms", "email")
+        (kind, channel, "sent")
+        for kind in ("accepted", "extension", "reply", "callback", "review")
+        for channel in ("sms", "email")
     )
     assert all(n["provider_message_id"] and n["attempts"] == 1 and n["sent_at"] for n in notices)
     assert PHONE not in json.dumps(notices, default=str) and EMAIL not in json.dumps(notices, default=str)
