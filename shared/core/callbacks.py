@@ -12,9 +12,10 @@ import re
 import unicodedata
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
+from pydantic_core import PydanticCustomError
 
 from shared.core import outbox, reference_data
 from shared.core.campaign import load_campaign
@@ -47,6 +48,17 @@ class CallbackRules(BaseModel):
 @cache
 def rules() -> CallbackRules:
     return CallbackRules.model_validate(reference_data.load_json("callbacks.json"))
+
+
+def _comment(value: str | None) -> str | None:
+    most = rules().comment_max_chars
+    if value is not None and len(value) > most:
+        raise PydanticCustomError("too_long", "意见不能超过 {most} 字", {"most": most})
+    return value or None
+
+
+# What a complainant says with a rating (the page, the API, a telephone call-back), within callbacks.json's length.
+Comment = Annotated[str | None, AfterValidator(_comment)]
 
 
 def label(rating: Rating) -> str:

@@ -10,7 +10,7 @@ comes from the complainant's own number, and is taken as an answer only while on
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.core import callbacks, errors, filing, identity, ratelimit, reference_data
 from shared.core.dal.cases import CaseStore
@@ -33,15 +33,7 @@ class FeedbackRequest(BaseModel):
 
     code: str = Field(min_length=1, max_length=20)
     rating: Rating
-    comment: str | None = Field(default=None, max_length=500)
-
-    @field_validator("comment")
-    @classmethod
-    def _within_rules(cls, value: str | None) -> str | None:
-        most = callbacks.rules().comment_max_chars
-        if value is not None and len(value) > most:
-            raise ValueError(f"意见不能超过 {most} 字")
-        return value or None
+    comment: callbacks.Comment = None
 
 
 def _answer(case: Case) -> dict:
@@ -94,7 +86,9 @@ def submit_feedback(
 def _page(where: Site, status: int, **context: object) -> Page:
     choices = {rating: callbacks.label(rating) for rating in Rating}
     defaults: dict[str, object] = {"number": "", "code": "", "values": {}, "error": None, "answer": None}
-    return Page(status, render("feedback.html", base=where.base_path, choices=choices, **{**defaults, **context}))
+    limits = {"comment_max": callbacks.rules().comment_max_chars}
+    html = render("feedback.html", base=where.base_path, choices=choices, **limits, **{**defaults, **context})
+    return Page(status, html)
 
 
 def feedback_page(where: Site, number: str, code: str) -> Page:

@@ -32,7 +32,7 @@ class SurveyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     title: str = Field(min_length=1, max_length=100)  # e.g. 2026年企业座谈会
-    links: int = Field(ge=1, le=500)
+    links: int = Field(ge=1)  # at most survey_questionnaire.json max_links
     departments: list[str] | None = Field(default=None, min_length=1, max_length=60)
 
     @field_validator("departments")

@@ -176,7 +176,7 @@ class RecordCallbackBody(ActionBody):
     """A telephone call-back (回访) staff made: the complainant's rating and what they said."""
 
     rating: Rating
-    comment: str | None = Field(default=None, max_length=500)
+    comment: callbacks.Comment = None
 
 
 BODIES: dict[str, type[ActionBody]] = {
