@@ -208,3 +208,57 @@ def test_a_survey_of_20_links_5_answered_one_filed_shows_in_the_workbook(aws: Se
     note = next(row[0].value for row in sheet.iter_rows() if row[0].value and "发放征求意见表" in str(row[0].value))
     assert "发放征求意见表20份，收回5份，据此登记投诉1件" in note
     assert re.match(r"本期征求意见1次", note)
+
+
+def test_staff_record_a_telephone_call_back_and_it_is_counted(aws: Settings, apps) -> None:
+    intake, routing, reporting = apps
+    # given a replied complaint whose complainant did not answer by SMS or on the web
+    number, _ = replied_case(aws, intake.http, datetime.now(UTC) - timedelta(days=2))
+    officer = {
+        "Authorization": f"Bearer {auth.issue_development_token(aws, auth.Role.dept_officer, 'JJDD')}",
+        **JSON,
+    }
+    version = CaseStore(aws).get(number).version
+    # when the department's officer records the telephone call-back on the case
+    body = {"version": version, "rating": "satisfied", "comment": "电话回访：对答复满意"}
+    recorded = routing.http.post(f"/{number}/actions/record_callback", headers=officer, body=json.dumps(body))
+    # then the case carries the rating as a phone answer, with its audit event naming the officer
+    assert recorded.status_code == 200, recorded.body
+    callback = CaseStore(aws).get(number).callback
+    assert (callback.rating, callback.via, callback.comment) == ("satisfied", "phone", "电话回访：对答复满意")
+    event = CaseStore(aws).events(number)[-1]
+    assert (event.action, event.details["rating"], event.details["actor_role"]) == (
+        "record_callback",
+        "satisfied",
+        "dept_officer",
+    )
+    # and the year's workbook counts it for the traffic police
+    deliver_events(aws, reporting.lambda_)
+    row = sheet_row(county_workbook(aws, reporting)["回访满意度"], "县公安局交通警察大队")
+    assert row[2:4] == [1, 1] and row[5:8] == [1, 0, 0]
+
+
+def test_a_survey_form_refuses_unknown_links_and_wrong_answers(aws: Settings, apps) -> None:
+    intake, _, reporting = apps
+    # given a survey of two links about the traffic police
+    created = reporting.http.post(
+        "/surveys",
+        headers={**bearer(aws), **JSON},
+        body=json.dumps({"title": "走访", "links": 2, "departments": ["JJDD"]}),
+    )
+    survey = json.loads(created.body)
+    path = urlsplit(survey["urls"][0])
+    url = f"{path.path.removeprefix('/intake')}?{path.query}"
+    # when a link with a made-up token, an unknown level, or nothing at all is posted
+    forged = intake.http.post(f"/surveys/{survey['id']}?t=madeup", headers=FORM, body="text=乱收费")
+    bad_level = intake.http.post(url, headers=FORM, body="r-JJDD-fees=excellent")
+    empty = intake.http.post(url, headers=FORM, body="r-JJDD-fees=")
+    # then each is refused with the page saying why, and the link can still be used once
+    assert (forged.status_code, bad_level.status_code, empty.status_code) == (404, 422, 422)
+    assert "链接无效" in forged.body.decode() and "请至少评价一项或填写意见" in empty.body.decode()
+    assert intake.http.get(url).status_code == 200
+    taken = intake.http.post(url, headers=FORM, body="r-JJDD-fees=dissatisfied&r-SCJG-fees=satisfied")
+    assert taken.status_code == 201
+    # and a department it does not ask about is not taken: only the survey's departments are stored
+    detail = json.loads(reporting.http.get(f"/surveys/{survey['id']}", headers=bearer(aws)).body)
+    assert detail["answers"][0]["ratings"] == {"JJDD": {"fees": "dissatisfied"}} and detail["answered"] == 1
