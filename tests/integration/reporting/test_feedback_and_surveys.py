@@ -195,6 +195,9 @@ def test_a_survey_of_20_links_5_answered_one_filed_shows_in_the_workbook(aws: Se
     case = CaseStore(aws).get(json.loads(filed.body)["tracking_no"])
     assert case.channel == "survey" and case.source_ref == f"survey:{survey['id']}/{with_text['number']}"
     assert case.anonymous and case.description.startswith("市场监管所今年检查了我们五次")
+    token = auth.issue_development_token(aws, auth.Role.county_admin, None)
+    page = routing.http.get(f"/console/{case.tracking_no}", headers={"Cookie": f"hotspot_console={token}"})
+    assert f"survey:{survey['id']}/{with_text['number']}" in page.body.decode()
     twice = routing.http.post(
         f"/surveys/{survey['id']}/answers/{with_text['number']}/complaint", headers={**bearer(aws), **JSON}, body="{}"
     )

@@ -139,6 +139,31 @@ def test_other_weights_from_the_file_change_the_score() -> None:
     assert [(entry.code, entry.score) for entry in score.items] == [("closed_on_time", 70), ("escalations", 28)]
 
 
+def test_a_county_can_weigh_satisfaction_by_its_call_back_figures() -> None:
+    # given rules where satisfaction is a rate of the call-back answers, weighing 20 of the closing rate's points
+    data = assessment.rules().model_dump()
+    for entry in data["items"]:
+        if entry["code"] == "closed_on_time":
+            entry["weight"] = 0
+        if entry["code"] == "satisfaction":
+            entry.update(
+                weight=20,
+                formula="rate",
+                numerator=["satisfied", "basically_satisfied"],
+                denominator=["callback_answered"],
+                full_at=0.9,
+                zero_at=0.5,
+                empty_share=1.0,
+                empty="无回访评价，不扣分",
+            )
+    rules = assessment.Rules.model_validate(data)
+    # when a department whose answered call-backs were 7 of 10 satisfied or basically satisfied is assessed
+    [score] = assess([row(callback_asked=12, callback_answered=10, satisfied=5, basically_satisfied=2)], {}, rules)
+    # then the item scores halfway between its thresholds, with the figures named in its basis
+    found = item(score, "satisfaction")
+    assert found.score == pytest.approx(10) and "满意、基本满意 7 件 / 回访已评价 10 件 = 70.0%" in found.basis
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
