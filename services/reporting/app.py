@@ -12,11 +12,11 @@ from chalice.app import Request
 
 from shared.core import http, openapi
 from shared.core.batch import PartialItemFailureResponse, process_messages
-from shared.core.http import StaffCall, guarded, json_response, query_params, staff_json, staff_page
+from shared.core.http import StaffCall, guarded, json_response, query_params, raw_body, staff_json, staff_page
 from shared.core.pages import Page
 from shared.core.settings import Settings, environment_settings, get_settings
 from shared.core.staff_pages import Where
-from shared.reporting import dashboard, hotspots, materials, records, reports, stats, surveys
+from shared.reporting import dashboard, hotspots, materials, records, reports, stats, survey_pages, surveys
 
 app = Chalice(app_name="hotspot-reporting", configure_logs=False)
 
@@ -140,7 +140,26 @@ def submit_material(call: StaffCall, material: str) -> tuple[int, dict]:
     return materials.confirm_submission(call.settings, call.principal, material, call.body)
 
 
-# --- opinion forms for enterprises (shared/reporting/surveys.py): the county legal office's surveys ---
+# --- opinion forms for enterprises (shared/reporting/surveys.py): the county legal office's surveys, as JSON and as
+# console pages (shared/reporting/survey_pages.py) ---
+
+
+@app.route("/console/surveys", methods=["GET"])
+@staff_page(app)
+def surveys_page(settings: Settings, where: Where, request: Request) -> Page:
+    return survey_pages.list_page(settings, where, request.headers)
+
+
+@app.route("/console/surveys", methods=["POST"], content_types=["*/*"])
+@staff_page(app)
+def create_survey_page(settings: Settings, where: Where, request: Request) -> Page:
+    return survey_pages.submit_survey(settings, where, request.headers, raw_body(request))
+
+
+@app.route("/console/surveys/{survey_id}", methods=["GET"])
+@staff_page(app)
+def survey_page(settings: Settings, where: Where, request: Request, survey_id: str) -> Page:
+    return survey_pages.survey_page(settings, where, request.headers, survey_id)
 
 
 @app.route("/surveys", methods=["POST"], content_types=["application/json"])

@@ -179,6 +179,12 @@ def console_media_note(settings: Settings, where: Where, request: Request) -> Pa
     return console.submit_media_note(settings, where, request.headers, raw_body(request))
 
 
+@app.route("/console/surveys/{survey_id}/{number}", methods=["POST"], content_types=["*/*"])
+@staff_page(app)
+def console_file_survey_answer(settings: Settings, where: Where, request: Request, survey_id: str, number: str) -> Page:
+    return console.file_survey_answer(settings, where, request.headers, survey_id, number, raw_body(request))
+
+
 @app.route("/console/{tracking_no}", methods=["GET"])
 @staff_page(app)
 def console_case(settings: Settings, where: Where, request: Request, tracking_no: str) -> Page:

@@ -9,7 +9,6 @@ plain forms, so the strict Content-Security-Policy of shared/core/pages.py appli
 page frame are shared with the reporting service's dashboard (shared/core/staff_pages.py).
 """
 
-import hmac
 import json
 import re
 import secrets
@@ -17,7 +16,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, Literal
-from urllib.parse import parse_qsl, quote, urlencode
+from urllib.parse import quote, urlencode
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -25,18 +24,21 @@ from shared.core import auth, quarantine, reference_data
 from shared.core.auth import Principal, Role
 from shared.core.errors import ApiError
 from shared.core.models import STATUS_NAMES, Status
-from shared.core.pages import FORM, TEMPLATES, Page, render
+from shared.core.pages import TEMPLATES, Page, render
 from shared.core.settings import Settings
 from shared.core.staff_pages import (
     Where,
     cookie,
     cookies,
+    csrf_refused,
+    read_form,
     redirect,
+    same_secret,
     session,
     session_cookie,
     staff_page,
 )
-from shared.routing import cases_api, confidentiality, publication, staff, workflow
+from shared.routing import cases_api, confidentiality, publication, staff, survey_complaints, workflow
 
 CONFLICT = "该投诉已被他人处理，请刷新"
 # The console form that reveals the complainant (not a workflow action: it changes nothing on the case).
@@ -45,7 +47,6 @@ FILTERS = ("status", "department", "category", "channel", "view", "cursor")
 # Due within this long: highlighted in the queue.
 DUE_SOON = timedelta(days=3)
 LOGIN_COOKIE = "hotspot_console_login"
-MAX_FORM_BYTES = 64 * 1024
 
 
 class FieldView(BaseModel):
@@ -80,23 +81,6 @@ def stylesheet() -> str:
     return (TEMPLATES / "console.css").read_text(encoding="utf-8")
 
 
-def _same(given: str | None, expected: str) -> bool:
-    return bool(given) and hmac.compare_digest((given or "").encode(), expected.encode())
-
-
-def _csrf_refused() -> ApiError:
-    return ApiError(403, "csrf_failed", "页面已过期，请刷新后重新提交")
-
-
-def read_form(body: bytes, content_type: str) -> list[tuple[str, str]]:
-    if (content_type or "").split(";", 1)[0].strip().lower() != FORM or len(body) > MAX_FORM_BYTES:
-        raise ApiError(415, "unsupported_media_type", "请通过页面上的表单提交")
-    try:
-        return parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict", max_num_fields=100)
-    except ValueError:
-        raise ApiError(400, "malformed_form", "提交的表单无法识别，请刷新页面后重新填写") from None
-
-
 # --- signing in -----------------------------------------------------------------------------------------------
 
 
@@ -113,8 +97,8 @@ def submit_login(
     now = now or datetime.now(UTC)
     try:
         values = dict(read_form(body, headers.get("content-type", "")))
-        if not _same(values.get("csrf"), cookies(headers).get(LOGIN_COOKIE, "")):
-            raise _csrf_refused()
+        if not same_secret(values.get("csrf"), cookies(headers).get(LOGIN_COOKIE, "")):
+            raise csrf_refused()
         token = values.get("token", "").strip()
         if token:
             auth.verify_token(settings, token, now)
@@ -130,8 +114,8 @@ def submit_login(
 
 def logout(settings: Settings, where: Where, headers: Mapping[str, str], body: bytes) -> Page:
     signed_in = session(settings, headers)
-    if not _same(dict(read_form(body, headers.get("content-type", ""))).get("csrf"), signed_in.csrf):
-        raise _csrf_refused()
+    if not same_secret(dict(read_form(body, headers.get("content-type", ""))).get("csrf"), signed_in.csrf):
+        raise csrf_refused()
     # Signing out ends every token of the account, not only this browser's cookie (a copied token dies too).
     staff.sign_out(settings, signed_in.principal)
     return redirect(f"{where.base}/login", session_cookie(where, "", 0))
@@ -286,8 +270,8 @@ def submit_action(
     """Take the action through the case API; back to the case, or the case as it is now with why not."""
     signed_in = session(settings, headers)
     pairs = read_form(body, headers.get("content-type", ""))
-    if not _same(dict(pairs).get("csrf"), signed_in.csrf):
-        raise _csrf_refused()
+    if not same_secret(dict(pairs).get("csrf"), signed_in.csrf):
+        raise csrf_refused()
     if action == REVEAL:
         return _reveal(settings, where, headers, tracking_no, signed_in.principal, pairs, now)
     if action == RELAY:
@@ -492,8 +476,8 @@ def submit_media_note(
     """Add the note through publication.add_note; back to the case's notes, or the notes with why not."""
     signed_in = session(settings, headers)
     values = dict(read_form(body, headers.get("content-type", "")))
-    if not _same(values.get("csrf"), signed_in.csrf):
-        raise _csrf_refused()
+    if not same_secret(values.get("csrf"), signed_in.csrf):
+        raise csrf_refused()
     tracking_no = values.get("tracking_no", "").strip()
     note = {name: values[name] for name in ("text", "source") if values.get(name, "").strip()}
     try:
@@ -505,6 +489,20 @@ def submit_media_note(
             raise
         return media_page(settings, where, headers, {"tracking_no": tracking_no}, error)
     return redirect(f"{where.base}/media?{urlencode({'tracking_no': tracking_no})}")
+
+
+# --- a survey answer filed as a complaint (shared/routing/survey_complaints.py), from the survey's console page ---
+
+
+def file_survey_answer(
+    settings: Settings, where: Where, headers: Mapping[str, str], survey_id: str, number: str, body: bytes
+) -> Page:
+    """File the answer as it was written; on to the new case, or the error page (filed already, no text)."""
+    signed_in = session(settings, headers)
+    if not same_secret(dict(read_form(body, headers.get("content-type", ""))).get("csrf"), signed_in.csrf):
+        raise csrf_refused()
+    _, filed = survey_complaints.file_answer(settings, signed_in.principal, survey_id, number, b"", "")
+    return redirect(f"{where.base}/{filed['tracking_no']}")
 
 
 # --- the intake quarantine (shared/core/quarantine.py) -------------------------------------------------------------

@@ -4,7 +4,8 @@ phone, without JavaScript: both are plain forms).
 A complaint with a mobile is filed through the public API, routed by the running stack and replied to by its
 officer through the case API; the complainant opens the link of the call-back notice, gets a wrong code refused,
 then rates the handling. The county legal office creates a survey; an enterprise opens one of its links, rates two
-departments and describes a problem, and the same link is refused afterwards.
+departments and describes a problem, and the same link is refused afterwards. On the console, the county legal
+office creates a survey, reads an answer and files it as a complaint.
 """
 
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.select import Select
 
 from tests.browser.test_intake_page_browser import browser, wait_for
-from tests.browser.test_staff_console_browser import DESCRIPTION, call, until
+from tests.browser.test_staff_console_browser import DESCRIPTION, call, sign_in, until
 from tests.support import Stack, running_stack, staff_token
 
 
@@ -122,3 +123,47 @@ def test_an_enterprise_fills_in_an_opinion_form_once(stack: Stack, driver: WebDr
         "JJDD": {"inspections": "dissatisfied"},
         "SCJG": {"licensing": "satisfied"},
     }
+
+
+def test_the_county_office_creates_a_survey_and_files_an_answer_on_the_console(
+    stack: Stack, driver: WebDriver, tmp_path: Path
+) -> None:
+    # given the county legal office signed in to the console
+    fzb = staff_token(stack, "county_admin")
+    driver.set_window_size(1024, 768)
+    sign_in(driver, stack, fzb)
+    wait_for(driver, "#surveys-link").click()
+    # when it creates a survey of five links on the survey page
+    driver.find_element(By.ID, "title").send_keys("走访企业")
+    links = driver.find_element(By.ID, "links")
+    links.clear()
+    links.send_keys("5")
+    driver.find_element(By.CSS_SELECTOR, "#create-survey button[type=submit]").click()
+    # then its page shows five issued and a link to the printable sheet
+    assert wait_for(driver, "#survey-figures [data-figure=issued]").text == "5"
+    assert "links.pdf" in driver.find_element(By.ID, "sheet-link").get_attribute("href")
+    survey_url = driver.current_url
+    survey_id = survey_url.rstrip("/").rsplit("/", 1)[-1]
+    detail = call(stack, "GET", f"/reports/surveys/{survey_id}", fzb)
+    assert detail["issued"] == 5 and detail["answered"] == 0
+    # when an enterprise answers with a concrete problem on a link of a second survey (a survey's links are given
+    # only when it is created: this one's by the API, which answers them)
+    other = call(stack, "POST", "/reports/surveys", fzb, {"title": "走访企业（二）", "links": 1})
+    answer = urlsplit(other["urls"][0])
+    driver.get(f"{stack.url}{answer.path}?{answer.query}")
+    Select(driver.find_element(By.ID, "r-SWJ-fees")).select_by_visible_text("不满意")
+    driver.find_element(By.ID, "text").send_keys("税务分局办理退税时要求我们先交一笔“服务费”，没有收据。")
+    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    wait_for(driver, "#thanks-heading")
+    # and the county office opens that survey on the console and files the answer as a complaint
+    other_id = other["id"]
+    driver.get(survey_url.replace(survey_id, other_id))
+    assert "服务费" in wait_for(driver, "#answers").text
+    driver.find_element(By.CSS_SELECTOR, "#file-1 button[type=submit]").click()
+    # then the new complaint's case page opens, from the survey channel, naming the form it came from
+    assert wait_for(driver, "#source-ref").text == f"survey:{other_id}/1"
+    number = driver.find_element(By.ID, "tracking-no").text
+    driver.save_screenshot(str(tmp_path / "filed.png"))
+    # and the survey's page now links the answer to the complaint
+    driver.get(survey_url.replace(survey_id, other_id))
+    assert f"已登记为投诉 {number}" in wait_for(driver, "#answers").text

@@ -86,8 +86,9 @@ class Row:
 
     @property
     def console(self) -> bool:
-        """A page for signed-in staff: the console, and the reporting service's dashboard."""
-        return (self.service == "routing" and self.path.startswith("/console")) or self.route == DASHBOARD
+        """A page for signed-in staff: the console, and the reporting service's dashboard and survey pages."""
+        console_service = self.service in ("routing", "reporting")
+        return (console_service and self.path.startswith("/console")) or self.route == DASHBOARD
 
     def name(self) -> str:
         shown = self.url or self.path
@@ -257,6 +258,19 @@ MATRIX: tuple[Row, ...] = (
         (See("/media?tracking_no={published}"), F, F, F, F, See("/media?tracking_no={published}")),
         "/console/media",
         {"tracking_no": "{published}", "text": "记者回访了投诉人"},
+    ),
+    # The opinion forms' pages (shared/reporting/survey_pages.py; filing an answer: shared/routing/console.py): the
+    # county legal office creates and files, auditors read.
+    Row("reporting", "GET", "/console/surveys", (200, F, F, F, 200, F), "/console/surveys"),
+    Row("reporting", "POST", "/console/surveys", (422, F, F, F, F, F), "/console/surveys", {"title": "", "links": "0"}),
+    Row("reporting", "GET", "/console/surveys/{survey_id}", (404, F, F, F, 404, F), "/console/surveys/20260101-000000"),
+    Row(
+        "routing",
+        "POST",
+        "/console/surveys/{survey_id}/{number}",
+        (404, F, F, F, F, F),
+        "/console/surveys/20260101-000000/1",
+        {},
     ),
     # The dashboard (shared/reporting/dashboard.py): every staff role but the media, each in its own scope.
     Row("reporting", "GET", "/dashboard", (200, 200, 200, 200, 200, F), "/dashboard"),
