@@ -170,9 +170,9 @@ def _column_sum(rows: list[list[Cell]], column: int) -> _Computed:
 
 def _ratio(part: str, whole: str, part_count: int, whole_count: int) -> _Computed:
     """part / whole as a formula (`part` may be a sum, e.g. F5+G5), the dash when whole is 0."""
-    return _Computed(
-        f'=IF({whole}=0,"{NO_RATE}",({part})/{whole})', part_count / whole_count if whole_count else NO_RATE
-    )
+    numerator = f"({part})" if "+" in part else part
+    value = part_count / whole_count if whole_count else NO_RATE
+    return _Computed(f'=IF({whole}=0,"{NO_RATE}",{numerator}/{whole})', value)
 
 
 def _local_date(moment: datetime | date | None) -> str:

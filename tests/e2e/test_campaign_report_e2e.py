@@ -28,7 +28,7 @@ import requests
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
-from shared.reporting.report_document import COUNT_FIELDS
+from shared.reporting.report_document import COUNT_FIELDS, SATISFACTION_FIELDS
 from tests.support import ROOT, Stack, running_stack, staff_token
 
 COUNTY_TIME = ZoneInfo("Asia/Shanghai")
@@ -36,8 +36,8 @@ COUNTY_TIME = ZoneInfo("Asia/Shanghai")
 LATE_DAYS = 40
 COUNTERS_WAIT_SECONDS = 60
 ENTERPRISE = {"organization": "靖宇县青松木业有限公司", "credit_code": "91220622MA0Y12345F"}
-# Every count of a department row, in the table's order.
-FIGURES = COUNT_FIELDS
+# Every count of a department row: the table's, in its order, then the call-back's (its own sheet).
+FIGURES = (*COUNT_FIELDS, *SATISFACTION_FIELDS)
 FINDINGS = {"substantiated": "substantiated", "partly": "partly_substantiated", "unsubstantiated": "unsubstantiated"}
 MEASURES = {"correct": "corrected", "revoke": "revoked", "order_rectification": "rectification_ordered"}
 
@@ -184,6 +184,8 @@ class Entry:
     measures: tuple[str, ...] = ()
     accountable_persons: int | None = None
     replied_late: bool = False
+    # Asked the call-back question at the first reply: a complainant who gave their name and contact.
+    callback_asked: bool = False
     closed: bool = False
     typical: str | None = None
 
@@ -224,6 +226,7 @@ def expected_rows(ledger: Ledger) -> dict[str, dict[str, Any]]:
             "typical_positive": entry.typical == "positive",
             "typical_negative": entry.typical == "negative",
             "escalations": entry.escalated,
+            "callback_asked": entry.callback_asked,
         }
         if entry.finding:
             counted[FINDINGS[entry.finding]] = True
@@ -298,6 +301,7 @@ def decide(api: Api, who: str, entry: Entry, finding: str, *measures: str, perso
 def reply(api: Api, who: str, entry: Entry) -> None:
     entry.replied_late = _due_passed(api.case(entry.tracking_no), "reply_due_at")
     api.act(who, entry, "reply", message="您反映的问题已调查处理完毕，现将结果答复如下。")
+    entry.callback_asked = bool(entry.complaint.complainant)
 
 
 def close(api: Api, who: str, entry: Entry, action: str = "close") -> None:
@@ -523,8 +527,11 @@ def ledger(api: Api) -> Ledger:
     return ledger
 
 
+RATES = ("on_time_rate", "answer_rate", "satisfaction_rate")
+
+
 def _figures(row: dict[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in row.items() if name not in ("department", "name", "remarks", "on_time_rate")}
+    return {name: value for name, value in row.items() if name not in ("department", "name", "remarks", *RATES)}
 
 
 @pytest.fixture(scope="module")
@@ -569,7 +576,7 @@ def test_every_department_row_matches_the_ledger(ledger: Ledger, county_report: 
         assert row["on_time_rate"] == (on_time / closed if closed else None), department
     # and the campaign exercised what the table counts: no figure is zero county-wide (but lateness, when
     # early in January no case of the year could be late yet)
-    county = {name: sum(row[name] for row in expected.values()) for name in FIGURES}
+    county = {name: sum(row[name] for row in expected.values()) for name in COUNT_FIELDS}
     late = any(entry.escalated for entry in ledger.entries.values())
     assert {name for name, value in county.items() if not value} == (set() if late else {"overdue", "escalations"})
     # and no acceptance or reply after the routing could be back-dated: closed cases were all closed on time
