@@ -47,6 +47,8 @@ _jwks_failed_at: dict[str, float] = {}
 # The own issuer's claim: the account's token generation when the token was issued. Deactivating the account,
 # resetting its password or signing out raises the generation, which ends every token issued before.
 GENERATION_CLAIM = "hotspot:gen"
+# The `token_use` of an ID token (Cognito's word for the token kind; the own issuer issues ID tokens too).
+ID_KIND = "id"
 
 
 class Role(StrEnum):
@@ -227,8 +229,7 @@ def forget_session(subject: str) -> None:
 def _check_claims(settings: Settings, claims: _Claims, now: datetime) -> None:
     if claims.iss != settings.auth_issuer:
         raise _invalid()
-    # The token kind, no password.
-    if claims.token_use == "id":  # nosec B105
+    if claims.token_use == ID_KIND:
         audiences = [claims.aud] if isinstance(claims.aud, str) else claims.aud or []
         if settings.auth_audience not in audiences:
             raise _invalid()
@@ -429,8 +430,7 @@ def issue_token(
         "aud": settings.auth_audience,
         "sub": principal.subject,
         "name": principal.name,
-        # The token kind, no password.
-        "token_use": "id",  # nosec B105
+        "token_use": ID_KIND,
         "custom:role": principal.role.value,
         "iat": int(now.timestamp()),
         "nbf": int(now.timestamp()),
