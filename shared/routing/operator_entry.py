@@ -1,7 +1,8 @@
 """Operator entry: staff record complaints that came by hotline, letter, visit, survey or enterprise forum,
 case-file spot checks and undercover checks (inspection), and media reports (POST /cases, routing service).
 
-Like every channel: the raw body is archived first, checked with the intake models, stored by
+Like every channel: past the cheap checks (the staff member's rate, the size; what fails them is counted and
+logged, not stored) the raw body is archived first, checked with the intake models, stored by
 filing.create_complaint and routed by the routing consumer. The case records who entered it; the answer carries
 the tracking number and verification code for the operator to read out, and the complainant, when they gave a
 contact, gets the acknowledgement notice (shared/routing/notifications.py).
@@ -66,13 +67,14 @@ def enter_complaint(
     idempotency_key: str | None,
     now: datetime | None = None,
 ) -> filing.Answer:
-    """Archive, check, store (once per Idempotency-Key of this staff member), acknowledge; or reject."""
+    """The cheap checks (the staff member's rate, the size: refused unstored), then archive, check, store (once per
+    Idempotency-Key of this staff member), acknowledge; or reject."""
     now = now or datetime.now(UTC)
     require_role(principal, *ENTRY_ROLES)
+    ratelimit.admit(settings, "entry-staff", principal.subject, settings.entries_per_staff_per_hour, body, now)
     channel = _named_channel(body)
     raw_key = filing.archive_raw(settings, channel, body, content_type, now)
     try:
-        ratelimit.enforce(settings, "entry-staff", principal.subject, settings.entries_per_staff_per_hour, 3600, now)
         errors.check_json_body(settings, body, content_type)
         request = filing.parse_request(body, OperatorComplaintRequest)
         if request.received_at is not None:
