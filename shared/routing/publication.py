@@ -161,13 +161,13 @@ def step(
     settings: Settings, principal: Principal, tracking_no: str, name: str, body: bytes, now: datetime | None = None
 ) -> dict:
     """`approve`, `publish` or `unpublish` the publication of a case."""
-    if name not in _STEPS:
+    if name not in STEPS:
         raise ApiError(404, "not_found", "没有这个操作")
     return _step(settings, principal, tracking_no, body, name, now)
 
 
 # step -> (state it starts from, state it leads to, message when the state is wrong)
-_STEPS: dict[str, tuple[State, State, str]] = {
+STEPS: dict[str, tuple[State, State, str]] = {
     "approve": ("draft", "approved", "只有草稿可以审核通过"),
     "publish": ("approved", "published", "只有审核通过的案例可以公开"),
     "unpublish": ("published", "unpublished", "只有已公开的案例可以撤回"),
@@ -184,7 +184,7 @@ def _step(
     if current is None:
         raise ApiError(404, "not_found", "该案件还没有公开稿")
     publication = Publication.model_validate(current)
-    start, end, message = _STEPS[step]
+    start, end, message = STEPS[step]
     _check_version(request, case)  # a stale view wins over the state, as in shared/routing/workflow.py
     if publication.state != start:
         raise _conflict(publication.state, message)
@@ -203,7 +203,7 @@ def editable(state: str) -> bool:
 
 def steps_from(state: str) -> list[str]:
     """The steps a publication in `state` can take now."""
-    return [name for name, (start, _, _) in _STEPS.items() if start == state]
+    return [name for name, (start, _, _) in STEPS.items() if start == state]
 
 
 def _past(step: str) -> str:
