@@ -45,14 +45,6 @@ class RecordKind(StrEnum):
 FIGURES = {RecordKind.lawsuits: "lawsuits_lost", RecordKind.accountability: "wrong_decision_accountability"}
 
 
-def _department(code: str) -> str:
-    try:
-        reference_data.department(code)
-    except KeyError:
-        raise PydanticCustomError("invalid_department", "不认识的部门代码，请按部门名录选择") from None
-    return code
-
-
 def _not_future(day: date) -> date:
     if day > datetime.now(reference_data.county_timezone()).date():
         raise PydanticCustomError("invalid_future_date", "日期不能晚于今天")
@@ -65,7 +57,7 @@ def _tracking_no(value: str) -> str:
     return value
 
 
-Department = Annotated[str, Field(max_length=20), AfterValidator(_department)]
+Department = reference_data.DepartmentCode
 Text = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(text.check_text)]
 Short = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(text.check_name)]
 PastDate = Annotated[date, AfterValidator(_not_future)]

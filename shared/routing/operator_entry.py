@@ -11,8 +11,9 @@ contact, gets the acknowledgement notice (shared/routing/notifications.py).
 import hashlib
 import json
 from datetime import UTC, datetime, time, timedelta
+from typing import Annotated
 
-from pydantic import AwareDatetime, field_validator
+from pydantic import AwareDatetime, WithJsonSchema, field_validator
 from pydantic_core import PydanticCustomError
 
 from shared.core import errors, filing, ratelimit, reference_data
@@ -32,7 +33,7 @@ STAFF_CHANNELS = (Channel.hotline, Channel.letter, Channel.visit, Channel.survey
 class OperatorComplaintRequest(filing.ComplaintRequest):
     """The body of POST /cases: a complaint as the operator took it down, with how and when it came."""
 
-    channel: Channel
+    channel: Annotated[Channel, WithJsonSchema({"type": "string", "enum": [str(item) for item in STAFF_CHANNELS]})]
     # When the call came or the letter arrived; the time of entry if not given.
     received_at: AwareDatetime | None = None
 

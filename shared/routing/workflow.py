@@ -13,12 +13,12 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from shared.core import reference_data, text
+from shared.core import text
 from shared.core.auth import COUNTY_WIDE_ROLES, Principal, Role, require_department, require_role
 from shared.core.changes import CaseChange, change_case
 from shared.core.errors import ApiError, FieldError
 from shared.core.models import Case, DueKind, Extension, Status
-from shared.core.reference_data import load_json
+from shared.core.reference_data import CategoryCode, DepartmentCode, load_json
 from shared.routing.deadlines import Deadline, deadline_after, policy
 
 SUPERVISOR = "FZB"
@@ -80,13 +80,8 @@ class ReasonBody(ActionBody):
 
 
 class ArbitrateBody(ActionBody):
-    department: str
+    department: DepartmentCode
     reason: Text | None = None
-
-    @field_validator("department")
-    @classmethod
-    def _known(cls, value: str) -> str:
-        return _department_code(value)
 
 
 class MergeBody(ActionBody):
@@ -137,24 +132,12 @@ class ReplyBody(ActionBody):
 
 
 class CorrectCategoryBody(ActionBody):
-    category: str
-
-    @field_validator("category")
-    @classmethod
-    def _known(cls, value: str) -> str:
-        if value not in {category.code for category in reference_data.categories()}:
-            raise PydanticCustomError("invalid_category", "不认识的问题类别")
-        return value
+    category: CategoryCode
 
 
 class ReassignBody(ActionBody):
-    department: str | None = None
+    department: DepartmentCode | None = None
     handler: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(text.check_name)] | None = None
-
-    @field_validator("department")
-    @classmethod
-    def _known(cls, value: str | None) -> str | None:
-        return _department_code(value) if value is not None else None
 
     @model_validator(mode="after")
     def _something(self) -> "ReassignBody":
@@ -192,12 +175,6 @@ BODIES: dict[str, type[ActionBody]] = {
     "flag_media": FlagMediaBody,
     "mark_typical": MarkTypicalBody,
 }
-
-
-def _department_code(value: str) -> str:
-    if value not in {department.code for department in reference_data.departments()}:
-        raise PydanticCustomError("invalid_department", "不认识的部门代码")
-    return value
 
 
 def _extension_days(value: int) -> int:
