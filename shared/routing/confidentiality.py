@@ -10,9 +10,9 @@ tells the caller nothing; it is logged.
 import uuid
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from shared.core import ratelimit, reference_data
 from shared.core.auth import DEPARTMENT_ROLES, Principal, Role, require_department, require_role
@@ -21,6 +21,7 @@ from shared.core.errors import ApiError, parse_model
 from shared.core.models import AuditEvent, Case, Complainant
 from shared.core.observability import logger
 from shared.core.settings import Settings
+from shared.core.text import check_text
 from shared.routing import notifications, outbox, router
 
 
@@ -56,13 +57,19 @@ RELAYERS = (Role.county_admin, *DEPARTMENT_ROLES)
 class RevealBody(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    reason: str = Field(min_length=2, max_length=200)
+    # Kept in the audit event: no control characters, like every text staff write.
+    reason: Annotated[str, Field(min_length=2, max_length=200), AfterValidator(check_text)]
+
+
+def _relay_limit(schema: dict[str, Any]) -> None:
+    schema["maxLength"] = rules().relay_chars  # checked in `relay`, with its own message
 
 
 class RelayBody(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    text: str = Field(min_length=1)
+    # Sent to the complainant as an SMS or mail: no control characters.
+    text: Annotated[str, Field(min_length=1, json_schema_extra=_relay_limit), AfterValidator(check_text)]
 
 
 def _load(store: CaseStore, tracking_no: str) -> tuple[Case, Complainant]:

@@ -374,7 +374,7 @@ def test_a_route_without_a_description_is_described_as_a_webhook() -> None:
     class Entry:
         view_name = "post_fax"
         uri_pattern = "/fax/{provider}"
-        content_types = ["*/*"]
+        content_types = ("*/*",)
 
         @staticmethod
         def view_function() -> None:

@@ -170,6 +170,21 @@ def test_a_reveal_without_a_reason_is_refused_before_anything_is_read(app_client
     assert access_events(aws, number, "reveal_complainant") == []
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [("reveal", {"reason": "核实\x05身份"}, "reason"), ("message", {"text": "您好\x86"}, "text")],
+)
+def test_control_characters_in_a_reason_or_a_message_are_refused(app_client, aws: Settings, path, body, field) -> None:
+    # given a case / when its officer gives a reason or a message with a control character (C0 or C1)
+    number = routed(aws)
+    receive_all(queues.queue_url(aws.notify_queue), client("sqs"))
+    status, answer = post(app_client, f"/{number}/complainant/{path}", bearer(aws, Role.county_admin), body)
+    # then it is a validation error naming the field; nothing is recorded or queued for the complainant
+    assert status == 422 and [item["field"] for item in answer["error"]["fields"]] == [field]
+    assert access_events(aws, number, "reveal_complainant") == access_events(aws, number, "relay_message") == []
+    assert receive_all(queues.queue_url(aws.notify_queue), client("sqs")) == []
+
+
 def texts() -> list[tuple[str, str]]:
     return [(phone, text) for phone, text, *_ in sns_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sms_messages.values()]
 
