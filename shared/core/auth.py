@@ -240,6 +240,9 @@ def _check_claims(settings: Settings, claims: _Claims, now: datetime) -> None:
         raise _invalid()
     if claims.exp <= moment - leeway:
         raise _expired()
+    # An external issuer's token cannot be ended by the account's generation: its age is bounded instead.
+    if settings.auth_jwks_url and claims.iat <= moment - leeway - settings.auth_external_token_max_seconds:
+        raise _expired()
 
 
 # --- keys -----------------------------------------------------------------------------------------------------
