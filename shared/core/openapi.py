@@ -42,7 +42,8 @@ class FrameworkError(BaseModel):
     Message: str
 
 
-Body = type[BaseModel] | str  # a JSON model, a media type whose body is not described further, or NO_CONTENT
+# A JSON model, a media type (or several) whose body is not described further, or NO_CONTENT.
+Body = type[BaseModel] | str | tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,8 @@ def _query_parameters(model: type[BaseModel], schemas: dict[str, Any]) -> list[d
 def _response(text: str, body: Body, schemas: dict[str, Any]) -> dict[str, Any]:
     if body == NO_CONTENT:
         return {"description": text}
+    if isinstance(body, tuple):
+        return {"description": text, "content": {media: {"schema": {"type": "string"}} for media in body}}
     media = body if isinstance(body, str) else "application/json"
     if not isinstance(body, str):
         schema = _schema(body, schemas)

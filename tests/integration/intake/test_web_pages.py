@@ -364,6 +364,15 @@ def test_openapi_describes_every_route_of_the_app(http) -> None:
     ].keys()
     form = document["paths"]["/"]["post"]["requestBody"]["content"]
     assert "application/x-www-form-urlencoded" in form
+    # and the path parameters have their shapes, and each route that reads the settings may answer 503
+    lookup = document["paths"]["/complaints/{tracking_no}"]["get"]
+    assert lookup["parameters"][0]["schema"]["pattern"].startswith("^[A-Z]")
+    assert "503" in lookup["responses"] and "503" in document["paths"]["/complaints"]["post"]["responses"]
+    assert document["paths"]["/sms/{provider}"]["post"]["parameters"][0]["schema"]["enum"] == [
+        "twilio",
+        "aliyun",
+        "tencent",
+    ]
     # and every reference points at a schema the document has
     references = set(re.findall(r'"#/components/schemas/(\w+)"', json.dumps(document)))
     assert references <= document["components"]["schemas"].keys()
