@@ -247,6 +247,11 @@ STAFF_PUBLIC: dict[str, Doc] = {
 }
 
 
+def staff_page_doc(summary: str, query: tuple[tuple[str, str], ...]) -> Doc:
+    """A console page (signed in by the session cookie) read with these query parameters."""
+    return Doc(summary, query=query, responses=_PAGE_ANSWERS, security=("session",))
+
+
 def staff_generic(path: str, method: str, entry: Any) -> Doc:
     """A staff route: a console page signed in by the session cookie, or a JSON route with a bearer token."""
     summary = summary_of(entry, f"{method} {path}")

@@ -1,13 +1,13 @@
 """The reports API's OpenAPI document (shared/core/openapi.py makes it from the reporting app's routes): each staff
 route with the models its logic checks the request with, its path parameters' shapes and every status it answers.
-The dashboard page, and any route not listed here, are described generically (shared/core/openapi.py).
+Any route not listed here is described generically (shared/core/openapi.py).
 """
 
 from collections.abc import Mapping
 from typing import Any
 
 from shared.core import openapi
-from shared.core.openapi import Doc, PerValue, staff_route
+from shared.core.openapi import Doc, PerValue, staff_page_doc, staff_route
 from shared.reporting import hotspots, materials, records, reports
 from shared.reporting.records import RecordKind
 
@@ -30,6 +30,9 @@ def docs() -> dict[str, Doc]:
     added = {kind.value: model for kind, (model, _) in records.MODELS.items()}
     updated = {kind.value: model for kind, (_, model) in records.MODELS.items()}
     return {
+        "dashboard_page": staff_page_doc(
+            "统计看板页面", (("period", "统计期间，如 campaign:2026、week:2026-W21、month:2026-05"),)
+        ),
         "create_report": staff_route(
             "立即生成报表：统计期间、范围（全县或部门代码）、格式",
             (201, "报表和下载链接", reports.Report),

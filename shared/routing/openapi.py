@@ -1,6 +1,6 @@
 """The cases API's OpenAPI document (shared/core/openapi.py makes it from the routing app's routes): each staff
 route with the models its logic checks the request with, its path parameters' shapes and every status it answers.
-The console's pages, and any route not listed here, are described generically (shared/core/openapi.py).
+The console's forms, and any route not listed here, are described generically (shared/core/openapi.py).
 """
 
 from collections.abc import Mapping
@@ -10,8 +10,8 @@ from shared.core import openapi
 from shared.core.auth import Principal
 from shared.core.filing import Receipt
 from shared.core.models import TRACKING_NO_PATTERN
-from shared.core.openapi import Doc, ErrorBody, PerValue, staff_route
-from shared.routing import confidentiality, publication, staff, workflow
+from shared.core.openapi import Doc, ErrorBody, PerValue, staff_page_doc, staff_route
+from shared.routing import confidentiality, console, publication, staff, workflow
 from shared.routing.cases_api import CaseQuery
 from shared.routing.operator_entry import OperatorComplaintRequest
 
@@ -60,6 +60,13 @@ def docs() -> dict[str, Doc]:
             request=OperatorComplaintRequest,
             headers=(("Idempotency-Key", "可选：重试时用同一个值，只会登记一次"),),
         ),
+        "console_queue": staff_page_doc(
+            "案件列表页面", tuple((name, "筛选，与 GET /cases 的同名参数相同") for name in console.FILTERS)
+        ),
+        "console_quarantine": staff_page_doc(
+            "无法登记的来件（县法制办、审计）", (("month", "月份 yyyy-mm，默认本月"), ("after", "下一页的位置"))
+        ),
+        "console_media": staff_page_doc("媒体跟进记录页面", (("tracking_no", "投诉编号"),)),
         "get_case": staff_route("一件案件：期限、办理记录、可进行的操作", (200, "案件", JSON), (403, 404)),
         "classifier_status": staff_route("分类模型：在用版本、已存版本、最近的评估", (200, "模型", JSON), (403,)),
         "retrain_classifier_now": staff_route(
