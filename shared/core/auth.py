@@ -122,6 +122,20 @@ def require_department(principal: Principal, department: str | None) -> None:
     raise ApiError(403, "forbidden", "只能查看或处理本部门的案件")
 
 
+def case_not_found() -> ApiError:
+    """What a caller is answered for a case that does not exist, or that it may not know of."""
+    return ApiError(404, "not_found", "未找到该案件")
+
+
+def require_case_scope(principal: Principal, department: str | None) -> None:
+    """A case of another department is answered exactly as a missing one: a refused caller learns nothing of it,
+    not even that its number exists."""
+    try:
+        require_department(principal, department)
+    except ApiError:
+        raise case_not_found() from None
+
+
 # --- verification ---------------------------------------------------------------------------------------------
 
 

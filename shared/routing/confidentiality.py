@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from shared.core import ratelimit, reference_data
-from shared.core.auth import DEPARTMENT_ROLES, Principal, Role, require_department, require_role
+from shared.core.auth import DEPARTMENT_ROLES, Principal, Role, require_case_scope, require_role
 from shared.core.dal.cases import CaseStore
 from shared.core.errors import ApiError, parse_model
 from shared.core.models import AuditEvent, Case, Complainant
@@ -134,7 +134,7 @@ def relay(settings: Settings, principal: Principal, tracking_no: str, body: byte
         raise ApiError(422, "validation_failed", f"消息不能超过 {limit} 个字（一条短信）")
     store = CaseStore(settings)
     case, complainant = _load(store, tracking_no)
-    require_department(principal, case.department)
+    require_case_scope(principal, case.department)
     if case.anonymous or not notifications.channels(complainant):
         raise ApiError(409, "unreachable", "投诉人没有留下可用的手机号码或电子邮箱，无法转发消息")
     ratelimit.enforce(settings, "relay", principal.subject, rules().relay_per_hour, 3600, now)

@@ -14,7 +14,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, fi
 from pydantic_core import PydanticCustomError
 
 from shared.core import text
-from shared.core.auth import COUNTY_WIDE_ROLES, Principal, Role, require_department, require_role
+from shared.core.auth import COUNTY_WIDE_ROLES, Principal, Role, require_case_scope, require_role
 from shared.core.changes import CaseChange, change_case
 from shared.core.errors import ApiError, FieldError
 from shared.core.models import Case, DueKind, Extension, Status
@@ -225,7 +225,7 @@ def check(principal: Principal, case: Case, action: str, now: datetime, version:
     found = rule(action)
     require_role(principal, *found.roles)
     if found.scoped:
-        require_department(principal, case.department)
+        require_case_scope(principal, case.department)
     if version is not None and version != case.version:
         raise ApiError(409, "version_conflict", "案件已被他人更新，请刷新后重试")
     if case.status not in found.from_states:
@@ -352,10 +352,10 @@ def _merge(case: Case, body: MergeBody, now: datetime, principal: Principal) -> 
 
 def _link_primary(principal: Principal, case: Case, body: ActionBody, now: datetime, other: Case | None) -> CaseChange:
     """The case a duplicate is merged into lists it, with an audit event of its own."""
-    if other is None or other.tracking_no == case.tracking_no:
+    # Another department's case is answered as a missing one: the caller learns nothing of it.
+    hidden = other is not None and principal.role not in COUNTY_WIDE_ROLES and principal.department != other.department
+    if other is None or other.tracking_no == case.tracking_no or hidden:
         raise _field_error("into", "invalid_merge_target", "请填写另一件投诉的编号")
-    if principal.role not in COUNTY_WIDE_ROLES:
-        require_department(principal, other.department)
     if other.status in (Status.merged, Status.not_accepted, Status.received):
         raise _field_error("into", "invalid_merge_target", "不能合并到已合并、不予受理或尚未分办的投诉")
     merged_cases = [*other.merged_cases, case.tracking_no]
