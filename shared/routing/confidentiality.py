@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from shared.core import ratelimit, reference_data
-from shared.core.auth import DEPARTMENT_ROLES, Principal, Role, require_case_scope, require_role
+from shared.core.auth import DEPARTMENT_ROLES, Principal, Role, case_not_found, require_case_scope, require_role
 from shared.core.dal.cases import CaseStore
 from shared.core.errors import ApiError, parse_model
 from shared.core.models import AuditEvent, Case, Complainant
@@ -76,7 +76,7 @@ def _load(store: CaseStore, tracking_no: str) -> tuple[Case, Complainant]:
     case = store.get(tracking_no) if tracking_no.isascii() and len(tracking_no) <= 40 else None
     complainant = store.complainant(tracking_no) if case is not None and case.has_complainant else None
     if case is None:
-        raise ApiError(404, "not_found", "未找到该案件")
+        raise case_not_found()
     if complainant is None:
         raise ApiError(404, "no_complainant", "该案件没有投诉人信息（匿名投诉）")
     return case, complainant
@@ -119,7 +119,7 @@ def reveal(
     rule = reveal_rule(principal, case, complainant) if case is not None and complainant is not None else None
     logger.info("complainant reveal", extra={"tracking_no": tracking_no, "role": principal.role, "allowed": bool(rule)})
     if case is None or complainant is None or rule is None:
-        raise ApiError(404, "not_found", "未找到该案件")
+        raise case_not_found()
     _record(store, principal, case, "reveal_complainant", request.reason, now, allowed=True, rule=rule)
     return {"complainant": complainant.model_dump(mode="json"), "rule": rule}
 

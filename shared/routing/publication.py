@@ -20,7 +20,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 
 from shared.core import reference_data, text
-from shared.core.auth import Principal, Role, require_role
+from shared.core.auth import Principal, Role, case_not_found, require_role
 from shared.core.changes import change_case
 from shared.core.dal.cases import CaseStore
 from shared.core.dal.items import ConditionFailed
@@ -112,7 +112,7 @@ class DraftBody(VersionBody):
 def _load(settings: Settings, tracking_no: str) -> Case:
     case = CaseStore(settings).get(tracking_no) if tracking_no.isascii() and len(tracking_no) <= 40 else None
     if case is None:
-        raise ApiError(404, "not_found", "未找到该案件")
+        raise case_not_found()
     return case
 
 
@@ -276,7 +276,7 @@ def _flagged(settings: Settings, principal: Principal, tracking_no: str) -> Case
     """The case, if it is flagged for media follow-up; the media role learns nothing of other cases."""
     case = CaseStore(settings).get(tracking_no) if tracking_no.isascii() and len(tracking_no) <= 40 else None
     if case is None or (not case.media_followup and principal.role == Role.media):
-        raise ApiError(404, "not_found", "未找到该案件")
+        raise case_not_found()
     if not case.media_followup:
         raise _conflict("not_flagged", "该案件未标记媒体跟进")
     return case
