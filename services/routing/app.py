@@ -10,7 +10,7 @@ from typing import Any
 from chalice import Chalice, Cron, Rate, Response
 from chalice.app import Request
 
-from shared.core import http, openapi
+from shared.core import http
 from shared.core.batch import PartialItemFailureResponse, process_messages
 from shared.core.http import (
     StaffCall,
@@ -33,6 +33,7 @@ from shared.routing import (
     console,
     learning,
     notifications,
+    openapi,
     operator_entry,
     outbox,
     publication,
@@ -91,9 +92,7 @@ def health() -> Response:
 @app.route("/openapi.json", methods=["GET"])
 @guarded
 def get_openapi() -> Response:
-    return json_response(
-        200, openapi.staff_document(app.routes, get_settings().cases_base_path, "行政执法投诉办理 API")
-    )
+    return json_response(200, openapi.document(app.routes, get_settings().cases_base_path))
 
 
 @app.route("/auth/login", methods=["POST"], content_types=["*/*"])

@@ -42,6 +42,8 @@ def count(name: str, value: int = 1, **dimensions: str) -> None:
 METRICS = {
     "ComplaintsReceived": ("channel",),
     "ComplaintsQuarantined": ("channel",),
+    # Inbound requests refused by the cheap checks before anything was stored (shared/core/ratelimit.py): a flood.
+    "InboundRefused": ("scope",),
     "ComplaintsRouted": (),
     "NoticesSent": ("channel",),
     "NoticesFailed": ("channel",),
