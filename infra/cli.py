@@ -19,6 +19,7 @@ from infra.resources import dead_letter_queue
 from shared.core.auth import Principal, Role
 from shared.core.aws import client
 from shared.core.errors import ApiError
+from shared.core.observability import record
 from shared.core.settings import SecretsNotConfigured, Settings, get_settings
 
 T = TypeVar("T")
@@ -260,34 +261,42 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def redrive(queue: str) -> int:
-    """Move every message of the queue's dead-letter queue back to it; returns how many moved.
+    """Move every message of the queue's dead-letter queue back to it; returns how many moved, also recorded as the
+    stage's `DlqRedriven` figure of the queue (its dashboard shows it; the operator's credentials may put metrics).
 
-    SQS's StartMessageMoveTask does this on AWS, but moto lacks it; receive, send and delete work on both.
+    SQS's StartMessageMoveTask does this on AWS, but moto lacks it (and AWS's China regions too); receive, send and
+    delete work everywhere.
     """
     sqs = client("sqs")
     source = sqs.get_queue_url(QueueName=dead_letter_queue(queue))["QueueUrl"]
     target = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
     moved = 0
-    while True:
-        messages = sqs.receive_message(
-            QueueUrl=source, MaxNumberOfMessages=10, WaitTimeSeconds=1, MessageAttributeNames=["All"]
-        ).get("Messages", [])
-        if not messages:
-            return moved
-        entries = [
-            {"Id": str(index), "MessageBody": m["Body"], "MessageAttributes": m.get("MessageAttributes", {})}
-            for index, m in enumerate(messages)
-        ]
-        sent = sqs.send_message_batch(QueueUrl=target, Entries=entries)
-        sent_ids = [entry["Id"] for entry in sent.get("Successful", [])]
-        if sent_ids:
-            sqs.delete_message_batch(
-                QueueUrl=source,
-                Entries=[{"Id": index, "ReceiptHandle": messages[int(index)]["ReceiptHandle"]} for index in sent_ids],
-            )
-        moved += len(sent_ids)
-        if sent.get("Failed"):
-            raise RuntimeError(f"moved {moved}, but {len(sent['Failed'])} could not be sent and stay in the DLQ")
+    try:
+        while True:
+            messages = sqs.receive_message(
+                QueueUrl=source, MaxNumberOfMessages=10, WaitTimeSeconds=1, MessageAttributeNames=["All"]
+            ).get("Messages", [])
+            if not messages:
+                return moved
+            entries = [
+                {"Id": str(index), "MessageBody": m["Body"], "MessageAttributes": m.get("MessageAttributes", {})}
+                for index, m in enumerate(messages)
+            ]
+            sent = sqs.send_message_batch(QueueUrl=target, Entries=entries)
+            sent_ids = [entry["Id"] for entry in sent.get("Successful", [])]
+            if sent_ids:
+                sqs.delete_message_batch(
+                    QueueUrl=source,
+                    Entries=[
+                        {"Id": index, "ReceiptHandle": messages[int(index)]["ReceiptHandle"]} for index in sent_ids
+                    ],
+                )
+            moved += len(sent_ids)
+            if sent.get("Failed"):
+                raise RuntimeError(f"moved {moved}, but {len(sent['Failed'])} could not be sent and stay in the DLQ")
+    finally:
+        if moved:
+            record("DlqRedriven", moved, queue=queue)
 
 
 def _redrive(args: argparse.Namespace) -> int:

@@ -400,8 +400,9 @@ def test_the_configured_provider_sends(monkeypatch, provider: str, sender_type: 
     monkeypatch.setenv("SMS_PROVIDER", provider)
     environment_settings.cache_clear()
     try:
-        # when the sender is chosen from the settings / then it is that provider's
-        assert isinstance(sms_sender(get_settings()), sender_type)
+        # when the sender is chosen from the settings / then it is that provider's, counted under its name
+        sender = sms_sender(get_settings())
+        assert isinstance(sender.sender, sender_type) and sender.provider == provider
     finally:
         environment_settings.cache_clear()
 
