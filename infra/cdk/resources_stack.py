@@ -99,9 +99,19 @@ class ResourcesStack(cdk.Stack):
             self.tables[field_of[definition["TableName"]]] = table
 
         self.alarm_topic = sns.Topic(self, "Alarms", topic_name=f"{stage.prefix}-alarms", enforce_ssl=True)
-        if stage.alarm_email:
-            self.alarm_topic.add_subscription(subscriptions.EmailSubscription(stage.alarm_email))
         acknowledge(self.alarm_topic, "AwsSolutions-SNS2", "Alarm notices name a queue and a count, no personal data.")
+        # Where SNS cannot text, the routing service's alarm notifier is subscribed to the topic (it texts and mails);
+        # what it could not deliver, and its own alarms, go to a topic of their own that only mails: an alarm about
+        # the notifier never comes back to it.
+        self.undelivered_topic: sns.Topic | None = None
+        mailed = self.alarm_topic
+        if stage.alarm_notifier:
+            self.undelivered_topic = mailed = sns.Topic(
+                self, "UndeliveredAlarms", topic_name=f"{stage.prefix}-alarms-undelivered", enforce_ssl=True
+            )
+            acknowledge(mailed, "AwsSolutions-SNS2", "Undelivered alarms name an alarm and a state, no personal data.")
+        if stage.alarm_email:
+            mailed.add_subscription(subscriptions.EmailSubscription(stage.alarm_email))
 
         self.queues: dict[str, sqs.Queue] = {}
         self.dlq_alarms: list[cloudwatch.Alarm] = []
