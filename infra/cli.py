@@ -73,6 +73,21 @@ def _parser() -> argparse.ArgumentParser:
     _target(redrive_parser)
     redrive_parser.set_defaults(command=_redrive)
 
+    quarantined = commands.add_parser("quarantine", help="payloads intake could not file: list them, replay one")
+    quarantine_commands = quarantined.add_subparsers(required=True, metavar="ACTION")
+    month_help = "month of receipt, yyyy-mm in UTC as the list shards it (default: this month)"
+    listed = quarantine_commands.add_parser("list", help="a month's quarantined payloads: reference, channel, reason")
+    listed.add_argument("--month", type=_month, help=month_help)
+    _target(listed)
+    listed.set_defaults(command=_quarantine_list)
+    replayed = quarantine_commands.add_parser(
+        "replay", help="file a quarantined payload again through its channel's intake, once (after the fix)"
+    )
+    replayed.add_argument("reference", metavar="REFERENCE", help="the payload's reference, as the list shows it")
+    replayed.add_argument("--month", type=_month, help=month_help)
+    _target(replayed)
+    replayed.set_defaults(command=_quarantine_replay)
+
     roles = [role.value for role in Role]
     token = commands.add_parser("token", help="print a development token of the running local stack's issuer")
     token.add_argument("--role", required=True, choices=roles)
@@ -308,6 +323,56 @@ def _redrive(args: argparse.Namespace) -> int:
     if moved is None:
         return 1
     print(f"moved {moved} messages from {dead_letter_queue(args.queue)} to {args.queue}")
+    return 0
+
+
+# --- quarantine (shared/core/quarantine.py, shared/intake/replay.py) ---
+
+
+def _month(value: str) -> str:
+    from shared.core.quarantine import MONTH
+
+    if not MONTH.fullmatch(value):
+        raise argparse.ArgumentTypeError("a month is written yyyy-mm, e.g. 2026-05")
+    return value
+
+
+def _quarantine_list(args: argparse.Namespace) -> int:
+    """References, channels and reasons only: the payloads hold personal data, the console links them."""
+    from shared.core import quarantine
+
+    month = args.month or f"{datetime.now(UTC):%Y-%m}"
+    entries = _on_target(args, "quarantine list", lambda settings: quarantine.month(settings, month))
+    if entries is None:
+        return 1
+    for entry in entries:
+        reference = entry.raw_key.rsplit("/", 1)[-1]
+        print(f"{entry.received_at:%Y-%m-%dT%H:%M:%SZ} {entry.channel} {reference} {entry.code}: {entry.message}")
+    print(f"{len(entries)} quarantined in {month}")
+    return 0
+
+
+def _quarantine_replay(args: argparse.Namespace) -> int:
+    from shared.core.mailer import mail_sender
+    from shared.intake import replay
+
+    month = args.month or f"{datetime.now(UTC):%Y-%m}"
+
+    def replay_one(settings: Settings) -> Any:
+        entry = replay.find(settings, month, args.reference)
+        return replay.replay(settings, entry, mail_sender(settings), datetime.now(UTC))
+
+    try:
+        answer = _on_target(args, "quarantine replay", replay_one)
+    except replay.NotReplayable as error:
+        print(f"hotspot quarantine replay: {error}", file=sys.stderr)
+        return 1
+    if answer is None:
+        return 1
+    if answer.status >= 400:
+        print(f"still not filed ({answer.status} {answer.body.get('code')}): quarantined again", file=sys.stderr)
+        return 1
+    print(f"filed as {answer.body['tracking_no']}{' (replayed before)' if answer.replayed else ''}")
     return 0
 
 
