@@ -370,7 +370,8 @@ def _quarantine_replay(args: argparse.Namespace) -> int:
     if answer is None:
         return 1
     if answer.status >= 400:
-        print(f"still not filed ({answer.status} {answer.body.get('code')}): quarantined again", file=sys.stderr)
+        code = answer.body.get("error", {}).get("code")
+        print(f"still not filed ({answer.status} {code}): quarantined again", file=sys.stderr)
         return 1
     print(f"filed as {answer.body['tracking_no']}{' (replayed before)' if answer.replayed else ''}")
     return 0
