@@ -12,6 +12,7 @@ from shared.routing import alarms
 from shared.routing.alarms import Alarm, AlarmNotDelivered, State
 
 PREFIX = "hotspot-prod"
+FUNCTIONS = "arn:aws-cn:lambda:cn-north-1:123456789012:function"
 SETTINGS = Settings(alarm_phones=["+8613900000000", "+8613900000001"], alarm_email="it@county.example.cn")
 # 03:00 and 10:00 in Asia/Shanghai.
 NIGHT = datetime(2026, 6, 1, 19, 0, tzinfo=UTC)
@@ -56,7 +57,7 @@ def test_a_cloudwatch_alarm_and_a_failed_run_are_read_without_the_stage_prefix()
         {
             "timestamp": "2026-06-01T19:00:00.000Z",
             "requestContext": {
-                "functionArn": f"arn:aws-cn:lambda:cn-north-1:123456789012:function:{PREFIX}-routing-RemindDeadlines:$LATEST",
+                "functionArn": f"{FUNCTIONS}:{PREFIX}-routing-RemindDeadlines:$LATEST",
                 "condition": "RetriesExhausted",
             },
             "responsePayload": {"errorType": "SecretsNotConfigured", "errorMessage": "contact_hash_key"},
