@@ -136,7 +136,9 @@ def _parser() -> argparse.ArgumentParser:
     keys = commands.add_parser("keys", help="the own token issuer's signing keys")
     keys_commands = keys.add_subparsers(required=True, metavar="ACTION")
     rotate = keys_commands.add_parser("rotate", help="new current key; the current one stays valid as previous")
-    rotate.add_argument("--local", action="store_true", help="in the running local stack rather than the AWS account")
+    rotated_where = rotate.add_mutually_exclusive_group()
+    rotated_where.add_argument("--local", action="store_true", help="in the running local stack, not the AWS account")
+    rotated_where.add_argument("--stage", help="a deployed stage (infra/stages/<stage>.json): its signing-key secret")
     rotate.add_argument("--moto-port", type=int, default=5000, help="port of the local stack's moto server")
     rotate.set_defaults(command=_keys_rotate)
 
@@ -466,6 +468,10 @@ def _keys_rotate(args: argparse.Namespace) -> int:
 
     if args.local:
         _use_local_stack(args.moto_port)
+    elif args.stage:
+        from infra.cdk import stages
+
+        stages.use_stage(stages.load(args.stage))
     try:
         keys = auth.rotate_signing_key(get_settings())
     except (BotoCoreError, ClientError) as error:
