@@ -204,7 +204,11 @@ def statements(
             if stage.mail == "imap"
             else send_mail
         )
-        alarms = {ALARMS: [own_logs, *sms, *alarm_mail]} if stage.alarm_notifier else {}
+        alarms = {}
+        if res.undelivered_topic is not None:
+            # Lambda sends a failed invocation to its destination with the function's role.
+            undelivered = _allow("UndeliveredToTheirTopic", ["sns:Publish"], [res.undelivered_topic.topic_arn])
+            alarms[ALARMS] = [own_logs, *sms, *alarm_mail, undelivered]
         return {
             # The case API and console: staff tokens, operator entry; messages go out through the notify queue.
             API: [
