@@ -13,6 +13,8 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3_notifications
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -199,6 +201,8 @@ class ResourcesStack(cdk.Stack):
             "CDK's bucket notification handler sets notifications on the stack's bucket, named at deploy time.",
         )
 
+        self._keep_handler_logs(stage)
+
         self.domain_name: apigateway.CfnDomainName | None = None
         if stage.domain:
             self._domain(stage)
@@ -210,6 +214,24 @@ class ResourcesStack(cdk.Stack):
         self.user_pool_client: cognito.UserPoolClient | None = None
         if stage.sign_in == "cognito":
             self._user_pool(stage)
+
+    def _keep_handler_logs(self, stage: Stage) -> None:
+        """CDK's own functions here (the bucket notification handler) get a log group with the stage's retention
+        too, made before the custom resources that invoke them (else Lambda makes one that never expires)."""
+        children = self.node.find_all()
+        groups = [
+            logs.CfnLogGroup(
+                self,
+                f"HandlerLogs{index}",
+                log_group_name=cdk.Fn.join("", ["/aws/lambda/", function.ref]),
+                retention_in_days=stage.log_retention_days,
+            )
+            for index, function in enumerate(child for child in children if isinstance(child, lambda_.CfnFunction))
+        ]
+        for child in children:
+            if isinstance(child, cdk.CfnResource) and child.cfn_resource_type.startswith("Custom::"):
+                for group in groups:
+                    child.add_dependency(group)
 
     def add_dashboard(self, stage: Stage, alarm_names: list[str]) -> None:
         """The stage's dashboard: the operators' figures (shared/core/observability.py) and every alarm's state.

@@ -413,3 +413,23 @@ def test_one_dashboard_shows_the_figures_and_every_alarm(stage: Synthesized) -> 
     assert body.count("SEARCH(") == len(METRICS) and all("MetricName=" in body and name in body for name in METRICS)
     assert len(service_alarms) > 30 and all(name in body for name in service_alarms)
     assert len(own_alarms) == 4 and all(f'"Fn::GetAtt": ["{key}", "Arn"]' in body for key in own_alarms)
+
+
+def test_every_log_group_of_every_function_has_the_stage_retention(stage: Synthesized) -> None:
+    # given every function of every stack of the stage, the services' and CDK's own (the bucket notification handler)
+    for name, template in stage.templates().items():
+        functions = {
+            key: function
+            for kind in ("AWS::Serverless::Function", "AWS::Lambda::Function")
+            for key, function in resources_of(template, kind).items()
+        }
+        groups = [group["Properties"] for group in resources_of(template, "AWS::Logs::LogGroup").values()]
+        # then each has its log group, by name or by reference, kept as long as the stage says and no longer
+        named = json.dumps([group["LogGroupName"] for group in groups])
+        for key, function in functions.items():
+            assert function["Properties"].get("FunctionName", f'"Ref": "{key}"') in named, (name, key)
+        assert {group["RetentionInDays"] for group in groups} <= {stage.stage.log_retention_days}, name
+    # and the custom resources that run CDK's handler wait for its log group (else Lambda makes one first)
+    resources = stage.template("resources")["Resources"]
+    [notifications] = [r for r in resources.values() if r["Type"] == "Custom::S3BucketNotifications"]
+    assert any(resources[d]["Type"] == "AWS::Logs::LogGroup" for d in notifications["DependsOn"])
