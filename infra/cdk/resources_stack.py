@@ -13,7 +13,6 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3_notifications
@@ -226,7 +225,12 @@ class ResourcesStack(cdk.Stack):
                 log_group_name=cdk.Fn.join("", ["/aws/lambda/", function.ref]),
                 retention_in_days=stage.log_retention_days,
             )
-            for index, function in enumerate(child for child in children if isinstance(child, lambda_.CfnFunction))
+            for index, function in enumerate(
+                # CDK writes its handler as a plain resource of Lambda's type, not as a CfnFunction.
+                child
+                for child in children
+                if isinstance(child, cdk.CfnResource) and child.cfn_resource_type == "AWS::Lambda::Function"
+            )
         ]
         for child in children:
             if isinstance(child, cdk.CfnResource) and child.cfn_resource_type.startswith("Custom::"):
