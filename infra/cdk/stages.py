@@ -97,6 +97,10 @@ class Stage(BaseModel):
                 raise ValueError(f"AWS's China regions offer none of: {', '.join(refused)}")
         if any(not E164.match(phone) for phone in self.duty_phones):
             raise ValueError("duty_phones are E.164 numbers, e.g. +8613900000000")
+        if self.production and self.alarm_notifier and not (self.duty_phones or self.alarm_email):
+            raise ValueError(
+                "a production stage names duty_phones or alarm_email: the alarm notifier tells nobody else"
+            )
         if self.log_retention_days not in LOG_RETENTION_DAYS:
             raise ValueError(f"log_retention_days must be one of CloudWatch's: {LOG_RETENTION_DAYS}")
         if self.domain:
