@@ -42,6 +42,8 @@ from infra.resources import (
 from shared.core import observability, uploads
 
 UNCLAIMED_UPLOAD_DAYS = 2
+# The routing stack's alarm on the share of SMS failing (infra/cdk/service_stack.py), graphed on the dashboard.
+SMS_FAILURES_ALARM = "-sms-failures"
 
 
 def bucket_name(name: str) -> str:
@@ -257,7 +259,11 @@ class ResourcesStack(cdk.Stack):
             arn = self.format_arn(
                 service="cloudwatch", resource="alarm", resource_name=name, arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME
             )
-            alarms.append(cloudwatch.Alarm.from_alarm_arn(self, f"Watched-{name}", arn))
+            alarm = cloudwatch.Alarm.from_alarm_arn(self, f"Watched-{name}", arn)
+            alarms.append(alarm)
+            if name.endswith(SMS_FAILURES_ALARM):
+                # The share of SMS failing, with the alarm's threshold: the rate the alarm watches.
+                graphs.insert(0, cloudwatch.AlarmWidget(title="短信失败率 SMS failed (%)", alarm=alarm, width=8))
         dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=stage.prefix)
         dashboard.add_widgets(cloudwatch.AlarmStatusWidget(title="告警 Alarms", alarms=alarms, width=24))
         dashboard.add_widgets(*graphs)

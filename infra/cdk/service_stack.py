@@ -29,7 +29,7 @@ from constructs import Construct
 
 from infra.cdk import policies
 from infra.cdk.nag import acknowledge, acknowledge_wildcards
-from infra.cdk.resources_stack import ResourcesStack
+from infra.cdk.resources_stack import SMS_FAILURES_ALARM, ResourcesStack
 from infra.cdk.stages import Stage, secret_name
 from infra.resources import NAMED_RESOURCES, named
 from shared.core.settings import environment_settings
@@ -369,4 +369,4 @@ class ServiceStack(cdk.Stack):
             label="SMS failed (%)",
             period=SMS_WINDOW,
         )
-        self._alarm(res.alarm_topic, "sms-failures", percent_failed, SMS_FAILURE_PERCENT)
+        self._alarm(res.alarm_topic, SMS_FAILURES_ALARM.removeprefix("-"), percent_failed, SMS_FAILURE_PERCENT)

@@ -413,6 +413,8 @@ def test_one_dashboard_shows_the_figures_and_every_alarm(stage: Synthesized) -> 
     assert body.count("SEARCH(") == len(METRICS) and all("MetricName=" in body and name in body for name in METRICS)
     assert len(service_alarms) > 30 and all(name in body for name in service_alarms)
     assert len(own_alarms) == 4 and all(f'"Fn::GetAtt": ["{key}", "Arn"]' in body for key in own_alarms)
+    # and the share of SMS failing is graphed with its alarm's threshold, beside the status of every alarm
+    assert body.count(f"{stage.stage.prefix}-routing-sms-failures") == 2 and "annotations" in body
 
 
 def test_every_log_group_of_every_function_has_the_stage_retention(stage: Synthesized) -> None:
