@@ -349,7 +349,9 @@ def _quarantine_list(args: argparse.Namespace) -> int:
         return 1
     for entry in entries:
         reference = entry.raw_key.rsplit("/", 1)[-1]
-        print(f"{entry.received_at:%Y-%m-%dT%H:%M:%SZ} {entry.channel} {reference} {entry.code}: {entry.message}")
+        replayed = f" (replayed as {entry.replayed_as})" if entry.replayed_as else ""
+        when = f"{entry.received_at:%Y-%m-%dT%H:%M:%SZ}"
+        print(f"{when} {entry.channel} {reference} {entry.code}: {entry.message}{replayed}")
     print(f"{len(entries)} quarantined in {month}")
     return 0
 

@@ -37,7 +37,15 @@ def find(settings: Settings, month: str, reference: str) -> QuarantineEntry:
 
 
 def replay(settings: Settings, entry: QuarantineEntry, mail: MailSender, now: datetime) -> Answer:
-    """File the entry's raw payload again; the answer its channel gives (201 and the receipt when filed)."""
+    """File the entry's raw payload again; the answer its channel gives (201 and the receipt when filed), the
+    entry marked with the complaint it became."""
+    answer = _file_again(settings, entry, mail, now)
+    if answer.status < 400:
+        quarantine.mark_replayed(settings, entry, answer.body["tracking_no"])
+    return answer
+
+
+def _file_again(settings: Settings, entry: QuarantineEntry, mail: MailSender, now: datetime) -> Answer:
     if entry.channel not in REPLAYED_CHANNELS:
         raise NotReplayable(f"{entry.channel} payloads are filed by hand through operator entry")
     if entry.channel == Channel.email:

@@ -147,7 +147,9 @@ def test_a_quarantined_payload_is_listed_and_replayed_once_after_the_fix(stack: 
     assert first.returncode == 0 and answer(first).startswith("filed as "), first.stderr
     tracking_no = answer(first).split()[2]
     assert second.returncode == 0 and answer(second) == f"filed as {tracking_no} (replayed before)"
-    # and the stack routes the complaint like any other
+    # and the list names the complaint it became
+    assert f"(replayed as {tracking_no})" in hotspot(stack, "quarantine", "list").stdout
+    # and the stack stores the complaint like any other
     case = client("dynamodb").get_item(
         TableName=local.cases_table, Key={"pk": {"S": f"CASE#{tracking_no}"}, "sk": {"S": "CASE"}}
     )

@@ -40,6 +40,9 @@ def test_a_replayed_payload_is_filed_once_as_of_when_it_came(aws: Settings) -> N
     case = CaseStore(aws).get(first.body["tracking_no"])
     assert case is not None and case.received_at == RECEIVED and case.raw_key.endswith(reference)
     assert case.channel == Channel.web
+    # and the quarantine entry names the complaint it became
+    [listed] = [item for item in quarantine.month(aws, month()) if item.raw_key == entry.raw_key]
+    assert listed.replayed_as == first.body["tracking_no"]
 
 
 def test_a_payload_still_not_acceptable_is_quarantined_again(aws: Settings) -> None:
