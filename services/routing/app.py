@@ -28,6 +28,7 @@ from shared.core.pages import Page
 from shared.core.settings import Settings, environment_settings, get_settings
 from shared.core.staff_pages import Where
 from shared.routing import (
+    alarms,
     cases_api,
     confidentiality,
     console,
@@ -80,6 +81,17 @@ def sweep_unrouted(event: Any) -> dict:
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="sweep_outbox")
 def sweep_outbox(event: Any) -> dict:
     return {"delivered": outbox.sweep(get_settings())}
+
+
+# Stages where SNS cannot text (AWS's China regions) name their alarm topic: the notifier tells the duty phones and
+# the operators' mailbox. It reads no secret but the SMS provider's and the mailbox's (environment settings).
+if environment_settings().alarm_topic:
+
+    @app.on_sns_message(topic=environment_settings().alarm_topic)
+    def notify_alarm(event: Any) -> dict:
+        settings, now = environment_settings(), datetime.now(UTC)
+        alarm = alarms.read(event.message, settings.stage_prefix, now)
+        return alarms.deliver(settings, alarm, sms_sender(settings), mail_sender(settings), now).model_dump()
 
 
 @app.route("/health", methods=["GET"])

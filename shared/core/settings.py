@@ -165,6 +165,13 @@ class Settings(BaseSettings):
     # maximum); counting starts again after a maximum's quiet.
     login_free_failures: int = Field(default=3, ge=1)
     login_max_delay_seconds: int = Field(default=3600, ge=60)
+    # The alarm notifier (shared/routing/alarms.py), in stages where SNS cannot text: the stage's alarm topic it is
+    # subscribed to (app.py registers it only when named), the duty phones (E.164) and the operators' mailbox it
+    # tells, and the stage's name prefix, taken off alarm names to keep an SMS short.
+    alarm_topic: str = ""
+    alarm_phones: list[str] = []
+    alarm_email: str = ""
+    stage_prefix: str = "hotspot"
 
 
 class SecretsNotConfigured(Exception):
