@@ -21,6 +21,8 @@ LONG_VALUES = {
     "days": "30",
     "count": "128",
     "rating": "基本满意",
+    "alarm": "routing-SendNotifications-thro",
+    "state": "运行失败",
 }
 
 
