@@ -25,6 +25,7 @@ class ComplaintStatus(BaseModel):
     data."""
 
     tracking_no: str
+    kind: str  # complaint (投诉) or question (咨询)
     status: str
     status_name: str
     category: Named | None
@@ -33,6 +34,9 @@ class ComplaintStatus(BaseModel):
     acceptance_due_at: str | None
     due_at: str | None
     due_kind: str | None
+    # A question's answer and when it was given, once answered.
+    answer: str | None = None
+    answered_at: str | None = None
 
 
 class PublishedCase(BaseModel):
@@ -56,6 +60,7 @@ class PublishedFeed(BaseModel):
 class ComplaintForm(BaseModel):
     """The fields of the web form (POST /): checked as ComplaintRequest once mapped."""
 
+    kind: str | None = None  # 我要投诉 complaint / 我要咨询 question; none chosen: routing decides
     description: str
     respondent: str | None = None
     incident_at: str | None = None

@@ -29,7 +29,9 @@ ASSETS = {"intake.css": "text/css; charset=utf-8", "intake.js": "text/javascript
 WHO = {"anonymous": "匿名投诉", "person": "以个人名义", "enterprise": "以企业名义"}
 TEXT_FIELDS = ("description", "respondent", "incident_at", "location")
 CONTACT_FIELDS = ("name", "phone", "email", "id_number", "organization", "credit_code")
-FIELDS = (*TEXT_FIELDS, "who", *CONTACT_FIELDS, "consent_to_share", "token")
+# 我要投诉 / 我要咨询; none chosen, routing tells them apart (shared/routing/questions.py).
+KINDS = {"complaint": "我要投诉", "question": "我要咨询"}
+FIELDS = ("kind", *TEXT_FIELDS, "who", *CONTACT_FIELDS, "consent_to_share", "token")
 _TOKEN = re.compile(r"[0-9a-f]{32}")
 
 
@@ -64,6 +66,7 @@ def form_page(
         base=where.base_path,
         values=values or {"who": "anonymous"},
         who_choices=WHO,
+        kind_choices=KINDS,
         categories=reference_data.categories(),
         attachments=[(key, key.rsplit("/", 1)[-1]) for key in attachments],
         slot=slot,
@@ -138,7 +141,12 @@ def request_from_form(values: dict[str, str], attachments: list[str]) -> filing.
             "提交的内容有误，请按提示修改后重新提交",
             [_field("organization", "请填写企业名称")],
         )
+    kind = values.get("kind", "")
+    if kind and kind not in KINDS:
+        raise ApiError(422, "validation_failed", "提交的内容有误，请按提示修改后重新提交", [_field("kind", "请选择")])
     data: dict[str, object] = {name: values[name] for name in TEXT_FIELDS if values.get(name, "").strip()}
+    if kind:
+        data["kind"] = kind
     data["description"] = values.get("description", "")
     contact = {name: values[name] for name in CONTACT_FIELDS if values.get(name, "").strip()}
     if contact:
