@@ -217,6 +217,7 @@ def deadlines(case: Case, now: datetime) -> list[dict]:
         ("reply", case.reply_due_at),
         ("review_request", case.review_request_due_at),
         ("review_reply", case.review_reply_due_at),
+        ("answer", case.answer_due_at),
     ]
     return [
         {
