@@ -162,6 +162,7 @@ def summary(case: Case) -> dict:
     """A line of a queue: no personal data."""
     return {
         "tracking_no": case.tracking_no,
+        "kind": case.kind,
         "status": case.status,
         "status_name": STATUS_NAMES[case.status],
         "channel": case.channel,

@@ -65,6 +65,8 @@ class Texts(BaseModel):
     notice_channels: dict[str, str]
     notice_states: dict[str, str]
     fields: dict[str, FieldView]
+    # Fields of one action shown otherwise than `fields` shows the name (change_kind's kind).
+    action_fields: dict[str, dict[str, FieldView]] = {}
     publication_states: dict[str, str]
     publication_steps: dict[str, str]
     low_confidence: float = Field(ge=0, le=1)
@@ -198,9 +200,9 @@ def queue_page(
 
 def _forms(allowed: list[str]) -> list[dict[str, Any]]:
     """The form of each allowed action: its fields as console.json shows them, required ones marked."""
-    views = texts().fields
     forms = []
     for action in allowed:
+        views = _views(action)
         model = workflow.BODIES[action]
         fields = [
             {"name": name, "view": views[name], "required": info.is_required()}
@@ -210,6 +212,11 @@ def _forms(allowed: list[str]) -> list[dict[str, Any]]:
         fields.append({"name": "note", "view": views["note"], "required": False})
         forms.append({"action": action, "label": workflow.rule(action).label, "fields": fields})
     return forms
+
+
+def _views(action: str) -> dict[str, FieldView]:
+    """How each field of an action's form is shown."""
+    return {**texts().fields, **texts().action_fields.get(action, {})}
 
 
 def _event_label(action: str) -> str:
@@ -253,7 +260,7 @@ def case_page(
 
 def _body(action: str, pairs: list[tuple[str, str]]) -> bytes:
     """The form's fields as the JSON body of the action; the API's models check them."""
-    views = texts().fields
+    views = _views(action)
     model = workflow.BODIES[action]
     data: dict[str, Any] = {}
     for name, value in pairs:

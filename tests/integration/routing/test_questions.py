@@ -21,6 +21,8 @@ from shared.core.models import Case, CaseKind, DueKind, Status
 from shared.core.settings import Settings, get_settings
 from shared.routing import router
 from shared.routing.deadlines import deadline_after
+from tests.integration.routing.test_staff_console import cookie as console_cookie
+from tests.integration.routing.test_staff_console import csrf_of, offered
 from tests.support import load_service, receive_all, sqs_event
 
 REVIEW = "对行政执法部门作出的决定不服，应该向哪里申请行政复议，期限是多长时间？"
@@ -231,3 +233,45 @@ def test_another_departments_officer_cannot_answer(public, routing, aws: Setting
     response = act(routing, case.tracking_no, "answer", department="SWJ", answer=ANSWER)
     assert response.status_code == 403
     assert CaseStore(aws).get(case.tracking_no).status == Status.routed  # type: ignore[union-attr]
+
+
+def test_the_console_offers_the_officer_the_answer_and_the_change_of_kind(public, routing, aws: Settings) -> None:
+    # given a question for the traffic police and its officer signed in to the console
+    submit(public, {"kind": "question", "description": TRAFFIC, "anonymous": True})
+    [case] = route_all(aws)
+    officer = console_cookie(aws, Role.dept_officer, "JJDD")
+    page = routing.http.get(f"/console/{case.tracking_no}", headers=officer).body.decode()
+    # then the page says it is a question and offers exactly answering it and changing its kind
+    assert '<dd id="kind">咨询' in page and "咨询答复期限" in page
+    assert offered(page) == ["answer", "change_kind"]
+    assert '<option value="complaint">投诉</option>' in page
+    # when the officer posts the answer form
+    fields = {"version": case.version, "csrf": csrf_of(page), "answer": ANSWER}
+    done = routing.http.post(
+        f"/console/{case.tracking_no}/answer",
+        headers={**officer, "Content-Type": "application/x-www-form-urlencoded"},
+        body=urlencode(fields),
+    )
+    # then the question is answered and the page shows the answer
+    assert done.status_code == 303
+    after = routing.http.get(f"/console/{case.tracking_no}", headers=officer).body.decode()
+    assert f'<p class="description" id="answer">{ANSWER}</p>' in after and offered(after) == []
+
+
+def test_the_console_changes_the_kind_with_its_own_select(public, routing, aws: Settings) -> None:
+    # given a complaint routed to the traffic police
+    submit(public, {"kind": "complaint", "description": TRAFFIC, "anonymous": True})
+    [case] = route_all(aws)
+    officer = console_cookie(aws, Role.dept_officer, "JJDD")
+    page = routing.http.get(f"/console/{case.tracking_no}", headers=officer).body.decode()
+    # when the officer posts the change of kind to a question
+    fields = {"version": case.version, "csrf": csrf_of(page), "kind": "question"}
+    done = routing.http.post(
+        f"/console/{case.tracking_no}/change_kind",
+        headers={**officer, "Content-Type": "application/x-www-form-urlencoded"},
+        body=urlencode(fields),
+    )
+    # then it is a question, offered the answer
+    assert done.status_code == 303
+    after = routing.http.get(f"/console/{case.tracking_no}", headers=officer).body.decode()
+    assert "<h1>咨询" in after and "answer" in offered(after)
