@@ -57,6 +57,21 @@ class PublishedFeed(BaseModel):
     items: list[PublishedCase]
 
 
+class PublishedAnswer(BaseModel):
+    """A published answer to a question (shared.core.published.public_view): redacted text only, an opaque id."""
+
+    id: str
+    title: str
+    question: str
+    answer: str
+    department: str | None
+    published_at: str
+
+
+class AnswersFeed(BaseModel):
+    items: list[PublishedAnswer]
+
+
 class ComplaintForm(BaseModel):
     """The fields of the web form (POST /): checked as ComplaintRequest once mapped."""
 
@@ -134,6 +149,11 @@ DOCS: dict[str, Doc] = {
     "get_published_page": Doc("典型案例公开页面（HTML，已去除个人信息）", responses={200: ("典型案例列表", HTML)}),
     "get_published_feed": Doc(
         "典型案例数据（JSON，已去除个人信息，最新的在前）", responses={200: ("典型案例列表", PublishedFeed)}
+    ),
+    "get_answers_page": Doc("咨询答复公开页面（HTML，已去除个人信息）", responses={200: ("咨询答复列表", HTML)}),
+    "get_answers_feed": Doc(
+        "咨询答复数据（JSON：标题、问题、答复、答复部门、公开时间；已去除个人信息，最新的在前）",
+        responses={200: ("咨询答复列表", AnswersFeed)},
     ),
     "get_openapi": Doc("本文档", responses={200: ("OpenAPI 3.1 文档", "application/json")}),
     "health": Doc("健康检查", responses={200: ("正常", "application/json")}),

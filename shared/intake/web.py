@@ -1,4 +1,5 @@
-"""The citizen web pages at /intake/: the complaint form, its answer, the status page and published typical cases.
+"""The citizen web pages at /intake/: the complaint form, its answer, the status page, published typical cases and
+published answers to questions.
 
 Plain HTML forms that work without JavaScript (a form POST answers with a page; files go to S3 through a
 second form that S3 redirects back here); `intake.js` only makes uploading smoother. Templates are in
@@ -18,7 +19,7 @@ from shared.core import errors, filing, ratelimit, reference_data, uploads
 from shared.core.errors import ApiError, FieldError, from_validation_error
 from shared.core.models import Channel
 from shared.core.pages import FORM, TEMPLATES, Page, Site, render
-from shared.core.published import published
+from shared.core.published import published, published_answers
 from shared.core.settings import Settings
 from shared.intake import complaints
 
@@ -249,4 +250,10 @@ def published_page(settings: Settings, where: Site) -> Page:
     """The public HTML list, in the layout of the complaint pages; the text is escaped by Jinja2."""
     html = render("published.html", base=where.base_path, items=published(settings))
     # Public material: no personal data, so it may be cached briefly.
+    return Page(200, html, headers={"Cache-Control": "max-age=60"})
+
+
+def answers_page(settings: Settings, where: Site) -> Page:
+    """The public HTML list of answered questions the county legal office published; escaped by Jinja2."""
+    html = render("answers.html", base=where.base_path, items=published_answers(settings))
     return Page(200, html, headers={"Cache-Control": "max-age=60"})

@@ -393,9 +393,10 @@ NAME_SEPARATORS = re.compile(r"[\s,，、;；]+")
 
 
 def _publication_section(settings: Settings, principal: Principal, case: dict) -> dict[str, Any] | None:
-    """The publication of a typical case for those who read publications: the record (None before the first
-    draft), whether the caller may edit it now, and the steps it can take now."""
-    if case.get("typical") is None or principal.role not in publication.READERS:
+    """The publication of a typical case or an answered question for those who read publications: the record
+    (None before the first draft), whether the caller may edit it now, and the steps it can take now."""
+    publishable = case.get("typical") is not None or case.get("answered_at") is not None
+    if not publishable or principal.role not in publication.READERS:
         return None
     try:
         record = publication.get_publication(settings, principal, case["tracking_no"])["publication"]
