@@ -19,7 +19,9 @@ What the figures count (cohort of the period: cases *received* in it, merged dup
 - substantiated / partly_substantiated / unsubstantiated: the finding; corrected, revoked,
   rectification_ordered: cases with that measure; held_accountable: persons held accountable;
 - typical_positive / typical_negative: cases marked typical; escalations: cases escalated (督办);
-- lawsuits_lost / wrong_decision_accountability: records the county legal office entered for the period.
+- lawsuits_lost / wrong_decision_accountability: records the county legal office entered for the period;
+- questions_received / questions_answered / questions_answered_on_time: questions (咨询), counted apart: no
+  other figure (nor a category or channel) counts a question.
 """
 
 from datetime import date, datetime
@@ -52,6 +54,9 @@ COUNT_FIELDS = (
     "escalations",
     "lawsuits_lost",
     "wrong_decision_accountability",
+    "questions_received",
+    "questions_answered",
+    "questions_answered_on_time",
 )
 
 
@@ -90,6 +95,9 @@ class DepartmentRow(BaseModel):
     escalations: int = 0
     lawsuits_lost: int = 0
     wrong_decision_accountability: int = 0
+    questions_received: int = 0
+    questions_answered: int = 0
+    questions_answered_on_time: int = 0
     remarks: str = ""
     by_category: dict[str, int] = Field(default_factory=dict)  # category code -> received
     by_channel: dict[str, int] = Field(default_factory=dict)  # channel code -> received
