@@ -197,7 +197,7 @@ def draft_from_request(request: ComplaintRequest, channel: Channel, raw_key: str
         channel=channel,
         raw_key=raw_key,
         received_at=now,
-        kind=request.kind,
+        kind=CaseKind(request.kind) if request.kind else None,
         description=request.description,
         respondent=request.respondent,
         incident_at=request.incident_at,

@@ -16,6 +16,7 @@ from shared.core.settings import Settings
 
 FEED_SIZE = 100
 State = Literal["draft", "approved", "published", "unpublished"]
+PublicationKind = Literal["positive", "negative", "answer"]
 
 
 KIND_NAMES = {"positive": "正面典型", "negative": "反面典型", "answer": "咨询答复"}
@@ -26,7 +27,7 @@ class Publication(BaseModel):
     question, outcome the answer), prepared for the public: only redacted text, who did each step and when."""
 
     tracking_no: str
-    kind: Literal["positive", "negative", "answer"]
+    kind: PublicationKind
     state: State
     title: str
     summary: str

@@ -30,7 +30,7 @@ from shared.core.dal.publications import PublicationStore
 from shared.core.errors import ApiError, FieldError, parse_model
 from shared.core.models import Case, CaseKind
 from shared.core.observability import logger
-from shared.core.published import KIND_NAMES, Publication, State, public_list, public_view
+from shared.core.published import KIND_NAMES, Publication, PublicationKind, State, public_list, public_view
 from shared.core.reference_data import load_json
 from shared.core.settings import Settings
 
@@ -126,7 +126,7 @@ def _conflict(code: str, message: str) -> ApiError:
 TITLE_CHARS = 30
 
 
-def _source(case: Case) -> tuple[str, str, str]:
+def _source(case: Case) -> tuple[PublicationKind, str, str]:
     """What a publication of the case starts from: its kind, title and outcome (an answered question: its answer)."""
     if case.kind == CaseKind.question:
         if case.answered_at is None:
