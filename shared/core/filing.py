@@ -118,6 +118,8 @@ class Receipt(BaseModel):
     verification_code: str
     status: str
     received_at: datetime
+    # What was filed: a complaint, or a question when the sender said so (routing decides when they did not).
+    kind: CaseKind = CaseKind.complaint
 
 
 class Answer(BaseModel):
@@ -338,7 +340,11 @@ def create_complaint(settings: Settings, draft: ComplaintDraft, once: Once | Non
             details={"raw_key": draft.raw_key},
         )
         receipt = Receipt(
-            tracking_no=tracking_no, verification_code=code, status=case.status, received_at=draft.received_at
+            tracking_no=tracking_no,
+            verification_code=code,
+            status=case.status,
+            received_at=draft.received_at,
+            kind=case.kind,
         )
         answer = [once.answer_write(once.body_of(receipt))] if once else []
         try:
