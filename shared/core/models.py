@@ -240,3 +240,9 @@ class AuditEvent(BaseModel):
     to_status: str | None = None
     note: str | None = None
     details: dict = Field(default_factory=dict)
+
+
+def status_name(case: Case) -> str:
+    """How people are told where a case is: a question's states in its own words."""
+    names = QUESTION_STATUS_NAMES if case.kind == CaseKind.question else STATUS_NAMES
+    return names.get(case.status, STATUS_NAMES[case.status])

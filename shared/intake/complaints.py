@@ -23,7 +23,7 @@ from shared.core.filing import (
     run_once,
     verification_hash,
 )
-from shared.core.models import QUESTION_STATUS_NAMES, STATUS_NAMES, CaseKind, Channel
+from shared.core.models import Channel, status_name
 from shared.core.settings import Settings
 
 
@@ -94,13 +94,12 @@ def complaint_status(
         raise ApiError(404, "not_found", "未找到该投诉，请核对投诉编号和查询码")
     category = reference_data.category(case.category) if case.category else None
     department = reference_data.department(case.department) if case.department else None
-    names = QUESTION_STATUS_NAMES if case.kind == CaseKind.question else {}
     answered = {"answer": case.answer, "answered_at": _local(case.answered_at)} if case.answered_at else {}
     return {
         "tracking_no": case.tracking_no,
         "kind": case.kind,
         "status": case.status,
-        "status_name": names.get(case.status, STATUS_NAMES[case.status]),
+        "status_name": status_name(case),
         "category": {"code": category.code, "name": category.name} if category else None,
         "department": {"code": department.code, "name": department.name} if department else None,
         # Same instants as stored, written in the county's time zone because people read them.

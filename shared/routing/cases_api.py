@@ -21,7 +21,7 @@ from shared.core.auth import COUNTY_WIDE_ROLES, Principal, Role, require_departm
 from shared.core.dal.cases import CaseStore
 from shared.core.dal.items import ConditionFailed
 from shared.core.errors import ApiError, from_validation_error
-from shared.core.models import STATUS_NAMES, Case, Channel, Complainant, Status
+from shared.core.models import Case, Channel, Complainant, Status, status_name
 from shared.core.observability import logger
 from shared.core.settings import Settings
 from shared.routing import confidentiality, learning, notifications, outbox, router, workflow
@@ -164,7 +164,7 @@ def summary(case: Case) -> dict:
         "tracking_no": case.tracking_no,
         "kind": case.kind,
         "status": case.status,
-        "status_name": STATUS_NAMES[case.status],
+        "status_name": status_name(case),
         "channel": case.channel,
         "received_at": case.received_at,
         "category": case.category,
@@ -193,7 +193,7 @@ def get_case(settings: Settings, principal: Principal, tracking_no: str, now: da
     revealable = complainant is not None and confidentiality.reveal_rule(principal, case, complainant) is not None
     return {
         "case": case.model_dump(mode="json", exclude={"verification_hash", "reminders_sent", "enqueued_at"}),
-        "status_name": STATUS_NAMES[case.status],
+        "status_name": status_name(case),
         "complainant": mask(complainant).model_dump(mode="json") if complainant else None,
         "complainant_revealable": revealable,
         "deadlines": deadlines(case, now),
