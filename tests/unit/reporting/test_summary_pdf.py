@@ -220,3 +220,16 @@ def test_a_document_without_cases_renders_without_rates(tmp_path: Path) -> None:
     assert "本期暂无公布的典型案例" in flat
     assert "%" not in flat
     assert dark_pixels(next(page_images(data, tmp_path))) > NOT_BLANK
+
+
+def test_questions_are_reported_apart_from_complaints(tmp_path: Path) -> None:
+    # given a week of a department with no complaints but questions, two of three answered, one on time
+    document = empty_document()
+    document.totals = DepartmentRow(
+        department="TOTAL", name="合计", questions_received=3, questions_answered=2, questions_answered_on_time=1
+    )
+    # when it is rendered
+    flat = squeezed(pdftotext(to_pdf(document)))
+    # then the summary says no complaint was received, and counts the questions in a sentence of their own
+    assert "县自然资源局未受理投诉举报" in flat
+    assert "咨询3件（不计入投诉），已答复2件，其中按期答复1件" in flat
