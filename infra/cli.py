@@ -9,7 +9,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -185,7 +185,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"hotspot run: refusing to listen on {args.host}; use a loopback address", file=sys.stderr)
         return 2
     if args.campaign_now:
-        os.environ["CAMPAIGN_SHIFT_DAYS"] = str(campaign_now_shift())
+        _run_campaign_now()
     from infra import local_stack  # chalice and moto are development dependencies
 
     # Warnings from libraries, and a line per request and handler invocation from the local stack.
@@ -518,6 +518,20 @@ def campaign_now_shift() -> int:
     from shared.core.reference_data import county_timezone
 
     return shift_to_surround(datetime.now(county_timezone()).date(), DAYS_INTO_LAST_PHASE)
+
+
+def _run_campaign_now() -> None:
+    """The campaign's dates moved so that it runs today; the demo enters its history by the operator channels
+    as it happened, so entries may reach back to the campaign's start (unless the environment says otherwise).
+    Read before any setting is cached, hence the campaign file itself rather than `load_campaign`."""
+    from shared.core import reference_data
+    from shared.core.campaign import Campaign
+
+    shift = campaign_now_shift()
+    os.environ["CAMPAIGN_SHIFT_DAYS"] = str(shift)
+    opened = Campaign.model_validate(reference_data.load_json("campaign.json")).phases[0].start + timedelta(days=shift)
+    today = datetime.now(reference_data.county_timezone()).date()
+    os.environ.setdefault("OPERATOR_ENTRY_MAX_DAYS_BACK", str((today - opened).days + 1))
 
 
 def _demo(args: argparse.Namespace) -> int:

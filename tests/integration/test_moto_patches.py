@@ -86,3 +86,33 @@ def test_concurrent_transactions_on_one_item_conflict_as_on_dynamodb(aws: Settin
         "TransactionConflict"
     ]
     assert (read(aws, "A"), read(aws, "B")) == ("first", "other")
+
+
+def test_a_cancelled_transaction_does_not_undo_one_that_finished_just_before(aws: Settings, monkeypatch) -> None:
+    # given a transaction that creates item A only if it is absent, and another that creates A just as the first
+    # one starts (before it has reserved its items)
+    dynamodb = client("dynamodb")
+    reserve = moto_patches._reserve
+
+    def another_transaction_first(named):  # type: ignore[no-untyped-def]
+        monkeypatch.setattr(moto_patches, "_reserve", reserve)
+        dynamodb.transact_write_items(TransactItems=[{"Put": {"TableName": aws.cases_table, "Item": item("A", "won")}}])
+        return reserve(named)
+
+    monkeypatch.setattr(moto_patches, "_reserve", another_transaction_first)
+    # when the first one then fails its condition and is cancelled
+    with pytest.raises(ClientError) as failure:
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": aws.cases_table,
+                        "Item": item("A", "lost"),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                }
+            ]
+        )
+    # then the item the other transaction wrote stays
+    assert failure.value.response["Error"]["Code"] == "TransactionCanceledException"
+    assert read(aws, "A") == "won"
