@@ -45,6 +45,8 @@ class CaseQuery(BaseModel):
     department: str | None = Field(default=None, max_length=20)
     category: str | None = Field(default=None, max_length=40)
     channel: Channel | None = None
+    # Questions (咨询) only; cases stored before kinds existed have no kind attribute, so there is no complaint filter.
+    kind: Literal["question"] | None = None
     due_before: AwareDatetime | None = None
     tracking_no: str | None = Field(default=None, max_length=40)
     # `triage`: the county legal office's queue, unroutable (routed to FZB) and transferred cases.
@@ -91,6 +93,7 @@ def _matches(case: Case, query: CaseQuery) -> bool:
         and (query.department is None or case.department == query.department)
         and (query.category is None or case.category == query.category)
         and (query.channel is None or case.channel == query.channel)
+        and (query.kind is None or case.kind == query.kind)
         and (query.due_before is None or (case.due_at is not None and case.due_at < query.due_before))
     )
 
@@ -106,6 +109,8 @@ def _page(store: CaseStore, query: CaseQuery) -> dict:
         filters["category"] = query.category
     if query.channel:
         filters["channel"] = query.channel
+    if query.kind:
+        filters["kind"] = query.kind
     due_before = to_jsonable_python(query.due_before.astimezone(UTC)) if query.due_before else None
     if due_before:
         filters["due_at_before"] = due_before

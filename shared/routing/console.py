@@ -41,7 +41,7 @@ from shared.routing import cases_api, confidentiality, publication, staff, workf
 CONFLICT = "该投诉已被他人处理，请刷新"
 # The console form that reveals the complainant (not a workflow action: it changes nothing on the case).
 REVEAL = "reveal_complainant"
-FILTERS = ("status", "department", "category", "channel", "view", "cursor")
+FILTERS = ("status", "department", "category", "channel", "kind", "view", "cursor")
 # Due within this long: highlighted in the queue.
 DUE_SOON = timedelta(days=3)
 LOGIN_COOKIE = "hotspot_console_login"

@@ -275,3 +275,26 @@ def test_the_console_changes_the_kind_with_its_own_select(public, routing, aws: 
     assert done.status_code == 303
     after = routing.http.get(f"/console/{case.tracking_no}", headers=officer).body.decode()
     assert "<h1>咨询" in after and "answer" in offered(after)
+
+
+def test_a_department_lists_its_questions_apart(public, routing, aws: Settings) -> None:
+    # given a complaint and a question, both for the traffic police
+    submit(public, {"kind": "complaint", "description": TRAFFIC, "anonymous": True})
+    submit(public, {"kind": "question", "description": TRAFFIC, "anonymous": True})
+    routed = {case.kind: case for case in route_all(aws)}
+    complaint, question = routed[CaseKind.complaint], routed[CaseKind.question]
+    token = auth.issue_development_token(aws, Role.dept_officer, "JJDD")
+    # when its officer lists the queue with and without the question filter
+    both = routing.http.get("/?status=routed", headers={"Authorization": f"Bearer {token}"})
+    only = routing.http.get("/?status=routed&kind=question", headers={"Authorization": f"Bearer {token}"})
+    # then the queue has both, each with its kind, and the filter only the question
+    assert {(item["tracking_no"], item["kind"]) for item in json.loads(both.body)["items"]} == {
+        (complaint.tracking_no, "complaint"),
+        (question.tracking_no, "question"),
+    }
+    assert [item["tracking_no"] for item in json.loads(only.body)["items"]] == [question.tracking_no]
+    # and the console's queue offers the filter and marks the question
+    page = routing.http.get("/console?kind=question", headers=console_cookie(aws, Role.dept_officer, "JJDD"))
+    html = page.body.decode()
+    assert '<option value="question" selected>只看咨询</option>' in html
+    assert question.tracking_no in html and complaint.tracking_no not in html
