@@ -1,5 +1,5 @@
-"""Questions (咨询) from intake to answer (routing service against moto): filed as questions by JSON, the form and
-SMS, routed to the office that can answer them under the answer deadline, answered by the department's officer,
+"""Questions (咨询) from intake to answer (routing service against moto): filed as questions by JSON, the form, SMS
+and mail, routed to the office that can answer them under the answer deadline, answered by the department's officer,
 the answer sent to the asker and shown on the status page; staff change the kind either way."""
 
 import json
@@ -21,6 +21,7 @@ from shared.core.models import Case, CaseKind, DueKind, Status
 from shared.core.settings import Settings, get_settings
 from shared.routing import router
 from shared.routing.deadlines import deadline_after
+from tests.integration.intake.test_email_intake import file, mail
 from tests.integration.routing.test_staff_console import cookie as console_cookie
 from tests.integration.routing.test_staff_console import csrf_of, offered
 from tests.support import load_service, receive_all, sqs_event
@@ -194,6 +195,16 @@ def test_a_question_by_sms_is_filed_as_a_question(public, aws: Settings) -> None
         "FZB",
         DueKind.answer,
     )
+
+
+def test_a_question_by_mail_is_filed_as_a_question(aws: Settings) -> None:
+    # given a mail to the county mailbox asking where to apply for review, from a sender SES authenticated
+    client("ses").verify_email_identity(EmailAddress=aws.mail_address)
+    file(aws, mail(REVIEW, subject="咨询行政复议", message_id="<q1@163.com>"))
+    # when routing takes it
+    [case] = route_all(aws)
+    # then it is a question for the county legal office, under the answer deadline
+    assert (case.channel, case.kind, case.department, case.due_kind) == ("email", CaseKind.question, "FZB", "answer")
 
 
 def test_staff_change_a_complaint_into_a_question_and_complaint_actions_are_refused_on_it(
