@@ -369,17 +369,18 @@ def _transfer(case: Case, body: ReasonBody, now: datetime, principal: Principal)
 
 
 def _arbitrate(case: Case, body: ArbitrateBody, now: datetime, principal: Principal) -> tuple[dict, dict]:
-    # The department named receives the case now: its acceptance period starts again.
-    acceptance = deadline_after(now, "acceptance")
+    # The department named receives the case now: its acceptance (a question: answer) period starts again.
+    rule = "answer" if case.kind == CaseKind.question else "acceptance"
+    first = deadline_after(now, rule)
     update = {
         "department": body.department,
         "assigned_unit": f"{body.department}:legal-office",
         "handler": None,
         "triage_reason": None,
-        "acceptance_due_at": acceptance.due_at,
-        **_deadline(DueKind.acceptance, acceptance),
+        f"{rule}_due_at": first.due_at,
+        **_deadline(DueKind(rule), first),
     }
-    return update, {"from_department": case.department, "due_at": acceptance.due_at.isoformat()}
+    return update, {"from_department": case.department, "due_at": first.due_at.isoformat()}
 
 
 def _merge(case: Case, body: MergeBody, now: datetime, principal: Principal) -> tuple[dict, dict]:

@@ -252,9 +252,9 @@ def test_the_console_offers_the_officer_the_answer_and_the_change_of_kind(public
     [case] = route_all(aws)
     officer = console_cookie(aws, Role.dept_officer, "JJDD")
     page = routing.http.get(f"/console/{case.tracking_no}", headers=officer).body.decode()
-    # then the page says it is a question and offers exactly answering it and changing its kind
+    # then the page says it is a question and offers exactly handing it back, answering it and changing its kind
     assert '<dd id="kind">咨询' in page and "咨询答复期限" in page
-    assert offered(page) == ["answer", "change_kind"]
+    assert offered(page) == ["transfer", "answer", "change_kind"]
     assert '<option value="complaint">投诉</option>' in page
     # when the officer posts the answer form
     fields = {"version": case.version, "csrf": csrf_of(page), "answer": ANSWER}

@@ -374,3 +374,30 @@ def test_changing_to_the_same_kind_is_refused() -> None:
     with pytest.raises(ApiError) as refused:
         workflow.apply_action(allowed_principal("change_kind"), a_question(), "change_kind", request, NOW, None)
     assert (refused.value.status, refused.value.fields[0].field) == (422, "kind")
+
+
+def test_a_question_handed_back_and_given_to_another_department_gets_a_new_answer_deadline() -> None:
+    # given a question the traffic police hand back as not theirs
+    transfer = workflow.parse_body("transfer", {"version": 3, "reason": "非本部门职责"})
+    [(_, handed_back, _)] = workflow.apply_action(
+        allowed_principal("transfer"), a_question(), "transfer", transfer, NOW, None
+    )
+    assert (handed_back.status, handed_back.department, handed_back.due_kind) == (
+        Status.transferred,
+        "FZB",
+        DueKind.answer,
+    )
+    # when the county legal office names the department that answers it
+    arbitrate = workflow.parse_body("arbitrate", {"version": handed_back.version, "department": "SWJ"})
+    [(_, given, _)] = workflow.apply_action(
+        allowed_principal("arbitrate"), handed_back, "arbitrate", arbitrate, NOW, None
+    )
+    # then that department answers it under a new answer deadline from now, not the acceptance clock
+    answer = deadline_after(NOW, "answer")
+    assert (given.department, given.due_kind, given.due_at, given.answer_due_at, given.acceptance_due_at) == (
+        "SWJ",
+        DueKind.answer,
+        answer.due_at,
+        answer.due_at,
+        None,
+    )
