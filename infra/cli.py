@@ -19,6 +19,7 @@ from infra.resources import dead_letter_queue
 from shared.core.auth import Principal, Role
 from shared.core.aws import client
 from shared.core.errors import ApiError
+from shared.core.observability import record
 from shared.core.settings import SecretsNotConfigured, Settings, get_settings
 
 T = TypeVar("T")
@@ -72,6 +73,21 @@ def _parser() -> argparse.ArgumentParser:
     _target(redrive_parser)
     redrive_parser.set_defaults(command=_redrive)
 
+    quarantined = commands.add_parser("quarantine", help="payloads intake could not file: list them, replay one")
+    quarantine_commands = quarantined.add_subparsers(required=True, metavar="ACTION")
+    month_help = "month of receipt, yyyy-mm in UTC as the list shards it (default: this month)"
+    listed = quarantine_commands.add_parser("list", help="a month's quarantined payloads: reference, channel, reason")
+    listed.add_argument("--month", type=_month, help=month_help)
+    _target(listed)
+    listed.set_defaults(command=_quarantine_list)
+    replayed = quarantine_commands.add_parser(
+        "replay", help="file a quarantined payload again through its channel's intake, once (after the fix)"
+    )
+    replayed.add_argument("reference", metavar="REFERENCE", help="the payload's reference, as the list shows it")
+    replayed.add_argument("--month", type=_month, help=month_help)
+    _target(replayed)
+    replayed.set_defaults(command=_quarantine_replay)
+
     roles = [role.value for role in Role]
     token = commands.add_parser("token", help="print a development token of the running local stack's issuer")
     token.add_argument("--role", required=True, choices=roles)
@@ -120,7 +136,9 @@ def _parser() -> argparse.ArgumentParser:
     keys = commands.add_parser("keys", help="the own token issuer's signing keys")
     keys_commands = keys.add_subparsers(required=True, metavar="ACTION")
     rotate = keys_commands.add_parser("rotate", help="new current key; the current one stays valid as previous")
-    rotate.add_argument("--local", action="store_true", help="in the running local stack rather than the AWS account")
+    rotated_where = rotate.add_mutually_exclusive_group()
+    rotated_where.add_argument("--local", action="store_true", help="in the running local stack, not the AWS account")
+    rotated_where.add_argument("--stage", help="a deployed stage (infra/stages/<stage>.json): its signing-key secret")
     rotate.add_argument("--moto-port", type=int, default=5000, help="port of the local stack's moto server")
     rotate.set_defaults(command=_keys_rotate)
 
@@ -260,34 +278,42 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def redrive(queue: str) -> int:
-    """Move every message of the queue's dead-letter queue back to it; returns how many moved.
+    """Move every message of the queue's dead-letter queue back to it; returns how many moved, also recorded as the
+    stage's `DlqRedriven` figure of the queue (its dashboard shows it; the operator's credentials may put metrics).
 
-    SQS's StartMessageMoveTask does this on AWS, but moto lacks it; receive, send and delete work on both.
+    SQS's StartMessageMoveTask does this on AWS, but moto lacks it (and AWS's China regions too); receive, send and
+    delete work everywhere.
     """
     sqs = client("sqs")
     source = sqs.get_queue_url(QueueName=dead_letter_queue(queue))["QueueUrl"]
     target = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
     moved = 0
-    while True:
-        messages = sqs.receive_message(
-            QueueUrl=source, MaxNumberOfMessages=10, WaitTimeSeconds=1, MessageAttributeNames=["All"]
-        ).get("Messages", [])
-        if not messages:
-            return moved
-        entries = [
-            {"Id": str(index), "MessageBody": m["Body"], "MessageAttributes": m.get("MessageAttributes", {})}
-            for index, m in enumerate(messages)
-        ]
-        sent = sqs.send_message_batch(QueueUrl=target, Entries=entries)
-        sent_ids = [entry["Id"] for entry in sent.get("Successful", [])]
-        if sent_ids:
-            sqs.delete_message_batch(
-                QueueUrl=source,
-                Entries=[{"Id": index, "ReceiptHandle": messages[int(index)]["ReceiptHandle"]} for index in sent_ids],
-            )
-        moved += len(sent_ids)
-        if sent.get("Failed"):
-            raise RuntimeError(f"moved {moved}, but {len(sent['Failed'])} could not be sent and stay in the DLQ")
+    try:
+        while True:
+            messages = sqs.receive_message(
+                QueueUrl=source, MaxNumberOfMessages=10, WaitTimeSeconds=1, MessageAttributeNames=["All"]
+            ).get("Messages", [])
+            if not messages:
+                return moved
+            entries = [
+                {"Id": str(index), "MessageBody": m["Body"], "MessageAttributes": m.get("MessageAttributes", {})}
+                for index, m in enumerate(messages)
+            ]
+            sent = sqs.send_message_batch(QueueUrl=target, Entries=entries)
+            sent_ids = [entry["Id"] for entry in sent.get("Successful", [])]
+            if sent_ids:
+                sqs.delete_message_batch(
+                    QueueUrl=source,
+                    Entries=[
+                        {"Id": index, "ReceiptHandle": messages[int(index)]["ReceiptHandle"]} for index in sent_ids
+                    ],
+                )
+            moved += len(sent_ids)
+            if sent.get("Failed"):
+                raise RuntimeError(f"moved {moved}, but {len(sent['Failed'])} could not be sent and stay in the DLQ")
+    finally:
+        if moved:
+            record("DlqRedriven", moved, queue=queue)
 
 
 def _redrive(args: argparse.Namespace) -> int:
@@ -299,6 +325,59 @@ def _redrive(args: argparse.Namespace) -> int:
     if moved is None:
         return 1
     print(f"moved {moved} messages from {dead_letter_queue(args.queue)} to {args.queue}")
+    return 0
+
+
+# --- quarantine (shared/core/quarantine.py, shared/intake/replay.py) ---
+
+
+def _month(value: str) -> str:
+    from shared.core.quarantine import MONTH
+
+    if not MONTH.fullmatch(value):
+        raise argparse.ArgumentTypeError("a month is written yyyy-mm, e.g. 2026-05")
+    return value
+
+
+def _quarantine_list(args: argparse.Namespace) -> int:
+    """References, channels and reasons only: the payloads hold personal data, the console links them."""
+    from shared.core import quarantine
+
+    month = args.month or f"{datetime.now(UTC):%Y-%m}"
+    entries = _on_target(args, "quarantine list", lambda settings: quarantine.month(settings, month))
+    if entries is None:
+        return 1
+    for entry in entries:
+        reference = entry.raw_key.rsplit("/", 1)[-1]
+        replayed = f" (replayed as {entry.replayed_as})" if entry.replayed_as else ""
+        when = f"{entry.received_at:%Y-%m-%dT%H:%M:%SZ}"
+        print(f"{when} {entry.channel} {reference} {entry.code}: {entry.message}{replayed}")
+    print(f"{len(entries)} quarantined in {month}")
+    return 0
+
+
+def _quarantine_replay(args: argparse.Namespace) -> int:
+    from shared.core.mailer import mail_sender
+    from shared.intake import replay
+
+    month = args.month or f"{datetime.now(UTC):%Y-%m}"
+
+    def replay_one(settings: Settings) -> Any:
+        entry = replay.find(settings, month, args.reference)
+        return replay.replay(settings, entry, mail_sender(settings), datetime.now(UTC))
+
+    try:
+        answer = _on_target(args, "quarantine replay", replay_one)
+    except replay.NotReplayable as error:
+        print(f"hotspot quarantine replay: {error}", file=sys.stderr)
+        return 1
+    if answer is None:
+        return 1
+    if answer.status >= 400:
+        code = answer.body.get("error", {}).get("code")
+        print(f"still not filed ({answer.status} {code}): quarantined again", file=sys.stderr)
+        return 1
+    print(f"filed as {answer.body['tracking_no']}{' (replayed before)' if answer.replayed else ''}")
     return 0
 
 
@@ -391,6 +470,10 @@ def _keys_rotate(args: argparse.Namespace) -> int:
 
     if args.local:
         _use_local_stack(args.moto_port)
+    elif args.stage:
+        from infra.cdk import stages
+
+        stages.use_stage(stages.load(args.stage))
     try:
         keys = auth.rotate_signing_key(get_settings())
     except (BotoCoreError, ClientError) as error:

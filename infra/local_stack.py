@@ -50,6 +50,8 @@ log = logging.getLogger("local_stack")
 
 # The county deploys in AWS's China regions; moto serves them like any other (ARNs in the aws-cn partition).
 REGION = "cn-north-1"
+# moto's dummy credentials for the local stack (any value works), no secret.
+MOTO_CREDENTIAL = "testing"
 SERVICES_DIR = Path(__file__).resolve().parents[1] / "services"
 # API base path -> service directory, as the custom domain's base-path mappings are set up on AWS.
 BASE_PATHS = {"intake": "intake", "cases": "routing", "reports": "reporting"}
@@ -184,10 +186,9 @@ def use_local_environment(endpoint: str) -> None:
     os.environ.update(
         {
             "AWS_ENDPOINT_URL": endpoint,
-            # moto's dummy credentials for the local stack, no secret.
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",  # nosec B105
-            "AWS_SESSION_TOKEN": "testing",
+            "AWS_ACCESS_KEY_ID": MOTO_CREDENTIAL,
+            "AWS_SECRET_ACCESS_KEY": MOTO_CREDENTIAL,
+            "AWS_SESSION_TOKEN": MOTO_CREDENTIAL,
             "AWS_DEFAULT_REGION": REGION,
             "AWS_REGION": REGION,
         }

@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
+from shared.core.aws import client
+from shared.core.settings import Settings
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -34,6 +37,12 @@ def load_service(service: str) -> ModuleType:
 
 def read_jsonl(name: str) -> list[dict]:
     return [json.loads(line) for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def raw_keys(settings: Settings) -> list[str]:
+    """The keys of every raw payload archived (raw/ of the raw bucket)."""
+    listed = client("s3").list_objects_v2(Bucket=settings.raw_bucket, Prefix="raw/")
+    return [item["Key"] for item in listed.get("Contents", [])]
 
 
 def receive_all(queue_url: str, sqs) -> list[dict]:

@@ -26,10 +26,20 @@ CASE_ITEM_ACTIONS = [
     "dynamodb:ConditionCheckItem",
 ]
 SEND = ["sqs:GetQueueUrl", "sqs:SendMessage"]
-# Each service's functions run in two roles: the API handler's (every HTTP route; Chalice makes it one function)
-# and the event handlers' (queue consumers and schedules), which alone send SMS and mail.
+# The roles are per group of functions with the same needs, not per function: a function of a group needs nearly
+# all the group's statements, so that roles of their own would repeat them with a difference of a statement or two.
+# - API: the API handler (every HTTP route: Chalice makes them one function, so one role whatever the route);
+# - EVENTS: a service's queue consumers and schedules, which work on the same items and queues (routing, the
+#   reminders and the sweeps all read and write cases and send to the queues; reporting's counter and its schedules
+#   all read the cases and write aggregates and reports) and alone have the failed-run destination;
+# - NOTIFY: routing's notification sender, the only function that sends SMS and mail to people outside (the SMS
+#   provider's key, the mailbox's password, SNS and SES sending are its alone), apart from routing's other events;
+# - ALARMS: the alarm notifier (where SNS cannot text): the SMS provider's key and the mailbox's password, nothing of
+#   the store.
+# Intake's event handlers (the mail queue and the mailbox poller) both file mail and answer it: one group.
 API_HANDLER = "APIHandler"
-API, EVENTS = "api", "events"
+API, EVENTS, NOTIFY, ALARMS = "api", "events", "notify", "alarms"
+GROUPS = {API_HANDLER: API, "SendNotifications": NOTIFY, "NotifyAlarm": ALARMS}
 # The partitions of the cases table the intake functions use (keys: shared/core/dal/__init__.py).
 INTAKE_PARTITIONS = ("CASE#*", "QUARANTINE#*", "MAILBOX#*")
 CONSUME = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
@@ -50,8 +60,8 @@ def signing_key_secret_arn(stack: cdk.Stack, stage: Stage) -> str:
 
 
 def group(function: str) -> str:
-    """The role a function of a service runs in: its API handler, or its queue consumers and schedules."""
-    return API if function == API_HANDLER else EVENTS
+    """The role a function (its logical id) runs in: GROUPS names those apart from the queue consumers and schedules."""
+    return GROUPS.get(function, EVENTS)
 
 
 def statements(
@@ -78,8 +88,9 @@ def statements(
         resource_name=f"/aws/lambda/{stack.stack_name}-*",
         arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
     )
+    own_logs = _allow("Logs", ["logs:CreateLogStream", "logs:PutLogEvents"], [logs, f"{logs}:*"])
     common = [
-        _allow("Logs", ["logs:CreateLogStream", "logs:PutLogEvents"], [logs, f"{logs}:*"]),
+        own_logs,
         _allow(
             "Idempotency",
             ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
@@ -181,11 +192,23 @@ def statements(
                 StringLike={"s3:prefix": [f"{learning.PREFIX}*"]},
             ),
         ]
+        cases_items = _allow("Cases", [*CASE_ITEM_ACTIONS, "dynamodb:Query"], [cases])
         store = [
-            _allow("Cases", [*CASE_ITEM_ACTIONS, "dynamodb:Query"], [cases]),
+            cases_items,
             _allow("CaseIndexes", ["dynamodb:Query"], [f"{cases_indexes}/*"]),
             _allow("SendMessages", SEND, [queue[f] for f in ("intake_queue", "events_queue", "notify_queue")]),
         ]
+        # The alarm notifier reads the SMS provider's key and the mailbox's SMTP password, and nothing of the store.
+        alarm_mail = (
+            [_allow("MailSubmission", ["secretsmanager:GetSecretValue"], [secrets["mail_smtp"]])]
+            if stage.mail == "imap"
+            else send_mail
+        )
+        alarms = {}
+        if res.undelivered_topic is not None:
+            # Lambda sends a failed invocation to its destination with the function's role.
+            undelivered = _allow("UndeliveredToTheirTopic", ["sns:Publish"], [res.undelivered_topic.topic_arn])
+            alarms[ALARMS] = [own_logs, *sms, *alarm_mail, undelivered]
         return {
             # The case API and console: staff tokens, operator entry; messages go out through the notify queue.
             API: [
@@ -197,16 +220,23 @@ def statements(
                 _allow("OperatorEntryClaimUploads", ["s3:GetObject", "s3:DeleteObject"], [quarantined_uploads]),
                 _allow("ConsoleQuarantineRawPayloadLinks", ["s3:GetObject"], [raw_objects("raw/*")]),
             ],
-            # Routing, reminders and the notification sender: SMS and mail, no staff keys, no objects.
+            # Routing, the reminders, the sweeps and the classifier's retraining: no staff keys, no SMS or mail.
             EVENTS: [
                 *common,
                 failed_runs,
-                *send_mail,
-                *sms,
                 *store,
                 *classifier,
-                _allow("ConsumeQueues", CONSUME, [queue["intake_queue"], queue["notify_queue"]]),
+                _allow("ConsumeComplaints", CONSUME, [queue["intake_queue"]]),
             ],
+            # The notification sender: the cases (deliveries, the complainant's contact), SMS and mail.
+            NOTIFY: [
+                *common,
+                cases_items,
+                *send_mail,
+                *sms,
+                _allow("ConsumeNotices", CONSUME, [queue["notify_queue"]]),
+            ],
+            **alarms,
         }
     if service == "reporting":
         store = [

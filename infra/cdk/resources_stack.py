@@ -13,6 +13,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3_notifications
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -41,6 +42,8 @@ from infra.resources import (
 from shared.core import observability, uploads
 
 UNCLAIMED_UPLOAD_DAYS = 2
+# The routing stack's alarm on the share of SMS failing (infra/cdk/service_stack.py), graphed on the dashboard.
+SMS_FAILURES_ALARM = "-sms-failures"
 
 
 def bucket_name(name: str) -> str:
@@ -99,9 +102,19 @@ class ResourcesStack(cdk.Stack):
             self.tables[field_of[definition["TableName"]]] = table
 
         self.alarm_topic = sns.Topic(self, "Alarms", topic_name=f"{stage.prefix}-alarms", enforce_ssl=True)
-        if stage.alarm_email:
-            self.alarm_topic.add_subscription(subscriptions.EmailSubscription(stage.alarm_email))
         acknowledge(self.alarm_topic, "AwsSolutions-SNS2", "Alarm notices name a queue and a count, no personal data.")
+        # Where SNS cannot text, the routing service's alarm notifier is subscribed to the topic (it texts and mails);
+        # what it could not deliver, and its own alarms, go to a topic of their own that only mails: an alarm about
+        # the notifier never comes back to it.
+        self.undelivered_topic: sns.Topic | None = None
+        mailed = self.alarm_topic
+        if stage.alarm_notifier:
+            self.undelivered_topic = mailed = sns.Topic(
+                self, "UndeliveredAlarms", topic_name=f"{stage.prefix}-alarms-undelivered", enforce_ssl=True
+            )
+            acknowledge(mailed, "AwsSolutions-SNS2", "Undelivered alarms name an alarm and a state, no personal data.")
+        if stage.alarm_email:
+            mailed.add_subscription(subscriptions.EmailSubscription(stage.alarm_email))
 
         self.queues: dict[str, sqs.Queue] = {}
         self.dlq_alarms: list[cloudwatch.Alarm] = []
@@ -189,6 +202,8 @@ class ResourcesStack(cdk.Stack):
             "CDK's bucket notification handler sets notifications on the stack's bucket, named at deploy time.",
         )
 
+        self._keep_handler_logs(stage)
+
         self.domain_name: apigateway.CfnDomainName | None = None
         if stage.domain:
             self._domain(stage)
@@ -200,6 +215,29 @@ class ResourcesStack(cdk.Stack):
         self.user_pool_client: cognito.UserPoolClient | None = None
         if stage.sign_in == "cognito":
             self._user_pool(stage)
+
+    def _keep_handler_logs(self, stage: Stage) -> None:
+        """CDK's own functions here (the bucket notification handler) get a log group with the stage's retention
+        too, made before the custom resources that invoke them (else Lambda makes one that never expires)."""
+        children = self.node.find_all()
+        groups = [
+            logs.CfnLogGroup(
+                self,
+                f"HandlerLogs{index}",
+                log_group_name=cdk.Fn.join("", ["/aws/lambda/", function.ref]),
+                retention_in_days=stage.log_retention_days,
+            )
+            for index, function in enumerate(
+                # CDK writes its handler as a plain resource of Lambda's type, not as a CfnFunction.
+                child
+                for child in children
+                if isinstance(child, cdk.CfnResource) and child.cfn_resource_type == "AWS::Lambda::Function"
+            )
+        ]
+        for child in children:
+            if isinstance(child, cdk.CfnResource) and child.cfn_resource_type.startswith("Custom::"):
+                for group in groups:
+                    child.add_dependency(group)
 
     def add_dashboard(self, stage: Stage, alarm_names: list[str]) -> None:
         """The stage's dashboard: the operators' figures (shared/core/observability.py) and every alarm's state.
@@ -221,7 +259,11 @@ class ResourcesStack(cdk.Stack):
             arn = self.format_arn(
                 service="cloudwatch", resource="alarm", resource_name=name, arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME
             )
-            alarms.append(cloudwatch.Alarm.from_alarm_arn(self, f"Watched-{name}", arn))
+            alarm = cloudwatch.Alarm.from_alarm_arn(self, f"Watched-{name}", arn)
+            alarms.append(alarm)
+            if name.endswith(SMS_FAILURES_ALARM):
+                # The share of SMS failing, with the alarm's threshold: the rate the alarm watches.
+                graphs.insert(0, cloudwatch.AlarmWidget(title="短信失败率 SMS failed (%)", alarm=alarm, width=8))
         dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=stage.prefix)
         dashboard.add_widgets(cloudwatch.AlarmStatusWidget(title="告警 Alarms", alarms=alarms, width=24))
         dashboard.add_widgets(*graphs)

@@ -23,12 +23,13 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
 from chalice.cdk import Chalice
 from constructs import Construct
 
 from infra.cdk import policies
 from infra.cdk.nag import acknowledge, acknowledge_wildcards
-from infra.cdk.resources_stack import ResourcesStack
+from infra.cdk.resources_stack import SMS_FAILURES_ALARM, ResourcesStack
 from infra.cdk.stages import Stage, secret_name
 from infra.resources import NAMED_RESOURCES, named
 from shared.core.settings import environment_settings
@@ -44,6 +45,11 @@ MISSING_WHEELS = "Could not install dependencies"
 # Schedules that must complete a run within a window (minutes): the reminders run every 15 minutes, so two
 # windows without a completed run mean deadlines pass unreminded.
 RUN_WINDOWS_MINUTES = {"RemindDeadlines": 30}
+# SMS through the provider fail too often when this share of the sends in a window fails, once there are enough of
+# them to tell (one refused number is not an outage).
+SMS_FAILURE_PERCENT = 20
+SMS_FAILURE_MIN_SENDS = 5
+SMS_WINDOW = cdk.Duration.minutes(15)
 # An API is slow when the 95th percentile of its answers takes longer than this (the citizen page on a phone).
 API_P95_LATENCY_MS = 3000
 
@@ -89,6 +95,14 @@ def environment(service: str, stage: Stage, res: ResourcesStack) -> dict[str, st
         variables.update(
             MAIL_IMAP_SECRET=res.secrets["mail_imap"].secret_name,
             MAIL_SMTP_SECRET=res.secrets["mail_smtp"].secret_name,
+        )
+    if stage.alarm_notifier and service == "routing":
+        # shared/routing/alarms.py: app.py registers the notifier on the topic named here.
+        variables.update(
+            ALARM_TOPIC=res.alarm_topic.topic_name,
+            ALARM_PHONES=json.dumps(stage.duty_phones),
+            ALARM_EMAIL=stage.alarm_email or "",
+            STAGE_PREFIX=stage.prefix,
         )
     if stage.domain:
         variables["PUBLIC_BASE_URL"] = f"https://{stage.domain.name}/{BASE_PATHS['intake']}"
@@ -146,7 +160,10 @@ class ServiceStack(cdk.Stack):
             "xray": stage.tracing,
             # What app.py reads at import: the queues its SQS handlers consume, by name (tokens would land
             # inside Chalice's Fn::Sub). The whole environment, by reference, is set on the functions below.
-            "environment_variables": {field.upper(): getattr(named(stage.prefix), field) for field in res.queues},
+            "environment_variables": {
+                **{field.upper(): getattr(named(stage.prefix), field) for field in res.queues},
+                **({"ALARM_TOPIC": f"{stage.prefix}-alarms"} if stage.alarm_notifier and service == "routing" else {}),
+            },
         }
         output = io.StringIO()
         # `chalice package` writes its work under the current directory (chalice.out/) and reports a package
@@ -160,6 +177,8 @@ class ServiceStack(cdk.Stack):
         self._patch_functions(stage, res, {**environment(service, stage, res), **extra_environment})
         self._name_api()
         self._watch_api(res)
+        if service == "routing":
+            self._watch_sms(stage, res)
         if stage.domain and res.domain_name:
             mapping = apigateway.CfnBasePathMapping(
                 self,
@@ -195,7 +214,10 @@ class ServiceStack(cdk.Stack):
             function_name = f"{self.stack_name}-{logical_id}"[:64]
             function.add_property_override("FunctionName", function_name)
             function.add_property_override("Role", self.roles[policies.group(logical_id)].role_arn)
-            self._watch_function(stage, res, logical_id, function_name)
+            # The notifier's own alarms cannot go to the topic it serves (it would be asked to tell of its own failure).
+            watched_by = res.undelivered_topic if policies.group(logical_id) == policies.ALARMS else res.alarm_topic
+            assert watched_by is not None
+            self._watch_function(stage, watched_by, logical_id, function_name)
             if not stage.tracing:
                 # Chalice writes PassThrough, X-Ray all the same, which AWS's China regions do not have.
                 function.add_property_deletion_override("Tracing")
@@ -208,6 +230,17 @@ class ServiceStack(cdk.Stack):
                     function.add_property_override(f"{properties}.Queue", queue_by_name[queue_name].queue_arn)
                     # Without it Lambda deletes the messages a handler reported as failed.
                     function.add_property_override(f"{properties}.FunctionResponseTypes", ["ReportBatchItemFailures"])
+                if event["Type"] == "SNS":
+                    # The alarm notifier: SNS invokes it asynchronously; one more try, then the message goes to the
+                    # undelivered-alarms topic, which mails it (its errors alarm goes there too).
+                    function.add_property_override(f"{properties}.Topic", res.alarm_topic.topic_arn)
+                    function.add_property_override(
+                        "EventInvokeConfig",
+                        {
+                            "MaximumRetryAttempts": 1,
+                            "DestinationConfig": {"OnFailure": {"Type": "SNS", "Destination": watched_by.topic_arn}},
+                        },
+                    )
                 if event["Type"] == "Schedule":
                     function.add_property_override(f"{properties}.State", "ENABLED" if stage.schedules else "DISABLED")
                     # EventBridge invokes asynchronously: a run that still fails after Lambda's retries is sent
@@ -232,7 +265,7 @@ class ServiceStack(cdk.Stack):
         self.alarm_names.append(name)
         return name
 
-    def _alarm(self, res: ResourcesStack, construct_id: str, metric: cloudwatch.IMetric, threshold: float) -> None:
+    def _alarm(self, topic: sns.ITopic, construct_id: str, metric: cloudwatch.IMetric, threshold: float) -> None:
         alarm = cloudwatch.Alarm(
             self,
             construct_id,
@@ -243,9 +276,9 @@ class ServiceStack(cdk.Stack):
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
-        alarm.add_alarm_action(cloudwatch_actions.SnsAction(res.alarm_topic))
+        alarm.add_alarm_action(cloudwatch_actions.SnsAction(topic))
 
-    def _watch_function(self, stage: Stage, res: ResourcesStack, logical_id: str, function_name: str) -> None:
+    def _watch_function(self, stage: Stage, topic: sns.ITopic, logical_id: str, function_name: str) -> None:
         """The function's log group, made here with the stage's retention (Lambda's own never expires), and its
         alarms: any error or throttle in five minutes."""
         logs.CfnLogGroup(
@@ -262,7 +295,7 @@ class ServiceStack(cdk.Stack):
                 statistic="Sum",
                 period=cdk.Duration.minutes(5),
             )
-            self._alarm(res, f"{logical_id}-{metric_name.lower()}", metric, 1)
+            self._alarm(topic, f"{logical_id}-{metric_name.lower()}", metric, 1)
 
     def _watch_runs(self, stage: Stage, res: ResourcesStack, logical_id: str, function_name: str, minutes: int) -> None:
         """Runs completed (invocations less errors) in the window: none, or no data at all, is an alarm; it acts
@@ -305,7 +338,7 @@ class ServiceStack(cdk.Stack):
             statistic="Sum",
             period=cdk.Duration.minutes(5),
         )
-        self._alarm(res, "api-5xx", errors, 5)
+        self._alarm(res.alarm_topic, "api-5xx", errors, 5)
         latency = cloudwatch.Metric(
             namespace="AWS/ApiGateway",
             metric_name="Latency",
@@ -313,4 +346,27 @@ class ServiceStack(cdk.Stack):
             statistic="p95",
             period=cdk.Duration.minutes(5),
         )
-        self._alarm(res, "api-latency-p95", latency, API_P95_LATENCY_MS)
+        self._alarm(res.alarm_topic, "api-latency-p95", latency, API_P95_LATENCY_MS)
+
+    def _watch_sms(self, stage: Stage, res: ResourcesStack) -> None:
+        """The share of SMS the provider refused or failed (shared/routing/sms.py counts every send)."""
+
+        def metric(name: str) -> cloudwatch.Metric:
+            return cloudwatch.Metric(
+                namespace=stage.prefix,
+                metric_name=name,
+                dimensions_map={"provider": stage.sms_provider},
+                statistic="Sum",
+                period=SMS_WINDOW,
+            )
+
+        percent_failed = cloudwatch.MathExpression(
+            expression=(
+                f"IF(FILL(failed, 0) + FILL(sent, 0) >= {SMS_FAILURE_MIN_SENDS}, "
+                "100 * FILL(failed, 0) / (FILL(failed, 0) + FILL(sent, 0)), 0)"
+            ),
+            using_metrics={"failed": metric("SmsFailed"), "sent": metric("SmsSent")},
+            label="SMS failed (%)",
+            period=SMS_WINDOW,
+        )
+        self._alarm(res.alarm_topic, SMS_FAILURES_ALARM.removeprefix("-"), percent_failed, SMS_FAILURE_PERCENT)

@@ -19,6 +19,7 @@ STAGES_DIR = Path(__file__).resolve().parents[1] / "stages"
 STAGE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
 # The retention periods CloudWatch Logs offers, from six months on.
 LOG_RETENTION_DAYS = (180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 CERTIFICATE_ARN = re.compile(r"^arn:(aws|aws-cn):acm:([a-z0-9-]+):(\d{12}):certificate/([0-9a-f-]+)$")
 
 
@@ -56,14 +57,23 @@ class Stage(BaseModel):
     # Staff tokens from a Cognito user pool, or from the system's own issuer (shared/core/auth.py).
     sign_in: Literal["cognito", "own"]
     tracing: bool
-    # Who gets the alarm topic's mail (dead-lettered messages); none: subscribe later.
+    # Who gets the alarms by mail: the topic's email subscription, or where SNS cannot text, the alarm notifier's
+    # mail (SMTP) and the undelivered-alarms topic's subscription; none: subscribe later.
     alarm_email: str | None = None
+    # The duty phones (E.164) the alarm notifier texts where SNS cannot (AWS's China regions).
+    duty_phones: list[str] = Field(default=[], max_length=10)
     # How long the functions' logs are kept: China's Cybersecurity Law asks for at least six months.
     log_retention_days: int = Field(default=180, ge=180)
 
     @property
     def china(self) -> bool:
         return self.region.startswith("cn-")
+
+    @property
+    def alarm_notifier(self) -> bool:
+        """SNS cannot text from AWS's China regions: there a function on the alarm topic texts the duty phones by the
+        stage's SMS provider and mails by SMTP (shared/routing/alarms.py); elsewhere the topic mails by itself."""
+        return self.china
 
     @property
     def prefix(self) -> str:
@@ -85,6 +95,12 @@ class Stage(BaseModel):
             refused = [what for what, chosen in missing.items() if chosen]
             if refused:
                 raise ValueError(f"AWS's China regions offer none of: {', '.join(refused)}")
+        if any(not E164.match(phone) for phone in self.duty_phones):
+            raise ValueError("duty_phones are E.164 numbers, e.g. +8613900000000")
+        if self.production and self.alarm_notifier and not (self.duty_phones or self.alarm_email):
+            raise ValueError(
+                "a production stage names duty_phones or alarm_email: the alarm notifier tells nobody else"
+            )
         if self.log_retention_days not in LOG_RETENTION_DAYS:
             raise ValueError(f"log_retention_days must be one of CloudWatch's: {LOG_RETENTION_DAYS}")
         if self.domain:
@@ -116,7 +132,10 @@ def use_stage(stage: Stage) -> None:
     from shared.core.settings import SECRET_SETTINGS, environment_settings
 
     os.environ.pop("AWS_ENDPOINT_URL", None)
-    os.environ.update(AWS_REGION=stage.region, AWS_DEFAULT_REGION=stage.region)
+    # The figures the CLI records (`hotspot redrive`) go where the stage's functions put theirs.
+    os.environ.update(
+        AWS_REGION=stage.region, AWS_DEFAULT_REGION=stage.region, POWERTOOLS_METRICS_NAMESPACE=stage.prefix
+    )
     reset_clients()
     account = client("sts").get_caller_identity()["Account"]
     names = named(stage.prefix)

@@ -10,13 +10,13 @@ from typing import Any
 from chalice import Chalice, Cron, Rate, Response
 from chalice.app import Request
 
-from shared.core import http, openapi
+from shared.core import http
 from shared.core.batch import PartialItemFailureResponse, process_messages
 from shared.core.http import StaffCall, guarded, json_response, query_params, staff_json, staff_page
 from shared.core.pages import Page
 from shared.core.settings import Settings, environment_settings, get_settings
 from shared.core.staff_pages import Where
-from shared.reporting import dashboard, hotspots, materials, records, reports, stats
+from shared.reporting import dashboard, hotspots, materials, openapi, records, reports, stats
 
 app = Chalice(app_name="hotspot-reporting", configure_logs=False)
 
@@ -143,7 +143,7 @@ def submit_material(call: StaffCall, material: str) -> tuple[int, dict]:
 @app.route("/openapi.json", methods=["GET"])
 @guarded
 def get_openapi() -> Response:
-    return json_response(200, openapi.staff_document(app.routes, get_settings().reports_base_path, "统计报表 API"))
+    return json_response(200, openapi.document(app.routes, get_settings().reports_base_path))
 
 
 @app.route("/health", methods=["GET"])

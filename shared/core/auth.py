@@ -47,6 +47,8 @@ _jwks_failed_at: dict[str, float] = {}
 # The own issuer's claim: the account's token generation when the token was issued. Deactivating the account,
 # resetting its password or signing out raises the generation, which ends every token issued before.
 GENERATION_CLAIM = "hotspot:gen"
+# The `token_use` of an ID token (Cognito's word for the token kind; the own issuer issues ID tokens too).
+ID_KIND = "id"
 
 
 class Role(StrEnum):
@@ -118,6 +120,20 @@ def require_department(principal: Principal, department: str | None) -> None:
     if principal.role in DEPARTMENT_ROLES and department is not None and principal.department == department:
         return
     raise ApiError(403, "forbidden", "只能查看或处理本部门的案件")
+
+
+def case_not_found() -> ApiError:
+    """What a caller is answered for a case that does not exist, or that it may not know of."""
+    return ApiError(404, "not_found", "未找到该案件")
+
+
+def require_case_scope(principal: Principal, department: str | None) -> None:
+    """A case of another department is answered exactly as a missing one: a refused caller learns nothing of it,
+    not even that its number exists."""
+    try:
+        require_department(principal, department)
+    except ApiError:
+        raise case_not_found() from None
 
 
 # --- verification ---------------------------------------------------------------------------------------------
@@ -227,8 +243,7 @@ def forget_session(subject: str) -> None:
 def _check_claims(settings: Settings, claims: _Claims, now: datetime) -> None:
     if claims.iss != settings.auth_issuer:
         raise _invalid()
-    # The token kind, no password.
-    if claims.token_use == "id":  # nosec B105
+    if claims.token_use == ID_KIND:
         audiences = [claims.aud] if isinstance(claims.aud, str) else claims.aud or []
         if settings.auth_audience not in audiences:
             raise _invalid()
@@ -238,6 +253,9 @@ def _check_claims(settings: Settings, claims: _Claims, now: datetime) -> None:
     if claims.iat > moment + leeway or (claims.nbf is not None and claims.nbf > moment + leeway):
         raise _invalid()
     if claims.exp <= moment - leeway:
+        raise _expired()
+    # An external issuer's token cannot be ended by the account's generation: its age is bounded instead.
+    if settings.auth_jwks_url and claims.iat <= moment - leeway - settings.auth_external_token_max_seconds:
         raise _expired()
 
 
@@ -429,8 +447,7 @@ def issue_token(
         "aud": settings.auth_audience,
         "sub": principal.subject,
         "name": principal.name,
-        # The token kind, no password.
-        "token_use": "id",  # nosec B105
+        "token_use": ID_KIND,
         "custom:role": principal.role.value,
         "iat": int(now.timestamp()),
         "nbf": int(now.timestamp()),

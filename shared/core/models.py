@@ -124,6 +124,10 @@ class Complainant(BaseModel):
         return None
 
 
+# The shape of a tracking number (shared/core/filing.py new_tracking_no: the prefix, then the date and six digits).
+TRACKING_NO_PATTERN = r"[A-Z]{1,8}[0-9]{6,20}"
+
+
 class Case(BaseModel):
     """One complaint from intake to close; the tracking number is its id."""
 

@@ -32,6 +32,8 @@ class QuarantineEntry(BaseModel):
     code: str
     message: str
     fields: list[FieldError]
+    # The complaint a replay filed after the fix (shared/intake/replay.py).
+    replayed_as: str | None = None
 
 
 def add(settings: Settings, channel: Channel, raw_key: str, error: ApiError, now: datetime) -> None:
@@ -39,6 +41,10 @@ def add(settings: Settings, channel: Channel, raw_key: str, error: ApiError, now
         channel=channel, received_at=now, raw_key=raw_key, code=error.code, message=error.message, fields=error.fields
     )
     QuarantineStore(settings).add(now, raw_key.rsplit("/", 1)[-1], entry.model_dump(mode="json"))
+
+
+def mark_replayed(settings: Settings, entry: QuarantineEntry, tracking_no: str) -> None:
+    QuarantineStore(settings).mark_replayed(entry.received_at, entry.raw_key.rsplit("/", 1)[-1], tracking_no)
 
 
 def month(settings: Settings, month: str) -> list[QuarantineEntry]:

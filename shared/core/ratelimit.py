@@ -8,7 +8,7 @@ from datetime import datetime
 
 from shared.core.dal.idempotency import RateLimitStore
 from shared.core.errors import ApiError
-from shared.core.observability import logger
+from shared.core.observability import count, logger
 from shared.core.settings import Settings
 
 
@@ -44,5 +44,6 @@ def admit(
 
 
 def refused(scope: str, code: str) -> None:
-    """One inbound request refused before it was stored."""
+    """One inbound request refused before it was stored: logged and counted (metric InboundRefused), never kept."""
     logger.info("inbound refused unstored", extra={"scope": scope, "code": code})
+    count("InboundRefused", scope=scope)

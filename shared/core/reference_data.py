@@ -7,10 +7,11 @@ by editing `departments.json`, never code.
 import json
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 DATA_DIR = Path(__file__).parents[1] / "data"
 
@@ -145,3 +146,32 @@ def supervisor() -> Department:
 
 def routing_rules() -> tuple[str, ...]:
     return _departments_file().routing_rules
+
+
+# --- codes in request bodies: checked against the files, and stated as their enum in the OpenAPI documents ---
+
+
+def _known_department(code: str) -> str:
+    if code not in _department_index():
+        raise PydanticCustomError("invalid_department", "不认识的部门代码，请按部门名录选择")
+    return code
+
+
+def _known_category(code: str) -> str:
+    if code not in _category_index():
+        raise PydanticCustomError("invalid_category", "不认识的问题类别")
+    return code
+
+
+def _department_enum(schema: dict[str, Any]) -> None:
+    schema["enum"] = [department.code for department in departments()]
+
+
+def _category_enum(schema: dict[str, Any]) -> None:
+    schema["enum"] = [category.code for category in categories()]
+
+
+DepartmentCode = Annotated[
+    str, Field(max_length=20, json_schema_extra=_department_enum), AfterValidator(_known_department)
+]
+CategoryCode = Annotated[str, Field(max_length=40, json_schema_extra=_category_enum), AfterValidator(_known_category)]

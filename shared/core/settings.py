@@ -155,6 +155,9 @@ class Settings(BaseSettings):
     # An own-issuer token is checked against its account (active, role, token generation) on each request; the
     # account is re-read at most this often per function instance, so a deactivation ends tokens within it.
     auth_session_cache_seconds: int = Field(default=5, ge=0, le=60)
+    # A token of an external issuer (a JWKS URL: Cognito, an OIDC provider) carries no account generation, so it
+    # cannot be ended early; it is refused once this old (from its `iat`), however far its `exp` is.
+    auth_external_token_max_seconds: int = Field(default=3600, ge=300, le=86400)
     # Lifetime of a token issued at login, and login attempts allowed per client IP.
     auth_token_seconds: int = 8 * 3600
     logins_per_ip_per_hour: int = 60
@@ -162,6 +165,13 @@ class Settings(BaseSettings):
     # maximum); counting starts again after a maximum's quiet.
     login_free_failures: int = Field(default=3, ge=1)
     login_max_delay_seconds: int = Field(default=3600, ge=60)
+    # The alarm notifier (shared/routing/alarms.py), in stages where SNS cannot text: the stage's alarm topic it is
+    # subscribed to (app.py registers it only when named), the duty phones (E.164) and the operators' mailbox it
+    # tells, and the stage's name prefix, taken off alarm names to keep an SMS short.
+    alarm_topic: str = ""
+    alarm_phones: list[str] = []
+    alarm_email: str = ""
+    stage_prefix: str = "hotspot"
 
 
 class SecretsNotConfigured(Exception):

@@ -10,9 +10,11 @@ from pydantic import BaseModel
 
 from shared.core import openapi
 from shared.core.filing import ComplaintRequest, Receipt
+from shared.core.models import TRACKING_NO_PATTERN
 from shared.core.openapi import FORM, HTML, Body, Doc, ErrorBody
 from shared.core.uploads import UploadSlot
-from shared.intake.web import UploadRequest
+from shared.intake.sms_inbound import Provider
+from shared.intake.web import ASSETS, UploadRequest
 
 
 class Named(BaseModel):
@@ -91,12 +93,15 @@ class ComplaintForm(BaseModel):
     token: str | None = None
 
 
+# Every route but the static assets reads the settings first: 503 while the service's secrets are not configured.
+_NOT_CONFIGURED: dict[int, tuple[str, Body]] = {503: ("尚未完成配置，暂时无法提供服务", ErrorBody)}
 _JSON_ERRORS: dict[int, tuple[str, Body]] = {
     400: ("无法解析的请求", ErrorBody),
     413: ("请求过大", ErrorBody),
     415: ("不支持的 Content-Type", ErrorBody),
     422: ("内容有误：字段和原因见 fields", ErrorBody),
     429: ("操作过于频繁", ErrorBody),
+    **_NOT_CONFIGURED,
 }
 _PAGE_ERRORS: dict[int, tuple[str, Body]] = {
     400: ("无法识别的表单：表单页，错误显示在页面上", HTML),
@@ -104,6 +109,7 @@ _PAGE_ERRORS: dict[int, tuple[str, Body]] = {
     415: ("不是表单提交：表单页", HTML),
     422: ("内容有误：表单页，错误显示在对应字段旁，已填内容保留", HTML),
     429: ("操作过于频繁：表单页", HTML),
+    **_NOT_CONFIGURED,
 }
 
 DOCS: dict[str, Doc] = {
@@ -120,6 +126,7 @@ DOCS: dict[str, Doc] = {
             200: ("办理进度", ComplaintStatus),
             404: ("编号不存在或查询码不对（两者看起来一样）", ErrorBody),
             429: ("查询过于频繁", ErrorBody),
+            **_NOT_CONFIGURED,
         },
     ),
     "post_upload": Doc(
@@ -130,7 +137,7 @@ DOCS: dict[str, Doc] = {
     "get_page": Doc(
         "投诉页面（HTML）",
         query=(("attachment", "已上传的附件（可重复）"), ("key", "S3 上传后跳转回来时带上的附件")),
-        responses={200: ("投诉页面", HTML)},
+        responses={200: ("投诉页面", HTML), **_NOT_CONFIGURED},
     ),
     "post_page": Doc(
         "提交投诉表单（HTML 表单，无需 JavaScript）",
@@ -141,28 +148,44 @@ DOCS: dict[str, Doc] = {
     "get_status_page": Doc(
         "查询办理进度页面（HTML）",
         query=(("no", "投诉编号"), ("code", "查询码")),
-        responses={200: ("查询表单或办理进度", HTML), 404: ("未找到：查询表单和提示", HTML), 429: ("过于频繁", HTML)},
+        responses={
+            200: ("查询表单或办理进度", HTML),
+            404: ("未找到：查询表单和提示", HTML),
+            429: ("过于频繁", HTML),
+            **_NOT_CONFIGURED,
+        },
     ),
     "get_asset": Doc(
-        "页面的样式表和脚本", responses={200: ("CSS 或 JavaScript", "text/plain"), 404: ("没有该文件", ErrorBody)}
+        "页面的样式表和脚本",
+        responses={200: ("CSS 或 JavaScript", ("text/css", "text/javascript")), 404: ("没有该文件", ErrorBody)},
     ),
-    "get_published_page": Doc("典型案例公开页面（HTML，已去除个人信息）", responses={200: ("典型案例列表", HTML)}),
+    "get_published_page": Doc(
+        "典型案例公开页面（HTML，已去除个人信息）", responses={200: ("典型案例列表", HTML), **_NOT_CONFIGURED}
+    ),
     "get_published_feed": Doc(
-        "典型案例数据（JSON，已去除个人信息，最新的在前）", responses={200: ("典型案例列表", PublishedFeed)}
+        "典型案例数据（JSON，已去除个人信息，最新的在前）",
+        responses={200: ("典型案例列表", PublishedFeed), **_NOT_CONFIGURED},
     ),
-    "get_answers_page": Doc("咨询答复公开页面（HTML，已去除个人信息）", responses={200: ("咨询答复列表", HTML)}),
+    "get_answers_page": Doc(
+        "咨询答复公开页面（HTML，已去除个人信息）", responses={200: ("咨询答复列表", HTML), **_NOT_CONFIGURED}
+    ),
     "get_answers_feed": Doc(
         "咨询答复数据（JSON：标题、问题、答复、答复部门、公开时间；已去除个人信息，最新的在前）",
-        responses={200: ("咨询答复列表", AnswersFeed)},
+        responses={200: ("咨询答复列表", AnswersFeed), **_NOT_CONFIGURED},
     ),
-    "get_openapi": Doc("本文档", responses={200: ("OpenAPI 3.1 文档", "application/json")}),
-    "health": Doc("健康检查", responses={200: ("正常", "application/json")}),
+    "get_openapi": Doc("本文档", responses={200: ("OpenAPI 3.1 文档", "application/json"), **_NOT_CONFIGURED}),
+    "health": Doc("健康检查", responses={200: ("正常", "application/json"), **_NOT_CONFIGURED}),
 }
 
 
 def document(routes: Mapping[str, Mapping[str, Any]], base_path: str, title: str = "行政执法投诉受理 API") -> dict:
     """OpenAPI 3.1 for the intake app's `routes`."""
-    return openapi.document(routes, base_path, title, DOCS, _generic)
+    parameters: dict[str, Mapping[str, Any]] = {
+        "tracking_no": {"type": "string", "pattern": f"^{TRACKING_NO_PATTERN}$"},
+        "provider": {"type": "string", "enum": [provider.value for provider in Provider]},
+        "name": {"type": "string", "enum": list(ASSETS)},  # the page's stylesheet and script
+    }
+    return openapi.document(routes, base_path, title, DOCS, _generic, parameters)
 
 
 def _generic(path: str, method: str, entry: Any) -> Doc:

@@ -7,6 +7,7 @@ second form that S3 redirects back here); `intake.js` only makes uploading smoot
 (hotlines, letter box, email, dates) is read from `shared/data/campaign.json`.
 """
 
+import contextlib
 import hashlib
 import re
 import secrets
@@ -168,19 +169,20 @@ def _field(name: str, message: str) -> FieldError:
 def submit_form(
     settings: Settings, body: bytes, content_type: str, client_ip: str, where: Site, now: datetime | None = None
 ) -> Page:
-    """The form POST: archive, check as the JSON API does, store once per form token, answer with a page."""
+    """The form POST: the cheap checks, archive, check as the JSON API does, store once per form token, answer with
+    a page."""
     now = now or datetime.now(UTC)
+    try:
+        ratelimit.admit(settings, "submit-ip", client_ip, settings.submissions_per_ip_per_hour, body, now)
+    except ApiError as error:
+        return _refused_unstored(settings, where, client_ip, body, error, now)
     raw_key = filing.archive_raw(settings, Channel.web, body, content_type, now)
     values: dict[str, str] = {}
     attachments: list[str] = []
     try:
         if (content_type or "").split(";", 1)[0].strip().lower() != FORM:
             raise ApiError(415, "unsupported_media_type", "请通过投诉页面上的表单提交")
-        if len(body) > settings.max_body_bytes:
-            raise ApiError(413, "payload_too_large", f"提交的内容超过 {settings.max_body_bytes // 1024} KB 上限")
         values, attachments = read_form(body)
-        # After reading the form, so that a person who is refused keeps what they wrote.
-        ratelimit.enforce(settings, "submit-ip", client_ip, settings.submissions_per_ip_per_hour, 3600, now)
         request = request_from_form(values, attachments)
         token = values.get("token", "")
         # A double click or a reload sends the same token: the first answer comes back, no second complaint.
@@ -193,6 +195,20 @@ def submit_form(
             settings, where, client_ip, attachments, now, rejected.status, values, error, filing.raw_ref(raw_key)
         )
     return Page(answer.status, render("receipt.html", base=where.base_path, receipt=answer.body))
+
+
+def _refused_unstored(
+    settings: Settings, where: Site, client_ip: str, body: bytes, error: ApiError, now: datetime
+) -> Page:
+    """A form refused by the cheap checks (shared/core/ratelimit.py admit): nothing of it stored, no reference; the
+    form again with what the person wrote when it is within the size limit and readable."""
+    values: dict[str, str] = {}
+    attachments: list[str] = []
+    if len(body) <= settings.max_body_bytes:
+        with contextlib.suppress(ApiError):  # unreadable: the empty form
+            values, attachments = read_form(body)
+    values.pop("token", None)
+    return form_page(settings, where, client_ip, attachments, now, error.status, values, error)
 
 
 # --- uploads --------------------------------------------------------------------------------------------------

@@ -94,6 +94,8 @@ _KEYS = {
     "campaign": re.compile(r"campaign:([^:]+)"),
     "phase": re.compile(r"phase:([^:]+):(\d{1,2})"),
 }
+# Every period key's shape in one pattern (the OpenAPI documents state it).
+KEY_PATTERN = "^(" + "|".join(pattern.pattern for pattern in _KEYS.values()) + ")$"
 
 
 def period(key: str) -> Period:

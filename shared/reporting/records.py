@@ -25,6 +25,7 @@ from shared.core.dal.cases import CaseStore
 from shared.core.dal.items import ConditionFailed
 from shared.core.dal.records import RecordStore
 from shared.core.errors import ApiError, FieldError, from_validation_error, parse_model
+from shared.core.models import TRACKING_NO_PATTERN
 from shared.core.observability import logger
 from shared.core.settings import Settings
 from shared.reporting import periods
@@ -44,14 +45,6 @@ class RecordKind(StrEnum):
 FIGURES = {RecordKind.lawsuits: "lawsuits_lost", RecordKind.accountability: "wrong_decision_accountability"}
 
 
-def _department(code: str) -> str:
-    try:
-        reference_data.department(code)
-    except KeyError:
-        raise PydanticCustomError("invalid_department", "不认识的部门代码，请按部门名录选择") from None
-    return code
-
-
 def _not_future(day: date) -> date:
     if day > datetime.now(reference_data.county_timezone()).date():
         raise PydanticCustomError("invalid_future_date", "日期不能晚于今天")
@@ -59,12 +52,12 @@ def _not_future(day: date) -> date:
 
 
 def _tracking_no(value: str) -> str:
-    if not re.fullmatch(r"[A-Z]{1,8}[0-9]{6,20}", value):
+    if not re.fullmatch(TRACKING_NO_PATTERN, value):
         raise PydanticCustomError("invalid_tracking_no", "投诉编号格式不正确")
     return value
 
 
-Department = Annotated[str, Field(max_length=20), AfterValidator(_department)]
+Department = reference_data.DepartmentCode
 Text = Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(text.check_text)]
 Short = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(text.check_name)]
 PastDate = Annotated[date, AfterValidator(_not_future)]
@@ -107,7 +100,7 @@ class AccountabilityUpdate(AccountabilityIn):
     version: int = Field(ge=1)
 
 
-_MODELS: dict[RecordKind, tuple[type[_RecordIn], type[_RecordIn]]] = {
+MODELS: dict[RecordKind, tuple[type[_RecordIn], type[_RecordIn]]] = {
     RecordKind.lawsuits: (LawsuitIn, LawsuitUpdate),
     RecordKind.accountability: (AccountabilityIn, AccountabilityUpdate),
 }
@@ -164,7 +157,7 @@ def _fields(body: _RecordIn) -> dict[str, Any]:
 def add_record(settings: Settings, principal: Principal, kind: str, body: bytes, now: datetime | None = None) -> dict:
     require_role(principal, Role.county_admin)
     record_kind = _kind(kind)
-    parsed = parse_model(_MODELS[record_kind][0], body)
+    parsed = parse_model(MODELS[record_kind][0], body)
     _check_case(settings, parsed)
     at = (now or datetime.now(UTC)).isoformat()
     record = {
@@ -197,7 +190,7 @@ def update_record(
     """Replace a record's fields; 409 when someone changed it since the version the caller read."""
     require_role(principal, Role.county_admin)
     record_kind = _kind(kind)
-    parsed = parse_model(_MODELS[record_kind][1], body)
+    parsed = parse_model(MODELS[record_kind][1], body)
     _check_case(settings, parsed)
     store = RecordStore(settings)
     before = _load(store, record_kind, record_id)

@@ -19,7 +19,7 @@ import json
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -81,13 +81,18 @@ class Report(BaseModel):
     files: list[ReportFile]
 
 
+def _scope_enum(schema: dict[str, Any]) -> None:
+    schema["enum"] = scopes()
+
+
 class ReportRequest(BaseModel):
     """POST /reports: a period key (default: the whole campaign), one scope (default: the caller's)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    period: str | None = Field(default=None, max_length=40)
-    scope: str | None = Field(default=None, max_length=20)
+    # The key's shape and the scopes are checked by the logic (422 unknown_period, unknown_scope) and stated here.
+    period: Annotated[str, Field(max_length=40, json_schema_extra={"pattern": periods.KEY_PATTERN})] | None = None
+    scope: Annotated[str, Field(max_length=20, json_schema_extra=_scope_enum)] | None = None
     formats: list[Format] = Field(default_factory=lambda: list(ALL_FORMATS), min_length=1)
 
 

@@ -17,7 +17,15 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import to_jsonable_python
 
-from shared.core.auth import COUNTY_WIDE_ROLES, Principal, Role, require_department, require_role
+from shared.core.auth import (
+    COUNTY_WIDE_ROLES,
+    Principal,
+    Role,
+    case_not_found,
+    require_case_scope,
+    require_department,
+    require_role,
+)
 from shared.core.dal.cases import CaseStore
 from shared.core.dal.items import ConditionFailed
 from shared.core.errors import ApiError, from_validation_error
@@ -30,10 +38,6 @@ READERS = (Role.county_admin, Role.dept_head, Role.dept_officer, Role.auditor)
 # Index reads one list request may make while filters skip items, before it answers with a cursor.
 MAX_READS = 10
 TRIAGE_STATUSES = (Status.routed, Status.transferred)
-
-
-def _not_found() -> ApiError:
-    return ApiError(404, "not_found", "未找到该案件")
 
 
 class CaseQuery(BaseModel):
@@ -193,7 +197,7 @@ def get_case(settings: Settings, principal: Principal, tracking_no: str, now: da
     require_role(principal, *READERS)
     store = CaseStore(settings)
     case = _load(store, tracking_no)
-    require_department(principal, case.department)
+    require_case_scope(principal, case.department)
     complainant = store.complainant(tracking_no) if case.has_complainant else None
     revealable = complainant is not None and confidentiality.reveal_rule(principal, case, complainant) is not None
     return {
@@ -212,7 +216,7 @@ def get_case(settings: Settings, principal: Principal, tracking_no: str, now: da
 def _load(store: CaseStore, tracking_no: str) -> Case:
     case = store.get(tracking_no) if tracking_no.isascii() and len(tracking_no) <= 40 else None
     if case is None:
-        raise _not_found()
+        raise case_not_found()
     return case
 
 
@@ -271,7 +275,9 @@ def act(
 ) -> dict:
     """Take one workflow action; the new case, or 403 / 404 / 409 / 422 as shared/routing/workflow.py decides."""
     now = now or datetime.now(UTC)
-    workflow.rule(action)  # an unknown action is a 404 before anything else
+    # An unknown action is a 404 before anything else; a role that may not take it is refused before the case is
+    # read, so that the answer says nothing of whether the case exists.
+    require_role(principal, *workflow.rule(action).roles)
     try:
         parsed = json.loads(body or b"{}")
     except (ValueError, UnicodeDecodeError):

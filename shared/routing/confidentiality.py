@@ -10,17 +10,18 @@ tells the caller nothing; it is logged.
 import uuid
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from shared.core import ratelimit, reference_data
-from shared.core.auth import DEPARTMENT_ROLES, Principal, Role, require_department, require_role
+from shared.core.auth import DEPARTMENT_ROLES, Principal, Role, case_not_found, require_case_scope, require_role
 from shared.core.dal.cases import CaseStore
 from shared.core.errors import ApiError, parse_model
 from shared.core.models import AuditEvent, Case, Complainant
 from shared.core.observability import logger
 from shared.core.settings import Settings
+from shared.core.text import check_text
 from shared.routing import notifications, outbox, router
 
 
@@ -56,20 +57,26 @@ RELAYERS = (Role.county_admin, *DEPARTMENT_ROLES)
 class RevealBody(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    reason: str = Field(min_length=2, max_length=200)
+    # Kept in the audit event: no control characters, like every text staff write.
+    reason: Annotated[str, Field(min_length=2, max_length=200), AfterValidator(check_text)]
+
+
+def _relay_limit(schema: dict[str, Any]) -> None:
+    schema["maxLength"] = rules().relay_chars  # checked in `relay`, with its own message
 
 
 class RelayBody(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    text: str = Field(min_length=1)
+    # Sent to the complainant as an SMS or mail: no control characters.
+    text: Annotated[str, Field(min_length=1, json_schema_extra=_relay_limit), AfterValidator(check_text)]
 
 
 def _load(store: CaseStore, tracking_no: str) -> tuple[Case, Complainant]:
     case = store.get(tracking_no) if tracking_no.isascii() and len(tracking_no) <= 40 else None
     complainant = store.complainant(tracking_no) if case is not None and case.has_complainant else None
     if case is None:
-        raise ApiError(404, "not_found", "未找到该案件")
+        raise case_not_found()
     if complainant is None:
         raise ApiError(404, "no_complainant", "该案件没有投诉人信息（匿名投诉）")
     return case, complainant
@@ -112,7 +119,7 @@ def reveal(
     rule = reveal_rule(principal, case, complainant) if case is not None and complainant is not None else None
     logger.info("complainant reveal", extra={"tracking_no": tracking_no, "role": principal.role, "allowed": bool(rule)})
     if case is None or complainant is None or rule is None:
-        raise ApiError(404, "not_found", "未找到该案件")
+        raise case_not_found()
     _record(store, principal, case, "reveal_complainant", request.reason, now, allowed=True, rule=rule)
     return {"complainant": complainant.model_dump(mode="json"), "rule": rule}
 
@@ -127,7 +134,7 @@ def relay(settings: Settings, principal: Principal, tracking_no: str, body: byte
         raise ApiError(422, "validation_failed", f"消息不能超过 {limit} 个字（一条短信）")
     store = CaseStore(settings)
     case, complainant = _load(store, tracking_no)
-    require_department(principal, case.department)
+    require_case_scope(principal, case.department)
     if case.anonymous or not notifications.channels(complainant):
         raise ApiError(409, "unreachable", "投诉人没有留下可用的手机号码或电子邮箱，无法转发消息")
     ratelimit.enforce(settings, "relay", principal.subject, rules().relay_per_hour, 3600, now)

@@ -1,7 +1,8 @@
 """Operator entry: staff record complaints that came by hotline, letter, visit, survey or enterprise forum,
 case-file spot checks and undercover checks (inspection), and media reports (POST /cases, routing service).
 
-Like every channel: the raw body is archived first, checked with the intake models, stored by
+Like every channel: past the cheap checks (the staff member's rate, the size; what fails them is counted and
+logged, not stored) the raw body is archived first, checked with the intake models, stored by
 filing.create_complaint and routed by the routing consumer. The case records who entered it; the answer carries
 the tracking number and verification code for the operator to read out, and the complainant, when they gave a
 contact, gets the acknowledgement notice (shared/routing/notifications.py).
@@ -10,8 +11,9 @@ contact, gets the acknowledgement notice (shared/routing/notifications.py).
 import hashlib
 import json
 from datetime import UTC, datetime, time, timedelta
+from typing import Annotated
 
-from pydantic import AwareDatetime, field_validator
+from pydantic import AwareDatetime, WithJsonSchema, field_validator
 from pydantic_core import PydanticCustomError
 
 from shared.core import errors, filing, ratelimit, reference_data
@@ -31,7 +33,7 @@ STAFF_CHANNELS = (Channel.hotline, Channel.letter, Channel.visit, Channel.survey
 class OperatorComplaintRequest(filing.ComplaintRequest):
     """The body of POST /cases: a complaint as the operator took it down, with how and when it came."""
 
-    channel: Channel
+    channel: Annotated[Channel, WithJsonSchema({"type": "string", "enum": [str(item) for item in STAFF_CHANNELS]})]
     # When the call came or the letter arrived; the time of entry if not given.
     received_at: AwareDatetime | None = None
 
@@ -66,13 +68,14 @@ def enter_complaint(
     idempotency_key: str | None,
     now: datetime | None = None,
 ) -> filing.Answer:
-    """Archive, check, store (once per Idempotency-Key of this staff member), acknowledge; or reject."""
+    """The cheap checks (the staff member's rate, the size: refused unstored), then archive, check, store (once per
+    Idempotency-Key of this staff member), acknowledge; or reject."""
     now = now or datetime.now(UTC)
     require_role(principal, *ENTRY_ROLES)
+    ratelimit.admit(settings, "entry-staff", principal.subject, settings.entries_per_staff_per_hour, body, now)
     channel = _named_channel(body)
     raw_key = filing.archive_raw(settings, channel, body, content_type, now)
     try:
-        ratelimit.enforce(settings, "entry-staff", principal.subject, settings.entries_per_staff_per_hour, 3600, now)
         errors.check_json_body(settings, body, content_type)
         request = filing.parse_request(body, OperatorComplaintRequest)
         if request.received_at is not None:

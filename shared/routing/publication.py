@@ -22,7 +22,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 
 from shared.core import reference_data, text
-from shared.core.auth import Principal, Role, require_role
+from shared.core.auth import Principal, Role, case_not_found, require_role
 from shared.core.changes import change_case
 from shared.core.dal.cases import CaseStore
 from shared.core.dal.items import ConditionFailed
@@ -114,7 +114,7 @@ class DraftBody(VersionBody):
 def _load(settings: Settings, tracking_no: str) -> Case:
     case = CaseStore(settings).get(tracking_no) if tracking_no.isascii() and len(tracking_no) <= 40 else None
     if case is None:
-        raise ApiError(404, "not_found", "未找到该案件")
+        raise case_not_found()
     return case
 
 
@@ -177,13 +177,13 @@ def step(
     settings: Settings, principal: Principal, tracking_no: str, name: str, body: bytes, now: datetime | None = None
 ) -> dict:
     """`approve`, `publish` or `unpublish` the publication of a case."""
-    if name not in _STEPS:
+    if name not in STEPS:
         raise ApiError(404, "not_found", "没有这个操作")
     return _step(settings, principal, tracking_no, body, name, now)
 
 
 # step -> (state it starts from, state it leads to, message when the state is wrong)
-_STEPS: dict[str, tuple[State, State, str]] = {
+STEPS: dict[str, tuple[State, State, str]] = {
     "approve": ("draft", "approved", "只有草稿可以审核通过"),
     "publish": ("approved", "published", "只有审核通过的案例可以公开"),
     "unpublish": ("published", "unpublished", "只有已公开的案例可以撤回"),
@@ -200,7 +200,7 @@ def _step(
     if current is None:
         raise ApiError(404, "not_found", "该案件还没有公开稿")
     publication = Publication.model_validate(current)
-    start, end, message = _STEPS[step]
+    start, end, message = STEPS[step]
     _check_version(request, case)  # a stale view wins over the state, as in shared/routing/workflow.py
     if publication.state != start:
         raise _conflict(publication.state, message)
@@ -219,7 +219,7 @@ def editable(state: str) -> bool:
 
 def steps_from(state: str) -> list[str]:
     """The steps a publication in `state` can take now."""
-    return [name for name, (start, _, _) in _STEPS.items() if start == state]
+    return [name for name, (start, _, _) in STEPS.items() if start == state]
 
 
 def _past(step: str) -> str:
@@ -292,7 +292,7 @@ def _flagged(settings: Settings, principal: Principal, tracking_no: str) -> Case
     """The case, if it is flagged for media follow-up; the media role learns nothing of other cases."""
     case = CaseStore(settings).get(tracking_no) if tracking_no.isascii() and len(tracking_no) <= 40 else None
     if case is None or (not case.media_followup and principal.role == Role.media):
-        raise ApiError(404, "not_found", "未找到该案件")
+        raise case_not_found()
     if not case.media_followup:
         raise _conflict("not_flagged", "该案件未标记媒体跟进")
     return case

@@ -14,7 +14,8 @@ and parameters.
   own status in `SendStatusSet` (`Code` "Ok" when sent).
 
 Credentials come from a Secrets Manager secret (`sms_secret`), read at the first send. A provider error raises
-`SmsError`, so that the notification consumer fails the message: retried, then dead-lettered.
+`SmsError`, so that the notification consumer fails the message: retried, then dead-lettered. Every send is
+counted, `SmsSent` or `SmsFailed` per provider (`CountedSmsSender`): the stage's alarm on the failure rate reads them.
 """
 
 import base64
@@ -33,6 +34,7 @@ from pydantic import BaseModel
 
 from shared.core import secrets
 from shared.core.aws import client
+from shared.core.observability import count
 from shared.core.settings import Settings
 from shared.core.sms_text import Sms, render, templates
 
@@ -235,7 +237,25 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
     return answer
 
 
-def sms_sender(settings: Settings) -> SmsSender:
+class CountedSmsSender:
+    """A provider's sender whose every send is counted: `SmsSent`, or `SmsFailed` when it raises (the failure-rate
+    alarm of infra/cdk/service_stack.py divides them)."""
+
+    def __init__(self, provider: str, sender: SmsSender) -> None:
+        self.provider = provider
+        self.sender = sender
+
+    def send(self, phone: str, sms: Sms) -> str:
+        try:
+            message_id = self.sender.send(phone, sms)
+        except Exception:
+            count("SmsFailed", provider=self.provider)
+            raise
+        count("SmsSent", provider=self.provider)
+        return message_id
+
+
+def _provider_sender(settings: Settings) -> SmsSender:
     if settings.sms_provider == "sns":
         return SnsSmsSender()
     if settings.sms_provider == "aliyun":
@@ -243,3 +263,7 @@ def sms_sender(settings: Settings) -> SmsSender:
     if settings.sms_provider == "tencent":
         return TencentSmsSender(settings)
     raise ValueError(f"unknown SMS provider {settings.sms_provider!r}")
+
+
+def sms_sender(settings: Settings) -> CountedSmsSender:
+    return CountedSmsSender(settings.sms_provider, _provider_sender(settings))

@@ -10,6 +10,7 @@ assertions (test_templates.py) check. A call whose action the role lacks fails i
 
 import json
 import os
+import sys
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +33,13 @@ from tests.support import free_port, load_service, receive_all, scheduled_event,
 
 # DynamoDB authorizes a transaction by the actions of the writes it holds; moto asks for an action of its own.
 MOTO_ONLY_ACTIONS = {"dynamodb:PutItem": ["dynamodb:TransactWriteItems"]}
+ROUTING_MODULE = "hotspot_routing_app"
+ALARM = {
+    "AlarmName": "hotspot-intake-dlq-not-empty",
+    "NewStateValue": "ALARM",
+    "NewStateReason": "Threshold Crossed",
+    "StateChangeTime": "2026-06-01T19:00:00.000+0000",
+}
 MAIL = (
     "From: =?utf-8?b?5byg5LiJ?= <zhang@example.com>\r\nTo: tousu@hotspot.localhost\r\n"
     "Subject: =?utf-8?b?5oqV6K+J?=\r\nMessage-ID: <iam-test@example.com>\r\n"
@@ -106,6 +114,8 @@ def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
         try:
             yield Account(server.endpoint, monkeypatch)
         finally:
+            # routing's app as this test loads it has the alarm notifier, which only China stages register
+            sys.modules.pop(ROUTING_MODULE, None)
             server.stop()
             environment_settings.cache_clear()
             reset_clients()
@@ -138,7 +148,23 @@ def test_every_function_runs_with_exactly_its_roles_actions(
             if role["Type"] == "AWS::IAM::Role":
                 group = role["Properties"]["RoleName"].rsplit("-", 1)[1]
                 roles[(service, group)] = create_user(f"{service}-{group}", moto_policy(role))
-    assert len(roles) == 6
+    assert len(roles) == 7
+    # (the alarm notifier exists where SNS cannot text: its role is the China example's)
+    [notifier] = [
+        role
+        for role in synthesized["china-example"].template("routing")["Resources"].values()
+        if role["Type"] == "AWS::IAM::Role" and role["Properties"]["RoleName"].endswith("-alarms")
+    ]
+    roles[("routing", "alarms")] = create_user("routing-alarms", moto_policy(notifier))
+    # (and the SMS provider's key and the mailbox's SMTP password it reads there)
+    for name, value in {
+        settings.sms_secret: {"access_key_id": "LTAI-iam", "access_key_secret": "iam-secret"},
+        "hotspot-mail-smtp": {"host": "smtp.example.cn", "port": 465, "username": "it", "password": "p"},
+    }.items():
+        client("secretsmanager").create_secret(Name=name, SecretString=json.dumps(value))
+    os.environ["ALARM_TOPIC"] = "hotspot-alarms"
+    environment_settings.cache_clear()
+    sys.modules.pop(ROUTING_MODULE, None)
     intake, routing, reporting = (load_service(service).app for service in SERVICES)
     account.enforce()
     # (a call outside a role's policy is refused: the intake API may not scan the cases table)
@@ -198,12 +224,14 @@ def test_every_function_runs_with_exactly_its_roles_actions(
     # then the mail is filed (and answered by SES)
     assert mail_events and mail == {"batchItemFailures": []}
 
-    # when the routing event handlers route the complaints, run the reminders and send the notices
+    # when the routing event handlers route the complaints and run the reminders, and the notification sender sends
+    # the notices
     complaints = queued(settings.intake_queue)
     with account.acting_as(roles[("routing", "events")]):
         routed = invoke(routing, "route_complaint", sqs_event(complaints))
         for schedule in ("remind_deadlines", "sweep_unrouted", "sweep_outbox"):
             invoke(routing, schedule, scheduled_event())
+    with account.acting_as(roles[("routing", "notify")]):
         sent = invoke(routing, "send_notifications", sqs_event(queued(settings.notify_queue)))
     # then nothing fails
     assert len(complaints) == 3 and routed == {"batchItemFailures": []}
@@ -243,5 +271,47 @@ def test_every_function_runs_with_exactly_its_roles_actions(
             http.get("/dashboard?period=year%3A2026", headers={"Cookie": f"hotspot_console={token}"}),
         ]
     assert [answer.status_code for answer in answers] == [201, 200, 200, 200], [a.body[:300] for a in answers]
+
+    # when an alarm reaches the alarm notifier as the China stage runs it (Aliyun SMS, SMTP mail: the providers'
+    # answers stand in, the secrets are read from the account)
+    os.environ.update(
+        SMS_PROVIDER="aliyun",
+        MAIL_SENDER="smtp",
+        MAIL_SMTP_SECRET="hotspot-mail-smtp",
+        ALARM_PHONES='["+8613900000000"]',
+        ALARM_EMAIL="it@county.example.cn",
+    )
+    environment_settings.cache_clear()
+    aliyun = {"Code": "OK", "BizId": "iam-test", "RequestId": "iam-test"}
+    with (
+        account.acting_as(roles[("routing", "alarms")]),
+        patch("shared.routing.sms._post", return_value=aliyun) as texted,
+        patch("smtplib.SMTP_SSL") as smtp,
+        Client(routing) as test_client,
+    ):
+        told = invoke(routing, "notify_alarm", test_client.events.generate_sns_event(json.dumps(ALARM)))
+    # then the duty phone is texted and the mailbox told
+    assert (told["texted"], told["mailed"], told["failed"]) == (1, True, [])
+    assert texted.call_count == 1 and smtp.return_value.send_message.call_count == 1
+
     # and nothing was denied where the code carries on after a failure (a mail reply, a notice)
     assert [record.getMessage() for record in caplog.records if record.levelname == "ERROR"] == []
+
+    # when the open hotspots are listed as a reporting API role lacking the query they need
+    [reporting_api] = [
+        role
+        for role in stage.template("reporting")["Resources"].values()
+        if role["Type"] == "AWS::IAM::Role" and role["Properties"]["RoleName"].endswith("-api")
+    ]
+    lacking = json.loads(json.dumps(reporting_api))
+    for policy in lacking["Properties"]["Policies"]:
+        for statement in policy["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            statement["Action"] = [action for action in actions if action != "dynamodb:Query"]
+        policy["PolicyDocument"]["Statement"] = [s for s in policy["PolicyDocument"]["Statement"] if s["Action"]]
+    with account.acting_as(account.admin):
+        without_query = create_user("reporting-api-lacking", moto_policy(lacking))
+    with account.acting_as(without_query), Client(reporting) as test_client:
+        listed = test_client.http.get("/hotspots", headers=staff)
+    # then it fails: an action removed from a role fails this test, where moto alone would let it pass
+    assert listed.status_code == 500

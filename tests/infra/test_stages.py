@@ -16,6 +16,7 @@ CHINA = {
     "mail": "imap",
     "sign_in": "own",
     "tracing": False,
+    "alarm_email": "it@county.example.cn",
 }
 
 
@@ -88,3 +89,16 @@ def test_destroy_refuses_a_production_stage(
     status = deploy.main(["destroy", "county"])
     # then it refuses before anything else
     assert status == 2 and "production" in capsys.readouterr().err
+
+
+def test_duty_phones_are_e164_and_only_china_stages_run_the_alarm_notifier() -> None:
+    # given a China stage with a duty mobile written without its country code
+    # when it is validated / then it is refused
+    with pytest.raises(ValidationError, match=r"E\.164"):
+        Stage.model_validate({**CHINA, "duty_phones": ["13900000000"]})
+    # and with E.164 numbers it is accepted, the notifier texting them; a global stage has the topic mail instead
+    assert Stage.model_validate({**CHINA, "duty_phones": ["+8613900000000"]}).alarm_notifier
+    assert not load("global-example").alarm_notifier
+    # and a production China stage that names nobody for the notifier to tell is refused
+    with pytest.raises(ValidationError, match="names duty_phones or alarm_email"):
+        Stage.model_validate({**CHINA, "production": True, "alarm_email": None})

@@ -229,20 +229,101 @@ def statements(role: dict[str, Any]) -> list[dict[str, Any]]:
     return [s for policy in role["Properties"]["Policies"] for s in policy["PolicyDocument"]["Statement"]]
 
 
+# The roles of each service's groups of functions (infra/cdk/policies.py), and which functions run apart from the
+# queue consumers and schedules (`events`); the alarm notifier only where SNS cannot text.
+GROUPS = {"APIHandler": "api", "SendNotifications": "notify", "NotifyAlarm": "alarms"}
+
+
+def expected_groups(stage: Synthesized, service: str) -> set[str]:
+    if service != "routing":
+        return {"api", "events"}
+    return {"api", "events", "notify", *(["alarms"] if stage.stage.alarm_notifier else [])}
+
+
 @pytest.mark.parametrize("service", SERVICES)
-def test_api_and_event_handlers_run_in_roles_of_their_own(stage: Synthesized, service: str) -> None:
-    # given the service's template and its two roles
+def test_each_group_of_functions_runs_in_a_role_of_its_own(stage: Synthesized, service: str) -> None:
+    # given the service's template and its roles
     by_name = {role["Properties"]["RoleName"].rsplit("-", 1)[1]: key for key, role in roles(stage, service).items()}
-    assert set(by_name) == {"api", "events"}
-    # then the API handler runs in the API role, every queue consumer and schedule in the events role, each
-    # function with a stage-scoped name
+    assert set(by_name) == expected_groups(stage, service)
+    # then the API handler runs in the API role, routing's notification sender and alarm notifier in roles of their
+    # own, every other queue consumer and schedule in the events role, each function with a stage-scoped name
     for logical_id, function in stage.functions(service).items():
-        group = "api" if logical_id == "APIHandler" else "events"
+        group = GROUPS.get(logical_id, "events")
         assert function["Properties"]["Role"] == {"Fn::GetAtt": [by_name[group], "Arn"]}
         assert function["Properties"]["FunctionName"].startswith(f"{stage.stage.prefix}-{service}-")
-    # and only the event handlers may send SMS or mail
-    api_actions = json.dumps([s["Action"] for s in statements(roles(stage, service)[by_name["api"]])])
-    assert "sns:Publish" not in api_actions and "ses:Send" not in api_actions
+    # and only the notification sender and the alarm notifier may send SMS or mail, or read the provider's key or
+    # the mailbox's password
+    sending = {"SendSms", "MailBySes", "SmsProviderCredentials", "MailboxSecrets", "MailSubmission"}
+    for group, key in by_name.items():
+        sends = bool(sending & {statement["Sid"] for statement in statements(roles(stage, service)[key])})
+        assert sends is (group in ("notify", "alarms") or (service, group) == ("intake", "events")), group
+
+
+def test_the_alarm_notifier_reads_only_the_provider_key_and_the_mailbox(synthesized: dict[str, Synthesized]) -> None:
+    # given the China stage's routing template and its alarm notifier
+    china = synthesized["china-example"]
+    [role] = [r for r in roles(china, "routing").values() if r["Properties"]["RoleName"].endswith("-alarms")]
+    notifier = china.functions("routing")["NotifyAlarm"]["Properties"]
+    # then its role writes its logs and reads the SMS provider's key and the SMTP password, nothing of the store
+    assert [statement["Sid"] for statement in statements(role)] == [
+        "Logs",
+        "SmsProviderCredentials",
+        "MailSubmission",
+        "UndeliveredToTheirTopic",
+    ]
+    assert "dynamodb" not in json.dumps(statements(role)) and "sqs" not in json.dumps(statements(role))
+    # and it is subscribed to the stage's alarm topic, with the duty phones and the mailbox of the stage file
+    [event] = notifier["Events"].values()
+    assert event["Type"] == "SNS" and "ExportsOutputRefAlarms" in json.dumps(event["Properties"]["Topic"])
+    variables = notifier["Environment"]["Variables"]
+    assert json.loads(variables["ALARM_PHONES"]) == china.stage.duty_phones and china.stage.duty_phones
+    assert variables["ALARM_EMAIL"] == china.stage.alarm_email
+    # and what it cannot deliver, and its own alarms, go to the undelivered-alarms topic, never back to its own
+    failure = notifier["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
+    assert "UndeliveredAlarms" in json.dumps(failure["Destination"])
+    own = [
+        alarm["Properties"]
+        for alarm in resources_of(china.template("routing"), "AWS::CloudWatch::Alarm").values()
+        if "NotifyAlarm" in alarm["Properties"]["AlarmName"]
+    ]
+    assert len(own) == 2 and all("UndeliveredAlarms" in json.dumps(alarm["AlarmActions"]) for alarm in own)
+    # and the undelivered topic mails alarm_email through SNS (email works in AWS's China regions), the alarm
+    # topic not (the notifier mails)
+    topics = resources_of(china.template("resources"), "AWS::SNS::Topic")
+    subscriptions = resources_of(china.template("resources"), "AWS::SNS::Subscription").values()
+    [subscription] = [s["Properties"] for s in subscriptions]
+    assert subscription["Protocol"] == "email" and subscription["Endpoint"] == china.stage.alarm_email
+    assert topics[subscription["TopicArn"]["Ref"]]["Properties"]["TopicName"].endswith("-alarms-undelivered")
+
+
+def test_global_stages_mail_alarms_by_the_topic_and_have_no_notifier(synthesized: dict[str, Synthesized]) -> None:
+    # given the global stage
+    world = synthesized["global-example"]
+    # then no function is on the alarm topic, and the topic itself mails alarm_email
+    assert "NotifyAlarm" not in world.functions("routing")
+    topics = resources_of(world.template("resources"), "AWS::SNS::Topic")
+    [subscription] = [
+        s["Properties"] for s in resources_of(world.template("resources"), "AWS::SNS::Subscription").values()
+    ]
+    assert subscription["Protocol"] == "email" and subscription["Endpoint"] == world.stage.alarm_email
+    assert topics[subscription["TopicArn"]["Ref"]]["Properties"]["TopicName"] == f"{world.stage.prefix}-alarms"
+
+
+def test_sms_failing_above_a_rate_is_an_alarm(stage: Synthesized) -> None:
+    # given the routing template's alarms
+    alarms = {
+        alarm["Properties"]["AlarmName"]: alarm["Properties"]
+        for alarm in resources_of(stage.template("routing"), "AWS::CloudWatch::Alarm").values()
+    }
+    # then one divides the stage's failed SMS by all SMS sent through its provider, once there are enough
+    alarm = alarms[f"{stage.stage.prefix}-routing-sms-failures"]
+    [expression] = [metric for metric in alarm["Metrics"] if "Expression" in metric]
+    assert "failed" in expression["Expression"] and "sent" in expression["Expression"]
+    stats = {metric["Id"]: metric["MetricStat"]["Metric"] for metric in alarm["Metrics"] if "MetricStat" in metric}
+    assert {stats["failed"]["MetricName"], stats["sent"]["MetricName"]} == {"SmsFailed", "SmsSent"}
+    assert {stats["failed"]["Namespace"], stats["sent"]["Namespace"]} == {stage.stage.prefix}
+    assert stats["failed"]["Dimensions"] == [{"Name": "provider", "Value": stage.stage.sms_provider}]
+    assert alarm["Threshold"] == 20 and "Alarms" in json.dumps(alarm["AlarmActions"])
 
 
 def test_no_role_grants_data_or_messaging_services_on_everything(stage: Synthesized) -> None:
@@ -332,3 +413,25 @@ def test_one_dashboard_shows_the_figures_and_every_alarm(stage: Synthesized) -> 
     assert body.count("SEARCH(") == len(METRICS) and all("MetricName=" in body and name in body for name in METRICS)
     assert len(service_alarms) > 30 and all(name in body for name in service_alarms)
     assert len(own_alarms) == 4 and all(f'"Fn::GetAtt": ["{key}", "Arn"]' in body for key in own_alarms)
+    # and the share of SMS failing is graphed with its alarm's threshold, beside the status of every alarm
+    assert body.count(f"{stage.stage.prefix}-routing-sms-failures") == 2 and "annotations" in body
+
+
+def test_every_log_group_of_every_function_has_the_stage_retention(stage: Synthesized) -> None:
+    # given every function of every stack of the stage, the services' and CDK's own (the bucket notification handler)
+    for name, template in stage.templates().items():
+        functions = {
+            key: function
+            for kind in ("AWS::Serverless::Function", "AWS::Lambda::Function")
+            for key, function in resources_of(template, kind).items()
+        }
+        groups = [group["Properties"] for group in resources_of(template, "AWS::Logs::LogGroup").values()]
+        # then each has its log group, by name or by reference, kept as long as the stage says and no longer
+        named = json.dumps([group["LogGroupName"] for group in groups])
+        for key, function in functions.items():
+            assert function["Properties"].get("FunctionName", f'"Ref": "{key}"') in named, (name, key)
+        assert {group["RetentionInDays"] for group in groups} <= {stage.stage.log_retention_days}, name
+    # and the custom resources that run CDK's handler wait for its log group (else Lambda makes one first)
+    resources = stage.template("resources")["Resources"]
+    [notifications] = [r for r in resources.values() if r["Type"] == "Custom::S3BucketNotifications"]
+    assert any(resources[d]["Type"] == "AWS::Logs::LogGroup" for d in notifications["DependsOn"])

@@ -62,6 +62,15 @@ def test_redrive_and_rebuild_stats_work_on_a_stage_by_its_name(stage_account: Se
     intake = sqs.get_queue_url(QueueName=stage_account.intake_queue)["QueueUrl"]
     assert len(sqs.receive_message(QueueUrl=intake, MaxNumberOfMessages=10).get("Messages", [])) == 1
     assert "moved 1 messages" in capsys.readouterr().out
+    # and the stage's signing key is made, then rotated, in its secret
+    assert main(["keys", "rotate", "--stage", STAGE]) == 0 and main(["keys", "rotate", "--stage", STAGE]) == 0
+    keys = json.loads(
+        client("secretsmanager").get_secret_value(SecretId=f"hotspot-{STAGE}-auth-signing-key")["SecretString"]
+    )
+    assert keys["current"] and keys["previous"]
+    # and the redrive is recorded in the stage's namespace, for its dashboard
+    [metric] = client("cloudwatch").list_metrics(Namespace=f"hotspot-{STAGE}")["Metrics"]
+    assert metric["MetricName"] == "DlqRedriven"
     # and the functions' settings name the stage's resources, buckets with the account and region
     settings = environment_settings()
     assert settings.cases_table == stage_account.cases_table

@@ -96,25 +96,26 @@ class Row:
 
 F, M = FORBIDDEN, AsMissing()
 # Each workflow action through POST /{tracking_no}/actions/{action}: a body its model accepts, and the roles of
-# shared/data/workflow.json (scoped actions refuse the other department; county-wide roles pass scope).
+# shared/data/workflow.json (scoped actions answer the other department as for a missing case; county-wide roles
+# pass scope; a role that may not take the action is refused before the case is read).
 #                                                                     admin head officer other auditor media
 ACTIONS: dict[str, tuple[dict[str, Any], tuple[Outcome, ...]]] = {
-    "accept": ({}, (409, 409, 409, F, F, F)),
-    "not_accept": ({"reason": "不属于受理范围"}, (409, 409, 409, F, F, F)),
-    "transfer": ({"reason": "非本部门职责"}, (F, 409, 409, F, F, F)),
+    "accept": ({}, (409, 409, 409, M, F, F)),
+    "not_accept": ({"reason": "不属于受理范围"}, (409, 409, 409, M, F, F)),
+    "transfer": ({"reason": "非本部门职责"}, (F, 409, 409, M, F, F)),
     "arbitrate": ({"department": "GAJ"}, (409, F, F, F, F, F)),
-    "merge": ({"into": "ZF000000000000"}, (409, 409, 409, F, F, F)),
-    "request_extension": ({"days": 10, "reason": "需要调取监控录像"}, (F, 409, 409, F, F, F)),
+    "merge": ({"into": "ZF000000000000"}, (409, 409, 409, M, F, F)),
+    "request_extension": ({"days": 10, "reason": "需要调取监控录像"}, (F, 409, 409, M, F, F)),
     "approve_extension": ({}, (409, F, F, F, F, F)),
     "refuse_extension": ({"reason": "理由不充分"}, (409, F, F, F, F, F)),
-    "start_investigation": ({}, (409, 409, 409, F, F, F)),
-    "decide": ({"finding": "unsubstantiated", "summary": "经查不属实"}, (409, 409, 409, F, F, F)),
-    "reply": ({"message": "经查不属实，特此答复。"}, (409, 409, 409, F, F, F)),
-    "start_rectification": ({}, (409, 409, 409, F, F, F)),
+    "start_investigation": ({}, (409, 409, 409, M, F, F)),
+    "decide": ({"finding": "unsubstantiated", "summary": "经查不属实"}, (409, 409, 409, M, F, F)),
+    "reply": ({"message": "经查不属实，特此答复。"}, (409, 409, 409, M, F, F)),
+    "start_rectification": ({}, (409, 409, 409, M, F, F)),
     "verify_rectification": ({}, (409, 409, F, F, F, F)),
-    "close": ({}, (409, 409, 409, F, F, F)),
-    "reopen_for_review": ({"reason": "对答复不满意"}, (409, 409, 409, F, F, F)),
-    "correct_category": ({"category": "fees"}, (409, 409, 409, F, F, F)),
+    "close": ({}, (409, 409, 409, M, F, F)),
+    "reopen_for_review": ({"reason": "对答复不满意"}, (409, 409, 409, M, F, F)),
+    "correct_category": ({"category": "fees"}, (409, 409, 409, M, F, F)),
     "reassign": ({"handler": "张三"}, (409, 409, F, F, F, F)),
     "flag_media": ({}, (409, F, F, F, F, F)),
     "mark_typical": ({"kind": "positive"}, (409, F, F, F, F, F)),
@@ -127,7 +128,7 @@ MATRIX: tuple[Row, ...] = (
     Row("routing", "GET", "/", (200, 200, 200, 200, 200, F), "/"),  # a department lists its own queue
     Row("routing", "GET", "/", (200, 200, 200, F, 200, F), "/?department=JJDD"),
     Row("routing", "POST", "/", (422, 422, 422, 422, F, F), "/", {}),  # operator entry, any department
-    Row("routing", "GET", "/{tracking_no}", (200, 200, 200, F, 200, F), "/{case}"),
+    Row("routing", "GET", "/{tracking_no}", (200, 200, 200, M, 200, F), "/{case}"),
     *(
         Row("routing", "POST", "/{tracking_no}/actions/{action}", expected, f"/{{case}}/actions/{action}", body)
         for action, (fields, expected) in ACTIONS.items()
@@ -146,7 +147,7 @@ MATRIX: tuple[Row, ...] = (
         "routing",
         "POST",
         "/{tracking_no}/complainant/message",
-        (202, 202, 202, F, F, F),
+        (202, 202, 202, M, F, F),
         "/{case}/complainant/message",
         {"text": "请补充材料"},
     ),
@@ -184,12 +185,12 @@ MATRIX: tuple[Row, ...] = (
     # The media role has no queue: it is sent to its follow-up notes page.
     Row("routing", "GET", "/console", (200, 200, 200, 200, 200, See("/media")), "/console"),
     Row("routing", "GET", "/console", (200, 200, 200, F, 200, See("/media")), "/console?department=JJDD"),
-    Row("routing", "GET", "/console/{tracking_no}", (200, 200, 200, F, 200, F), "/console/{case}"),
+    Row("routing", "GET", "/console/{tracking_no}", (200, 200, 200, M, 200, F), "/console/{case}"),
     Row(
         "routing",
         "POST",
         "/console/{tracking_no}/{action}",
-        (409, 409, 409, F, F, F),
+        (409, 409, 409, M, F, F),
         "/console/{case}/accept",
         {"version": "999"},
     ),
@@ -207,7 +208,7 @@ MATRIX: tuple[Row, ...] = (
         "routing",
         "POST",
         "/console/{tracking_no}/{action}",
-        (See("/{case}"), See("/{case}"), See("/{case}"), F, F, F),
+        (See("/{case}"), See("/{case}"), See("/{case}"), M, F, F),
         "/console/{case}/relay_message",
         {"text": "请补充材料"},
     ),
@@ -234,7 +235,7 @@ MATRIX: tuple[Row, ...] = (
         "routing",
         "POST",
         "/console/{tracking_no}/{action}",
-        (409, 409, 409, F, F, F),
+        (409, 409, 409, M, F, F),
         "/console/{case}/merge",
         {"version": "999", "into": "{other}"},
     ),

@@ -18,6 +18,16 @@ class QuarantineStore:
         item = {"pk": f"QUARANTINE#{received_at:%Y-%m}", "sk": f"{received_at.isoformat()}#{reference}", **values}
         client("dynamodb").put_item(TableName=self._table, Item=to_item(item))
 
+    def mark_replayed(self, received_at: datetime, reference: str, tracking_no: str) -> None:
+        """The complaint a replay of the entry's payload filed (`hotspot quarantine replay`)."""
+        client("dynamodb").update_item(
+            TableName=self._table,
+            Key=to_item({"pk": f"QUARANTINE#{received_at:%Y-%m}", "sk": f"{received_at.isoformat()}#{reference}"}),
+            UpdateExpression="SET replayed_as = :tracking_no",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues=to_item({":tracking_no": tracking_no}),
+        )
+
     def page(self, month: str, after: str, limit: int) -> list[tuple[str, dict[str, Any]]]:
         """Up to `limit` entries of one month after the sort key `after` ("" from the start), oldest first, each
         with its sort key (the next page's `after`)."""

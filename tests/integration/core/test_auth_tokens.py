@@ -290,6 +290,16 @@ def test_a_cognito_id_token_verifies_against_the_pools_jwks(cognito) -> None:
     assert server.requests == 1
 
 
+def test_an_external_token_is_refused_past_the_maximum_age_whatever_its_expiry(cognito) -> None:
+    settings, private_key, _ = cognito
+    # given a token of the external issuer valid for a day (the pool or the OIDC provider set a long expiry)
+    token = cognito_token(private_key, exp=int((NOW + timedelta(days=1)).timestamp()))
+    limit = timedelta(seconds=settings.auth_external_token_max_seconds + settings.auth_leeway_seconds)
+    # when it is used within the maximum age / then it verifies; when used later / then it is expired
+    assert verify(settings, token, NOW + limit - timedelta(seconds=1)).role == Role.county_admin
+    assert refused(settings, token, NOW + limit) == "token_expired"
+
+
 def test_a_cognito_access_token_is_checked_by_client_id(cognito) -> None:
     settings, private_key, _ = cognito
     # given access tokens (no aud; client_id instead), one for our app client, one for another

@@ -170,6 +170,21 @@ def test_a_reveal_without_a_reason_is_refused_before_anything_is_read(app_client
     assert access_events(aws, number, "reveal_complainant") == []
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [("reveal", {"reason": "核实\x05身份"}, "reason"), ("message", {"text": "您好\x86"}, "text")],
+)
+def test_control_characters_in_a_reason_or_a_message_are_refused(app_client, aws: Settings, path, body, field) -> None:
+    # given a case / when its officer gives a reason or a message with a control character (C0 or C1)
+    number = routed(aws)
+    receive_all(queues.queue_url(aws.notify_queue), client("sqs"))
+    status, answer = post(app_client, f"/{number}/complainant/{path}", bearer(aws, Role.county_admin), body)
+    # then it is a validation error naming the field; nothing is recorded or queued for the complainant
+    assert status == 422 and [item["field"] for item in answer["error"]["fields"]] == [field]
+    assert access_events(aws, number, "reveal_complainant") == access_events(aws, number, "relay_message") == []
+    assert receive_all(queues.queue_url(aws.notify_queue), client("sqs")) == []
+
+
 def texts() -> list[tuple[str, str]]:
     return [(phone, text) for phone, text, *_ in sns_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sms_messages.values()]
 
@@ -214,7 +229,7 @@ def test_relayed_messages_are_limited_in_length_scope_and_rate(app_client, aws: 
     # when a message longer than one SMS is sent / then it is refused
     assert post(app_client, path, officer, {"text": "长" * (confidentiality.rules().relay_chars + 1)})[0] == 422
     # when another department or an auditor sends one / then it is refused
-    assert post(app_client, path, bearer(aws, Role.dept_officer, "SCJG"), {"text": "您好"})[0] == 403
+    assert post(app_client, path, bearer(aws, Role.dept_officer, "SCJG"), {"text": "您好"})[0] == 404
     assert post(app_client, path, bearer(aws, Role.auditor), {"text": "您好"})[0] == 403
     # when the officer sends more than the hourly limit / then the one over it gets 429
     limit = confidentiality.rules().relay_per_hour

@@ -18,7 +18,7 @@ from shared.core.models import Status
 from shared.core.settings import Settings, environment_settings
 from shared.routing import notifications, router
 from shared.routing.sms import sms_sender
-from tests.support import receive_all
+from tests.support import raw_keys, receive_all
 
 TRAFFIC = "来电反映：交警在路口查车罚款两百元，不开罚款收据，让他把钱转到个人手机上。"
 PHONE = "13912345678"
@@ -147,3 +147,15 @@ def test_entries_are_limited_per_staff_member(http, aws: Settings, monkeypatch) 
         assert enter(http, bearer(aws, Role.dept_head, "JJDD"))[0] == 201
     finally:
         environment_settings.cache_clear()
+    # and nothing of the refused entry is archived or on the quarantine list
+    assert len(raw_keys(aws)) == 3
+    assert quarantine.month(aws, f"{datetime.now(UTC):%Y-%m}") == []
+
+
+def test_an_oversized_entry_is_refused_before_anything_of_it_is_stored(http, aws: Settings) -> None:
+    # when an officer posts a body over the size limit
+    status, body = enter(http, bearer(aws, Role.dept_officer, "JJDD"), description="长" * (1024 * 1024))
+    # then 413, and nothing of it is archived, quarantined or queued
+    assert (status, body["error"]["code"]) == (413, "payload_too_large")
+    assert raw_keys(aws) == [] and messages(aws, aws.intake_queue) == []
+    assert quarantine.month(aws, f"{datetime.now(UTC):%Y-%m}") == []

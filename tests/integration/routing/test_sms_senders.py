@@ -366,6 +366,40 @@ def test_a_wrong_secret_fails_the_providers_signature_check(
     assert raised.value.code == refusal and len(stand_in.received) == 1
 
 
+@pytest.mark.parametrize(("provider", "secret"), [("aliyun", ALIYUN), ("tencent", TENCENT)])
+def test_a_rotated_provider_key_is_used_by_the_next_sender_without_a_deploy(
+    aws: Settings, aliyun: StandIn, tencent: StandIn, provider: str, secret: dict
+) -> None:
+    # given the provider's key rotated in its console, the secret still holding the old one
+    stand_in = aliyun if provider == "aliyun" else tencent
+    old = {name: f"old-{value}" for name, value in secret.items()}
+    settings = configured(aws, provider, stand_in, old)
+    with pytest.raises(SmsError):
+        sms_sender(settings).send("+8613912345678", DUE_SOON)
+    # when the runbook's step puts the new key in the secret (`aws secretsmanager put-secret-value`)
+    client("secretsmanager").put_secret_value(SecretId=SECRET_NAME, SecretString=json.dumps(secret))
+    # then the next batch's sender (made per batch, reading the secret afresh) sends with it
+    assert sms_sender(settings).send("+8613912345678", DUE_SOON)
+    assert len(stand_in.received) == 2
+
+
+def test_every_send_is_counted_sent_or_failed_per_provider(
+    aws: Settings, aliyun: StandIn, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given the Aliyun sender on Lambda, Dysms taking one message and then refusing one
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "hotspot-dev-routing-SendNotifications")
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "hotspot-dev")
+    sender = sms_sender(configured(aws, "aliyun", aliyun, ALIYUN))
+    sender.send("+8613912345678", DUE_SOON)
+    aliyun.answer = (200, {"Message": "x", "RequestId": "r", "Code": "isv.BUSINESS_LIMIT_CONTROL"})
+    with pytest.raises(SmsError):
+        sender.send("+8613912345678", DUE_SOON)
+    # then the log holds one SmsSent and one SmsFailed of the provider, what the failure-rate alarm divides
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    counted = [(name, line["provider"]) for line in lines for name in ("SmsSent", "SmsFailed") if name in line]
+    assert counted == [("SmsSent", "aliyun"), ("SmsFailed", "aliyun")]
+
+
 def test_a_failed_send_is_retried_by_the_consumer_and_then_sent_once(aws: Settings, tencent: StandIn) -> None:
     # given a notice to a complainant whose case was accepted, and Tencent failing at first
     settings = configured(aws, "tencent", tencent, TENCENT)
@@ -400,8 +434,9 @@ def test_the_configured_provider_sends(monkeypatch, provider: str, sender_type: 
     monkeypatch.setenv("SMS_PROVIDER", provider)
     environment_settings.cache_clear()
     try:
-        # when the sender is chosen from the settings / then it is that provider's
-        assert isinstance(sms_sender(get_settings()), sender_type)
+        # when the sender is chosen from the settings / then it is that provider's, counted under its name
+        sender = sms_sender(get_settings())
+        assert isinstance(sender.sender, sender_type) and sender.provider == provider
     finally:
         environment_settings.cache_clear()
 

@@ -159,7 +159,13 @@ def test_signing_out_deactivating_resetting_or_changing_the_role_ends_tokens_at_
     http, aws: Settings, secret: str
 ) -> None:
     def me(token: str) -> tuple[int, str | None]:
+        """The token as bearer token; and as the console's session it must fare the same (signed in, or sent to
+        the login page with the cookie cleared)."""
         response = http.get("/auth/me", headers={"Authorization": f"Bearer {token}"})
+        page = http.get("/console", headers={"Cookie": f"{staff_pages.SESSION_COOKIE}={token}"})
+        signed_in = page.status_code == 200
+        assert signed_in == (response.status_code == 200), page.status_code
+        assert signed_in or page.headers["Location"].endswith("/console/login"), page.headers
         return response.status_code, json.loads(response.body).get("error", {}).get("code")
 
     def fresh_login(at: datetime, password: str = PASSWORD) -> str:

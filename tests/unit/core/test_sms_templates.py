@@ -20,6 +20,8 @@ LONG_VALUES = {
     "title": "白山市生态环境局靖宇县分局 · 经济发展环境执…",
     "days": "30",
     "count": "128",
+    "alarm": "routing-SendNotifications-thro",
+    "state": "运行失败",
 }
 
 

@@ -137,15 +137,30 @@ def test_the_table_and_the_body_models_name_the_same_actions() -> None:
     assert set(workflow.table().actions) == set(workflow.BODIES) == set(workflow._EFFECTS)
 
 
-def test_a_department_officer_may_not_act_on_another_departments_case() -> None:
+def test_merging_into_another_departments_case_is_refused_as_into_a_missing_one() -> None:
+    # given a case of the traffic police, and an accepted case of market supervision with the officer's number
+    case = a_case(Status.accepted)
+    hidden = primary_case().model_copy(update={"department": "SCJG"})
+    officer = Principal(subject="o", name="赵六", role=Role.dept_officer, department="JJDD")
+    # when the traffic police officer merges into it, and into a case that does not exist
+    refusals = []
+    for other in (hidden, None):
+        with pytest.raises(ApiError) as refused:
+            workflow.apply_action(officer, case, "merge", body("merge"), NOW, other)
+        refusals.append(refused.value.body())
+    # then both answers are the same: nothing tells the other department's case exists
+    assert refusals[0] == refusals[1] and refusals[0]["error"]["fields"][0]["field"] == "into"
+
+
+def test_another_departments_case_is_answered_as_missing_to_an_officer() -> None:
     # given a case of the traffic police and an officer of market supervision
     case = a_case(Status.routed)
     officer = Principal(subject="o", name="赵六", role=Role.dept_officer, department="SCJG")
     # when the officer accepts it
     with pytest.raises(ApiError) as refused:
         workflow.apply_action(officer, case, "accept", body("accept"), NOW)
-    # then it is forbidden
-    assert refused.value.status == 403
+    # then it is answered as for a missing case: the officer learns nothing of it
+    assert (refused.value.status, refused.value.code) == (404, "not_found")
 
 
 def test_a_stale_version_is_a_conflict() -> None:
