@@ -119,8 +119,8 @@ ACTIONS: dict[str, tuple[dict[str, Any], tuple[Outcome, ...]]] = {
     "reassign": ({"handler": "张三"}, (409, 409, F, F, F, F)),
     "flag_media": ({}, (409, F, F, F, F, F)),
     "mark_typical": ({"kind": "positive"}, (409, F, F, F, F, F)),
-    "answer": ({"answer": "可向县人民政府申请行政复议。"}, (409, 409, 409, F, F, F)),
-    "change_kind": ({"kind": "question"}, (409, 409, 409, F, F, F)),
+    "answer": ({"answer": "可向县人民政府申请行政复议。"}, (409, 409, 409, M, F, F)),
+    "change_kind": ({"kind": "question"}, (409, 409, 409, M, F, F)),
 }
 
 MATRIX: tuple[Row, ...] = (

@@ -240,9 +240,10 @@ def test_another_departments_officer_cannot_answer(public, routing, aws: Setting
     # given a question for the traffic police
     submit(public, {"kind": "question", "description": TRAFFIC, "anonymous": True})
     [case] = route_all(aws)
-    # when an officer of the tax bureau tries to answer it, then it is refused and the question stays open
+    # when an officer of the tax bureau tries to answer it, then it is refused as if there were no such case, and
+    # the question stays open
     response = act(routing, case.tracking_no, "answer", department="SWJ", answer=ANSWER)
-    assert response.status_code == 403
+    assert response.status_code == 404
     assert CaseStore(aws).get(case.tracking_no).status == Status.routed  # type: ignore[union-attr]
 
 
