@@ -157,6 +157,16 @@ class Demo:
         status = case["status"]
         if plan in (0, 1):
             return  # left waiting: the old ones become overdue and escalated
+        if case.get("kind") == "question":  # routing recognised a question (咨询): answered, some published
+            if status == "routed":
+                case = self.act(
+                    case,
+                    "answer",
+                    answer="感谢您的咨询。经了解，您所问的事项依据有关法律规定办理，详见答复部门的办事指南。",
+                )
+            if plan in (11, 12):
+                self.publish(case)
+            return
         if plan == 2 and status == "routed":
             self.act(case, "not_accept", reason="不属于行政执法问题，已告知投诉人向人民法院起诉。")
             return

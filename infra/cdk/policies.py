@@ -150,12 +150,12 @@ def statements(
                 *common,
                 cases_reachable,
                 by_contact,
-                # A public function reads no partition but the published cases.
+                # A public function reads no partition but the published cases and answers.
                 _allow(
                     "PublishedTypicalCases",
                     ["dynamodb:Query"],
                     [cases],
-                    **{"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["PUBLISHED"]}},
+                    **{"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["PUBLISHED", "ANSWERS"]}},
                 ),
                 archive,
                 _allow("ClaimUploadedAttachments", ["s3:GetObject", "s3:DeleteObject"], [quarantined_uploads]),

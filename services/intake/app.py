@@ -171,6 +171,20 @@ def get_published_feed() -> Response:
     return json_response(200, {"items": published.published(get_settings())}, {"Cache-Control": "max-age=60"})
 
 
+# Answers to questions (咨询) the county legal office published: public, redacted, for the public and the media.
+@app.route("/answers", methods=["GET"])
+@public_page(app)
+def get_answers_page(settings: Settings, where: Site, request: Request) -> Page:
+    return web.answers_page(settings, where)
+
+
+@app.route("/answers.json", methods=["GET"])
+@guarded
+def get_answers_feed() -> Response:
+    items = published.published_answers(get_settings())
+    return json_response(200, {"items": items}, {"Cache-Control": "max-age=60"})
+
+
 @app.route("/openapi.json", methods=["GET"])
 @guarded
 def get_openapi() -> Response:

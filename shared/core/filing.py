@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -23,7 +23,7 @@ from shared.core.dal.idempotency import IdempotencyStore
 from shared.core.dal.items import ConditionFailed
 from shared.core.errors import ApiError, FieldError, from_validation_error
 from shared.core.messages import Envelope, MessageType
-from shared.core.models import AuditEvent, Case, Channel, Complainant
+from shared.core.models import AuditEvent, Case, CaseKind, Channel, Complainant
 from shared.core.observability import count, logger
 from shared.core.settings import Settings
 
@@ -85,6 +85,8 @@ class ComplaintRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
 
+    # 投诉 or 咨询; left out, routing tells them apart (shared/routing/questions.py).
+    kind: Literal["complaint", "question"] | None = None
     description: str = Field(min_length=1, max_length=5_000)
     respondent: str | None = Field(default=None, max_length=200)
     incident_at: str | None = Field(default=None, max_length=100)
@@ -116,6 +118,8 @@ class Receipt(BaseModel):
     verification_code: str
     status: str
     received_at: datetime
+    # What was filed: a complaint, or a question when the sender said so (routing decides when they did not).
+    kind: CaseKind = CaseKind.complaint
 
 
 class Answer(BaseModel):
@@ -159,6 +163,8 @@ class ComplaintDraft(BaseModel):
     channel: Channel
     raw_key: str
     received_at: datetime
+    # What the sender said it is; None when they did not say (SMS, mail): routing decides.
+    kind: CaseKind | None = None
     description: str
     respondent: str | None = None
     incident_at: str | None = None
@@ -195,6 +201,7 @@ def draft_from_request(request: ComplaintRequest, channel: Channel, raw_key: str
         channel=channel,
         raw_key=raw_key,
         received_at=now,
+        kind=CaseKind(request.kind) if request.kind else None,
         description=request.description,
         respondent=request.respondent,
         incident_at=request.incident_at,
@@ -311,6 +318,8 @@ def create_complaint(settings: Settings, draft: ComplaintDraft, once: Once | Non
             tracking_no=tracking_no,
             channel=draft.channel,
             received_at=draft.received_at,
+            kind=draft.kind or CaseKind.complaint,
+            kind_set_by=(draft.entered_by or "complainant") if draft.kind else None,
             entered_by=draft.entered_by,
             sender_unverified=draft.sender_unverified,
             source_ref=draft.source_ref,
@@ -334,7 +343,11 @@ def create_complaint(settings: Settings, draft: ComplaintDraft, once: Once | Non
             details={"raw_key": draft.raw_key},
         )
         receipt = Receipt(
-            tracking_no=tracking_no, verification_code=code, status=case.status, received_at=draft.received_at
+            tracking_no=tracking_no,
+            verification_code=code,
+            status=case.status,
+            received_at=draft.received_at,
+            kind=case.kind,
         )
         answer = [once.answer_write(once.body_of(receipt))] if once else []
         try:

@@ -58,12 +58,31 @@ STATUS_NAMES: dict[Status, str] = {
 }
 
 
+class CaseKind(StrEnum):
+    """What was submitted: a complaint about enforcement (投诉) or a question about law, procedure, deadlines or
+    where to go (咨询), which is answered instead of investigated (shared/routing/questions.py)."""
+
+    complaint = "complaint"
+    question = "question"
+
+
+KIND_NAMES: dict[CaseKind, str] = {CaseKind.complaint: "投诉", CaseKind.question: "咨询"}
+
+# How the status page names the states a question goes through; the rest as STATUS_NAMES.
+QUESTION_STATUS_NAMES: dict[Status, str] = {
+    Status.received: "已登记，正在分办",
+    Status.routed: "已转交答复部门，等待答复",
+    Status.closed: "已答复",
+}
+
+
 class DueKind(StrEnum):
     """Which legal deadline of shared/data/deadline_policy.json is running (the rule of the same name)."""
 
     acceptance = "acceptance"
     reply = "reply"
     review_reply = "review_reply"
+    answer = "answer"
 
 
 class Extension(BaseModel):
@@ -135,6 +154,10 @@ class Case(BaseModel):
     tracking_no: str
     channel: Channel
     received_at: datetime
+    kind: CaseKind = CaseKind.complaint
+    # Who said what kind it is: "complainant" (they chose), routing's recogniser, or the staff member who changed it;
+    # None until routing has looked at a submission whose sender did not say.
+    kind_set_by: str | None = None
     # The staff member who recorded a complaint that came by hotline, letter, visit, ...
     # (shared/routing/operator_entry.py).
     entered_by: str | None = None
@@ -178,6 +201,7 @@ class Case(BaseModel):
     reply_due_at: datetime | None = None
     review_request_due_at: datetime | None = None
     review_reply_due_at: datetime | None = None
+    answer_due_at: datetime | None = None
     handler: str | None = None
     accepted_at: datetime | None = None
     not_accepted_reason: str | None = None
@@ -201,6 +225,9 @@ class Case(BaseModel):
     callback: Callback | None = None
     # Where the complaint came from when staff filed it from another record (a survey answer: `survey:<id>/<link>`).
     source_ref: str | None = None
+    # A question's answer (workflow action `answer`), shown on the status page and, once published, to the public.
+    answer: str | None = None
+    answered_at: datetime | None = None
     media_followup: bool = False
     typical: Literal["positive", "negative"] | None = None
     # Reminder points of the running deadline already queued (shared/routing/reminders.py); emptied for a new deadline.
@@ -241,3 +268,9 @@ class AuditEvent(BaseModel):
     to_status: str | None = None
     note: str | None = None
     details: dict = Field(default_factory=dict)
+
+
+def status_name(case: Case) -> str:
+    """How people are told where a case is: a question's states in its own words."""
+    names = QUESTION_STATUS_NAMES if case.kind == CaseKind.question else STATUS_NAMES
+    return names.get(case.status, STATUS_NAMES[case.status])

@@ -23,7 +23,7 @@ from shared.core.filing import (
     run_once,
     verification_hash,
 )
-from shared.core.models import STATUS_NAMES, Case, Channel
+from shared.core.models import Case, Channel, status_name
 from shared.core.settings import Settings
 
 
@@ -84,10 +84,12 @@ def complaint_status(
     case = verified_case(settings, tracking_no, code, client_ip, now)
     category = reference_data.category(case.category) if case.category else None
     department = reference_data.department(case.department) if case.department else None
+    answered = {"answer": case.answer, "answered_at": _local(case.answered_at)} if case.answered_at else {}
     return {
         "tracking_no": case.tracking_no,
+        "kind": case.kind,
         "status": case.status,
-        "status_name": STATUS_NAMES[case.status],
+        "status_name": status_name(case),
         "category": {"code": category.code, "name": category.name} if category else None,
         "department": {"code": department.code, "name": department.name} if department else None,
         # Same instants as stored, written in the county's time zone because people read them.
@@ -96,6 +98,8 @@ def complaint_status(
         # The deadline running now, if any: acceptance, reply or review_reply.
         "due_at": _local(case.due_at) if case.due_at else None,
         "due_kind": case.due_kind,
+        # A question's answer, once given (workflow action `answer`).
+        **answered,
     }
 
 

@@ -28,6 +28,7 @@ class ComplaintStatus(BaseModel):
     data."""
 
     tracking_no: str
+    kind: str  # complaint (投诉) or question (咨询)
     status: str
     status_name: str
     category: Named | None
@@ -36,6 +37,9 @@ class ComplaintStatus(BaseModel):
     acceptance_due_at: str | None
     due_at: str | None
     due_kind: str | None
+    # A question's answer and when it was given, once answered.
+    answer: str | None = None
+    answered_at: str | None = None
 
 
 class FeedbackAnswer(BaseModel):
@@ -82,9 +86,25 @@ class PublishedFeed(BaseModel):
     items: list[PublishedCase]
 
 
+class PublishedAnswer(BaseModel):
+    """A published answer to a question (shared.core.published.public_view): redacted text only, an opaque id."""
+
+    id: str
+    title: str
+    question: str
+    answer: str
+    department: str | None
+    published_at: str
+
+
+class AnswersFeed(BaseModel):
+    items: list[PublishedAnswer]
+
+
 class ComplaintForm(BaseModel):
     """The fields of the web form (POST /): checked as ComplaintRequest once mapped."""
 
+    kind: str | None = None  # 我要投诉 complaint / 我要咨询 question; none chosen: routing decides
     description: str
     respondent: str | None = None
     incident_at: str | None = None
@@ -215,6 +235,13 @@ DOCS: dict[str, Doc] = {
     "get_published_feed": Doc(
         "典型案例数据（JSON，已去除个人信息，最新的在前）",
         responses={200: ("典型案例列表", PublishedFeed), **_NOT_CONFIGURED},
+    ),
+    "get_answers_page": Doc(
+        "咨询答复公开页面（HTML，已去除个人信息）", responses={200: ("咨询答复列表", HTML), **_NOT_CONFIGURED}
+    ),
+    "get_answers_feed": Doc(
+        "咨询答复数据（JSON：标题、问题、答复、答复部门、公开时间；已去除个人信息，最新的在前）",
+        responses={200: ("咨询答复列表", AnswersFeed), **_NOT_CONFIGURED},
     ),
     "get_openapi": Doc("本文档", responses={200: ("OpenAPI 3.1 文档", "application/json"), **_NOT_CONFIGURED}),
     "health": Doc("健康检查", responses={200: ("正常", "application/json"), **_NOT_CONFIGURED}),

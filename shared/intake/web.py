@@ -1,4 +1,5 @@
-"""The citizen web pages at /intake/: the complaint form, its answer, the status page and published typical cases.
+"""The citizen web pages at /intake/: the complaint form, its answer, the status page, published typical cases and
+published answers to questions.
 
 Plain HTML forms that work without JavaScript (a form POST answers with a page; files go to S3 through a
 second form that S3 redirects back here); `intake.js` only makes uploading smoother. Templates are in
@@ -19,7 +20,7 @@ from shared.core import errors, filing, ratelimit, reference_data, uploads
 from shared.core.errors import ApiError, FieldError, from_validation_error
 from shared.core.models import Channel
 from shared.core.pages import FORM, TEMPLATES, Page, Site, render
-from shared.core.published import published
+from shared.core.published import published, published_answers
 from shared.core.settings import Settings
 from shared.intake import complaints
 
@@ -30,7 +31,9 @@ ASSETS = {"intake.css": "text/css; charset=utf-8", "intake.js": "text/javascript
 WHO = {"anonymous": "匿名投诉", "person": "以个人名义", "enterprise": "以企业名义"}
 TEXT_FIELDS = ("description", "respondent", "incident_at", "location")
 CONTACT_FIELDS = ("name", "phone", "email", "id_number", "organization", "credit_code")
-FIELDS = (*TEXT_FIELDS, "who", *CONTACT_FIELDS, "consent_to_share", "token")
+# 我要投诉 / 我要咨询; none chosen, routing tells them apart (shared/routing/questions.py).
+KINDS = {"complaint": "我要投诉", "question": "我要咨询"}
+FIELDS = ("kind", *TEXT_FIELDS, "who", *CONTACT_FIELDS, "consent_to_share", "token")
 _TOKEN = re.compile(r"[0-9a-f]{32}")
 
 
@@ -65,6 +68,7 @@ def form_page(
         base=where.base_path,
         values=values or {"who": "anonymous"},
         who_choices=WHO,
+        kind_choices=KINDS,
         categories=reference_data.categories(),
         attachments=[(key, key.rsplit("/", 1)[-1]) for key in attachments],
         slot=slot,
@@ -139,7 +143,12 @@ def request_from_form(values: dict[str, str], attachments: list[str]) -> filing.
             "提交的内容有误，请按提示修改后重新提交",
             [_field("organization", "请填写企业名称")],
         )
+    kind = values.get("kind", "")
+    if kind and kind not in KINDS:
+        raise ApiError(422, "validation_failed", "提交的内容有误，请按提示修改后重新提交", [_field("kind", "请选择")])
     data: dict[str, object] = {name: values[name] for name in TEXT_FIELDS if values.get(name, "").strip()}
+    if kind:
+        data["kind"] = kind
     data["description"] = values.get("description", "")
     contact = {name: values[name] for name in CONTACT_FIELDS if values.get(name, "").strip()}
     if contact:
@@ -257,4 +266,10 @@ def published_page(settings: Settings, where: Site) -> Page:
     """The public HTML list, in the layout of the complaint pages; the text is escaped by Jinja2."""
     html = render("published.html", base=where.base_path, items=published(settings))
     # Public material: no personal data, so it may be cached briefly.
+    return Page(200, html, headers={"Cache-Control": "max-age=60"})
+
+
+def answers_page(settings: Settings, where: Site) -> Page:
+    """The public HTML list of answered questions the county legal office published; escaped by Jinja2."""
+    html = render("answers.html", base=where.base_path, items=published_answers(settings))
     return Page(200, html, headers={"Cache-Control": "max-age=60"})

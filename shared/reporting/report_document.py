@@ -23,6 +23,8 @@ What the figures count (cohort of the period: cases *received* in it, merged dup
 - callback_asked / callback_answered: complainants asked after the first reply how satisfied they are (回访), and
   of them those who answered; satisfied / basically_satisfied / dissatisfied: their latest answer
   (shared/core/callbacks.py). Not columns of the statistics table: the workbook's satisfaction sheet shows them.
+- questions_received / questions_answered / questions_answered_on_time: questions (咨询), counted apart: no
+  other figure (nor a category or channel) counts a question.
 """
 
 from datetime import date, datetime
@@ -57,6 +59,9 @@ COUNT_FIELDS = (
     "escalations",
     "lawsuits_lost",
     "wrong_decision_accountability",
+    "questions_received",
+    "questions_answered",
+    "questions_answered_on_time",
 )
 
 # The call-back figures of a DepartmentRow (counted from the cases like COUNT_FIELDS).
@@ -108,6 +113,9 @@ class DepartmentRow(BaseModel):
     satisfied: int = 0
     basically_satisfied: int = 0
     dissatisfied: int = 0
+    questions_received: int = 0
+    questions_answered: int = 0
+    questions_answered_on_time: int = 0
     remarks: str = ""
     by_category: dict[str, int] = Field(default_factory=dict)  # category code -> received
     by_channel: dict[str, int] = Field(default_factory=dict)  # channel code -> received

@@ -23,7 +23,7 @@ from shared.core.dal.cases import CaseStore
 from shared.core.dal.items import CaseNotFound
 from shared.core.dal.stats import StatsStore
 from shared.core.messages import Envelope
-from shared.core.models import Case, Contribution, Status
+from shared.core.models import Case, CaseKind, Contribution, Status
 from shared.core.observability import logger
 from shared.core.settings import Settings
 from shared.reporting import periods
@@ -52,8 +52,23 @@ def normalise_unit(name: str) -> str:
     return "".join(char for char in text.for_matching(name) if unicodedata.category(char)[0] not in "PZC")
 
 
+def _question_counters(case: Case) -> dict[str, int]:
+    """What a question adds on its department's row: only the question figures, so that no complaint figure
+    (nor a category or channel) counts it."""
+    answered, due = case.answered_at, case.answer_due_at
+    on_time = answered is not None and due is not None and answered <= due
+    flags = {
+        "questions_received": True,
+        "questions_answered": answered is not None,
+        "questions_answered_on_time": on_time,
+    }
+    return {name: 1 for name, on in flags.items() if on}
+
+
 def _counters(case: Case) -> dict[str, int]:
     """The amounts the case adds on its department's row (what it was transferred from apart)."""
+    if case.kind == CaseKind.question:
+        return _question_counters(case)
     # The reply deadline in force for the latest reply: the review's once the case was reopened for review;
     # reply_due_at already includes an approved extension.
     reply_due = case.review_reply_due_at if case.review_requested_at else case.reply_due_at
@@ -106,7 +121,7 @@ def contribution(case: Case) -> Contribution:
             # On the department that handed it back, whoever handles it now.
             counts[(period.key, case.transferred_from, "transferred")] = 1
     clusters: set[tuple[str, str]] = set()
-    if case.category:
+    if case.category and case.kind == CaseKind.complaint:  # questions make no hotspot
         day = periods.county_day(case.received_at).isoformat()
         clusters.add((day, f"deptcat:{department}#{case.category}"))
         unit = normalise_unit(case.respondent or "")

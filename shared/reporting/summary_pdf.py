@@ -56,6 +56,7 @@ class _Texts(BaseModel):
     sections: dict[str, str]
     received: str
     received_none: str
+    questions: str
     channels: str
     departments: str
     categories: str
@@ -251,6 +252,8 @@ class _Summary:
                     transferred=totals.transferred,
                 )
             )
+        if totals.questions_received:  # 有问必答: questions are answered, and counted apart
+            self.paragraph(t.questions.format(**totals.model_dump()))
         channels = self.counts([(doc.channels.get(code, code), n) for code, n in totals.by_channel.items()])
         if channels:
             self.paragraph(t.channels.format(items=channels))

@@ -30,7 +30,7 @@ from shared.core.auth import (
 from shared.core.dal.cases import CaseStore
 from shared.core.dal.items import ConditionFailed
 from shared.core.errors import ApiError, from_validation_error
-from shared.core.models import STATUS_NAMES, Case, Channel, Complainant, Status
+from shared.core.models import Case, Channel, Complainant, Status, status_name
 from shared.core.observability import logger
 from shared.core.settings import Settings
 from shared.routing import callbacks, confidentiality, learning, notifications, router, workflow
@@ -50,6 +50,8 @@ class CaseQuery(BaseModel):
     department: str | None = Field(default=None, max_length=20)
     category: str | None = Field(default=None, max_length=40)
     channel: Channel | None = None
+    # Questions (咨询) only; cases stored before kinds existed have no kind attribute, so there is no complaint filter.
+    kind: Literal["question"] | None = None
     due_before: AwareDatetime | None = None
     tracking_no: str | None = Field(default=None, max_length=40)
     # `triage`: the county legal office's queue, unroutable (routed to FZB) and transferred cases.
@@ -96,6 +98,7 @@ def _matches(case: Case, query: CaseQuery) -> bool:
         and (query.department is None or case.department == query.department)
         and (query.category is None or case.category == query.category)
         and (query.channel is None or case.channel == query.channel)
+        and (query.kind is None or case.kind == query.kind)
         and (query.due_before is None or (case.due_at is not None and case.due_at < query.due_before))
     )
 
@@ -111,6 +114,8 @@ def _page(store: CaseStore, query: CaseQuery) -> dict:
         filters["category"] = query.category
     if query.channel:
         filters["channel"] = query.channel
+    if query.kind:
+        filters["kind"] = query.kind
     due_before = to_jsonable_python(query.due_before.astimezone(UTC)) if query.due_before else None
     if due_before:
         filters["due_at_before"] = due_before
@@ -167,8 +172,9 @@ def summary(case: Case) -> dict:
     """A line of a queue: no personal data."""
     return {
         "tracking_no": case.tracking_no,
+        "kind": case.kind,
         "status": case.status,
-        "status_name": STATUS_NAMES[case.status],
+        "status_name": status_name(case),
         "channel": case.channel,
         "received_at": case.received_at,
         "category": case.category,
@@ -197,7 +203,7 @@ def get_case(settings: Settings, principal: Principal, tracking_no: str, now: da
     revealable = complainant is not None and confidentiality.reveal_rule(principal, case, complainant) is not None
     return {
         "case": case.model_dump(mode="json", exclude={"verification_hash", "reminders_sent", "enqueued_at"}),
-        "status_name": STATUS_NAMES[case.status],
+        "status_name": status_name(case),
         "complainant": mask(complainant).model_dump(mode="json") if complainant else None,
         "complainant_revealable": revealable,
         "deadlines": deadlines(case, now),
@@ -222,6 +228,7 @@ def deadlines(case: Case, now: datetime) -> list[dict]:
         ("reply", case.reply_due_at),
         ("review_request", case.review_request_due_at),
         ("review_reply", case.review_reply_due_at),
+        ("answer", case.answer_due_at),
     ]
     return [
         {

@@ -43,7 +43,7 @@ from shared.routing import cases_api, confidentiality, publication, staff, surve
 CONFLICT = "该投诉已被他人处理，请刷新"
 # The console form that reveals the complainant (not a workflow action: it changes nothing on the case).
 REVEAL = "reveal_complainant"
-FILTERS = ("status", "department", "category", "channel", "view", "cursor")
+FILTERS = ("status", "department", "category", "channel", "kind", "view", "cursor")
 # Due within this long: highlighted in the queue.
 DUE_SOON = timedelta(days=3)
 LOGIN_COOKIE = "hotspot_console_login"
@@ -66,6 +66,8 @@ class Texts(BaseModel):
     notice_channels: dict[str, str]
     notice_states: dict[str, str]
     fields: dict[str, FieldView]
+    # Fields of one action shown otherwise than `fields` shows the name (change_kind's kind).
+    action_fields: dict[str, dict[str, FieldView]] = {}
     publication_states: dict[str, str]
     publication_steps: dict[str, str]
     callback_via: dict[str, str]
@@ -183,9 +185,9 @@ def queue_page(
 
 def _forms(allowed: list[str]) -> list[dict[str, Any]]:
     """The form of each allowed action: its fields as console.json shows them, required ones marked."""
-    views = texts().fields
     forms = []
     for action in allowed:
+        views = _views(action)
         model = workflow.BODIES[action]
         fields = [
             {"name": name, "view": views[name], "required": info.is_required()}
@@ -195,6 +197,11 @@ def _forms(allowed: list[str]) -> list[dict[str, Any]]:
         fields.append({"name": "note", "view": views["note"], "required": False})
         forms.append({"action": action, "label": workflow.rule(action).label, "fields": fields})
     return forms
+
+
+def _views(action: str) -> dict[str, FieldView]:
+    """How each field of an action's form is shown."""
+    return {**texts().fields, **texts().action_fields.get(action, {})}
 
 
 def _event_label(action: str) -> str:
@@ -238,7 +245,7 @@ def case_page(
 
 def _body(action: str, pairs: list[tuple[str, str]]) -> bytes:
     """The form's fields as the JSON body of the action; the API's models check them."""
-    views = texts().fields
+    views = _views(action)
     model = workflow.BODIES[action]
     data: dict[str, Any] = {}
     for name, value in pairs:
@@ -371,9 +378,10 @@ NAME_SEPARATORS = re.compile(r"[\s,，、;；]+")
 
 
 def _publication_section(settings: Settings, principal: Principal, case: dict) -> dict[str, Any] | None:
-    """The publication of a typical case for those who read publications: the record (None before the first
-    draft), whether the caller may edit it now, and the steps it can take now."""
-    if case.get("typical") is None or principal.role not in publication.READERS:
+    """The publication of a typical case or an answered question for those who read publications: the record
+    (None before the first draft), whether the caller may edit it now, and the steps it can take now."""
+    publishable = case.get("typical") is not None or case.get("answered_at") is not None
+    if not publishable or principal.role not in publication.READERS:
         return None
     try:
         record = publication.get_publication(settings, principal, case["tracking_no"])["publication"]

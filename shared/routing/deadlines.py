@@ -46,11 +46,6 @@ def policy() -> DeadlinePolicy:
     return DeadlinePolicy.model_validate(load_json("deadline_policy.json"))
 
 
-def acceptance_deadline(received_at: datetime) -> Deadline:
-    """When the decision to accept a complaint is due."""
-    return deadline_after(received_at, "acceptance")
-
-
 def deadline_after(start: datetime, rule_name: str, days: int | None = None) -> Deadline:
     """The deadline of policy rule `rule_name` counted from `start` (an aware datetime); `days` shortens the
     rule's period (an extension granted for fewer days than the most the policy allows)."""

@@ -172,6 +172,8 @@ def after_action(case: Case, action: str) -> Envelope | None:
         return _notice(case, kind, reason=case.not_accepted_reason or "")
     if kind == "extension":
         return _notice(case, kind, due=_date(case.reply_due_at), reason=case.extension.reason if case.extension else "")
+    if kind == "answered":
+        return _notice(case, kind, department=department, message=case.answer or "")
     if kind == "reply":
         outcome = notice_rules().outcomes[case.finding or "none"]
         due = _date(case.review_request_due_at)

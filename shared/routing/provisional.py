@@ -31,6 +31,7 @@ RECORD_FIELDS = {
     DueKind.acceptance: "acceptance_due_at",
     DueKind.reply: "reply_due_at",
     DueKind.review_reply: "review_reply_due_at",
+    DueKind.answer: "answer_due_at",
 }
 
 

@@ -1,11 +1,13 @@
-"""Typical cases for the public (issue 4 item 8), the staff side: redact -> approve -> publish, and media notes.
+"""Typical cases and answered questions for the public (issue 4 item 8, issue 15 item 2), the staff side:
+redact -> approve -> publish, and media notes.
 
-A case marked typical (workflow action `mark_typical`) gets a publication draft whose title, summary and outcome
-are a first automatic redaction of the case (patterns in shared/data/redaction.json; the complainant's identity
+A case marked typical (workflow action `mark_typical`), or a question once answered (workflow action `answer`),
+gets a publication draft whose title, summary (the question) and outcome (the answer) are a first automatic
+redaction of the case (patterns in shared/data/redaction.json; the complainant's identity
 is never copied). The county legal office edits, approves, publishes and withdraws it; each step bumps the case
 version (a stale version gets 409) and appends an audit event to the case in the same transaction. Only the
-redacted fields are ever copied to the public list (pk `PUBLISHED`, shared/core/published.py), which the intake
-service serves.
+redacted fields are ever copied to the public lists (pk `PUBLISHED`, `ANSWERS`: shared/core/published.py), which the
+intake service serves.
 
 Media follow-up notes: the county legal office and the `media` role add them to cases flagged for media
 follow-up; the media role reads only its own notes and only published material.
@@ -26,9 +28,9 @@ from shared.core.dal.cases import CaseStore
 from shared.core.dal.items import ConditionFailed
 from shared.core.dal.publications import PublicationStore
 from shared.core.errors import ApiError, FieldError, parse_model
-from shared.core.models import Case
+from shared.core.models import Case, CaseKind
 from shared.core.observability import logger
-from shared.core.published import KIND_NAMES, Publication, State, public_view
+from shared.core.published import KIND_NAMES, Publication, PublicationKind, State, public_list, public_view
 from shared.core.reference_data import load_json
 from shared.core.settings import Settings
 
@@ -120,9 +122,25 @@ def _conflict(code: str, message: str) -> ApiError:
     return ApiError(409, "invalid_transition", message, [FieldError(field="publication", code=code, message=message)])
 
 
-def _title(case: Case) -> str:
+# A question's default title: its first characters.
+TITLE_CHARS = 30
+
+
+def _source(case: Case) -> tuple[PublicationKind, str, str]:
+    """What a publication of the case starts from: its kind, title and outcome (an answered question: its answer)."""
+    if case.kind == CaseKind.question:
+        if case.answered_at is None:
+            raise _conflict("not_answered", "请先答复该咨询")
+        title = case.description if len(case.description) <= TITLE_CHARS else case.description[:TITLE_CHARS] + "…"
+        return "answer", title, case.answer or ""
+    if case.typical is None:
+        raise _conflict("not_typical", "请先将该案件标记为典型案例")
     category = next((c.name for c in reference_data.categories() if c.code == case.category), "行政执法")
-    return f"{category}{KIND_NAMES[case.typical or 'positive']}案例"
+    return (
+        case.typical,
+        f"{category}{KIND_NAMES[case.typical]}案例",
+        case.reply_text or case.decision_summary or "正在办理中",
+    )
 
 
 def draft(settings: Settings, principal: Principal, tracking_no: str, body: bytes, now: datetime | None = None) -> dict:
@@ -133,19 +151,17 @@ def draft(settings: Settings, principal: Principal, tracking_no: str, body: byte
     store = PublicationStore(settings)
     current = store.get(tracking_no)
     existing = Publication.model_validate(current) if current else None
-    if case.typical is None:
-        raise _conflict("not_typical", "请先将该案件标记为典型案例")
+    kind, title, outcome = _source(case)
     if existing is not None and not editable(existing.state):
         raise _conflict("published", "已公开的案例请先撤回再修改")
     names = case_names(settings, case) + request.names
     now = now or datetime.now(UTC)
     # Staff's own text is redacted too: nothing reaches the public without passing the patterns.
-    outcome = case.reply_text or case.decision_summary or "正在办理中"
     publication = Publication(
         tracking_no=tracking_no,
-        kind=case.typical,
+        kind=kind,
         state="draft",
-        title=redact(request.title or (existing.title if existing else _title(case)), names),
+        title=redact(request.title or (existing.title if existing else title), names),
         summary=redact(request.summary or (existing.summary if existing else case.description), names),
         outcome=redact(request.outcome or (existing.outcome if existing else outcome), names),
         category=case.category,
@@ -242,7 +258,7 @@ def _save(
     )
     unlisted = f"{record['published_at']}#{case.tracking_no}" if publication.state == "unpublished" else None
     try:
-        PublicationStore(settings).save(change, record, listed, unlisted)
+        PublicationStore(settings).save(change, record, listed, unlisted, public_list(publication))
     except ConditionFailed:
         raise ApiError(409, "version_conflict", "案件已被他人更新，请刷新后重试") from None
     logger.info("publication step", extra={"tracking_no": case.tracking_no, "action": action})

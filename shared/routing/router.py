@@ -9,13 +9,13 @@ from shared.core.classifier import classify
 from shared.core.dal.cases import CaseStore
 from shared.core.dal.items import CaseNotFound, ConditionFailed
 from shared.core.messages import Envelope
-from shared.core.models import Case, DueKind, Status
+from shared.core.models import Case, CaseKind, DueKind, Status
 from shared.core.ngram_model import NgramModel
 from shared.core.observability import count, logger
 from shared.core.outbox import transition_message
 from shared.core.settings import Settings
-from shared.routing import learning
-from shared.routing.deadlines import acceptance_deadline
+from shared.routing import learning, questions
+from shared.routing.deadlines import deadline_after
 
 ROUTER = "system:routing"
 # What the route audit event records of the routing decision.
@@ -26,6 +26,7 @@ ROUTING_DETAILS = (
     "department",
     "department_confidence",
     "triage_reason",
+    "kind",
 )
 
 
@@ -61,11 +62,16 @@ def route_complaint(settings: Settings, message: Envelope, now: datetime | None 
 
 
 def _routing(case: Case, model: NgramModel, now: datetime) -> dict[str, Any]:
-    """What routing sets on a case: category, domain, department, and the acceptance deadline."""
+    """What routing sets on a case: kind (when the sender did not say), category, domain, department, and the
+    acceptance deadline, or for a question the department that answers it and the answer deadline."""
     result = classify(case.description, case.respondent, model)
-    deadline = acceptance_deadline(case.received_at)
-    return {
+    kind = case.kind
+    if case.kind_set_by is None:
+        kind = CaseKind.question if questions.is_question(case.description) else CaseKind.complaint
+    routing = {
         "status": Status.routed,
+        "kind": kind,
+        "kind_set_by": case.kind_set_by or ROUTER,
         "category": result.category,
         "category_confidence": result.category_confidence,
         "category_set_by": ROUTER,
@@ -75,12 +81,26 @@ def _routing(case: Case, model: NgramModel, now: datetime) -> dict[str, Any]:
         "department": result.department,
         "department_confidence": result.department_confidence,
         "triage_reason": result.triage_reason,
-        # The department's legal office (法制机构) works the case until staff assign a handler.
-        "assigned_unit": f"{result.department}:legal-office",
         "routed_at": now,
-        "acceptance_due_at": deadline.due_at,
+    }
+    if kind == CaseKind.question:
+        # The department named answers; a question naming none (or several) goes to the county legal office.
+        department = result.department if result.triage_reason is None else questions.cues().department
+        routing.update(department=department, triage_reason=None, **_deadline_fields(case, "answer"))
+    else:
+        routing.update(_deadline_fields(case, "acceptance"))
+    # The department's legal office (法制机构) works the case until staff assign a handler.
+    routing["assigned_unit"] = f"{routing['department']}:legal-office"
+    return routing
+
+
+def _deadline_fields(case: Case, rule: str) -> dict[str, Any]:
+    """The first deadline of a case, counted from its receipt: acceptance (a complaint) or answer (a question)."""
+    deadline = deadline_after(case.received_at, rule)
+    return {
+        f"{rule}_due_at": deadline.due_at,
         "due_at": deadline.due_at,
-        "due_kind": DueKind.acceptance,
+        "due_kind": DueKind(rule),
         "deadline_provisional": deadline.provisional,
         "due_rule": deadline.rule,
         "due_from": deadline.start,

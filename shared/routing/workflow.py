@@ -17,7 +17,7 @@ from shared.core import callbacks, text
 from shared.core.auth import COUNTY_WIDE_ROLES, Principal, Role, require_case_scope, require_role
 from shared.core.changes import CaseChange, change_case
 from shared.core.errors import ApiError, FieldError
-from shared.core.models import Case, DueKind, Extension, Rating, Status
+from shared.core.models import KIND_NAMES, Case, CaseKind, DueKind, Extension, Rating, Status
 from shared.core.reference_data import CategoryCode, DepartmentCode, load_json
 from shared.routing.deadlines import Deadline, deadline_after, policy
 
@@ -43,6 +43,7 @@ class Rule(BaseModel):
     label: str
     from_states: frozenset[Status] = Field(alias="from")
     to: Status | None  # None: the action keeps the state
+    kinds: frozenset[CaseKind] = frozenset({CaseKind.complaint})
     roles: frozenset[Role]
     scoped: bool
     guards: tuple[Guard, ...] = ()
@@ -162,6 +163,14 @@ class RecordCallbackBody(ActionBody):
     comment: callbacks.Comment = None
 
 
+class AnswerBody(ActionBody):
+    answer: Text
+
+
+class ChangeKindBody(ActionBody):
+    kind: CaseKind
+
+
 BODIES: dict[str, type[ActionBody]] = {
     "accept": ActionBody,
     "not_accept": ReasonBody,
@@ -183,6 +192,8 @@ BODIES: dict[str, type[ActionBody]] = {
     "flag_media": FlagMediaBody,
     "mark_typical": MarkTypicalBody,
     "record_callback": RecordCallbackBody,
+    "answer": AnswerBody,
+    "change_kind": ChangeKindBody,
 }
 
 
@@ -240,6 +251,8 @@ def check(principal: Principal, case: Case, action: str, now: datetime, version:
         raise ApiError(409, "version_conflict", "案件已被他人更新，请刷新后重试")
     if case.status not in found.from_states:
         raise _invalid("state", f"案件当前状态为“{case.status}”，不能进行“{found.label}”操作")
+    if case.kind not in found.kinds:
+        raise _invalid("kind", f"{KIND_NAMES[case.kind]}不能进行“{found.label}”操作")
     for guard in found.guards:
         passes, message = _GUARDS[guard]
         if not passes(case, now):
@@ -343,17 +356,18 @@ def _transfer(case: Case, body: ReasonBody, now: datetime, principal: Principal)
 
 
 def _arbitrate(case: Case, body: ArbitrateBody, now: datetime, principal: Principal) -> tuple[dict, dict]:
-    # The department named receives the case now: its acceptance period starts again.
-    acceptance = deadline_after(now, "acceptance")
+    # The department named receives the case now: its acceptance (a question: answer) period starts again.
+    rule = "answer" if case.kind == CaseKind.question else "acceptance"
+    first = deadline_after(now, rule)
     update = {
         "department": body.department,
         "assigned_unit": f"{body.department}:legal-office",
         "handler": None,
         "triage_reason": None,
-        "acceptance_due_at": acceptance.due_at,
-        **_deadline(DueKind.acceptance, acceptance),
+        f"{rule}_due_at": first.due_at,
+        **_deadline(DueKind(rule), first),
     }
-    return update, {"from_department": case.department, "due_at": acceptance.due_at.isoformat()}
+    return update, {"from_department": case.department, "due_at": first.due_at.isoformat()}
 
 
 def _merge(case: Case, body: MergeBody, now: datetime, principal: Principal) -> tuple[dict, dict]:
@@ -463,6 +477,26 @@ def _record_callback(case: Case, body: RecordCallbackBody, now: datetime, princi
     return {"callback": callback}, callbacks.answer_details(case, callback)
 
 
+def _answer(case: Case, body: AnswerBody, now: datetime, principal: Principal) -> tuple[dict, dict]:
+    return {"answer": body.answer, "answered_at": now, "closed_at": now, **_no_deadline()}, {}
+
+
+def _change_kind(case: Case, body: ChangeKindBody, now: datetime, principal: Principal) -> tuple[dict, dict]:
+    """A question becomes a complaint or the other way round: the first deadline of the new kind, counted from
+    receipt as routing would have (acceptance, or answer); the department stays (reassign moves it)."""
+    if body.kind == case.kind:
+        raise _field_error("kind", "invalid_kind", f"该案件已经是{KIND_NAMES[case.kind]}")
+    rule = "answer" if body.kind == CaseKind.question else "acceptance"
+    first = deadline_after(case.received_at, rule)
+    update = {
+        "kind": body.kind,
+        "kind_set_by": principal.subject,
+        f"{rule}_due_at": first.due_at,
+        **_deadline(DueKind(rule), first),
+    }
+    return update, {"from_kind": case.kind, "due_at": first.due_at.isoformat()}
+
+
 def _nothing(case: Case, body: ActionBody, now: datetime, principal: Principal) -> tuple[dict, dict]:
     return {}, {}
 
@@ -488,4 +522,6 @@ _EFFECTS: dict[str, Effect] = {
     "flag_media": lambda case, body, now, principal: ({"media_followup": body.followup}, {}),
     "mark_typical": lambda case, body, now, principal: ({"typical": body.kind}, {}),
     "record_callback": _record_callback,
+    "answer": _answer,
+    "change_kind": _change_kind,
 }

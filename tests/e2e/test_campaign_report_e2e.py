@@ -53,6 +53,7 @@ class Complaint:
     domain: str
     old: bool = False  # received LATE_DAYS ago
     complainant: dict[str, Any] | None = None
+    kind: str = "complaint"  # question: a 咨询, recognised by routing (the sender does not say), counted apart
 
 
 CAMPAIGN = (
@@ -141,6 +142,24 @@ CAMPAIGN = (
         "livelihood",
     ),
     Complaint(
+        "review_question",
+        "web",
+        "对行政执法部门作出的决定不服，应该向哪里申请行政复议，期限是多长时间？",
+        "FZB",
+        "other",
+        "general",
+        kind="question",
+    ),
+    Complaint(
+        "points_question",
+        "web",
+        "请问县交警大队处理交通违法，被扣分后多久可以申请复议？",
+        "JJDD",
+        "other",
+        "general",
+        kind="question",
+    ),
+    Complaint(
         "buck_passing",
         "hotline",
         "我家门口的烧烤摊油烟扰民，打电话给环保局说归城管管，找城管又说归环保局管，两边推来推去半年了没人处理。",
@@ -188,6 +207,7 @@ class Entry:
     callback_asked: bool = False
     closed: bool = False
     typical: str | None = None
+    answered: bool = False  # a question, answered within its answer deadline
 
 
 @dataclass
@@ -213,6 +233,11 @@ def expected_rows(ledger: Ledger) -> dict[str, dict[str, Any]]:
         if entry.merged:
             continue  # a duplicate counts with the case it joined
         figures, complaint = row(entry.department), entry.complaint
+        if complaint.kind == "question":  # only the question figures: no complaint figure counts a question
+            figures["questions_received"] += 1
+            figures["questions_answered"] += entry.answered
+            figures["questions_answered_on_time"] += entry.answered
+            continue
         counted = {
             "received": True,
             "enterprise_related": complaint.domain == "enterprise",
@@ -398,8 +423,9 @@ def ledger(api: Api) -> Ledger:
     # given every complaint routed where the classifier sends it
     for complaint, tracking_no in submitted:
         case = wait_until_routed(api, tracking_no)
-        assert (case["status"], case["department"], case["category"], case["domain"]) == (
+        assert (case["status"], case["kind"], case["department"], case["category"], case["domain"]) == (
             "routed",
+            complaint.kind,
             complaint.department,
             complaint.category,
             complaint.domain,
@@ -411,7 +437,8 @@ def ledger(api: Api) -> Ledger:
     # the quiet hours never hold it back (the stack's own 15-minute schedule would escalate the same cases).
     run_at = datetime.combine(now.astimezone(COUNTY_TIME).date(), time(10), tzinfo=COUNTY_TIME)
     for entry in cases.values():
-        entry.escalated = datetime.fromisoformat(api.case(entry.tracking_no)["acceptance_due_at"]) < run_at
+        if entry.complaint.kind == "complaint":
+            entry.escalated = datetime.fromisoformat(api.case(entry.tracking_no)["acceptance_due_at"]) < run_at
     reminded = cli(api.stack, "remind", "--at", run_at.isoformat())
     assert reminded.returncode == 0, reminded.stderr
     # (Early in January the old complaints are received on New Year's day and may not be late yet.)
@@ -505,6 +532,11 @@ def ledger(api: Api) -> Ledger:
     close(api, "county_admin", project)
     # ("suggestion" stays with the county legal office, not yet accepted.)
 
+    # The county legal office answers the question about review at once; the traffic police's is still open.
+    question = cases["review_question"]
+    api.act("county_admin", question, "answer", answer="可自知道该行政行为之日起六十日内向县人民政府申请行政复议。")
+    question.answered = True
+
     # Records of the county legal office: dated today, and one in the year before (not in the period).
     today = now.astimezone(COUNTY_TIME).date()
     lawsuit = {"department": "ZRZY", "case_number": "（2026）吉0622行初12号", "summary": "强制拆除程序违法，判决败诉"}
@@ -587,12 +619,15 @@ def test_totals_and_breakdowns_are_the_sums_of_the_ledger(ledger: Ledger, county
     # given the county report
     _, document = county_report
     expected = expected_rows(ledger).values()
-    live = [entry for entry in ledger.entries.values() if not entry.merged]
+    live = [entry for entry in ledger.entries.values() if not entry.merged and entry.complaint.kind == "complaint"]
+    questions = [complaint for complaint in CAMPAIGN if complaint.kind == "question"]
     # when its totals are read
     totals = document["totals"]
-    # then each count is the sum over the departments, and the received cases are all but the merged duplicate
+    # then each count is the sum over the departments, and the received complaints are all but the merged duplicate
+    # and the questions, which are counted apart
     assert {name: totals[name] for name in FIGURES} == {name: sum(row[name] for row in expected) for name in FIGURES}
-    assert totals["received"] == len(live) == len(CAMPAIGN) - 1
+    assert totals["received"] == len(live) == len(CAMPAIGN) - 1 - len(questions)
+    assert totals["questions_received"] == len(questions) == 2
     # and the categories and channels break the received cases down as they came in, every code listed
     categories = {code: 0 for code in document["categories"]}
     channels = {code: 0 for code in document["channels"]}

@@ -121,6 +121,8 @@ ACTIONS: dict[str, tuple[dict[str, Any], tuple[Outcome, ...]]] = {
     "flag_media": ({}, (409, F, F, F, F, F)),
     "mark_typical": ({"kind": "positive"}, (409, F, F, F, F, F)),
     "record_callback": ({"rating": "satisfied"}, (409, 409, 409, M, F, F)),
+    "answer": ({"answer": "可向县人民政府申请行政复议。"}, (409, 409, 409, M, F, F)),
+    "change_kind": ({"kind": "question"}, (409, 409, 409, M, F, F)),
 }
 
 MATRIX: tuple[Row, ...] = (
@@ -328,7 +330,8 @@ MATRIX: tuple[Row, ...] = (
 )
 
 # Routes anyone may call, without a token: health checks, the citizen's pages and API, the SMS webhooks (checked
-# by their provider's signature or token), the public list of typical cases, the login and the public keys.
+# by their provider's signature or token), the public lists of typical cases and answers, the login and the public
+# keys.
 PUBLIC: frozenset[tuple[str, str, str]] = frozenset(
     {
         ("intake", "POST", "/complaints"),
@@ -346,6 +349,8 @@ PUBLIC: frozenset[tuple[str, str, str]] = frozenset(
         ("intake", "GET", "/assets/{name}"),
         ("intake", "GET", "/cases/published"),
         ("intake", "GET", "/cases/published.json"),
+        ("intake", "GET", "/answers"),
+        ("intake", "GET", "/answers.json"),
         ("intake", "GET", "/openapi.json"),
         ("routing", "GET", "/openapi.json"),
         ("reporting", "GET", "/openapi.json"),

@@ -22,6 +22,7 @@ Cases table (single table, keys `pk`/`sk`, every index projects all attributes):
 | publication of a typical case (draft..public) | pk `CASE#<no>`, sk `PUBLICATION`                          |
 | media follow-up notes on a case, in order     | pk `CASE#<no>`, sk `MEDIANOTE#<at>#<id>`                  |
 | published typical cases, newest first (public)| pk `PUBLISHED`, sk `<published_at>#<no>` (redacted only)  |
+| published answers to questions, newest first  | pk `ANSWERS`, sk `<published_at>#<no>` (redacted only)    |
 | cases whose running deadline is provisional   | gsi4: `PROVISIONAL#<UTC year of due_at>` / `<due_at>#<no>`|
 | messages a change must still send (outbox)    | pk `CASE#<no>`, sk `OUTBOX#<version:08>`                  |
 | outbox items by age, to sweep                 | gsi3: `OUTBOX#<shard 0-7>` / `<created_at>#<no>#<version>`|

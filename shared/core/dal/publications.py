@@ -8,6 +8,9 @@ from shared.core.dal.cases import CaseStore
 from shared.core.dal.items import from_item, query, to_item
 from shared.core.settings import Settings
 
+# The public lists: published typical cases, and published answers to questions (咨询).
+TYPICAL, ANSWERS = "PUBLISHED", "ANSWERS"
+
 
 class PublicationStore:
     """Typical cases prepared for publication, the public list of published ones, and media follow-up notes."""
@@ -27,9 +30,11 @@ class PublicationStore:
         publication: dict[str, Any],
         listed: dict[str, Any] | None = None,
         unlisted: str | None = None,
+        public_list: str = TYPICAL,
     ) -> None:
         """The publication with its case's version bump and audit event, in one transaction guarded by the case
-        version read; `listed` puts the public item (sk `<published_at>#<no>`), `unlisted` deletes one by sk."""
+        version read; `listed` puts the public item (sk `<published_at>#<no>`) on `public_list` (TYPICAL or
+        ANSWERS), `unlisted` deletes one by sk."""
         no = change[1].tracking_no
         writes: list[dict[str, Any]] = [
             {
@@ -40,19 +45,19 @@ class PublicationStore:
             }
         ]
         if listed is not None:
-            item = {**listed, "pk": "PUBLISHED", "sk": f"{listed['published_at']}#{no}"}
+            item = {**listed, "pk": public_list, "sk": f"{listed['published_at']}#{no}"}
             writes.append({"Put": {"TableName": self._table, "Item": to_item(item)}})
         if unlisted is not None:
-            writes.append({"Delete": {"TableName": self._table, "Key": to_item({"pk": "PUBLISHED", "sk": unlisted})}})
+            writes.append({"Delete": {"TableName": self._table, "Key": to_item({"pk": public_list, "sk": unlisted})}})
         self._cases.transition_together([change], writes)
 
-    def published(self, limit: int, with_tracking_no: bool = False) -> list[dict[str, Any]]:
-        """The newest published cases first: one partition, the county publishes few. The public items name no
-        case; staff's reports ask `with_tracking_no` for the tracking number kept in the sort key."""
+    def published(self, limit: int, with_tracking_no: bool = False, public_list: str = TYPICAL) -> list[dict[str, Any]]:
+        """The newest published cases (or answers) first: one partition, the county publishes few. The public items
+        name no case; staff's reports ask `with_tracking_no` for the tracking number kept in the sort key."""
         response = client("dynamodb").query(
             TableName=self._table,
             KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues=to_item({":pk": "PUBLISHED"}),
+            ExpressionAttributeValues=to_item({":pk": public_list}),
             ScanIndexForward=False,
             Limit=limit,
         )

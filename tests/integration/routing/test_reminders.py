@@ -11,7 +11,7 @@ from shared.core import queues
 from shared.core.aws import client
 from shared.core.dal.cases import CaseStore
 from shared.core.messages import Envelope
-from shared.core.models import AuditEvent, Case, Channel, DueKind, Status
+from shared.core.models import AuditEvent, Case, CaseKind, Channel, DueKind, Status
 from shared.core.reference_data import county_timezone
 from shared.core.settings import Settings
 from shared.core.sms_text import Sms
@@ -28,8 +28,11 @@ def local(month: int, day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=ZONE)
 
 
-def a_case(settings: Settings, number: str = "ZF261001000001", due_at: datetime = DUE) -> str:
+def a_case(
+    settings: Settings, number: str = "ZF261001000001", due_at: datetime = DUE, kind: CaseKind = CaseKind.complaint
+) -> str:
     at = due_at - timedelta(days=60)
+    question = kind == CaseKind.question
     case = Case(
         tracking_no=number,
         channel=Channel.web,
@@ -37,10 +40,11 @@ def a_case(settings: Settings, number: str = "ZF261001000001", due_at: datetime 
         description="执法人员态度恶劣",
         raw_key=f"raw/web/{number}.json",
         verification_hash="0" * 64,
-        status=Status.accepted,
+        kind=kind,
+        status=Status.routed if question else Status.accepted,
         department="JJDD",
         due_at=due_at.astimezone(UTC),  # stored in UTC, as shared/routing/deadlines.py gives it
-        due_kind=DueKind.reply,
+        due_kind=DueKind.answer if question else DueKind.reply,
     )
     event = AuditEvent(tracking_no=number, version=1, at=at, actor="test", action="receive")
     CaseStore(settings).create(case, None, event, None)
@@ -127,6 +131,19 @@ def test_escalation_is_recorded_once_on_the_case_with_its_audit_event(aws: Setti
     heads = {phone for phone, kind in sender.sent if kind == "reply_escalated"}
     assert heads == HEADS_AND_FZB
     assert sorted(kind for _, kind in sender.sent if kind != "reply_escalated") == ["reply_overdue"] * 3
+
+
+def test_an_overdue_question_is_reminded_and_escalated_in_its_own_words(aws: Settings) -> None:
+    # given a question whose answer deadline was 10-09
+    a_case(aws, kind=CaseKind.question)
+    # when the first overdue run happens and its messages are sent
+    reminders.remind_deadlines(aws, now=local(10, 10, 9))
+    sender = Recorder()
+    for message in queued(aws):
+        notifications.send_notification(aws, message, sender)
+    # then the legal office is reminded of the overdue answer, the head and the county legal office are told
+    assert {kind for _, kind in sender.sent} == {"answer_overdue", "answer_escalated"}
+    assert {phone for phone, kind in sender.sent if kind == "answer_escalated"} == HEADS_AND_FZB
 
 
 def test_quiet_hours_hold_reminders_until_eight(aws: Settings) -> None:

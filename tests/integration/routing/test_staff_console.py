@@ -109,7 +109,7 @@ def test_only_allowed_actions_are_offered_and_csrf_is_required(http, aws: Settin
     page = http.get(f"/console/{number}", headers=officer).body.decode()
     version = CaseStore(aws).get(number).version  # type: ignore[union-attr]
     # then the forms are exactly the actions the workflow allows the officer now
-    assert offered(page) == ["accept", "not_accept", "transfer", "merge", "correct_category"]
+    assert offered(page) == ["accept", "not_accept", "transfer", "merge", "correct_category", "change_kind"]
     assert f'name="version" value="{version}"' in page
     # when the accept form is posted without, or with a wrong, CSRF token
     for fields in ({"version": version}, {"version": version, "csrf": "0" * 64}):
@@ -234,5 +234,6 @@ def test_an_uncertain_category_shows_the_two_likeliest_with_their_confidence(htt
 
 def test_every_action_body_field_has_a_form_field() -> None:
     # given the body models of every workflow action: then console.json says how to show each field
-    fields = {name for model in workflow.BODIES.values() for name in model.model_fields} - {"version"}
-    assert fields <= set(console.texts().fields)
+    for action, model in workflow.BODIES.items():
+        shown = {*console.texts().fields, *console.texts().action_fields.get(action, {})}
+        assert set(model.model_fields) - {"version"} <= shown, action

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.core.models import Case, Channel, Extension, Status
+from shared.core.models import Case, CaseKind, Channel, Extension, Status
 from shared.reporting import stats
 
 RECEIVED = datetime(2026, 5, 20, 2, 0, tzinfo=UTC)  # Wednesday 10:00 in the county, week 21, phase 2
@@ -159,3 +159,29 @@ def test_unit_names_are_normalised_for_matching(written: str, normalised: str) -
     # when it is normalised
     # then full-width forms, case, spaces, punctuation and invisible characters do not matter
     assert stats.normalise_unit(written) == normalised
+
+
+# ---- questions (咨询): counted apart from complaints ----
+
+
+def a_question(**fields) -> Case:
+    due = RECEIVED + timedelta(days=7)
+    return a_case(kind=CaseKind.question, category="other", department="FZB", answer_due_at=due, **fields)
+
+
+def test_a_question_counts_only_as_a_question_received() -> None:
+    # given a question awaiting its answer
+    question = a_question()
+    # when it is counted, then it is a question received on its department and no complaint figure, category or
+    # channel counts it, nor does it make a hotspot cluster
+    assert counters(question) == {"questions_received": 1}
+    assert stats.contribution(question).clusters == frozenset()
+
+
+def test_questions_answered_on_time_and_late() -> None:
+    # given one question answered before its answer deadline and one after it, both closed and escalated
+    on_time = a_question(status=Status.closed, answered_at=RECEIVED + timedelta(days=2), closed_at=RECEIVED)
+    late = a_question(status=Status.closed, answered_at=RECEIVED + timedelta(days=9), escalated_at=RECEIVED)
+    # when they are counted, then both are answered, only the first on time; neither closes nor escalates a complaint
+    assert counters(on_time) == {"questions_received": 1, "questions_answered": 1, "questions_answered_on_time": 1}
+    assert counters(late) == {"questions_received": 1, "questions_answered": 1}

@@ -234,3 +234,16 @@ def test_the_summary_tells_the_call_back_and_the_opinion_forms(county_pdf: bytes
     # and the opinion forms: issued, answered, filed as complaints, then each rated department
     assert "向企业发放征求意见表20份，收回5份，据此登记投诉1件" in flat
     assert "收到评价6项，满意和基本满意占50.0%，评价相对较低的是“行政收费”" in flat
+
+
+def test_questions_are_reported_apart_from_complaints(tmp_path: Path) -> None:
+    # given a week of a department with no complaints but questions, two of three answered, one on time
+    document = empty_document()
+    document.totals = DepartmentRow(
+        department="TOTAL", name="合计", questions_received=3, questions_answered=2, questions_answered_on_time=1
+    )
+    # when it is rendered
+    flat = squeezed(pdftotext(to_pdf(document)))
+    # then the summary says no complaint was received, and counts the questions in a sentence of their own
+    assert "县自然资源局未受理投诉举报" in flat
+    assert "咨询3件（不计入投诉），已答复2件，其中按期答复1件" in flat

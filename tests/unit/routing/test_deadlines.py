@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from shared.routing import calendar, deadlines
-from shared.routing.deadlines import DeadlinePolicy, DeadlineRule, acceptance_deadline, deadline_after
+from shared.routing.deadlines import DeadlinePolicy, DeadlineRule, deadline_after
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -88,7 +88,7 @@ def test_add_working_days_counts_make_up_days() -> None:
 
 def test_acceptance_landing_on_a_holiday_moves_to_next_working_day() -> None:
     # given a complaint received on 2026-09-20; day 15 is 2026-10-05, inside 国庆
-    result = acceptance_deadline(_local(2026, 9, 20))
+    result = deadline_after(_local(2026, 9, 20), "acceptance")
     # then it is due at the end of 2026-10-08, the first working day after, in UTC
     assert result.due_at == _end_of_day_utc(2026, 10, 8)
     assert result.provisional is False
@@ -96,21 +96,21 @@ def test_acceptance_landing_on_a_holiday_moves_to_next_working_day() -> None:
 
 def test_acceptance_landing_on_a_weekend_moves_to_monday() -> None:
     # given day 15 on an ordinary Saturday (2026-03-21)
-    result = acceptance_deadline(_local(2026, 3, 6))
+    result = deadline_after(_local(2026, 3, 6), "acceptance")
     # then it is due on Monday
     assert result.due_at == _end_of_day_utc(2026, 3, 23)
 
 
 def test_acceptance_landing_on_a_make_up_saturday_stays() -> None:
     # given day 15 on 2026-02-28, a make-up working Saturday
-    result = acceptance_deadline(_local(2026, 2, 13))
+    result = deadline_after(_local(2026, 2, 13), "acceptance")
     # then that Saturday is the due date
     assert result.due_at == _end_of_day_utc(2026, 2, 28)
 
 
 def test_days_are_counted_on_the_local_date() -> None:
     # given a receipt at 17:00 UTC on 02-12, which is 01:00 on 02-13 in the county
-    result = acceptance_deadline(datetime(2026, 2, 12, 17, 0, tzinfo=UTC))
+    result = deadline_after(datetime(2026, 2, 12, 17, 0, tzinfo=UTC), "acceptance")
     # then counting starts from the local date
     assert result.due_at == _end_of_day_utc(2026, 2, 28)
 
@@ -149,7 +149,7 @@ def test_working_day_rule(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_year_without_data_is_provisional_not_an_error() -> None:
     # given a receipt in 2031, a year without official data
-    result = acceptance_deadline(_local(2031, 1, 1))
+    result = deadline_after(_local(2031, 1, 1), "acceptance")
     # then weekends-only counting gives 2031-01-16 (a Thursday), marked provisional
     assert result.due_at == _end_of_day_utc(2031, 1, 16)
     assert result.provisional is True
@@ -157,7 +157,7 @@ def test_year_without_data_is_provisional_not_an_error() -> None:
 
 def test_span_into_a_year_without_data_is_provisional() -> None:
     # given a receipt late in 2026 whose deadline falls in 2027 (no data yet)
-    result = acceptance_deadline(_local(2026, 12, 25))
+    result = deadline_after(_local(2026, 12, 25), "acceptance")
     # then the deadline is provisional
     assert result.provisional is True
 
@@ -165,7 +165,7 @@ def test_span_into_a_year_without_data_is_provisional() -> None:
 def test_naive_start_is_rejected() -> None:
     # when the start has no time zone, then it is refused rather than guessed
     with pytest.raises(ValueError):
-        acceptance_deadline(datetime(2026, 5, 6, 10, 0))
+        deadline_after(datetime(2026, 5, 6, 10, 0), "acceptance")
 
 
 def test_unknown_rule_is_rejected() -> None:

@@ -7,7 +7,7 @@ from pydantic import ValidationError
 
 from shared.core.auth import Principal, Role
 from shared.core.errors import ApiError
-from shared.core.models import Callback, Case, Channel, DueKind, Extension, Status
+from shared.core.models import Callback, Case, CaseKind, Channel, DueKind, Extension, Status
 from shared.routing import workflow
 from shared.routing.deadlines import deadline_after
 
@@ -33,6 +33,8 @@ BODIES: dict[str, dict] = {
     "flag_media": {},
     "mark_typical": {"kind": "negative"},
     "record_callback": {"rating": "basically_satisfied", "comment": "电话回访：基本满意"},
+    "answer": {"answer": "应自知道该行政行为之日起六十日内向县人民政府申请行政复议。"},
+    "change_kind": {"kind": "question"},
 }
 
 
@@ -53,8 +55,10 @@ def a_case(status: Status, **fields) -> Case:
 
 
 def satisfying_guards(action: str, status: Status) -> Case:
-    """A case in `status` that meets every guard of `action`, so that only the state decides."""
+    """A case in `status` of a kind the action is for, meeting every guard of `action`, so that only the state
+    decides."""
     fields: dict = {
+        "kind": min(workflow.rule(action).kinds),
         "due_kind": DueKind.reply,
         "due_at": NOW + timedelta(days=30),
         "reply_due_at": NOW + timedelta(days=30),
@@ -356,3 +360,104 @@ def test_staff_record_a_telephone_call_back_only_while_it_is_open() -> None:
     assert change.after.callback is not None
     assert (change.after.callback.rating, change.after.callback.via) == ("basically_satisfied", "phone")
     assert change.event.details["rating"] == "basically_satisfied" and change.event.details["replaces"] is None
+
+
+# ---- questions (咨询) ----
+
+
+def a_question(**fields) -> Case:
+    return a_case(Status.routed, kind=CaseKind.question, due_kind=DueKind.answer, due_at=NOW, **fields)
+
+
+@pytest.mark.parametrize(
+    "action", [name for name, rule in workflow.table().actions.items() if CaseKind.question not in rule.kinds]
+)
+def test_a_question_takes_no_complaint_action(action: str) -> None:
+    # given a question awaiting its answer, and a caller who may take a complaint action
+    case = a_question()
+    # when a complaint-only action is tried on it, then it is refused as an invalid transition
+    with pytest.raises(ApiError) as refused:
+        workflow.apply_action(allowed_principal(action), case, action, body(action), NOW, primary_case())
+    assert (refused.value.status, refused.value.code) == (409, "invalid_transition")
+
+
+def test_answering_a_question_closes_it_with_the_answer_and_stops_its_deadline() -> None:
+    # given a question of the traffic police awaiting its answer
+    case = a_question()
+    # when its officer answers it
+    [(_, after, event)] = workflow.apply_action(allowed_principal("answer"), case, "answer", body("answer"), NOW, None)
+    # then it is closed with the answer and its time, no deadline runs, and the audit event keeps the answer
+    assert after.status == Status.closed
+    assert (after.answer, after.answered_at, after.closed_at) == (BODIES["answer"]["answer"], NOW, NOW)
+    assert (after.due_at, after.due_kind) == (None, None)
+    assert event.details["answer"] == BODIES["answer"]["answer"]
+
+
+def test_an_answer_is_not_empty() -> None:
+    # given an answer of blanks, when parsed, then it is refused
+    with pytest.raises(ValidationError):
+        workflow.parse_body("answer", {"version": 3, "answer": "   "})
+
+
+def test_changing_a_complaint_into_a_question_starts_the_answer_deadline_from_receipt() -> None:
+    # given a routed complaint under the acceptance deadline
+    case = a_case(Status.routed, due_kind=DueKind.acceptance, due_at=NOW + timedelta(days=14))
+    # when an officer of its department changes it into a question
+    [(_, after, event)] = workflow.apply_action(
+        allowed_principal("change_kind"), case, "change_kind", body("change_kind"), NOW, None
+    )
+    # then it is a question set by that officer, under the answer deadline counted from receipt, audited
+    answer = deadline_after(case.received_at, "answer")
+    assert (after.kind, after.kind_set_by) == (CaseKind.question, "user-county_admin")
+    assert (after.due_kind, after.due_at, after.answer_due_at) == (DueKind.answer, answer.due_at, answer.due_at)
+    assert (event.action, event.details["from_kind"], event.details["kind"]) == ("change_kind", "complaint", "question")
+
+
+def test_changing_a_question_into_a_complaint_starts_the_acceptance_deadline_from_receipt() -> None:
+    # given a question awaiting its answer
+    case = a_question()
+    # when it is changed into a complaint
+    request = workflow.parse_body("change_kind", {"version": 3, "kind": "complaint"})
+    [(_, after, _)] = workflow.apply_action(allowed_principal("change_kind"), case, "change_kind", request, NOW, None)
+    # then the acceptance deadline runs from receipt, as if routing had taken it for a complaint
+    acceptance = deadline_after(case.received_at, "acceptance")
+    assert (after.kind, after.due_kind, after.acceptance_due_at) == (
+        CaseKind.complaint,
+        DueKind.acceptance,
+        acceptance.due_at,
+    )
+
+
+def test_changing_to_the_same_kind_is_refused() -> None:
+    # given a question, when changed into a question, then 422 on the field kind
+    request = workflow.parse_body("change_kind", {"version": 3, "kind": "question"})
+    with pytest.raises(ApiError) as refused:
+        workflow.apply_action(allowed_principal("change_kind"), a_question(), "change_kind", request, NOW, None)
+    assert (refused.value.status, refused.value.fields[0].field) == (422, "kind")
+
+
+def test_a_question_handed_back_and_given_to_another_department_gets_a_new_answer_deadline() -> None:
+    # given a question the traffic police hand back as not theirs
+    transfer = workflow.parse_body("transfer", {"version": 3, "reason": "非本部门职责"})
+    [(_, handed_back, _)] = workflow.apply_action(
+        allowed_principal("transfer"), a_question(), "transfer", transfer, NOW, None
+    )
+    assert (handed_back.status, handed_back.department, handed_back.due_kind) == (
+        Status.transferred,
+        "FZB",
+        DueKind.answer,
+    )
+    # when the county legal office names the department that answers it
+    arbitrate = workflow.parse_body("arbitrate", {"version": handed_back.version, "department": "SWJ"})
+    [(_, given, _)] = workflow.apply_action(
+        allowed_principal("arbitrate"), handed_back, "arbitrate", arbitrate, NOW, None
+    )
+    # then that department answers it under a new answer deadline from now, not the acceptance clock
+    answer = deadline_after(NOW, "answer")
+    assert (given.department, given.due_kind, given.due_at, given.answer_due_at, given.acceptance_due_at) == (
+        "SWJ",
+        DueKind.answer,
+        answer.due_at,
+        answer.due_at,
+        None,
+    )
