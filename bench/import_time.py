@@ -114,20 +114,16 @@ def _scheduled() -> dict[str, Any]:
 
 def first_requests(moto_url: str) -> dict[str, list[float]]:
     """Provision the moto server, then time each function's first request, a fresh interpreter each."""
-    environment = _environment(
-        {"AWS_ENDPOINT_URL": moto_url, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"}
-    )
-    os.environ.update(
-        {key: environment[key] for key in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_DEFAULT_REGION")}
-    )
-    os.environ["AWS_SECRET_ACCESS_KEY"] = "bench"
+    moto = {"AWS_ENDPOINT_URL": moto_url, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"}
+    environment = _environment(moto)
+    os.environ.update(moto, AWS_DEFAULT_REGION=environment["AWS_DEFAULT_REGION"])  # this process provisions it
     from infra.provision import provision
     from shared.core.auth import Role, issue_development_token
     from shared.core.messages import Envelope, MessageType
     from shared.core.settings import get_settings
     from shared.intake.complaints import submit_complaint
-    from shared.routing.router import transition_message
     from shared.routing.router import route_complaint as route
+    from shared.routing.router import transition_message
 
     settings = get_settings()
     provision(settings)
