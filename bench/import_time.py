@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -112,57 +113,70 @@ def _scheduled() -> dict[str, Any]:
     }
 
 
-def first_requests(moto_url: str) -> dict[str, list[float]]:
-    """Provision the moto server, then time each function's first request, a fresh interpreter each."""
-    moto = {"AWS_ENDPOINT_URL": moto_url, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"}
-    environment = _environment(moto)
-    os.environ.update(moto, AWS_DEFAULT_REGION=environment["AWS_DEFAULT_REGION"])  # this process provisions it
+def _moto_environment(moto_url: str) -> dict[str, str]:
+    return _environment({"AWS_ENDPOINT_URL": moto_url, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"})
+
+
+def prepare(count: int) -> None:
+    """In a process of its own (run with the moto server's environment): provision it, then print a staff token
+    and `count` messages of each kind the consumers take, each about a complaint of its own."""
     from infra.provision import provision
     from shared.core.auth import Role, issue_development_token
     from shared.core.messages import Envelope, MessageType
     from shared.core.settings import get_settings
     from shared.intake.complaints import submit_complaint
-    from shared.routing.router import route_complaint as route
-    from shared.routing.router import transition_message
+    from shared.routing.router import route_complaint, transition_message
 
     settings = get_settings()
     provision(settings)
-    token = issue_development_token(settings, Role.county_admin)
+
+    def received(number: int) -> Envelope:
+        body = json.dumps({"description": TEXT}).encode()
+        answer = submit_complaint(settings, body, "application/json", None, f"198.51.100.{number}")
+        return Envelope(type=MessageType.complaint_received, data={"tracking_no": answer.body["tracking_no"]})
+
+    prepared = {
+        "token": issue_development_token(settings, Role.county_admin),
+        "received": [received(number).model_dump_json() for number in range(count)],
+        "transitioned": [
+            transition_message(route_complaint(settings, received(number)), None).model_dump_json()
+            for number in range(count)
+        ],
+    }
+    print(json.dumps(prepared))
+
+
+def first_requests(moto_url: str) -> dict[str, list[float]]:
+    """Time each function's first request, a fresh interpreter each, against the moto server at `moto_url`."""
+    environment = _moto_environment(moto_url)
+    output = subprocess.run(
+        [sys.executable, "-m", "bench.import_time", "--prepare", str(FIRST_RUNS)],
+        env=environment,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    prepared = json.loads(output.strip().splitlines()[-1])
+    staff = {"Authorization": f"Bearer {prepared['token']}"}
     complaint = json.dumps({"description": TEXT})
-
-    def filed(number: int) -> str:
-        answer = submit_complaint(settings, complaint.encode(), "application/json", None, f"198.51.100.{number}")
-        return str(answer.body["tracking_no"])
-
-    def received() -> str:
-        message = Envelope(type=MessageType.complaint_received, data={"tracking_no": filed(FIRST_RUNS)})
-        return message.model_dump_json()
-
-    def transitioned() -> str:
-        message = Envelope(type=MessageType.complaint_received, data={"tracking_no": filed(FIRST_RUNS)})
-        return transition_message(route(settings, message), None).model_dump_json()
-
-    functions = {
-        "intake POST /complaints": ("intake", "app", lambda: _http("POST", "/complaints", complaint)),
-        "routing route_complaint": ("routing", "route_complaint", lambda: _sqs(received())),
-        "routing remind_deadlines": ("routing", "remind_deadlines", _scheduled),
-        "routing GET /cases (staff)": (
-            "routing",
-            "app",
-            lambda: _http("GET", "/", None, Authorization=f"Bearer {token}"),
-        ),
-        "reporting count_case_events": ("reporting", "count_case_events", lambda: _sqs(transitioned())),
-        "reporting GET /reports (staff)": (
+    functions: dict[str, tuple[str, str, Callable[[int], dict[str, Any]]]] = {
+        "intake POST /complaints": ("intake", "app", lambda n: _http("POST", "/complaints", complaint)),
+        "routing route_complaint": ("routing", "route_complaint", lambda n: _sqs(prepared["received"][n])),
+        "routing remind_deadlines": ("routing", "remind_deadlines", lambda n: _scheduled()),
+        "routing GET /cases (staff)": ("routing", "app", lambda n: _http("GET", "/", None, **staff)),
+        "reporting count_case_events": (
             "reporting",
-            "app",
-            lambda: _http("GET", "/", None, Authorization=f"Bearer {token}"),
+            "count_case_events",
+            lambda n: _sqs(prepared["transitioned"][n]),
         ),
+        "reporting GET /reports (staff)": ("reporting", "app", lambda n: _http("GET", "/", None, **staff)),
     }
     samples: dict[str, list[float]] = {}
     for label, (service, handler, event) in functions.items():
         samples[label] = [
-            _time(_load(service) + _FIRST_CALL.format(event=json.dumps(event()), handler=handler), environment)
-            for _ in range(FIRST_RUNS)
+            _time(_load(service) + _FIRST_CALL.format(event=json.dumps(event(n)), handler=handler), environment)
+            for n in range(FIRST_RUNS)
         ]
     return samples
 
@@ -201,4 +215,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--prepare"]:
+        prepare(int(sys.argv[2]))
+    else:
+        main()
