@@ -38,6 +38,23 @@ def process_bodies(event: Any, handle: Callable[[str], object]) -> PartialItemFa
     )
 
 
+def process_batch(event: Any, handle: Callable[[dict[str, Envelope]], set[str]]) -> PartialItemFailureResponse:
+    """Run `handle` on the messages of a Chalice SQSEvent together (by message id), for a consumer that saves
+    requests across a batch; it returns the ids of the messages that failed. A message that is not an envelope
+    fails on its own, as in process_messages."""
+    messages: dict[str, Envelope] = {}
+    failed: set[str] = set()
+    for record in event.to_dict()["Records"]:
+        try:
+            messages[record["messageId"]] = Envelope.model_validate_json(record["body"])
+        except ValueError:
+            logger.exception("unreadable message", extra={"message_id": record["messageId"]})
+            failed.add(record["messageId"])
+    with traced("batch"):
+        failed |= handle(messages)
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in sorted(failed)]}
+
+
 def each_isolated(items: Iterable[Item], work: Callable[[Item], object], what: str, key: Callable[[Item], str]) -> int:
     """A scheduled run's items each on its own: one that fails is logged by its key (never its data), counted as
     the metric `ScheduledItemFailed` and skipped, so that one bad item never stops the rest. How many failed."""
