@@ -17,12 +17,13 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import to_jsonable_python
 
-from shared.core.auth import COUNTY_WIDE_ROLES, Principal, Role, require_department, require_role
+from shared.core.auth import Principal, Role
 from shared.core.dal.cases import CaseStore
 from shared.core.dal.items import ConditionFailed
 from shared.core.errors import ApiError, from_validation_error
 from shared.core.models import STATUS_NAMES, Case, Channel, Complainant, Status
 from shared.core.observability import logger
+from shared.core.roles import COUNTY_WIDE_ROLES, require_department, require_role
 from shared.core.settings import Settings
 from shared.routing import confidentiality, learning, notifications, outbox, router, workflow
 

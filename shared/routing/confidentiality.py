@@ -15,11 +15,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.core import ratelimit, reference_data
-from shared.core.auth import DEPARTMENT_ROLES, Principal, Role, require_department, require_role
+from shared.core.auth import DEPARTMENT_ROLES, Principal, Role
 from shared.core.dal.cases import CaseStore
 from shared.core.errors import ApiError, parse_model
 from shared.core.models import AuditEvent, Case, Complainant
 from shared.core.observability import logger
+from shared.core.roles import require_department, require_role
 from shared.core.settings import Settings
 from shared.routing import notifications, outbox, router
 
