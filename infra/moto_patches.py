@@ -38,9 +38,9 @@ class _CopyWithoutTables:
         return value if isinstance(value, Table) else copy.deepcopy(value, memo)
 
 
-def _written_items(backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> list[tuple]:
-    """(table, hash key, range key, copy of the current item or None) for each item the transaction names."""
-    written = []
+def _named_items(backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> list[tuple]:
+    """(table, hash key, range key) of each item the transaction names."""
+    named = []
     for entry in transact_items:
         operation = next(iter(entry.values()))
         table = backend.tables.get(operation.get("TableName"))
@@ -53,6 +53,14 @@ def _written_items(backend: DynamoDBBackend, transact_items: list[dict[str, Any]
         range_key = (
             DynamoType(key[table.range_key_attr]) if table.range_key_attr and table.range_key_attr in key else None
         )
+        named.append((table, hash_key, range_key))
+    return named
+
+
+def _written_items(named: list[tuple]) -> list[tuple]:
+    """(table, hash key, range key, copy of the current item or None) for each named item."""
+    written = []
+    for table, hash_key, range_key in named:
         current = table.items.get(hash_key)
         if range_key is not None:
             current = current.get(range_key) if current else None
@@ -77,9 +85,9 @@ def _restore(written: list[tuple]) -> None:
             table.items.pop(hash_key, None)
 
 
-def _reserve(written: list[tuple]) -> list[tuple[str, Any, Any]]:
+def _reserve(named: list[tuple]) -> list[tuple[str, Any, Any]]:
     """Mark the transaction's items as being written, or cancel it as DynamoDB does when one of them is already."""
-    keys = [(table.name, hash_key, range_key) for table, hash_key, range_key, _ in written]
+    keys = [(table.name, hash_key, range_key) for table, hash_key, range_key in named]
     with _in_flight_lock:
         if any(key in _in_flight for key in keys):
             reasons = [
@@ -94,13 +102,16 @@ def _reserve(written: list[tuple]) -> list[tuple[str, Any, Any]]:
 
 
 def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
-    written = _written_items(self, transact_items)
-    keys = _reserve(written)
+    named = _named_items(self, transact_items)
+    keys = _reserve(named)
     try:
-        _original_transact(self, transact_items)
-    except Exception:
-        _restore(written)
-        raise
+        # Copied once reserved: a copy taken while another transaction wrote them would undo its writes on failure.
+        written = _written_items(named)
+        try:
+            _original_transact(self, transact_items)
+        except Exception:
+            _restore(written)
+            raise
     finally:
         with _in_flight_lock:
             _in_flight.difference_update(keys)
