@@ -104,7 +104,9 @@ def contribution(case: Case) -> Contribution:
             counts[(period.key, case.transferred_from, "transferred")] = 1
     # The county's weekly trend: its week's row in the partition of the ISO year's weeks, read in one query.
     week = periods.week_of(periods.county_day(case.received_at))
-    counts.update({(weeks_partition(week), week.key, name): amounts[name] for name in TREND_COUNTERS})
+    counts.update(
+        {(weeks_partition(week), week.key, name): amounts[name] for name in TREND_COUNTERS if name in amounts}
+    )
     clusters: set[tuple[str, str]] = set()
     if case.category:
         day = periods.county_day(case.received_at).isoformat()

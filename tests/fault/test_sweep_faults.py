@@ -23,14 +23,14 @@ def test_one_failing_case_does_not_stop_the_reminders_of_the_others(
 ) -> None:
     # given two cases due today, the first of which cannot be reminded (its send fails)
     bad, good = a_case(aws, "ZF261001000001"), a_case(aws, "ZF261001000002")
-    send = queues.send
+    send_batch = queues.send_batch
 
-    def failing_for_one(queue: str, message) -> None:  # type: ignore[no-untyped-def]
-        if message.data.get("tracking_no") == bad:
-            raise RuntimeError("throttled")
-        send(queue, message)
+    def failing_for_one(queue: str, messages) -> set[int]:  # type: ignore[no-untyped-def]
+        if any(message.data.get("tracking_no") == bad for message in messages):
+            return set(range(len(messages)))  # throttled: none of them sent
+        return send_batch(queue, messages)
 
-    monkeypatch.setattr(queues, "send", failing_for_one)
+    monkeypatch.setattr(queues, "send_batch", failing_for_one)
     # when the reminders run on the due date
     summary = reminders.remind_deadlines(aws, now=local(10, 9, 9))
     # then it finishes, counting the failure, and the other case is reminded

@@ -144,7 +144,7 @@ def test_quiet_hours_hold_reminders_until_eight(aws: Settings) -> None:
 def test_no_reminder_is_sent_twice_across_runs_and_redeliveries(aws: Settings, monkeypatch) -> None:
     # given a case overdue, and a run that crashes after queueing the reminder but before noting it on the case
     number = a_case(aws)
-    monkeypatch.setattr(CaseStore, "add_reminder", lambda self, *args, **kwargs: pytest.fail("crash"))
+    monkeypatch.setattr(CaseStore, "transition_together", lambda self, *args, **kwargs: pytest.fail("crash"))
     with pytest.raises(pytest.fail.Exception):
         reminders.remind_deadlines(aws, now=local(10, 10, 9))
     monkeypatch.undo()
