@@ -30,8 +30,9 @@ from shared.core.settings import environment_settings, get_settings
 from tests.infra.synth import Synthesized
 from tests.support import free_port, load_service, receive_all, scheduled_event, sqs_event
 
-# DynamoDB authorizes a transaction by the actions of the writes it holds; moto asks for an action of its own.
-MOTO_ONLY_ACTIONS = {"dynamodb:PutItem": ["dynamodb:TransactWriteItems"]}
+# DynamoDB authorizes a transaction by the actions of the writes it holds, SQS a batch send as sqs:SendMessage;
+# moto asks for an action of its own for each.
+MOTO_ONLY_ACTIONS = {"dynamodb:PutItem": ["dynamodb:TransactWriteItems"], "sqs:SendMessage": ["sqs:SendMessageBatch"]}
 MAIL = (
     "From: =?utf-8?b?5byg5LiJ?= <zhang@example.com>\r\nTo: tousu@hotspot.localhost\r\n"
     "Subject: =?utf-8?b?5oqV6K+J?=\r\nMessage-ID: <iam-test@example.com>\r\n"
