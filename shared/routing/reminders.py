@@ -211,6 +211,13 @@ def _record_escalation(
     return True
 
 
+def move_due_entries(settings: Settings) -> int:
+    """Once, after upgrading from day to month shards of the due index (which the runs read): every case whose
+    deadline runs gets its entry in its month's shard. Cases by status (gsi2), never a Scan; how many moved."""
+    store = CaseStore(settings)
+    return sum(store.move_due_entry(case) for status in Status for case in store.by_status(status) if case.due_at)
+
+
 def _cases_due(settings: Settings, store: CaseStore, now: datetime) -> Iterator[Case]:
     """Cases whose running deadline is past or reaches its first reminder point by the end of today (local),
     one UTC month shard at a time, from the lookback's first month."""

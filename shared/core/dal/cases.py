@@ -283,6 +283,21 @@ class CaseStore:
         ):
             yield from _readable(item)
 
+    def move_due_entry(self, case: Case) -> bool:
+        """Put the case's due-index entry where `case_item` puts it now (the shards were days before they were
+        months); False when it is there already, no deadline runs, or the case changed since it was read."""
+        shard = case_item(case).get("gsi3pk")
+        if shard is None:
+            return False
+        return write_if(
+            "update_item",
+            TableName=self._table,
+            Key=case_key(case.tracking_no),
+            UpdateExpression="SET gsi3pk = :shard",
+            ConditionExpression="version = :version AND gsi3pk <> :shard",
+            ExpressionAttributeValues={":shard": shard, **to_item({":version": case.version})},
+        )
+
     def due_in(self, shard: str, due_before: datetime) -> Iterator[Case]:
         """Cases of one due shard (`due_shard`) whose running deadline falls before `due_before`."""
         for item in self._query(
