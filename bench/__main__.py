@@ -4,6 +4,7 @@ from bench import (
     classifier_accuracy,
     import_time,
     intake_latency,
+    lifecycle_cost,
     reminders_scale,
     report_generation,
     routing_throughput,
@@ -14,6 +15,7 @@ for benchmark in (
     import_time,
     routing_throughput,
     intake_latency,
+    lifecycle_cost,
     reminders_scale,
     report_generation,
 ):

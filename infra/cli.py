@@ -133,6 +133,13 @@ def _parser() -> argparse.ArgumentParser:
     _target(recompute)
     recompute.set_defaults(command=_recompute_deadlines)
 
+    move = commands.add_parser(
+        "move-due-entries",
+        help="once after upgrading: move the due index's day shards (DUE#yyyy-mm-dd) to month shards",
+    )
+    _target(move)
+    move.set_defaults(command=_move_due_entries)
+
     keys = commands.add_parser("keys", help="the own token issuer's signing keys")
     keys_commands = keys.add_subparsers(required=True, metavar="ACTION")
     rotate = keys_commands.add_parser("rotate", help="new current key; the current one stays valid as previous")
@@ -546,6 +553,17 @@ def _recompute_deadlines(args: argparse.Namespace) -> int:
         old, new = item.old_due_at.astimezone(zone), item.new_due_at.astimezone(zone)
         print(f"{verb} the {item.due_kind} deadline of {item.tracking_no} from {old:%Y-%m-%d} to {new:%Y-%m-%d}")
     print(f"{len(changed)} provisional deadlines {'to recompute' if args.dry_run else 'recomputed'}")
+    return 0
+
+
+def _move_due_entries(args: argparse.Namespace) -> int:
+    """shared/routing/reminders.py move_due_entries: the reminders runs find open cases indexed by day again."""
+    from shared.routing import reminders
+
+    moved = _on_target(args, "move-due-entries", reminders.move_due_entries)
+    if moved is None:
+        return 1
+    print(f"{moved} due-index entries moved to their month's shard")
     return 0
 
 

@@ -8,6 +8,8 @@ Transactions also follow DynamoDB's conflict rule between threads: moto checks a
 concurrent transactions on one case could otherwise both pass their version checks. As on AWS, a transaction
 that names an item another transaction is writing at that moment is cancelled with `TransactionConflict` (the
 caller retries, shared/core/dal/items.py), and transactions on different items run side by side.
+moto also checks an item's size by summing every attribute again as each one is added (quadratic in the number
+of attributes: most of the time of writing a case item); here the sizes are summed once, with the same limit.
 Applied by the local stack's moto server (`infra/moto_server.py`), the integration tests and the benchmarks.
 """
 
@@ -16,10 +18,11 @@ import threading
 from typing import Any
 
 import moto.dynamodb.models as dynamodb_models
-from moto.dynamodb.exceptions import TransactionCanceledException
+from moto.dynamodb.exceptions import ItemSizeTooLarge, TransactionCanceledException
 from moto.dynamodb.models import DynamoDBBackend
-from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 from moto.dynamodb.models.table import Table
+from moto.dynamodb.models.utilities import bytesize
 
 _original_transact = DynamoDBBackend.transact_write_items
 # The items of the transactions running now: (table name, hash key, range key).
@@ -115,7 +118,26 @@ def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, 
             _in_flight.difference_update(keys)
 
 
+# moto's own limit (LimitedSizeDict): between DynamoDB's 400 KB and the 409-410 KB it was measured to accept.
+_ITEM_SIZE_LIMIT = 405000
+
+
+def _item_init(self: Item, hash_key: DynamoType, range_key: DynamoType | None, attrs: dict[str, Any]) -> None:
+    """moto's Item.__init__, the running size kept instead of summed again for every attribute."""
+    self.hash_key = hash_key
+    self.range_key = range_key
+    self.attrs = LimitedSizeDict()
+    size = 0
+    for key, value in attrs.items():
+        typed = DynamoType(value)
+        size += bytesize(key) + typed.size()
+        if size > _ITEM_SIZE_LIMIT:
+            raise ItemSizeTooLarge
+        dict.__setitem__(self.attrs, key, typed)
+
+
 def apply() -> None:
     """Idempotent: patch moto's DynamoDB backend in this process."""
     dynamodb_models.copy = _CopyWithoutTables  # type: ignore[assignment]
     DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
+    Item.__init__ = _item_init  # type: ignore[method-assign]

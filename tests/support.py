@@ -117,13 +117,17 @@ class Stack:
 
 @contextmanager
 def running_stack(
-    log_file: Path, *options: str, environment: dict[str, str] | None = None, ready_seconds: float = 30
+    log_file: Path,
+    *options: str,
+    environment: dict[str, str] | None = None,
+    ready_seconds: float = 30,
+    module: str = "infra.cli",
 ) -> Iterator[Stack]:
-    """Start the local stack as `make run` does (with extra environment variables, e.g. settings), wait until
-    its gateway answers, and kill it afterwards."""
+    """Start the local stack as `make run` does (with extra environment variables, e.g. settings; `module` the
+    command line that runs it), wait until its gateway answers, and kill it afterwards."""
     port, moto_port, smtp_port = free_port(), free_port(), free_port()
     ports = ["--port", str(port), "--moto-port", str(moto_port), "--smtp-port", str(smtp_port)]
-    command = [sys.executable, "-m", "infra.cli", "run", *ports, *options]
+    command = [sys.executable, "-m", module, "run", *ports, *options]
     with log_file.open("wb") as log:
         # A session of its own, so that cleaning up after a failed test can end moto with it.
         process = subprocess.Popen(

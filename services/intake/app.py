@@ -1,4 +1,8 @@
-"""Public intake API: complaints in, tracking numbers out. Logic: shared/intake/complaints.py."""
+"""Public intake API: complaints in, tracking numbers out. Logic: shared/intake/complaints.py.
+
+Each function imports this module on its cold start; the logic of the mail consumer, the mailbox poller, the SMS
+webhooks and the OpenAPI document is imported in its handler, so that a complaint's first request loads none of it.
+"""
 
 from typing import Any
 
@@ -8,10 +12,9 @@ from chalice.app import Request
 from shared.core import http, published
 from shared.core.batch import PartialItemFailureResponse, process_bodies
 from shared.core.http import client_ip, current_request, guarded, json_response, public_page, query_params, raw_body
-from shared.core.mailer import mail_sender
 from shared.core.pages import Page, Site
 from shared.core.settings import Settings, environment_settings, get_settings
-from shared.intake import callbacks, complaints, imap_poller, mail_inbound, openapi, sms_inbound, surveys, web
+from shared.intake import callbacks, complaints, surveys, web
 
 app = Chalice(app_name="hotspot-intake", configure_logs=False)
 
@@ -57,6 +60,9 @@ def post_feedback(tracking_no: str) -> Response:
 
 @app.on_sqs_message(queue=environment_settings().mail_queue, batch_size=5)
 def receive_mail(event: Any) -> PartialItemFailureResponse:
+    from shared.core.mailer import mail_sender
+    from shared.intake import mail_inbound
+
     settings = get_settings()
     sender = mail_sender(settings)
     return process_bodies(event, lambda body: mail_inbound.receive_event(settings, body, sender))
@@ -64,6 +70,8 @@ def receive_mail(event: Any) -> PartialItemFailureResponse:
 
 @app.schedule(Rate(5, unit=Rate.MINUTES), name="poll_mailbox")
 def poll_mailbox(event: Any) -> dict:
+    from shared.intake import imap_poller
+
     return imap_poller.poll(get_settings()).model_dump()
 
 
@@ -73,6 +81,8 @@ def poll_mailbox(event: Any) -> dict:
 @app.route("/sms/{provider}", methods=["POST"], content_types=["*/*"])
 @guarded
 def post_sms(provider: str) -> Response:
+    from shared.intake import sms_inbound
+
     request = current_request(app)
     params = request.query_params
     answer = sms_inbound.receive(
@@ -188,6 +198,8 @@ def get_answers_feed() -> Response:
 @app.route("/openapi.json", methods=["GET"])
 @guarded
 def get_openapi() -> Response:
+    from shared.intake import openapi
+
     return json_response(200, openapi.document(app.routes, get_settings().intake_base_path))
 
 

@@ -11,7 +11,7 @@ from chalice import Chalice, Cron, Rate, Response
 from chalice.app import Request
 
 from shared.core import http, outbox
-from shared.core.batch import PartialItemFailureResponse, process_messages
+from shared.core.batch import PartialItemFailureResponse, process_batch, process_messages
 from shared.core.http import (
     StaffCall,
     client_ip,
@@ -50,7 +50,7 @@ app = Chalice(app_name="hotspot-routing", configure_logs=False)
 @app.on_sqs_message(queue=environment_settings().intake_queue, batch_size=10)
 def route_complaint(event: Any) -> PartialItemFailureResponse:
     settings = get_settings()
-    return process_messages(event, lambda message: router.route_complaint(settings, message))
+    return process_batch(event, lambda messages: router.route_batch(settings, messages))
 
 
 @app.on_sqs_message(queue=environment_settings().notify_queue, batch_size=10)

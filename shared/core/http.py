@@ -10,16 +10,18 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Chalice, Request, Response
 from pydantic_core import to_jsonable_python
 
-from shared.core import auth, staff_pages
 from shared.core.errors import ApiError
 from shared.core.observability import logger, traced
 from shared.core.pages import Page, site
 from shared.core.settings import SecretsNotConfigured, Settings, get_settings
+
+if TYPE_CHECKING:
+    from shared.core.auth import Principal
 
 JSON = "application/json; charset=utf-8"
 NOT_CONFIGURED = ApiError(503, "service_not_configured", "系统尚未完成配置，暂时无法提供服务，请稍后再试")
@@ -110,7 +112,7 @@ class StaffCall:
     """A staff request as its logic sees it: the settings, the caller (token verified) and the request."""
 
     settings: Settings
-    principal: auth.Principal
+    principal: "Principal"
     request: Request
 
     @property
@@ -136,6 +138,9 @@ def staff_json(
     def decorate(view: StaffView) -> Callable[..., Response]:
         @functools.wraps(view)
         def route(**params: str) -> Response:
+            # Imported on a staff route's first call: the public functions never verify a token.
+            from shared.core import auth
+
             settings = get_settings()
             request = current_request(app)
             call = StaffCall(settings, auth.principal_from_headers(settings, request.headers), request)
@@ -155,6 +160,8 @@ def staff_page(app: Chalice) -> Callable[[Callable[..., Page]], Callable[..., Re
     def decorate(view: Callable[..., Page]) -> Callable[..., Response]:
         @functools.wraps(view)
         def route(**params: str) -> Response:
+            from shared.core import staff_pages  # as auth in staff_json
+
             settings = get_settings()
             request = current_request(app)
             where = staff_pages.where(settings, request.headers)

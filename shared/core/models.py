@@ -235,7 +235,7 @@ class Case(BaseModel):
     # When the last overdue deadline was escalated (督办) to the department head and the county legal office.
     escalated_at: datetime | None = None
     # An overdue case's next day of reminders: its entry in the due index moves forward with each daily overdue
-    # reminder, so the reminders run, which reads only recent day shards, finds it however long it is overdue.
+    # reminder, so the reminders run, which reads only recent month shards, finds it however long it is overdue.
     remind_from: datetime | None = None
     enqueued_at: datetime | None = None
     version: int = 1

@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 from pydantic import BaseModel
 
 from shared.core import objects, reference_data
-from shared.core.auth import Principal, Role, require_role
 from shared.core.dal.quarantine import QuarantineStore
 from shared.core.errors import ApiError, FieldError
 from shared.core.models import Channel
+from shared.core.roles import Principal, Role, require_role
 from shared.core.settings import Settings
 
 # The county legal office files quarantined payloads by hand; the auditor reads the list, not the payloads

@@ -4,6 +4,7 @@ from functools import cache
 
 from shared.core.aws import client
 from shared.core.messages import Envelope
+from shared.core.observability import logger
 
 
 @cache
@@ -14,6 +15,19 @@ def queue_url(name: str) -> str:
 
 def send(queue: str, message: Envelope) -> None:
     client("sqs").send_message(QueueUrl=queue_url(queue), MessageBody=message.model_dump_json())
+
+
+def send_batch(queue: str, messages: list[Envelope]) -> set[int]:
+    """Send up to ten messages in one request; the positions of those not sent (all of them if the request fails)."""
+    if not messages:
+        return set()
+    entries = [{"Id": str(index), "MessageBody": message.model_dump_json()} for index, message in enumerate(messages)]
+    try:
+        response = client("sqs").send_message_batch(QueueUrl=queue_url(queue), Entries=entries)
+    except Exception:
+        logger.exception("batch send failed", extra={"queue": queue, "messages": len(messages)})
+        return set(range(len(messages)))
+    return {int(failed["Id"]) for failed in response.get("Failed", [])}
 
 
 def reset() -> None:

@@ -12,9 +12,9 @@ local default, so nothing is ever stored or checked with a key everybody knows.
 
 import os
 from functools import cache
+from typing import Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.core import secrets
 from shared.core.observability import logger
@@ -22,8 +22,15 @@ from shared.core.observability import logger
 SECRET_SETTINGS = ("contact_hash_key", "sms_webhook_token", "twilio_auth_token")
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    def __init__(self, **values: Any) -> None:
+        # The environment variable of each setting (its name in any case), then the arguments: what pydantic-settings
+        # does for these plain fields, without its import on every cold start.
+        environment = {name.lower(): value for name, value in os.environ.items()}
+        found = {name: environment[name] for name in type(self).model_fields if name in environment}
+        super().__init__(**{**found, **values})
 
     cases_table: str = "hotspot-cases"
     idempotency_table: str = "hotspot-idempotency"

@@ -26,10 +26,11 @@ from urllib.parse import quote, urlencode
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
 from shared.core import reference_data
-from shared.core.auth import COUNTY_WIDE_ROLES, Principal, Role, require_role
+from shared.core.auth import Principal, Role
 from shared.core.campaign import load_campaign
 from shared.core.errors import ApiError, FieldError
 from shared.core.pages import Page
+from shared.core.roles import COUNTY_WIDE_ROLES, require_role
 from shared.core.settings import Settings
 from shared.core.staff_pages import Where, session, staff_page
 from shared.reporting import hotspots, periods, stats

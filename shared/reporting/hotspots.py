@@ -43,13 +43,14 @@ from pydantic import (
 from pydantic_core import to_jsonable_python
 
 from shared.core import notices, queues, reference_data, text
-from shared.core.auth import COUNTY_WIDE_ROLES, DEPARTMENT_ROLES, Principal, Role, require_role
+from shared.core.auth import DEPARTMENT_ROLES, Principal, Role
 from shared.core.classifier import classify
 from shared.core.dal.cases import CaseStore
 from shared.core.dal.hotspots import HotspotStore
 from shared.core.dal.stats import StatsStore
 from shared.core.errors import ApiError, FieldError, from_validation_error, parse_model
 from shared.core.observability import logger
+from shared.core.roles import COUNTY_WIDE_ROLES, require_role
 from shared.core.settings import Settings
 from shared.reporting import stats
 from shared.reporting.report_document import HotspotSummary

@@ -19,11 +19,12 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from shared.core import notices, objects, queues, reference_data, text, uploads
-from shared.core.auth import COUNTY_WIDE_ROLES, DEPARTMENT_ROLES, Principal, require_role
+from shared.core.auth import DEPARTMENT_ROLES, Principal
 from shared.core.campaign import Material, load_campaign
 from shared.core.dal.records import RecordStore
 from shared.core.errors import ApiError, FieldError, parse_model
 from shared.core.observability import logger
+from shared.core.roles import COUNTY_WIDE_ROLES, require_role
 from shared.core.settings import Settings
 from shared.reporting import assessment, periods
 from shared.reporting.assessment import MaterialsStatus

@@ -20,13 +20,14 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from pydantic_core import PydanticCustomError
 
 from shared.core import reference_data, text
-from shared.core.auth import DEPARTMENT_ROLES, Principal, Role, require_department, require_role
+from shared.core.auth import DEPARTMENT_ROLES, Principal, Role
 from shared.core.dal.cases import CaseStore
 from shared.core.dal.items import ConditionFailed
 from shared.core.dal.records import RecordStore
 from shared.core.errors import ApiError, FieldError, from_validation_error, parse_model
 from shared.core.models import TRACKING_NO_PATTERN
 from shared.core.observability import logger
+from shared.core.roles import require_department, require_role
 from shared.core.settings import Settings
 from shared.reporting import periods
 

@@ -23,7 +23,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.core import auth, objects, reference_data
+from shared.core import objects, reference_data, roles
 from shared.core.auth import Principal, Role
 from shared.core.campaign import load_campaign
 from shared.core.dal.publications import PublicationStore
@@ -262,7 +262,7 @@ def phase_end_reports(settings: Settings, now: datetime | None = None) -> list[R
 
 def request_report(settings: Settings, principal: Principal, body: bytes, now: datetime | None = None) -> Report:
     """A report on demand: the county legal office for any scope, a department for its own."""
-    auth.require_role(principal, *COUNTY_READERS, *DEPARTMENT_READERS)
+    roles.require_role(principal, *COUNTY_READERS, *DEPARTMENT_READERS)
     request = parse_model(ReportRequest, body)
     scope = request.scope or principal.department or COUNTY_SCOPE
     _require_scope(principal, scope)
@@ -286,7 +286,7 @@ def _require_scope(principal: Principal, scope: str) -> None:
 
 def list_reports(settings: Settings, principal: Principal, limit: int = 50) -> list[Report]:
     """The newest reports the caller may see first, each file with a presigned download link."""
-    auth.require_role(principal, *COUNTY_READERS, *DEPARTMENT_READERS)
+    roles.require_role(principal, *COUNTY_READERS, *DEPARTMENT_READERS)
     manifests = [
         stored
         for stored in objects.list_under(settings.reports_bucket, PREFIX)

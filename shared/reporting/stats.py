@@ -27,7 +27,7 @@ from shared.core.models import Case, CaseKind, Contribution, Status
 from shared.core.observability import logger
 from shared.core.settings import Settings
 from shared.reporting import periods
-from shared.reporting.report_document import COUNT_FIELDS, SATISFACTION_FIELDS, DepartmentRow, WeekPoint
+from shared.reporting.report_document import COUNT_FIELDS, SATISFACTION_FIELDS, DepartmentRow, Period, WeekPoint
 
 UNROUTED = "UNROUTED"
 UNROUTED_NAME = "未分办"
@@ -35,6 +35,8 @@ UNROUTED_NAME = "未分办"
 RECORD_FIELDS = ("lawsuits_lost", "wrong_decision_accountability")
 COUNTERS = tuple(name for name in COUNT_FIELDS if name not in RECORD_FIELDS) + SATISFACTION_FIELDS
 CATEGORY_PREFIX, CHANNEL_PREFIX = "cat:", "ch:"
+# The figures of the weekly trend (reports, dashboard).
+TREND_COUNTERS = ("received", "closed")
 MEASURE_COUNTERS = {"correct": "corrected", "revoke": "revoked", "order_rectification": "rectification_ordered"}
 FINDING_COUNTERS = {
     "substantiated": "substantiated",
@@ -120,6 +122,11 @@ def contribution(case: Case) -> Contribution:
         if case.transferred_from:
             # On the department that handed it back, whoever handles it now.
             counts[(period.key, case.transferred_from, "transferred")] = 1
+    # The county's weekly trend: its week's row in the partition of the ISO year's weeks, read in one query.
+    week = periods.week_of(periods.county_day(case.received_at))
+    counts.update(
+        {(weeks_partition(week), week.key, name): amounts[name] for name in TREND_COUNTERS if name in amounts}
+    )
     clusters: set[tuple[str, str]] = set()
     if case.category and case.kind == CaseKind.complaint:  # questions make no hotspot
         day = periods.county_day(case.received_at).isoformat()
@@ -272,17 +279,26 @@ def department_rows(settings: Settings, period_key: str, departments: list[str] 
     return [_row(code, rows.get(code, {})) for code in departments]
 
 
+def weeks_partition(week: Period) -> str:
+    """The counter partition of the county's weekly trend that holds a week's row (its ISO year's weeks)."""
+    return f"weeks:{week.key.removeprefix('week:')[:4]}"
+
+
 def weekly(settings: Settings, start: date, end: date, department: str | None = None) -> list[WeekPoint]:
-    """Received and closed per ISO week overlapping start..end, county-wide (one Query a week) or of one
-    department (one BatchGetItem); like every figure, by week of receipt. Only those two counters are read."""
+    """Received and closed per ISO week overlapping start..end, county-wide (one Query per ISO year, of its weeks'
+    partition) or of one department (one BatchGetItem); like every figure, by week of receipt. Only those two
+    counters are read."""
     store = StatsStore(settings)
     weeks = periods.weeks_between(start, end)
-    wanted = ("received", "closed")
+    chosen: dict[str, list[dict[str, int]]]
     if department:
-        found = store.department_periods(department, [week.key for week in weeks], wanted)
+        found = store.department_periods(department, [week.key for week in weeks], TREND_COUNTERS)
         chosen = {week.key: [found.get(week.key, {})] for week in weeks}
     else:
-        chosen = {week.key: list(store.period_rows(week.key, wanted).values()) for week in weeks}
+        found = {}
+        for partition in dict.fromkeys(weeks_partition(week) for week in weeks):
+            found |= store.period_rows(partition, TREND_COUNTERS)
+        chosen = {week.key: [found.get(week.key, {})] for week in weeks}
     return [
         WeekPoint(
             week_start=week.start,

@@ -13,10 +13,11 @@ from datetime import UTC, date, datetime
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.core import objects, reference_data
-from shared.core.auth import Principal, Role, require_role
+from shared.core.auth import Principal, Role
 from shared.core.campaign import load_campaign
 from shared.core.dal.surveys import SurveyStore, token_digest
 from shared.core.errors import ApiError, parse_model
+from shared.core.roles import require_role
 from shared.core.settings import Settings
 from shared.core.surveys import Tally, default_departments, link_path, questionnaire
 from shared.reporting import survey_sheet

@@ -18,20 +18,13 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from pydantic_core import to_jsonable_python
 
 from shared.core import outbox
-from shared.core.auth import (
-    COUNTY_WIDE_ROLES,
-    Principal,
-    Role,
-    case_not_found,
-    require_case_scope,
-    require_department,
-    require_role,
-)
+from shared.core.auth import Principal, Role
 from shared.core.dal.cases import CaseStore
 from shared.core.dal.items import ConditionFailed
 from shared.core.errors import ApiError, from_validation_error
 from shared.core.models import Case, Channel, Complainant, Status, status_name
 from shared.core.observability import logger
+from shared.core.roles import COUNTY_WIDE_ROLES, case_not_found, require_case_scope, require_department, require_role
 from shared.core.settings import Settings
 from shared.routing import callbacks, confidentiality, learning, notifications, router, workflow
 

@@ -15,11 +15,12 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from shared.core import outbox, ratelimit, reference_data
-from shared.core.auth import DEPARTMENT_ROLES, Principal, Role, case_not_found, require_case_scope, require_role
+from shared.core.auth import DEPARTMENT_ROLES, Principal, Role
 from shared.core.dal.cases import CaseStore
 from shared.core.errors import ApiError, parse_model
 from shared.core.models import AuditEvent, Case, Complainant
 from shared.core.observability import logger
+from shared.core.roles import case_not_found, require_case_scope, require_role
 from shared.core.settings import Settings
 from shared.core.text import check_text
 from shared.routing import notifications, router

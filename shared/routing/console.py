@@ -20,7 +20,7 @@ from urllib.parse import quote, urlencode
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.core import auth, quarantine, reference_data
+from shared.core import auth, quarantine, reference_data, roles
 from shared.core.auth import Principal, Role
 from shared.core.errors import ApiError
 from shared.core.models import STATUS_NAMES, Status
@@ -173,7 +173,7 @@ def queue_page(
         departments=reference_data.departments(),
         categories={category.code: category.name for category in reference_data.categories()},
         channels={channel.code: channel.name for channel in reference_data.channels()},
-        county_wide=signed_in.principal.role in auth.COUNTY_WIDE_ROLES,
+        county_wide=signed_in.principal.role in roles.COUNTY_WIDE_ROLES,
         triage=signed_in.principal.role == Role.county_admin,
         when=_when,
         quote=quote,
@@ -447,7 +447,7 @@ def media_page(
     form to add one for those who write them, and for the media role the case's public text if published."""
     signed_in = session(settings, headers)
     principal = signed_in.principal
-    auth.require_role(principal, *publication.NOTE_READERS)
+    roles.require_role(principal, *publication.NOTE_READERS)
     tracking_no = params.get("tracking_no", "").strip()
     notes, public = None, None
     if tracking_no:

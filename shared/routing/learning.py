@@ -23,12 +23,13 @@ from functools import cache
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.core import objects, reference_data
-from shared.core.auth import Principal, Role, require_role
+from shared.core.auth import Principal, Role
 from shared.core.classifier import Accuracy, builtin_model, evaluate, reference_examples, train_model
 from shared.core.errors import ApiError
 from shared.core.models import Case
 from shared.core.ngram_model import Example, NgramModel, dumps, loads
 from shared.core.observability import logger
+from shared.core.roles import require_role
 from shared.core.settings import Settings
 
 PREFIX = "classifier/"

@@ -17,11 +17,12 @@ from pydantic import AwareDatetime, WithJsonSchema, field_validator
 from pydantic_core import PydanticCustomError
 
 from shared.core import errors, filing, ratelimit, reference_data
-from shared.core.auth import Principal, Role, require_role
+from shared.core.auth import Principal, Role
 from shared.core.campaign import load_campaign
 from shared.core.dal.cases import CaseStore
 from shared.core.errors import ApiError, FieldError
 from shared.core.models import Channel
+from shared.core.roles import require_role
 from shared.core.settings import Settings
 from shared.routing import notifications
 

@@ -22,7 +22,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 
 from shared.core import reference_data, text
-from shared.core.auth import Principal, Role, case_not_found, require_role
+from shared.core.auth import Principal, Role
 from shared.core.changes import change_case
 from shared.core.dal.cases import CaseStore
 from shared.core.dal.items import ConditionFailed
@@ -32,6 +32,7 @@ from shared.core.models import Case, CaseKind
 from shared.core.observability import logger
 from shared.core.published import KIND_NAMES, Publication, PublicationKind, State, public_list, public_view
 from shared.core.reference_data import load_json
+from shared.core.roles import case_not_found, require_role
 from shared.core.settings import Settings
 
 EDITORS = (Role.county_admin,)

@@ -5,8 +5,8 @@ so that reminders go by the official calendar, and ends by sending the outbox it
 (shared/core/outbox.py).
 
 Every run finds the cases whose running deadline (`due_at`, of kind `due_kind`) is near or past through the due
-index (gsi3, one query per UTC day; never a Scan), and for each one queues at most the reminder points it has
-reached and not yet had (shared/data/deadline_policy.json, `reminders`):
+index (gsi3, one query per UTC month: a handful whatever the lookback; never a Scan), and for each one queues at
+most the reminder points it has reached and not yet had (shared/data/deadline_policy.json, `reminders`):
 
 - `before-<n>`: n working days before the due date (the nearest point reached only: a case routed late is not
   told three times at once);
@@ -16,8 +16,10 @@ reached and not yet had (shared/data/deadline_policy.json, `reminders`):
   told (督办), and the case records it (`escalated_at` and an audit event, a versioned update).
 
 A reminder is never sent twice: its message id is fixed by case, deadline and point, so the notification
-consumer's once-per-id guard drops a repeat, and the point is noted on the case so later runs skip it. During
-the quiet hours (local time) the run queues nothing: the first run after them sends what fell due.
+consumer's once-per-id guard drops a repeat, and the point is noted on the case so later runs skip it. A case's
+notices go out in one request and are noted in one write: the first overdue run's notice and escalation in the
+escalation's transaction. During the quiet hours (local time) the run queues nothing: the first run after them
+sends what fell due.
 """
 
 from collections.abc import Iterator
@@ -29,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 from shared.core import outbox, queues
 from shared.core.batch import each_isolated
 from shared.core.changes import change_case
-from shared.core.dal.cases import CaseStore
+from shared.core.dal.cases import CaseStore, due_shard
 from shared.core.dal.items import ConditionFailed
 from shared.core.messages import Envelope, MessageType
 from shared.core.models import Case, Status
@@ -90,9 +92,10 @@ def remind_deadlines(settings: Settings, now: datetime | None = None, dry_run: b
     summary.recomputed = len(provisional.recompute_deadlines(settings, now, dry_run))
 
     def remind(case: Case) -> None:
-        for reminder in due_reminders(case, now):
-            if not dry_run and not _send(settings, store, case, reminder, now):
-                continue
+        reminders = due_reminders(case, now)
+        if not reminders or (not dry_run and not _send(settings, store, case, reminders, now)):
+            return
+        for reminder in reminders:
             summary.reminders.append(reminder)
             counter = _counter(reminder.point)
             setattr(summary, counter, getattr(summary, counter) + 1)
@@ -147,10 +150,10 @@ def working_days_left(today: date, due_day: date) -> int:
     return left
 
 
-def _send(settings: Settings, store: CaseStore, case: Case, reminder: Reminder, now: datetime) -> bool:
-    """Queue the notice, then note it on the case: a crash in between repeats a message the consumer drops."""
-    queues.send(
-        settings.notify_queue,
+def _send(settings: Settings, store: CaseStore, case: Case, reminders: list[Reminder], now: datetime) -> bool:
+    """Queue the case's notices, then note them on the case: a crash in between repeats messages the consumer
+    drops. False when they were noted already or the case changed meanwhile (the next run looks again)."""
+    messages = [
         Envelope(
             type=MessageType.notification_requested,
             id=reminder.message_id(),
@@ -160,25 +163,33 @@ def _send(settings: Settings, store: CaseStore, case: Case, reminder: Reminder, 
                 "department": reminder.department,
                 "due_at": reminder.due_at.isoformat(),
             },
-        ),
-    )
-    if reminder.point == ESCALATION:
-        return _record_escalation(settings, store, case.tracking_no, now)
-    if reminder.point.startswith("overdue-"):
-        zone = county_timezone()
-        tomorrow = datetime.combine(now.astimezone(zone).date() + timedelta(days=1), time(0), tzinfo=zone)
-        return store.add_reminder(case.tracking_no, reminder.point, remind_from=tomorrow)
-    return store.add_reminder(case.tracking_no, reminder.point)
+        )
+        for reminder in reminders
+    ]
+    if queues.send_batch(settings.notify_queue, messages):
+        raise RuntimeError("reminder notices not queued")
+    points = [reminder.point for reminder in reminders]
+    overdue = any(point.startswith("overdue-") for point in points)
+    zone = county_timezone()
+    tomorrow = datetime.combine(now.astimezone(zone).date() + timedelta(days=1), time(0), tzinfo=zone)
+    if ESCALATION in points:
+        return _record_escalation(settings, store, case, points, tomorrow if overdue else None, now)
+    (point,) = points  # without an escalation a run reaches one point of a deadline
+    return store.add_reminder(case.tracking_no, point, remind_from=tomorrow if overdue else None)
 
 
-def _record_escalation(settings: Settings, store: CaseStore, tracking_no: str, now: datetime) -> bool:
-    """Note the escalation on the case with its audit event, guarded by the version read (the index read may
-    lag, so the case is read again), and announce it to the reports (the case event kept in an outbox written
-    with it, as staff actions do). False when already noted or a staff action came first: the next run
-    looks again, and its message has the same id."""
-    case = store.get(tracking_no)
-    if case is None or case.due_at is None or ESCALATION in case.reminders_sent:
+def _record_escalation(
+    settings: Settings, store: CaseStore, case: Case, points: list[str], remind_from: datetime | None, now: datetime
+) -> bool:
+    """Note the escalation (and the other points reached, `points`) on the case as the index gave it, with its
+    audit event, guarded by its version: an index read that lags behind the case, or a staff action first, fails
+    the condition and the next run looks again (its messages have the same ids). The case event is kept in an
+    outbox written with it, as staff actions do."""
+    if case.due_at is None:
         return False
+    updates: dict = {"escalated_at": now, "reminders_sent": [*case.reminders_sent, *points]}
+    if remind_from is not None:
+        updates["remind_from"] = remind_from
     change = change_case(
         case,
         SYSTEM_ACTOR,
@@ -186,11 +197,12 @@ def _record_escalation(settings: Settings, store: CaseStore, tracking_no: str, n
         now,
         note="超期督办：已通知部门负责人和县政府法制办",
         details={"due_kind": case.due_kind, "due_at": case.due_at.isoformat()},
-        escalated_at=now,
-        reminders_sent=[*case.reminders_sent, ESCALATION],
+        **updates,
     )
     after = change.after
-    pending = outbox.entry(tracking_no, after.version, now, [(settings.events_queue, transition_message(after, None))])
+    pending = outbox.entry(
+        case.tracking_no, after.version, now, [(settings.events_queue, transition_message(after, None))]
+    )
     try:
         store.transition_together([change], [outbox.write(store, pending)])
     except ConditionFailed:
@@ -199,16 +211,23 @@ def _record_escalation(settings: Settings, store: CaseStore, tracking_no: str, n
     return True
 
 
+def move_due_entries(settings: Settings) -> int:
+    """Once, after upgrading from day to month shards of the due index (which the runs read): every case whose
+    deadline runs gets its entry in its month's shard. Cases by status (gsi2), never a Scan; how many moved."""
+    store = CaseStore(settings)
+    return sum(store.move_due_entry(case) for status in Status for case in store.by_status(status) if case.due_at)
+
+
 def _cases_due(settings: Settings, store: CaseStore, now: datetime) -> Iterator[Case]:
     """Cases whose running deadline is past or reaches its first reminder point by the end of today (local),
-    one UTC day shard at a time."""
+    one UTC month shard at a time, from the lookback's first month."""
     zone = county_timezone()
     last_day = calendar.add_working_days(now.astimezone(zone).date(), max(policy().before_working_days))
     due_before = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
-    day = (now - timedelta(days=settings.reminder_lookback_days)).date()
-    while day <= due_before.date():
-        yield from store.due_on(day.isoformat(), due_before)
-        day += timedelta(days=1)
+    month = (now - timedelta(days=settings.reminder_lookback_days)).date().replace(day=1)
+    while month <= due_before.date():
+        yield from store.due_in(due_shard(datetime.combine(month, time(0), tzinfo=UTC)), due_before)
+        month = (month + timedelta(days=32)).replace(day=1)
 
 
 class SweepSummary(BaseModel):

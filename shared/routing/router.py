@@ -32,15 +32,47 @@ ROUTING_DETAILS = (
 
 def route_complaint(settings: Settings, message: Envelope, now: datetime | None = None) -> Case:
     """Route the case named by a complaint.received message. A redelivered message changes nothing."""
+    store = CaseStore(settings)
+    routed = _route(settings, store, message, store.get(_tracking_no(message)), now or datetime.now(UTC))
+    announce(settings, routed, message.correlation_id)
+    return routed
+
+
+def route_batch(settings: Settings, messages: dict[str, Envelope], now: datetime | None = None) -> set[str]:
+    """Route the cases of a batch of complaint.received messages (by message id): the cases read in one request,
+    each routed in its own transaction, their case events sent in one request. The ids of the messages that
+    failed (retried by the queue): one whose routing failed, or whose case event was not sent."""
     now = now or datetime.now(UTC)
     store = CaseStore(settings)
-    tracking_no = str(message.data["tracking_no"])
-    case = store.get(tracking_no)
+    cases = store.get_many([_tracking_no(message) for message in messages.values()])
+    failed: set[str] = set()
+    announced: list[tuple[str, Envelope]] = []
+    for message_id, message in messages.items():
+        tracking_no = _tracking_no(message)
+        try:
+            read = cases.get(tracking_no) or store.get(tracking_no)  # absent: not found, or left unprocessed
+            routed = _route(settings, store, message, read, now)
+        except Exception:
+            logger.exception("routing failed", extra={"message_id": message_id, "tracking_no": tracking_no})
+            failed.add(message_id)
+            continue
+        announced.append((message_id, transition_message(routed, message.correlation_id)))
+    # A case event not sent fails its message: redelivered, the case is routed already and only announced again.
+    unsent = queues.send_batch(settings.events_queue, [event for _, event in announced])
+    return failed | {announced[index][0] for index in unsent}
+
+
+def _tracking_no(message: Envelope) -> str:
+    return str(message.data["tracking_no"])
+
+
+def _route(settings: Settings, store: CaseStore, message: Envelope, case: Case | None, now: datetime) -> Case:
+    """Route the case as read (`case`), unless it was routed before; the case as it stands after."""
+    tracking_no = _tracking_no(message)
     if case is None:
         raise CaseNotFound(tracking_no)
     if case.status != Status.received:
         # Routed before (a redelivery, or the event was lost after the write): only re-announce it.
-        announce(settings, case, message.correlation_id)
         return case
     updates = _routing(case, learning.current_model(settings), now)
     decided = {name: updates[name] for name in ROUTING_DETAILS}
@@ -51,13 +83,12 @@ def route_complaint(settings: Settings, message: Envelope, now: datetime | None 
         current = store.get(tracking_no)
         if current is None or current.status == Status.received:
             raise
-        routed = current  # a concurrent delivery of the same message won the race
+        return current  # a concurrent delivery of the same message won the race
     logger.info(
         "complaint routed",
         extra={"tracking_no": tracking_no, "department": routed.department, "category": routed.category},
     )
     count("ComplaintsRouted")
-    announce(settings, routed, message.correlation_id)
     return routed
 
 

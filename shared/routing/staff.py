@@ -24,7 +24,7 @@ from urllib.parse import quote, urlencode
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from shared.core import auth, errors, ratelimit, reference_data
+from shared.core import auth, errors, ratelimit, reference_data, roles
 from shared.core.auth import Principal, Role
 from shared.core.dal.staff import StaffStore
 from shared.core.errors import ApiError, from_validation_error
@@ -326,7 +326,7 @@ def sign_out(settings: Settings, principal: Principal) -> None:
 
 def unlock(call: StaffCall, username: str) -> None:
     """A county_admin forgets the failed logins of an account, from every address."""
-    auth.require_role(call.principal, Role.county_admin)
+    roles.require_role(call.principal, Role.county_admin)
     _own_issuer_only(call.settings)
     username = username.strip().lower()
     if not USERNAME.fullmatch(username) or StaffStore(call.settings).get(username) is None:

@@ -11,10 +11,11 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.core import errors, filing
-from shared.core.auth import Principal, Role, require_role
+from shared.core.auth import Principal, Role
 from shared.core.dal.surveys import SurveyStore
 from shared.core.errors import ApiError
 from shared.core.models import Channel
+from shared.core.roles import require_role
 from shared.core.settings import Settings
 from shared.core.surveys import Answer
 

@@ -14,11 +14,12 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, fi
 from pydantic_core import PydanticCustomError
 
 from shared.core import callbacks, text
-from shared.core.auth import COUNTY_WIDE_ROLES, Principal, Role, require_case_scope, require_role
+from shared.core.auth import Principal, Role
 from shared.core.changes import CaseChange, change_case
 from shared.core.errors import ApiError, FieldError
 from shared.core.models import KIND_NAMES, Case, CaseKind, DueKind, Extension, Rating, Status
 from shared.core.reference_data import CategoryCode, DepartmentCode, load_json
+from shared.core.roles import COUNTY_WIDE_ROLES, require_case_scope, require_role
 from shared.routing.deadlines import Deadline, deadline_after, policy
 
 SUPERVISOR = "FZB"

@@ -32,8 +32,9 @@ from shared.core.settings import environment_settings, get_settings
 from tests.infra.synth import Synthesized
 from tests.support import free_port, load_service, receive_all, scheduled_event, sqs_event
 
-# DynamoDB authorizes a transaction by the actions of the writes it holds; moto asks for an action of its own.
-MOTO_ONLY_ACTIONS = {"dynamodb:PutItem": ["dynamodb:TransactWriteItems"]}
+# DynamoDB authorizes a transaction by the actions of the writes it holds, SQS a batch send as sqs:SendMessage;
+# moto asks for an action of its own for each.
+MOTO_ONLY_ACTIONS = {"dynamodb:PutItem": ["dynamodb:TransactWriteItems"], "sqs:SendMessage": ["sqs:SendMessageBatch"]}
 ROUTING_MODULE = "hotspot_routing_app"
 ALARM = {
     "AlarmName": "hotspot-intake-dlq-not-empty",

@@ -14,7 +14,7 @@ Cases table (single table, keys `pk`/`sk`, every index projects all attributes):
 | a notice to the complainant, its delivery     | pk `CASE#<no>`, sk `NOTICE#COMPLAINANT#<id>#<sms or email>`|
 | a department's cases by status, by due time   | gsi1: `DEPT#<code>#<status>` / `<due_at or received>#<no>`|
 | county-wide cases by status, by receipt time  | gsi2: `STATUS#<status>` / `<received_at>#<no>`            |
-| cases due before a time (sharded by UTC day)  | gsi3: `DUE#<yyyy-mm-dd>` / `<due_at>#<no>`               |
+| cases due before a time (sharded by UTC month)| gsi3: `DUE#<yyyy-mm>` / `<due_at>#<no>`                  |
 | cases by complainant (keyed hash of contact)  | gsi4: `CONTACT#<hash>` / `<received_at>#<no>`             |
 | quarantined payloads, by month, in order      | pk `QUARANTINE#<yyyy-mm>`, sk `<received_at>#<raw ref>`   |
 | IMAP poller position in a mailbox             | pk `MAILBOX#<name>`, sk `STATE` (UIDVALIDITY, last UID)  |

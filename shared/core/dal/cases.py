@@ -60,8 +60,9 @@ OUTBOX_SHARDS = 8
 
 
 def due_shard(moment: datetime) -> str:
-    """The gsi3 partition of a deadline: its UTC day, so that no one partition holds every case."""
-    return moment.astimezone(UTC).date().isoformat()
+    """The gsi3 partition of a deadline: its UTC month, so that no one partition holds every case and a reminders
+    run reads a handful of partitions however far it looks back."""
+    return f"{moment.astimezone(UTC):%Y-%m}"
 
 
 def event_item(event: AuditEvent) -> dict[str, Any]:
@@ -112,6 +113,16 @@ class CaseStore:
         response = client("dynamodb").get_item(TableName=self._table, Key=case_key(tracking_no), ConsistentRead=True)
         item = response.get("Item")
         return Case.model_validate(from_item(item)) if item else None
+
+    def get_many(self, tracking_nos: list[str]) -> dict[str, Case]:
+        """The cases of up to 100 tracking numbers in one BatchGetItem (consistent), by tracking number. A case not
+        found, or one DynamoDB left unprocessed, is absent: the caller reads it on its own (`get`)."""
+        if not tracking_nos:
+            return {}
+        keys = [case_key(tracking_no) for tracking_no in dict.fromkeys(tracking_nos)]
+        response = client("dynamodb").batch_get_item(RequestItems={self._table: {"Keys": keys, "ConsistentRead": True}})
+        cases = (Case.model_validate(from_item(item)) for item in response["Responses"].get(self._table, []))
+        return {case.tracking_no: case for case in cases}
 
     def transition(self, before: Case, after: Case, event: AuditEvent) -> None:
         """Replace the case and append its audit event in one transaction, guarded by the version read."""
@@ -272,12 +283,27 @@ class CaseStore:
         ):
             yield from _readable(item)
 
-    def due_on(self, day: str, due_before: datetime) -> Iterator[Case]:
-        """Cases of one day's shard whose running deadline falls before `due_before`."""
+    def move_due_entry(self, case: Case) -> bool:
+        """Put the case's due-index entry where `case_item` puts it now (the shards were days before they were
+        months); False when it is there already, no deadline runs, or the case changed since it was read."""
+        shard = case_item(case).get("gsi3pk")
+        if shard is None:
+            return False
+        return write_if(
+            "update_item",
+            TableName=self._table,
+            Key=case_key(case.tracking_no),
+            UpdateExpression="SET gsi3pk = :shard",
+            ConditionExpression="version = :version AND gsi3pk <> :shard",
+            ExpressionAttributeValues={":shard": shard, **to_item({":version": case.version})},
+        )
+
+    def due_in(self, shard: str, due_before: datetime) -> Iterator[Case]:
+        """Cases of one due shard (`due_shard`) whose running deadline falls before `due_before`."""
         for item in self._query(
             IndexName="gsi3",
             KeyConditionExpression="gsi3pk = :pk AND gsi3sk < :before",
-            ExpressionAttributeValues=to_item({":pk": f"DUE#{day}", ":before": due_before.isoformat()}),
+            ExpressionAttributeValues=to_item({":pk": f"DUE#{shard}", ":before": due_before.isoformat()}),
         ):
             yield from _readable(item)
 

@@ -15,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from shared.core import auth, secrets
+from shared.core import auth, roles, secrets
 from shared.core.auth import Principal, Role
 from shared.core.errors import ApiError
 from shared.core.settings import Settings
@@ -384,18 +384,18 @@ def test_a_department_role_must_name_a_department_and_others_must_not() -> None:
 )
 def test_department_scope(principal: Principal, department: str | None, allowed: bool) -> None:
     if allowed:
-        auth.require_department(principal, department)
+        roles.require_department(principal, department)
         return
     with pytest.raises(ApiError) as caught:
-        auth.require_department(principal, department)
+        roles.require_department(principal, department)
     assert (caught.value.status, caught.value.code) == (403, "forbidden")
 
 
 def test_require_role() -> None:
     officer = Principal(subject="a", name="a", role=Role.dept_officer, department="GAJ")
-    auth.require_role(officer, Role.dept_head, Role.dept_officer)
+    roles.require_role(officer, Role.dept_head, Role.dept_officer)
     with pytest.raises(ApiError) as caught:
-        auth.require_role(officer, Role.county_admin)
+        roles.require_role(officer, Role.county_admin)
     assert (caught.value.status, caught.value.code) == (403, "forbidden")
 
 

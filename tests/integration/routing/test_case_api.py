@@ -54,7 +54,7 @@ def get(http, path: str, headers: dict) -> tuple[int, dict]:
 
 
 def in_due_index(settings: Settings, number: str, due_at: datetime) -> bool:
-    return number in [c.tracking_no for c in CaseStore(settings).due_on(due_shard(due_at), due_at + timedelta(1))]
+    return number in [c.tracking_no for c in CaseStore(settings).due_in(due_shard(due_at), due_at + timedelta(1))]
 
 
 def test_a_case_goes_from_routed_to_closed_with_deadlines_set_at_each_step(http, aws: Settings) -> None:

@@ -161,7 +161,7 @@ def test_quiet_hours_hold_reminders_until_eight(aws: Settings) -> None:
 def test_no_reminder_is_sent_twice_across_runs_and_redeliveries(aws: Settings, monkeypatch) -> None:
     # given a case overdue, and a run that crashes after queueing the reminder but before noting it on the case
     number = a_case(aws)
-    monkeypatch.setattr(CaseStore, "add_reminder", lambda self, *args, **kwargs: pytest.fail("crash"))
+    monkeypatch.setattr(CaseStore, "transition_together", lambda self, *args, **kwargs: pytest.fail("crash"))
     with pytest.raises(pytest.fail.Exception):
         reminders.remind_deadlines(aws, now=local(10, 10, 9))
     monkeypatch.undo()
@@ -224,3 +224,20 @@ def test_hotspot_remind_dry_run_prints_without_sending(aws: Settings, capsys) ->
         "reply_overdue",
         "reply_escalated",
     }
+
+
+def test_cases_indexed_by_day_are_found_again_once_moved_to_their_month(aws: Settings, capsys) -> None:
+    # given an overdue case whose due-index entry is in a day shard, as the previous version wrote it
+    number = a_case(aws)
+    key = {"pk": {"S": f"CASE#{number}"}, "sk": {"S": "CASE"}}
+    day_shard = {":shard": {"S": f"DUE#{DUE.astimezone(UTC):%Y-%m-%d}"}}
+    client("dynamodb").update_item(
+        TableName=aws.cases_table, Key=key, UpdateExpression="SET gsi3pk = :shard", ExpressionAttributeValues=day_shard
+    )
+    assert reminders.remind_deadlines(aws, now=local(10, 10, 9), dry_run=True).overdue == 0
+    # when the entries are moved, twice (from the command line)
+    assert cli.main(["move-due-entries", "--aws"]) == 0
+    assert cli.main(["move-due-entries", "--aws"]) == 0
+    # then the first moved it and the second found nothing to move, and the run finds the case again
+    assert [line.split()[0] for line in capsys.readouterr().out.splitlines()[-2:]] == ["1", "0"]
+    assert reminders.remind_deadlines(aws, now=local(10, 10, 9), dry_run=True).overdue == 1

@@ -41,7 +41,11 @@ def test_a_routed_case_counts_as_received_in_every_period_of_its_receipt() -> No
     # when its contribution is computed
     counted = stats.contribution(case)
     # then it counts received, its domain, category and channel on its department, in each of its five periods
-    assert {key for key, _, _ in counted.counts} == set(PERIODS)
+    assert {key for key, _, _ in counted.counts} == {*PERIODS, "weeks:2026"}
+    # and received on its week's row of the county's weekly trend
+    assert [(key, row, name) for key, row, name in counted.counts if key == "weeks:2026"] == [
+        ("weeks:2026", "week:2026-W21", "received")
+    ]
     assert counters(case) == {"received": 1, "enterprise_related": 1, "cat:penalty": 1, "ch:hotline": 1}
     assert counted.version == 2 and counted.tracking_no == case.tracking_no
 
