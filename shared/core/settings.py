@@ -10,9 +10,10 @@ and cached; on Lambda a function refuses to serve (SecretsNotConfigured) while a
 local default, so nothing is ever stored or checked with a key everybody knows.
 """
 
+import json
 import os
 from functools import cache
-from typing import Any
+from typing import Any, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,6 +23,14 @@ from shared.core.observability import logger
 SECRET_SETTINGS = ("contact_hash_key", "sms_webhook_token", "twilio_auth_token")
 
 
+# Settings of these types come as JSON in their environment variable, as pydantic-settings reads them.
+_JSON_TYPES = (list, tuple, set, frozenset, dict)
+
+
+def _from_environment(value: str, annotation: Any) -> Any:
+    return json.loads(value) if get_origin(annotation) in _JSON_TYPES or annotation in _JSON_TYPES else value
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -29,7 +38,11 @@ class Settings(BaseModel):
         # The environment variable of each setting (its name in any case), then the arguments: what pydantic-settings
         # does for these plain fields, without its import on every cold start.
         environment = {name.lower(): value for name, value in os.environ.items()}
-        found = {name: environment[name] for name in type(self).model_fields if name in environment}
+        found = {
+            name: _from_environment(environment[name], field.annotation)
+            for name, field in type(self).model_fields.items()
+            if name in environment
+        }
         super().__init__(**{**found, **values})
 
     cases_table: str = "hotspot-cases"
