@@ -436,13 +436,10 @@ def _recent_sms_case(settings: Settings, complainant: Complainant, now: datetime
     contact = complainant.contact_key()
     if contact is None:
         return None
-    since = now - timedelta(minutes=rules().follow_up_minutes)
-    store = CaseStore(settings)
-    tracking_no = store.latest_by_contact(identity.contact_hash(contact, settings.contact_hash_key), since)
-    if tracking_no is None:
+    latest = CaseStore(settings).latest_by_contact(identity.contact_hash(contact, settings.contact_hash_key))
+    if latest is None or latest.channel != Channel.sms:
         return None
-    case = store.get(tracking_no)
-    return tracking_no if case is not None and case.channel == Channel.sms else None
+    return latest.tracking_no if latest.received_at >= now - timedelta(minutes=rules().follow_up_minutes) else None
 
 
 def _supplement(

@@ -5,8 +5,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import ValidationError
-from pydantic_core import to_jsonable_python
+from pydantic import BaseModel, ValidationError
 
 from shared.core.aws import client
 from shared.core.changes import CaseChange
@@ -21,7 +20,7 @@ from shared.core.dal.items import (
     transact,
     write_if,
 )
-from shared.core.models import AuditEvent, Case, Complainant, Status
+from shared.core.models import AuditEvent, Case, Channel, Complainant, Status
 from shared.core.observability import count, logger
 from shared.core.settings import Settings
 
@@ -71,6 +70,20 @@ def event_item(event: AuditEvent) -> dict[str, Any]:
     return to_item(values)
 
 
+class LatestCase(BaseModel):
+    """The newest case of a complainant: what an SMS needs to know whether it follows up on it."""
+
+    tracking_no: str
+    channel: Channel
+    received_at: datetime
+
+
+def _latest_item(case: Case, contact_hash: str) -> dict[str, Any]:
+    # Put unconditionally with every new case of the contact: the last one filed wins.
+    latest = LatestCase(tracking_no=case.tracking_no, channel=case.channel, received_at=case.received_at)
+    return to_item({**dump(latest), "pk": f"CONTACT#{contact_hash}", "sk": "LATEST"})
+
+
 class CaseStore:
     """Cases, their complainants and their audit events."""
 
@@ -107,6 +120,8 @@ class CaseStore:
                     gsi4pk=f"CONTACT#{contact_hash}", gsi4sk=f"{dump(case)['received_at']}#{case.tracking_no}"
                 )
             writes.append({"Put": {"TableName": self._table, "Item": to_item(values)}})
+            if contact_hash:
+                writes.append({"Put": {"TableName": self._table, "Item": _latest_item(case, contact_hash)}})
         transact(writes)
 
     def get(self, tracking_no: str) -> Case | None:
@@ -355,21 +370,12 @@ class CaseStore:
     def outbox_done(self, tracking_no: str, version: int, step: str = "") -> None:
         self.forget(tracking_no, f"OUTBOX#{self._outbox_key(version, step)}")
 
-    def latest_by_contact(self, contact_hash: str, received_since: datetime) -> str | None:
-        """Tracking number of the newest case of a complainant (keyed contact hash) received since a time."""
-        response = client("dynamodb").query(
-            TableName=self._table,
-            IndexName="gsi4",
-            KeyConditionExpression="gsi4pk = :pk AND gsi4sk >= :since",
-            # Formatted as the stored received_at is (pydantic's JSON form), so that the strings compare as times.
-            ExpressionAttributeValues=to_item(
-                {":pk": f"CONTACT#{contact_hash}", ":since": to_jsonable_python(received_since)}
-            ),
-            ScanIndexForward=False,
-            Limit=1,
-        )
-        items = [from_item(item) for item in response["Items"]]
-        return str(items[0]["gsi4sk"]).rsplit("#", 1)[-1] if items else None
+    def latest_by_contact(self, contact_hash: str) -> LatestCase | None:
+        """The case a complainant (keyed contact hash) filed last: one GetItem of the `LATEST` item that the case's
+        creation wrote (`create`), so that an SMS follow-up costs no index Query and no read of the case."""
+        key = to_item({"pk": f"CONTACT#{contact_hash}", "sk": "LATEST"})
+        item = client("dynamodb").get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
+        return LatestCase.model_validate(from_item(item)) if item else None
 
     def recent_by_contact(self, contact_hash: str, limit: int) -> list[str]:
         """Tracking numbers of a complainant's newest cases (keyed contact hash), newest first, at most `limit`."""

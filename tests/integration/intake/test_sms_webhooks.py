@@ -162,6 +162,19 @@ def test_follow_ups_within_ten_minutes_are_appended_with_an_audit_event(aws: Set
     assert len(cases(aws)) == 2
 
 
+def test_a_text_after_a_newer_web_complaint_of_the_number_is_a_complaint_of_its_own(http, aws: Settings) -> None:
+    # given a complaint by SMS, then one by the web form's API from the same phone a moment later
+    first = re.search(r"ZF\d{12}", twiml_text(post_twilio(http, twilio_params("SM-w1")))).group()
+    web = {"description": "城管收费不给票。", "complainant": {"phone": "13912345678"}}
+    assert http.post("/complaints", headers=JSON, body=json.dumps(web)).status_code == 201
+    # when the number texts again within the follow-up window
+    answer = twiml_text(post_twilio(http, twilio_params("SM-w2", "地点在东街路口。")))
+    # then the text follows up on no case (the number's newest case is not an SMS): it is a complaint of its own
+    assert first not in answer and re.search(r"ZF\d{12}", answer)
+    assert CaseStore(aws).get(first).version == 1
+    assert len(cases(aws)) == 3
+
+
 def test_a_query_text_returns_the_status_and_creates_nothing(http, aws: Settings) -> None:
     # given a complaint by SMS and its receipt
     receipt = twiml_text(post_twilio(http, twilio_params("SM-q1")))
