@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import to_jsonable_python
 
 from shared.core.aws import client
 from shared.core.changes import CaseChange
@@ -97,10 +98,13 @@ class CaseStore:
         event: AuditEvent,
         contact_hash: str | None,
         answer: list[dict[str, Any]] | None = None,
+        sms_since: datetime | None = None,
+        extra: list[dict[str, Any]] | None = None,
     ) -> None:
         """Store a new case with its first audit event, and `answer` (the idempotency key's stored answer, first
-        of the transaction's writes) in the same transaction; ConditionFailed if the tracking number is taken or
-        the answer's condition fails."""
+        of the transaction's writes) and `extra` (last) in the same transaction; ConditionFailed if the tracking
+        number is taken, or a condition of `answer` or `extra` fails, or (`sms_since` given) the contact's newest
+        case came by SMS since then (the text follows up on it)."""
         writes = [
             *(answer or []),
             {
@@ -121,8 +125,17 @@ class CaseStore:
                 )
             writes.append({"Put": {"TableName": self._table, "Item": to_item(values)}})
             if contact_hash:
-                writes.append({"Put": {"TableName": self._table, "Item": _latest_item(case, contact_hash)}})
-        transact(writes)
+                latest: dict[str, Any] = {"TableName": self._table, "Item": _latest_item(case, contact_hash)}
+                if sms_since is not None:
+                    latest.update(
+                        ConditionExpression="attribute_not_exists(pk) OR channel <> :sms OR received_at < :since",
+                        # Formatted as the stored received_at is (pydantic's JSON form): the strings compare as times.
+                        ExpressionAttributeValues=to_item(
+                            {":sms": "sms", ":since": to_jsonable_python(sms_since.astimezone(UTC))}
+                        ),
+                    )
+                writes.append({"Put": latest})
+        transact([*writes, *(extra or [])])
 
     def get(self, tracking_no: str) -> Case | None:
         response = client("dynamodb").get_item(TableName=self._table, Key=case_key(tracking_no), ConsistentRead=True)
