@@ -42,7 +42,7 @@ API, EVENTS, NOTIFY, ALARMS = "api", "events", "notify", "alarms"
 GROUPS = {API_HANDLER: API, "SendNotifications": NOTIFY, "NotifyAlarm": ALARMS}
 # The partitions of the cases table the intake functions use (keys: shared/core/dal/__init__.py).
 # SURVEY#: the opinion forms' one-time links and their answers (shared/core/dal/surveys.py).
-INTAKE_PARTITIONS = ("CASE#*", "QUARANTINE#*", "MAILBOX#*", "SURVEY#*")
+INTAKE_PARTITIONS = ("CASE#*", "CONTACT#*", "QUARANTINE#*", "MAILBOX#*", "SURVEY#*")
 CONSUME = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
 
 

@@ -229,6 +229,16 @@ class Once:
         return self.store.answer_write(self.key, self.token, self.status, body)
 
 
+@dataclass
+class Guarded:
+    """A complaint stored only if further conditions hold, in its own transaction (an SMS filed in one go,
+    shared/intake/sms_inbound.py): `writes` (made from the receipt) with their conditions, and `sms_since`, a
+    time after which the contact's newest case must not have come by SMS."""
+
+    writes: Callable[["Receipt"], list[dict]]
+    sms_since: datetime | None = None
+
+
 def create_with_uploads(
     settings: Settings, draft: ComplaintDraft, upload_keys: list[str], once: Once | None = None
 ) -> Receipt:
@@ -303,9 +313,15 @@ def key_in_progress() -> ApiError:
     return ApiError(409, "request_in_progress", "相同的投诉正在提交中，请稍后再查询")
 
 
-def create_complaint(settings: Settings, draft: ComplaintDraft, once: Once | None = None) -> Receipt:
-    """Store a complaint with its first audit event (and the answer of its idempotency key, `once`), and queue it
-    for routing."""
+def create_complaint(
+    settings: Settings,
+    draft: ComplaintDraft,
+    once: Once | None = None,
+    guarded: Guarded | None = None,
+) -> Receipt:
+    """Store a complaint with its first audit event (and the answer of its idempotency key, `once`, or the writes
+    of `guarded`), and queue it for routing. ConditionFailed, with nothing stored, when a condition of `guarded`
+    fails."""
     store = CaseStore(settings)
     complainant = draft.complainant
     has_complainant = bool(complainant and complainant.model_dump(exclude_none=True))
@@ -351,11 +367,21 @@ def create_complaint(settings: Settings, draft: ComplaintDraft, once: Once | Non
         )
         answer = [once.answer_write(once.body_of(receipt))] if once else []
         try:
-            store.create(case, complainant if has_complainant else None, event, contact_hash, answer)
+            store.create(
+                case,
+                complainant if has_complainant else None,
+                event,
+                contact_hash,
+                answer,
+                sms_since=guarded.sms_since if guarded else None,
+                extra=guarded.writes(receipt) if guarded else None,
+            )
             break
         except ConditionFailed as failed:
             if answer and ANSWER_POSITION in failed.failed:
                 raise key_in_progress() from None  # taken over by a retry while this attempt ran past its lease
+            if guarded and len(answer) not in failed.failed:
+                raise  # a condition of `guarded`: nothing stored, the caller decides
             continue  # tracking number already taken today: draw another
     else:
         raise RuntimeError("no free tracking number after several draws")

@@ -14,11 +14,21 @@ from shared.core.settings import Settings
 
 def allow(settings: Settings, scope: str, subject: str, limit: int, window_seconds: int, now: datetime) -> bool:
     """Count one attempt of `subject` in `scope`; False once it has made `limit` in the current window."""
+    return RateLimitStore(settings).hit(*_counter(settings, scope, subject, limit, window_seconds, now))
+
+
+def count_write(settings: Settings, scope: str, subject: str, limit: int, window_seconds: int, now: datetime) -> dict:
+    """`allow` as a transaction write: the transaction fails its condition once the subject has made `limit`."""
+    return RateLimitStore(settings).hit_write(*_counter(settings, scope, subject, limit, window_seconds, now))
+
+
+def _counter(
+    settings: Settings, scope: str, subject: str, limit: int, window_seconds: int, now: datetime
+) -> tuple[str, int, int]:
+    """The counter's key, the limit and when the counter expires."""
     window_start = int(now.timestamp()) // window_seconds * window_seconds
     digest = hashlib.sha256(f"{settings.contact_hash_key}:{subject}".encode()).hexdigest()[:32]
-    return RateLimitStore(settings).hit(
-        f"rate:{scope}:{window_start}:{digest}", limit, expires_at=window_start + 2 * window_seconds
-    )
+    return f"rate:{scope}:{window_start}:{digest}", limit, window_start + 2 * window_seconds
 
 
 def enforce(settings: Settings, scope: str, subject: str, limit: int, window_seconds: int, now: datetime) -> None:

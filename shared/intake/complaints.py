@@ -76,6 +76,12 @@ def limit_phone(settings: Settings, draft: ComplaintDraft, now: datetime) -> Non
         ratelimit.enforce(settings, "submit-phone", phone, settings.submissions_per_phone_per_hour, 3600, now)
 
 
+def phone_limit_write(settings: Settings, phone: str, now: datetime) -> dict:
+    """`limit_phone` as a transaction write, for a complaint filed in one transaction (an SMS)."""
+    subject = identity.normalise_phone(phone)
+    return ratelimit.count_write(settings, "submit-phone", subject, settings.submissions_per_phone_per_hour, 3600, now)
+
+
 def complaint_status(
     settings: Settings, tracking_no: str, code: str | None, client_ip: str = "unknown", now: datetime | None = None
 ) -> dict:

@@ -35,10 +35,11 @@ from pydantic import AfterValidator, BaseModel, Field, ValidationError, field_va
 from pydantic_core import PydanticCustomError
 
 from shared.core import filing, identity, notices, queues, ratelimit, reference_data, sms_text
+from shared.core.callbacks import parse_rating
 from shared.core.campaign import load_campaign
 from shared.core.changes import change_case
 from shared.core.dal.cases import CaseStore
-from shared.core.dal.idempotency import SeenStore
+from shared.core.dal.idempotency import IdempotencyStore, SeenStore
 from shared.core.dal.items import ConditionFailed
 from shared.core.errors import ApiError, FieldError, from_validation_error
 from shared.core.identity import e164
@@ -231,6 +232,10 @@ def receive(
         try:
             if isinstance(message, ApiError):
                 raise message
+            filed = _file_at_once(settings, message, raw_key, now)
+            if filed is not None:
+                done.append((message, filed))
+                continue
             if _replayed_late(settings, message, now):
                 # The same provider message after its answer was forgotten (a captured request sent again):
                 # acknowledged, never acted on a second time.
@@ -345,23 +350,74 @@ def valid_twilio_signature(token: str, url: str, params: dict[str, list[str]], s
 # --- what a text leads to ---------------------------------------------------------------------------------------
 
 
-def _replayed_late(settings: Settings, message: InboundSms, now: datetime) -> bool:
-    """A message id first seen longer ago than run_once remembers answers; ids are kept until the campaign's end
-    (plus a year, for late retries and reviews)."""
+def _seen_key(message: InboundSms) -> str:
+    return f"sms-seen:{message.provider}:{message.message_id}"
+
+
+def _seen_until(now: datetime) -> int:
+    """Message ids are kept until the campaign's end (plus a year, for late retries and reviews)."""
     campaign_end = datetime.combine(load_campaign().phases[-1].end, time(), tzinfo=UTC) + timedelta(days=365)
-    seen_at = SeenStore(settings).first_seen(
-        f"sms-seen:{message.provider}:{message.message_id}",
-        now,
-        int(max(campaign_end, now + timedelta(days=365)).timestamp()),
-    )
+    return int(max(campaign_end, now + timedelta(days=365)).timestamp())
+
+
+def _once_key(message: InboundSms) -> str:
+    return f"sms:{message.provider}:{message.message_id}"
+
+
+def _fingerprint(message: InboundSms) -> str:
+    return hashlib.sha256(f"{message.phone}\n{message.text}".encode()).hexdigest()
+
+
+def _replayed_late(settings: Settings, message: InboundSms, now: datetime) -> bool:
+    """A message id first seen longer ago than run_once remembers answers."""
+    seen_at = SeenStore(settings).first_seen(_seen_key(message), now, _seen_until(now))
     return (now - seen_at).total_seconds() >= settings.idempotency_ttl_seconds
+
+
+def _file_at_once(settings: Settings, message: InboundSms, raw_key: str, now: datetime) -> Outcome | None:
+    """A text that is neither a query nor a rating, filed as a new complaint in ONE transaction: the case, the
+    answer kept for a provider retry, the message id's first-seen record and both counters of the number (texts,
+    complaints), on condition that the id is new, both counters are under their limits and the number's newest
+    case is no SMS case within the follow-up window. Nothing is done before it, so it needs no claim (run_once).
+
+    None when the text is a query or a rating, or a condition failed: nothing was stored, and the text goes the
+    step-by-step way (`_replayed_late`, the number's limit, `_act_once`), which tells those cases apart."""
+    if parse_query(message.text) is not None or parse_rating(message.text) is not None:
+        return None
+    draft = _draft(message, raw_key, now)
+
+    def writes(receipt: filing.Receipt) -> list[dict]:
+        return [
+            IdempotencyStore(settings).new_answer_write(
+                _once_key(message), _fingerprint(message), 200, _complaint_outcome(receipt).model_dump(), now
+            ),
+            SeenStore(settings).first_seen_write(_seen_key(message), now, _seen_until(now)),
+            ratelimit.count_write(
+                settings, "sms-number", message.phone, settings.sms_texts_per_number_per_hour, 3600, now
+            ),
+            complaints.phone_limit_write(settings, message.phone, now),
+        ]
+
+    since = now - timedelta(minutes=rules().follow_up_minutes)
+    try:
+        receipt = filing.create_complaint(settings, draft, guarded=filing.Guarded(writes, sms_since=since))
+    except ConditionFailed:
+        return None
+    return _complaint_outcome(receipt)
+
+
+def _draft(message: InboundSms, raw_key: str, now: datetime) -> filing.ComplaintDraft:
+    complainant = Complainant(phone=message.phone)
+    return filing.ComplaintDraft(
+        channel=Channel.sms, raw_key=raw_key, received_at=now, description=message.text, complainant=complainant
+    )
 
 
 def _act_once(settings: Settings, message: InboundSms, raw_key: str, now: datetime) -> Outcome:
     answer = filing.run_once(
         settings,
-        f"sms:{message.provider}:{message.message_id}",
-        hashlib.sha256(f"{message.phone}\n{message.text}".encode()).hexdigest(),
+        _once_key(message),
+        _fingerprint(message),
         now,
         lambda once: _act(settings, message, raw_key, now, once).model_dump(),
         status=200,
@@ -382,12 +438,9 @@ def _act(settings: Settings, message: InboundSms, raw_key: str, now: datetime, o
     if answered is not None:
         tracking_no, answer = answered
         return Outcome(kind="callback", tracking_no=tracking_no, reply=answer)
-    complainant = Complainant(phone=message.phone)
-    draft = filing.ComplaintDraft(
-        channel=Channel.sms, raw_key=raw_key, received_at=now, description=message.text, complainant=complainant
-    )
+    draft = _draft(message, raw_key, now)
     complaints.limit_phone(settings, draft, now)
-    earlier = _recent_sms_case(settings, complainant, now)
+    earlier = _recent_sms_case(settings, Complainant(phone=message.phone), now)
     if earlier is not None:
         supplement = Outcome(kind="supplement", tracking_no=earlier, reply=reply("sms_supplement", tracking_no=earlier))
         _supplement(settings, earlier, message.text, raw_key, now, once.answer_write(supplement.model_dump()))
@@ -436,13 +489,10 @@ def _recent_sms_case(settings: Settings, complainant: Complainant, now: datetime
     contact = complainant.contact_key()
     if contact is None:
         return None
-    since = now - timedelta(minutes=rules().follow_up_minutes)
-    store = CaseStore(settings)
-    tracking_no = store.latest_by_contact(identity.contact_hash(contact, settings.contact_hash_key), since)
-    if tracking_no is None:
+    latest = CaseStore(settings).latest_by_contact(identity.contact_hash(contact, settings.contact_hash_key))
+    if latest is None or latest.channel != Channel.sms:
         return None
-    case = store.get(tracking_no)
-    return tracking_no if case is not None and case.channel == Channel.sms else None
+    return latest.tracking_no if latest.received_at >= now - timedelta(minutes=rules().follow_up_minutes) else None
 
 
 def _supplement(

@@ -16,6 +16,7 @@ Cases table (single table, keys `pk`/`sk`, every index projects all attributes):
 | county-wide cases by status, by receipt time  | gsi2: `STATUS#<status>` / `<received_at>#<no>`            |
 | cases due before a time (sharded by UTC month)| gsi3: `DUE#<yyyy-mm>` / `<due_at>#<no>`                  |
 | cases by complainant (keyed hash of contact)  | gsi4: `CONTACT#<hash>` / `<received_at>#<no>`             |
+| a complainant's newest case (SMS follow-ups)  | pk `CONTACT#<hash>`, sk `LATEST` (no, channel, received)  |
 | quarantined payloads, by month, in order      | pk `QUARANTINE#<yyyy-mm>`, sk `<received_at>#<raw ref>`   |
 | IMAP poller position in a mailbox             | pk `MAILBOX#<name>`, sk `STATE` (UIDVALIDITY, last UID)  |
 | staff account (own token issuer only)         | pk `STAFF#<username>`, sk `PROFILE`                       |

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_core import to_jsonable_python
 
 from shared.core.aws import client
@@ -21,7 +21,7 @@ from shared.core.dal.items import (
     transact,
     write_if,
 )
-from shared.core.models import AuditEvent, Case, Complainant, Status
+from shared.core.models import AuditEvent, Case, Channel, Complainant, Status
 from shared.core.observability import count, logger
 from shared.core.settings import Settings
 
@@ -71,6 +71,20 @@ def event_item(event: AuditEvent) -> dict[str, Any]:
     return to_item(values)
 
 
+class LatestCase(BaseModel):
+    """The newest case of a complainant: what an SMS needs to know whether it follows up on it."""
+
+    tracking_no: str
+    channel: Channel
+    received_at: datetime
+
+
+def _latest_item(case: Case, contact_hash: str) -> dict[str, Any]:
+    # Put unconditionally with every new case of the contact: the last one filed wins.
+    latest = LatestCase(tracking_no=case.tracking_no, channel=case.channel, received_at=case.received_at)
+    return to_item({**dump(latest), "pk": f"CONTACT#{contact_hash}", "sk": "LATEST"})
+
+
 class CaseStore:
     """Cases, their complainants and their audit events."""
 
@@ -84,10 +98,13 @@ class CaseStore:
         event: AuditEvent,
         contact_hash: str | None,
         answer: list[dict[str, Any]] | None = None,
+        sms_since: datetime | None = None,
+        extra: list[dict[str, Any]] | None = None,
     ) -> None:
         """Store a new case with its first audit event, and `answer` (the idempotency key's stored answer, first
-        of the transaction's writes) in the same transaction; ConditionFailed if the tracking number is taken or
-        the answer's condition fails."""
+        of the transaction's writes) and `extra` (last) in the same transaction; ConditionFailed if the tracking
+        number is taken, or a condition of `answer` or `extra` fails, or (`sms_since` given) the contact's newest
+        case came by SMS since then (the text follows up on it)."""
         writes = [
             *(answer or []),
             {
@@ -107,7 +124,18 @@ class CaseStore:
                     gsi4pk=f"CONTACT#{contact_hash}", gsi4sk=f"{dump(case)['received_at']}#{case.tracking_no}"
                 )
             writes.append({"Put": {"TableName": self._table, "Item": to_item(values)}})
-        transact(writes)
+            if contact_hash:
+                latest: dict[str, Any] = {"TableName": self._table, "Item": _latest_item(case, contact_hash)}
+                if sms_since is not None:
+                    latest.update(
+                        ConditionExpression="attribute_not_exists(pk) OR channel <> :sms OR received_at < :since",
+                        # Formatted as the stored received_at is (pydantic's JSON form): the strings compare as times.
+                        ExpressionAttributeValues=to_item(
+                            {":sms": "sms", ":since": to_jsonable_python(sms_since.astimezone(UTC))}
+                        ),
+                    )
+                writes.append({"Put": latest})
+        transact([*writes, *(extra or [])])
 
     def get(self, tracking_no: str) -> Case | None:
         response = client("dynamodb").get_item(TableName=self._table, Key=case_key(tracking_no), ConsistentRead=True)
@@ -355,21 +383,12 @@ class CaseStore:
     def outbox_done(self, tracking_no: str, version: int, step: str = "") -> None:
         self.forget(tracking_no, f"OUTBOX#{self._outbox_key(version, step)}")
 
-    def latest_by_contact(self, contact_hash: str, received_since: datetime) -> str | None:
-        """Tracking number of the newest case of a complainant (keyed contact hash) received since a time."""
-        response = client("dynamodb").query(
-            TableName=self._table,
-            IndexName="gsi4",
-            KeyConditionExpression="gsi4pk = :pk AND gsi4sk >= :since",
-            # Formatted as the stored received_at is (pydantic's JSON form), so that the strings compare as times.
-            ExpressionAttributeValues=to_item(
-                {":pk": f"CONTACT#{contact_hash}", ":since": to_jsonable_python(received_since)}
-            ),
-            ScanIndexForward=False,
-            Limit=1,
-        )
-        items = [from_item(item) for item in response["Items"]]
-        return str(items[0]["gsi4sk"]).rsplit("#", 1)[-1] if items else None
+    def latest_by_contact(self, contact_hash: str) -> LatestCase | None:
+        """The case a complainant (keyed contact hash) filed last: one GetItem of the `LATEST` item that the case's
+        creation wrote (`create`), so that an SMS follow-up costs no index Query and no read of the case."""
+        key = to_item({"pk": f"CONTACT#{contact_hash}", "sk": "LATEST"})
+        item = client("dynamodb").get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
+        return LatestCase.model_validate(from_item(item)) if item else None
 
     def recent_by_contact(self, contact_hash: str, limit: int) -> list[str]:
         """Tracking numbers of a complainant's newest cases (keyed contact hash), newest first, at most `limit`."""

@@ -75,6 +75,28 @@ class IdempotencyStore:
             }
         }
 
+    def new_answer_write(self, key: str, fingerprint: str, status: int, body: dict[str, Any], now: datetime) -> dict:
+        """The transaction write that stores the answer of a key never claimed (a request answered in one
+        transaction, with nothing done before it), only while the key is new: a retry's claim finds it complete."""
+        record = {
+            "key": key,
+            "fingerprint": fingerprint,
+            "state": "complete",
+            "response_status": status,
+            "response_body": body,
+            "expires_at": int(now.timestamp()) + self._ttl,
+        }
+        return {
+            "Put": {
+                "TableName": self._table,
+                "Item": to_item(record),
+                # An expired record may linger: DynamoDB deletes TTL items lazily.
+                "ConditionExpression": "attribute_not_exists(#key) OR expires_at < :epoch",
+                "ExpressionAttributeNames": {"#key": "key"},
+                "ExpressionAttributeValues": to_item({":epoch": int(now.timestamp())}),
+            }
+        }
+
     def complete(self, key: str, token: str, status: int, body: dict[str, Any]) -> None:
         """Store the answer of a claimed key; ConditionFailed when another attempt took the claim over."""
         transact([self.answer_write(key, token, status, body)])
@@ -107,17 +129,22 @@ class SeenStore:
 
     def first_seen(self, key: str, now: datetime, expires_at: int) -> datetime:
         """Record `now` for a new key; the time recorded first for a known one."""
-        item = {"key": key, "seen_at": now.isoformat(), "expires_at": expires_at}
-        if write_if(
-            "put_item",
-            TableName=self._table,
-            Item=to_item(item),
-            ConditionExpression="attribute_not_exists(#k)",
-            ExpressionAttributeNames={"#k": "key"},
-        ):
+        if write_if("put_item", **self.first_seen_write(key, now, expires_at)["Put"]):
             return now
         stored = client("dynamodb").get_item(TableName=self._table, Key=to_item({"key": key}), ConsistentRead=True)
         return datetime.fromisoformat(from_item(stored["Item"])["seen_at"])
+
+    def first_seen_write(self, key: str, now: datetime, expires_at: int) -> dict:
+        """The write that records `now` for a key, only while it is new (alone, or in a transaction)."""
+        item = {"key": key, "seen_at": now.isoformat(), "expires_at": expires_at}
+        return {
+            "Put": {
+                "TableName": self._table,
+                "Item": to_item(item),
+                "ConditionExpression": "attribute_not_exists(#k)",
+                "ExpressionAttributeNames": {"#k": "key"},
+            }
+        }
 
 
 class RateLimitStore:
@@ -128,11 +155,16 @@ class RateLimitStore:
 
     def hit(self, key: str, limit: int, expires_at: int) -> bool:
         """Count one hit; False (and nothing counted) when the window is already full."""
-        return write_if(
-            "update_item",
-            TableName=self._table,
-            Key=to_item({"key": key}),
-            UpdateExpression="ADD hits :one SET expires_at = :expires",
-            ConditionExpression="attribute_not_exists(hits) OR hits < :limit",
-            ExpressionAttributeValues=to_item({":one": 1, ":limit": limit, ":expires": expires_at}),
-        )
+        return write_if("update_item", **self.hit_write(key, limit, expires_at)["Update"])
+
+    def hit_write(self, key: str, limit: int, expires_at: int) -> dict:
+        """The write that counts one hit while the window is not full (alone, or in a transaction)."""
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": to_item({"key": key}),
+                "UpdateExpression": "ADD hits :one SET expires_at = :expires",
+                "ConditionExpression": "attribute_not_exists(hits) OR hits < :limit",
+                "ExpressionAttributeValues": to_item({":one": 1, ":limit": limit, ":expires": expires_at}),
+            }
+        }

@@ -162,6 +162,19 @@ def test_follow_ups_within_ten_minutes_are_appended_with_an_audit_event(aws: Set
     assert len(cases(aws)) == 2
 
 
+def test_a_text_after_a_newer_web_complaint_of_the_number_is_a_complaint_of_its_own(http, aws: Settings) -> None:
+    # given a complaint by SMS, then one by the web form's API from the same phone a moment later
+    first = re.search(r"ZF\d{12}", twiml_text(post_twilio(http, twilio_params("SM-w1")))).group()
+    web = {"description": "城管收费不给票。", "complainant": {"phone": "13912345678"}}
+    assert http.post("/complaints", headers=JSON, body=json.dumps(web)).status_code == 201
+    # when the number texts again within the follow-up window
+    answer = twiml_text(post_twilio(http, twilio_params("SM-w2", "地点在东街路口。")))
+    # then the text follows up on no case (the number's newest case is not an SMS): it is a complaint of its own
+    assert first not in answer and re.search(r"ZF\d{12}", answer)
+    assert CaseStore(aws).get(first).version == 1
+    assert len(cases(aws)) == 3
+
+
 def test_a_query_text_returns_the_status_and_creates_nothing(http, aws: Settings) -> None:
     # given a complaint by SMS and its receipt
     receipt = twiml_text(post_twilio(http, twilio_params("SM-q1")))
@@ -407,3 +420,44 @@ def test_a_message_replayed_after_its_answer_is_forgotten_is_not_acted_on_again(
     # then it is acknowledged with no reply, and nothing new is filed
     assert again.status == 200 and "<Message>" not in again.body
     assert len(cases(aws)) == 1
+
+
+def test_a_new_complaint_by_text_keeps_both_limits_of_its_number(aws: Settings) -> None:
+    # given a number allowed one text an hour, and another allowed one complaint an hour, each with a complaint
+    hour = datetime.now(UTC).replace(minute=1, second=0, microsecond=0)
+    texts = aws.model_copy(update={"sms_texts_per_number_per_hour": 1})
+    complaints = aws.model_copy(update={"submissions_per_phone_per_hour": 1})
+
+    def push(settings: Settings, number: int, phone: str, minutes: int) -> int:
+        body = json.dumps([aliyun_item(3000 + number, f"第{number}条投诉：乱收费", phone)], ensure_ascii=False).encode()
+        at = hour + timedelta(minutes=minutes)
+        return sms_inbound.receive(settings, "aliyun", body, "application/json", token="local-sms-token", now=at).status
+
+    assert push(texts, 1, "13900000011", 0) == push(complaints, 2, "13900000012", 0) == 200
+    # when each texts a new complaint after the follow-up window, within the same hour
+    over_texts = push(texts, 3, "13900000011", 12)
+    over_complaints = push(complaints, 4, "13900000012", 12)
+    # then the first is acknowledged but not taken, the second refused (429) and quarantined: two complaints in all
+    assert (over_texts, over_complaints) == (200, 429)
+    assert sorted(case.description for case in cases(aws)) == ["第1条投诉：乱收费", "第2条投诉：乱收费"]
+    assert len(replies_queued(aws)) == 2
+    assert len(quarantine.month(aws, f"{hour:%Y-%m}")) == 1
+
+
+def test_a_new_complaint_by_text_costs_the_requests_of_the_json_post_and_its_reply(http, aws: Settings) -> None:
+    # given every AWS request counted
+    calls: list[str] = []
+    for service in ("dynamodb", "s3", "sqs"):
+        client(service).meta.events.register(f"before-call.{service}", lambda event_name, **_: calls.append(event_name))
+    # when a text from a new number arrives by Aliyun
+    answer = http.post("/sms/aliyun?token=local-sms-token", headers=JSON, body=json.dumps([aliyun_item(4001)]))
+    made = sorted(name.split(".", 1)[1] for name in calls if not name.endswith("GetQueueUrl"))
+    # then it is filed with one rate check, one archive, one transaction, one enqueue and one queued reply
+    assert answer.status_code == 200 and len(cases(aws)) == 1
+    assert made == [
+        "dynamodb.TransactWriteItems",
+        "dynamodb.UpdateItem",
+        "s3.PutObject",
+        "sqs.SendMessage",
+        "sqs.SendMessage",
+    ]
