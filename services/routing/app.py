@@ -23,11 +23,9 @@ from shared.core.http import (
     staff_json,
     staff_page,
 )
-from shared.core.mailer import mail_sender
 from shared.core.pages import Page
 from shared.core.settings import Settings, environment_settings, get_settings
 from shared.core.staff_pages import Where
-from shared.routing.sms import sms_sender
 
 app = Chalice(app_name="hotspot-routing", configure_logs=False)
 
@@ -45,7 +43,9 @@ def route_complaint(event: Any) -> PartialItemFailureResponse:
 
 @app.on_sqs_message(queue=environment_settings().notify_queue, batch_size=10)
 def send_notifications(event: Any) -> PartialItemFailureResponse:
+    from shared.core.mailer import mail_sender
     from shared.routing import notifications
+    from shared.routing.sms import sms_sender
 
     settings = get_settings()
     sender, mail = sms_sender(settings), mail_sender(settings)
@@ -89,7 +89,9 @@ if environment_settings().alarm_topic:
 
     @app.on_sns_message(topic=environment_settings().alarm_topic)
     def notify_alarm(event: Any) -> dict:
+        from shared.core.mailer import mail_sender
         from shared.routing import alarms
+        from shared.routing.sms import sms_sender
 
         settings, now = environment_settings(), datetime.now(UTC)
         alarm = alarms.read(event.message, settings.stage_prefix, now)
