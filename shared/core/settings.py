@@ -10,9 +10,10 @@ and cached; on Lambda a function refuses to serve (SecretsNotConfigured) while a
 local default, so nothing is ever stored or checked with a key everybody knows.
 """
 
+import json
 import os
 from functools import cache
-from typing import Any
+from typing import Any, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,9 +28,14 @@ class Settings(BaseModel):
 
     def __init__(self, **values: Any) -> None:
         # The environment variable of each setting (its name in any case), then the arguments: what pydantic-settings
-        # does for these plain fields, without its import on every cold start.
+        # does for these plain fields, without its import on every cold start. A list setting (alarm_phones) is JSON
+        # there, as pydantic-settings reads it; pydantic converts the others from their text.
         environment = {name.lower(): value for name, value in os.environ.items()}
-        found = {name: environment[name] for name in type(self).model_fields if name in environment}
+        found = {
+            name: json.loads(environment[name]) if get_origin(field.annotation) is list else environment[name]
+            for name, field in type(self).model_fields.items()
+            if name in environment
+        }
         super().__init__(**{**found, **values})
 
     cases_table: str = "hotspot-cases"
