@@ -1,7 +1,7 @@
 """Public intake API: complaints in, tracking numbers out. Logic: shared/intake/complaints.py.
 
-Each function imports this module on its cold start; the logic of the mail consumer, the mailbox poller, the SMS
-webhooks and the OpenAPI document is imported in its handler, so that a complaint's first request loads none of it.
+Each function imports this module on its cold start, and each request needs only a few of the logic modules: every
+handler imports its logic when first called, so that no cold start pays for the others.
 """
 
 from typing import Any
@@ -9,12 +9,11 @@ from typing import Any
 from chalice import Chalice, Rate, Response
 from chalice.app import Request
 
-from shared.core import http, published
+from shared.core import http
 from shared.core.batch import PartialItemFailureResponse, process_bodies
 from shared.core.http import client_ip, current_request, guarded, json_response, public_page, query_params, raw_body
 from shared.core.pages import Page, Site
 from shared.core.settings import Settings, environment_settings, get_settings
-from shared.intake import callbacks, complaints, surveys, web
 
 app = Chalice(app_name="hotspot-intake", configure_logs=False)
 
@@ -22,6 +21,8 @@ app = Chalice(app_name="hotspot-intake", configure_logs=False)
 @app.route("/complaints", methods=["POST"], content_types=["*/*"])
 @guarded
 def post_complaint() -> Response:
+    from shared.intake import complaints
+
     request = current_request(app)
     headers = request.headers
     answer = complaints.submit_complaint(
@@ -38,6 +39,8 @@ def post_complaint() -> Response:
 @app.route("/complaints/{tracking_no}", methods=["GET"])
 @guarded
 def get_complaint(tracking_no: str) -> Response:
+    from shared.intake import complaints
+
     request = current_request(app)
     params = request.query_params
     code = (params.get("code") if params else None) or request.headers.get("x-verification-code")
@@ -48,6 +51,8 @@ def get_complaint(tracking_no: str) -> Response:
 @app.route("/complaints/{tracking_no}/feedback", methods=["POST"], content_types=["*/*"])
 @guarded
 def post_feedback(tracking_no: str) -> Response:
+    from shared.intake import callbacks
+
     request = current_request(app)
     answer = callbacks.submit_feedback(
         get_settings(), tracking_no, raw_body(request), request.headers.get("content-type", ""), client_ip(request)
@@ -103,6 +108,8 @@ def post_sms(provider: str) -> Response:
 @app.route("/", methods=["GET"])
 @public_page(app)
 def get_page(settings: Settings, where: Site, request: Request) -> Page:
+    from shared.intake import web
+
     params = request.query_params
     # After an upload without JavaScript, S3 redirects here with the new file as `key`.
     attachments = [key for name in ("attachment", "key") if params and name in params for key in params.getlist(name)]
@@ -112,6 +119,8 @@ def get_page(settings: Settings, where: Site, request: Request) -> Page:
 @app.route("/", methods=["POST"], content_types=["*/*"])
 @public_page(app)
 def post_page(settings: Settings, where: Site, request: Request) -> Page:
+    from shared.intake import web
+
     content_type = request.headers.get("content-type", "")
     return web.submit_form(settings, raw_body(request), content_type, client_ip(request), where)
 
@@ -119,6 +128,8 @@ def post_page(settings: Settings, where: Site, request: Request) -> Page:
 @app.route("/status", methods=["GET"])
 @public_page(app)
 def get_status_page(settings: Settings, where: Site, request: Request) -> Page:
+    from shared.intake import web
+
     params = query_params(request)
     return web.status_page(settings, where, params.get("no", ""), params.get("code", ""), client_ip(request))
 
@@ -126,6 +137,8 @@ def get_status_page(settings: Settings, where: Site, request: Request) -> Page:
 @app.route("/feedback", methods=["GET"])
 @public_page(app)
 def get_feedback_page(settings: Settings, where: Site, request: Request) -> Page:
+    from shared.intake import callbacks
+
     params = query_params(request)
     return callbacks.feedback_page(where, params.get("no", ""), params.get("code", ""))
 
@@ -133,6 +146,8 @@ def get_feedback_page(settings: Settings, where: Site, request: Request) -> Page
 @app.route("/feedback", methods=["POST"], content_types=["*/*"])
 @public_page(app)
 def post_feedback_page(settings: Settings, where: Site, request: Request) -> Page:
+    from shared.intake import callbacks
+
     content_type = request.headers.get("content-type", "")
     return callbacks.submit_feedback_form(settings, where, raw_body(request), content_type, client_ip(request))
 
@@ -141,12 +156,16 @@ def post_feedback_page(settings: Settings, where: Site, request: Request) -> Pag
 @app.route("/surveys/{survey_id}", methods=["GET"])
 @public_page(app)
 def get_survey_page(settings: Settings, where: Site, request: Request, survey_id: str) -> Page:
+    from shared.intake import surveys
+
     return surveys.survey_page(settings, where, survey_id, query_params(request).get("t", ""))
 
 
 @app.route("/surveys/{survey_id}", methods=["POST"], content_types=["*/*"])
 @public_page(app)
 def post_survey_page(settings: Settings, where: Site, request: Request, survey_id: str) -> Page:
+    from shared.intake import surveys
+
     token = query_params(request).get("t", "")
     content_type = request.headers.get("content-type", "")
     return surveys.submit_survey(settings, where, survey_id, token, raw_body(request), content_type, client_ip(request))
@@ -155,6 +174,8 @@ def post_survey_page(settings: Settings, where: Site, request: Request, survey_i
 @app.route("/uploads", methods=["POST"], content_types=["*/*"])
 @guarded
 def post_upload() -> Response:
+    from shared.intake import web
+
     request = current_request(app)
     content_type = request.headers.get("content-type", "")
     answer = web.request_upload(get_settings(), raw_body(request), content_type, client_ip(request))
@@ -164,6 +185,8 @@ def post_upload() -> Response:
 @app.route("/assets/{name}", methods=["GET"])
 @guarded
 def get_asset(name: str) -> Response:
+    from shared.intake import web
+
     content_type, text = web.asset(name)
     return Response(body=text, status_code=200, headers={"Content-Type": content_type, "Cache-Control": "max-age=300"})
 
@@ -172,12 +195,16 @@ def get_asset(name: str) -> Response:
 @app.route("/cases/published", methods=["GET"])
 @public_page(app)
 def get_published_page(settings: Settings, where: Site, request: Request) -> Page:
+    from shared.intake import web
+
     return web.published_page(settings, where)
 
 
 @app.route("/cases/published.json", methods=["GET"])
 @guarded
 def get_published_feed() -> Response:
+    from shared.core import published
+
     return json_response(200, {"items": published.published(get_settings())}, {"Cache-Control": "max-age=60"})
 
 
@@ -185,12 +212,16 @@ def get_published_feed() -> Response:
 @app.route("/answers", methods=["GET"])
 @public_page(app)
 def get_answers_page(settings: Settings, where: Site, request: Request) -> Page:
+    from shared.intake import web
+
     return web.answers_page(settings, where)
 
 
 @app.route("/answers.json", methods=["GET"])
 @guarded
 def get_answers_feed() -> Response:
+    from shared.core import published
+
     items = published.published_answers(get_settings())
     return json_response(200, {"items": items}, {"Cache-Control": "max-age=60"})
 

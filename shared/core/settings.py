@@ -23,23 +23,16 @@ from shared.core.observability import logger
 SECRET_SETTINGS = ("contact_hash_key", "sms_webhook_token", "twilio_auth_token")
 
 
-# Settings of these types come as JSON in their environment variable, as pydantic-settings reads them.
-_JSON_TYPES = (list, tuple, set, frozenset, dict)
-
-
-def _from_environment(value: str, annotation: Any) -> Any:
-    return json.loads(value) if get_origin(annotation) in _JSON_TYPES or annotation in _JSON_TYPES else value
-
-
 class Settings(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     def __init__(self, **values: Any) -> None:
         # The environment variable of each setting (its name in any case), then the arguments: what pydantic-settings
-        # does for these plain fields, without its import on every cold start.
+        # does for these plain fields, without its import on every cold start. A list setting (alarm_phones) is JSON
+        # there, as pydantic-settings reads it; pydantic converts the others from their text.
         environment = {name.lower(): value for name, value in os.environ.items()}
         found = {
-            name: _from_environment(environment[name], field.annotation)
+            name: json.loads(environment[name]) if get_origin(field.annotation) is list else environment[name]
             for name, field in type(self).model_fields.items()
             if name in environment
         }

@@ -497,7 +497,7 @@ def _write_sheet(sheet: Any, table: _Table, info: list[str], styles: _Styles) ->
     last_row = FIRST_ROW + len(table.rows) - 1
     sheet.cell(1, 1, table.title).font = Font(name=TITLE_FONT, size=18, bold=True)
     sheet.cell(1, 1).alignment = Alignment(horizontal="center", vertical="center")
-    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
+    _merge(sheet, 1, 1, 1, width)
     sheet.row_dimensions[1].height = 36
     # Unit on the left, period in the middle, date on the right, each over a third of the width.
     bounds = [1, width // 3 + 1, 2 * width // 3 + 1, width + 1]
@@ -507,7 +507,7 @@ def _write_sheet(sheet: Any, table: _Table, info: list[str], styles: _Styles) ->
         _put(cell, text)
         cell.font = Font(name=BODY_FONT, size=11)
         cell.alignment = Alignment(horizontal=horizontal, vertical="center")
-        sheet.merge_cells(start_row=2, start_column=start, end_row=2, end_column=end - 1)
+        _merge(sheet, 2, start, 2, end - 1)
     sheet.row_dimensions[2].height = 22
     # Styles first: a named style replaces the quote prefix that _put sets on text looking like a formula.
     header = styles.name(bold=True, text=False, number_format=None)
@@ -524,11 +524,9 @@ def _write_sheet(sheet: Any, table: _Table, info: list[str], styles: _Styles) ->
         note_row = last_row + 2
         _put(sheet.cell(note_row, 1), table.note)
         sheet.cell(note_row, 1).font = Font(name=BODY_FONT, size=11)
-        sheet.merge_cells(start_row=note_row, start_column=1, end_row=note_row, end_column=width)
+        _merge(sheet, note_row, 1, note_row, width)
     for spanned, first, last in table.merged_down:
-        sheet.merge_cells(
-            start_row=FIRST_ROW + first, start_column=spanned + 1, end_row=FIRST_ROW + last, end_column=spanned + 1
-        )
+        _merge(sheet, FIRST_ROW + first, spanned + 1, FIRST_ROW + last, spanned + 1)
     for column_number, column in enumerate(table.columns, start=1):
         sheet.column_dimensions[_letter(column_number)].width = column.width
     sheet.freeze_panes = sheet.cell(FIRST_ROW, table.frozen_columns + 1)
@@ -550,15 +548,26 @@ def _write_headers(sheet: Any, table: _Table) -> None:
         if group is None:
             for number, column in members:
                 _put(sheet.cell(3, number), column.label)
-                sheet.merge_cells(start_row=3, start_column=number, end_row=4, end_column=number)
+                _merge(sheet, 3, number, 4, number)
             continue
         first, last = members[0][0], members[-1][0]
         _put(sheet.cell(3, first), group)
-        sheet.merge_cells(start_row=3, start_column=first, end_row=3, end_column=last)
+        _merge(sheet, 3, first, 3, last)
         for number, column in members:
             _put(sheet.cell(4, number), column.label)
     sheet.row_dimensions[3].height = 24
     sheet.row_dimensions[4].height = 42
+
+
+def _merge(sheet: Any, first_row: int, first_column: int, last_row: int, last_column: int) -> None:
+    """Merge a range as one cell. Not openpyxl's `merge_cells`: that then gives the range's edge cells the first
+    cell's border one by one, which here is either none (title, heading, note) or the border their named style
+    has already; comparing the style objects took most of a county workbook's time."""
+    from openpyxl.worksheet.cell_range import CellRange
+    from openpyxl.worksheet.merge import MergedCellRange
+
+    bounds = CellRange(min_row=first_row, min_col=first_column, max_row=last_row, max_col=last_column)
+    sheet.merged_cells.add(MergedCellRange(sheet, bounds.coord))
 
 
 def _put(cell: Any, value: Cell) -> None:

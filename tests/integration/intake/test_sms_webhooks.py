@@ -239,9 +239,10 @@ def test_aliyun_push_is_acknowledged_and_replies_are_queued_once(http, aws: Sett
 
 def test_tencent_reply_callback_is_acknowledged_in_its_format(http, aws: Settings) -> None:
     # given a Tencent reply callback
+    body = tencent_body()
     # when it is posted, then posted again
-    first = post_json(http, "tencent", tencent_body())
-    again = post_json(http, "tencent", tencent_body())
+    first = post_json(http, "tencent", body)
+    again = post_json(http, "tencent", body)
     # then Tencent's acknowledgement comes back, and one complaint exists with one reply requested
     assert first.status_code == again.status_code == 200
     assert json.loads(first.body) == {"result": 0, "errmsg": "OK"}
