@@ -52,16 +52,16 @@ def _environment(extra: dict[str, str] | None = None) -> dict[str, str]:
     }
 
 
-def _time(statement: str, environment: dict[str, str]) -> float:
+def _last_line(arguments: list[str], environment: dict[str, str]) -> str:
+    """The last line a fresh interpreter prints, run with `arguments` in the project's folder."""
     output = subprocess.run(
-        [sys.executable, "-c", _TIMER.format(statement=statement)],
-        env=environment,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
+        [sys.executable, *arguments], env=environment, cwd=ROOT, check=True, capture_output=True, text=True
     ).stdout
-    return float(output.strip().splitlines()[-1])
+    return output.strip().splitlines()[-1]
+
+
+def _time(statement: str, environment: dict[str, str]) -> float:
+    return float(_last_line(["-c", _TIMER.format(statement=statement)], environment))
 
 
 def _load(service: str) -> str:
@@ -150,15 +150,7 @@ def prepare(count: int) -> None:
 def first_requests(moto_url: str) -> dict[str, list[float]]:
     """Time each function's first request, a fresh interpreter each, against the moto server at `moto_url`."""
     environment = _moto_environment(moto_url)
-    output = subprocess.run(
-        [sys.executable, "-m", "bench.import_time", "--prepare", str(FIRST_RUNS)],
-        env=environment,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    prepared = json.loads(output.strip().splitlines()[-1])
+    prepared = json.loads(_last_line(["-m", "bench.import_time", "--prepare", str(FIRST_RUNS)], environment))
     staff = {"Authorization": f"Bearer {prepared['token']}"}
     complaint = json.dumps({"description": TEXT})
     functions: dict[str, tuple[str, str, Callable[[int], dict[str, Any]]]] = {
