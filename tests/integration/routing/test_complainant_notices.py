@@ -6,7 +6,6 @@ from email import message_from_bytes, policy
 
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
-from chalice.test import Client
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 from moto.sns.models import sns_backends
@@ -21,17 +20,10 @@ from shared.core.settings import Settings, get_settings
 from shared.intake.complaints import submit_complaint
 from shared.routing import notifications, router
 from shared.routing.sms import SmsError, sms_sender
-from tests.support import load_service, receive_all, sqs_event
+from tests.support import receive_all, sqs_event
 
 TRAFFIC = "交警在路口查车罚款两百元，不开罚款收据，让我直接把钱转到他个人手机上。"
 PHONE, EMAIL = "13912345678", "wanghong@example.cn"
-
-
-@pytest.fixture
-def routing_app(aws: Settings):
-    client("ses").verify_email_identity(EmailAddress=aws.mail_address)
-    with Client(load_service("routing").app) as test_client:
-        yield test_client
 
 
 def routed(settings: Settings, complainant: dict | None) -> str:

@@ -6,8 +6,6 @@ import json
 from email import message_from_bytes, policy
 from urllib.parse import urlencode
 
-import pytest
-from chalice.test import Client
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 from moto.sns.models import sns_backends
@@ -24,19 +22,12 @@ from shared.routing.deadlines import deadline_after
 from tests.integration.intake.test_email_intake import file, mail
 from tests.integration.routing.test_staff_console import cookie as console_cookie
 from tests.integration.routing.test_staff_console import csrf_of, offered
-from tests.support import load_service, receive_all, sqs_event
+from tests.support import receive_all, sqs_event
 
 REVIEW = "对行政执法部门作出的决定不服，应该向哪里申请行政复议，期限是多长时间？"
 TRAFFIC = "请问交警大队处理交通违法，被扣分后多久可以申请复议？"
 ANSWER = "可以自知道该行政行为之日起六十日内，向县人民政府申请行政复议。"
 PHONE, EMAIL = "13912345678", "wanghong@example.cn"
-
-
-@pytest.fixture
-def routing(aws: Settings):
-    client("ses").verify_email_identity(EmailAddress=aws.mail_address)
-    with Client(load_service("routing").app) as test_client:
-        yield test_client
 
 
 def route_all(settings: Settings) -> list[Case]:
@@ -60,11 +51,13 @@ def status(public, receipt: dict) -> dict:
     return json.loads(response.body)
 
 
-def act(routing, number: str, action: str, role: Role = Role.dept_officer, department: str | None = "JJDD", **fields):
+def act(
+    routing_app, number: str, action: str, role: Role = Role.dept_officer, department: str | None = "JJDD", **fields
+):
     settings = get_settings()
     token = auth.issue_development_token(settings, role, department if role != Role.county_admin else None)
     version = CaseStore(settings).get(number).version  # type: ignore[union-attr]
-    return routing.http.post(
+    return routing_app.http.post(
         f"/{number}/actions/{action}",
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
         body=json.dumps({"version": version, **fields}, ensure_ascii=False),
@@ -98,7 +91,7 @@ def test_a_question_that_says_nothing_of_its_kind_goes_to_the_county_legal_offic
 
 
 def test_a_question_is_answered_by_the_department_named_and_the_answer_reaches_the_asker(
-    public, routing, aws: Settings
+    public, routing_app, aws: Settings
 ) -> None:
     # given a question about the traffic police, said to be one, from an asker with a mobile and a mail address
     receipt = submit(
@@ -112,7 +105,7 @@ def test_a_question_is_answered_by_the_department_named_and_the_answer_reaches_t
         Status.routed,
     )
     # when an officer of the traffic police answers it
-    response = act(routing, case.tracking_no, "answer", answer=ANSWER)
+    response = act(routing_app, case.tracking_no, "answer", answer=ANSWER)
     # then the question is closed with the answer, and the timeline keeps the answer
     assert response.status_code == 200, response.body
     answered = json.loads(response.body)["case"]
@@ -122,7 +115,7 @@ def test_a_question_is_answered_by_the_department_named_and_the_answer_reaches_t
     # and the notice, once sent, reaches the asker by SMS (pointing to the status page) and by mail (the answer)
     notices = [m["Body"] for m in receive_all(queues.queue_url(aws.notify_queue), client("sqs"))]
     assert [json.loads(body)["data"]["kind"] for body in notices] == ["answered"]
-    assert routing.lambda_.invoke("send_notifications", sqs_event(notices)).payload == {"batchItemFailures": []}
+    assert routing_app.lambda_.invoke("send_notifications", sqs_event(notices)).payload == {"batchItemFailures": []}
     texts = [text for phone, text, *_ in sns_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sms_messages.values()]
     assert len(texts) == 1 and case.tracking_no in texts[0] and "已答复" in texts[0]
     sent = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
@@ -208,14 +201,14 @@ def test_a_question_by_mail_is_filed_as_a_question(aws: Settings) -> None:
 
 
 def test_staff_change_a_complaint_into_a_question_and_complaint_actions_are_refused_on_it(
-    public, routing, aws: Settings
+    public, routing_app, aws: Settings
 ) -> None:
     # given a question the asker sent as a complaint, routed to the traffic police under the acceptance deadline
     submit(public, {"kind": "complaint", "description": TRAFFIC, "anonymous": True})
     [case] = route_all(aws)
     assert (case.kind, case.due_kind) == (CaseKind.complaint, DueKind.acceptance)
     # when the traffic police's officer changes it into a question
-    response = act(routing, case.tracking_no, "change_kind", kind="question", note="属于咨询")
+    response = act(routing_app, case.tracking_no, "change_kind", kind="question", note="属于咨询")
     # then it is a question under the answer deadline, and the change is in the timeline with who made it
     assert response.status_code == 200, response.body
     changed = json.loads(response.body)["case"]
@@ -228,68 +221,68 @@ def test_staff_change_a_complaint_into_a_question_and_complaint_actions_are_refu
         "属于咨询",
     )
     # and accepting it as a complaint is refused, while answering it is offered
-    refused = act(routing, case.tracking_no, "accept")
+    refused = act(routing_app, case.tracking_no, "accept")
     assert refused.status_code == 409 and json.loads(refused.body)["error"]["fields"][0]["code"] == "kind"
     token = auth.issue_development_token(aws, Role.dept_officer, "JJDD")
-    shown = routing.http.get(f"/{case.tracking_no}", headers={"Authorization": f"Bearer {token}"})
+    shown = routing_app.http.get(f"/{case.tracking_no}", headers={"Authorization": f"Bearer {token}"})
     assert set(json.loads(shown.body)["allowed_actions"]) >= {"answer", "change_kind"}
     assert "accept" not in json.loads(shown.body)["allowed_actions"]
 
 
-def test_another_departments_officer_cannot_answer(public, routing, aws: Settings) -> None:
+def test_another_departments_officer_cannot_answer(public, routing_app, aws: Settings) -> None:
     # given a question for the traffic police
     submit(public, {"kind": "question", "description": TRAFFIC, "anonymous": True})
     [case] = route_all(aws)
     # when an officer of the tax bureau tries to answer it, then it is refused as if there were no such case, and
     # the question stays open
-    response = act(routing, case.tracking_no, "answer", department="SWJ", answer=ANSWER)
+    response = act(routing_app, case.tracking_no, "answer", department="SWJ", answer=ANSWER)
     assert response.status_code == 404
     assert CaseStore(aws).get(case.tracking_no).status == Status.routed  # type: ignore[union-attr]
 
 
-def test_the_console_offers_the_officer_the_answer_and_the_change_of_kind(public, routing, aws: Settings) -> None:
+def test_the_console_offers_the_officer_the_answer_and_the_change_of_kind(public, routing_app, aws: Settings) -> None:
     # given a question for the traffic police and its officer signed in to the console
     submit(public, {"kind": "question", "description": TRAFFIC, "anonymous": True})
     [case] = route_all(aws)
     officer = console_cookie(aws, Role.dept_officer, "JJDD")
-    page = routing.http.get(f"/console/{case.tracking_no}", headers=officer).body.decode()
+    page = routing_app.http.get(f"/console/{case.tracking_no}", headers=officer).body.decode()
     # then the page says it is a question and offers exactly handing it back, answering it and changing its kind
     assert '<dd id="kind">咨询' in page and "咨询答复期限" in page
     assert offered(page) == ["transfer", "answer", "change_kind"]
     assert '<option value="complaint">投诉</option>' in page
     # when the officer posts the answer form
     fields = {"version": case.version, "csrf": csrf_of(page), "answer": ANSWER}
-    done = routing.http.post(
+    done = routing_app.http.post(
         f"/console/{case.tracking_no}/answer",
         headers={**officer, "Content-Type": "application/x-www-form-urlencoded"},
         body=urlencode(fields),
     )
     # then the question is answered and the page shows the answer
     assert done.status_code == 303
-    after = routing.http.get(f"/console/{case.tracking_no}", headers=officer).body.decode()
+    after = routing_app.http.get(f"/console/{case.tracking_no}", headers=officer).body.decode()
     assert f'<p class="description" id="answer">{ANSWER}</p>' in after and offered(after) == []
 
 
-def test_the_console_changes_the_kind_with_its_own_select(public, routing, aws: Settings) -> None:
+def test_the_console_changes_the_kind_with_its_own_select(public, routing_app, aws: Settings) -> None:
     # given a complaint routed to the traffic police
     submit(public, {"kind": "complaint", "description": TRAFFIC, "anonymous": True})
     [case] = route_all(aws)
     officer = console_cookie(aws, Role.dept_officer, "JJDD")
-    page = routing.http.get(f"/console/{case.tracking_no}", headers=officer).body.decode()
+    page = routing_app.http.get(f"/console/{case.tracking_no}", headers=officer).body.decode()
     # when the officer posts the change of kind to a question
     fields = {"version": case.version, "csrf": csrf_of(page), "kind": "question"}
-    done = routing.http.post(
+    done = routing_app.http.post(
         f"/console/{case.tracking_no}/change_kind",
         headers={**officer, "Content-Type": "application/x-www-form-urlencoded"},
         body=urlencode(fields),
     )
     # then it is a question, offered the answer
     assert done.status_code == 303
-    after = routing.http.get(f"/console/{case.tracking_no}", headers=officer).body.decode()
+    after = routing_app.http.get(f"/console/{case.tracking_no}", headers=officer).body.decode()
     assert "<h1>咨询" in after and "answer" in offered(after)
 
 
-def test_a_department_lists_its_questions_apart(public, routing, aws: Settings) -> None:
+def test_a_department_lists_its_questions_apart(public, routing_app, aws: Settings) -> None:
     # given a complaint and a question, both for the traffic police
     submit(public, {"kind": "complaint", "description": TRAFFIC, "anonymous": True})
     submit(public, {"kind": "question", "description": TRAFFIC, "anonymous": True})
@@ -297,8 +290,8 @@ def test_a_department_lists_its_questions_apart(public, routing, aws: Settings) 
     complaint, question = routed[CaseKind.complaint], routed[CaseKind.question]
     token = auth.issue_development_token(aws, Role.dept_officer, "JJDD")
     # when its officer lists the queue with and without the question filter
-    both = routing.http.get("/?status=routed", headers={"Authorization": f"Bearer {token}"})
-    only = routing.http.get("/?status=routed&kind=question", headers={"Authorization": f"Bearer {token}"})
+    both = routing_app.http.get("/?status=routed", headers={"Authorization": f"Bearer {token}"})
+    only = routing_app.http.get("/?status=routed&kind=question", headers={"Authorization": f"Bearer {token}"})
     # then the queue has both, each with its kind, and the filter only the question
     assert {(item["tracking_no"], item["kind"]) for item in json.loads(both.body)["items"]} == {
         (complaint.tracking_no, "complaint"),
@@ -306,7 +299,7 @@ def test_a_department_lists_its_questions_apart(public, routing, aws: Settings) 
     }
     assert [item["tracking_no"] for item in json.loads(only.body)["items"]] == [question.tracking_no]
     # and the console's queue offers the filter and marks the question
-    page = routing.http.get("/console?kind=question", headers=console_cookie(aws, Role.dept_officer, "JJDD"))
+    page = routing_app.http.get("/console?kind=question", headers=console_cookie(aws, Role.dept_officer, "JJDD"))
     html = page.body.decode()
     assert '<option value="question" selected>只看咨询</option>' in html
     assert question.tracking_no in html and complaint.tracking_no not in html
