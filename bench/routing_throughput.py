@@ -1,8 +1,10 @@
 """Routing throughput in-process (moto in memory): complaints routed per second through the handler,
 beside classification alone on the same texts and a bare DynamoDB GetItem round trip through moto.
 
-With moto in the process the rate is bounded by moto's per-call cost, which the GetItem baseline shows; the AWS
-requests per routed complaint are counted by operation (bench/requests.py)."""
+With moto in the process the rate is bounded by moto's per-call cost, which the GetItem baseline shows; moto runs
+with the local stack's patches (infra/moto_patches.py), which take out costs AWS does not have (serializing each
+attribute value through the service model, counting a queue's messages on every send). The AWS requests per
+routed complaint are counted by operation (bench/requests.py)."""
 
 import json
 import os

@@ -3,8 +3,10 @@
 from datetime import UTC, datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from shared.core import queues
-from shared.core.changes import change_case
+from shared.core.changes import CaseChange, change_case
 from shared.core.classifier import classify
 from shared.core.dal.cases import CaseStore
 from shared.core.dal.items import CaseNotFound, ConditionFailed
@@ -33,30 +35,56 @@ ROUTING_DETAILS = (
 def route_complaint(settings: Settings, message: Envelope, now: datetime | None = None) -> Case:
     """Route the case named by a complaint.received message. A redelivered message changes nothing."""
     store = CaseStore(settings)
-    routed = _route(settings, store, message, store.get(_tracking_no(message)), now or datetime.now(UTC))
+    now = now or datetime.now(UTC)
+    case = _read(store, message, store.get(_tracking_no(message)))
+    change = _routing_change(settings, message, case, now)
+    routed = case if change is None else _write(store, change)
     announce(settings, routed, message.correlation_id)
     return routed
 
 
 def route_batch(settings: Settings, messages: dict[str, Envelope], now: datetime | None = None) -> set[str]:
     """Route the cases of a batch of complaint.received messages (by message id): the cases read in one request,
-    each routed in its own transaction, their case events sent in one request. The ids of the messages that
-    failed (retried by the queue): one whose routing failed, or whose case event was not sent."""
+    their routings written in one transaction, their case events sent in one request. The ids of the messages
+    that failed (retried by the queue): one whose routing failed, or whose case event was not sent.
+
+    The transaction is all or none: when one case of it changed since it was read (a concurrent delivery routed
+    it), or it cannot be written together, each case is written on its own, as `route_complaint` does."""
     now = now or datetime.now(UTC)
     store = CaseStore(settings)
     cases = store.get_many([_tracking_no(message) for message in messages.values()])
     failed: set[str] = set()
-    announced: list[tuple[str, Envelope]] = []
+    outcome: dict[str, Case] = {}  # by message id: the case after routing, or as found (routed before)
+    changes: dict[str, CaseChange] = {}  # by message id: the routings to write
+    repeats: dict[str, str] = {}  # a message naming a case named before in the batch: the first one's id
     for message_id, message in messages.items():
         tracking_no = _tracking_no(message)
         try:
-            read = cases.get(tracking_no) or store.get(tracking_no)  # absent: not found, or left unprocessed
-            routed = _route(settings, store, message, read, now)
+            # Absent from the batch read: not found, or left unprocessed by DynamoDB.
+            case = _read(store, message, cases.get(tracking_no) or store.get(tracking_no))
+            change = _routing_change(settings, message, case, now)
         except Exception:
             logger.exception("routing failed", extra={"message_id": message_id, "tracking_no": tracking_no})
             failed.add(message_id)
             continue
-        announced.append((message_id, transition_message(routed, message.correlation_id)))
+        first = next((other for other, known in changes.items() if known.before.tracking_no == tracking_no), None)
+        if change is None:
+            outcome[message_id] = case
+        elif first is not None:
+            repeats[message_id] = first  # routed once, with the first message
+        else:
+            changes[message_id] = change
+    outcome.update(_write_batch(store, changes, failed))
+    for message_id, first in repeats.items():
+        if first in failed:
+            failed.add(message_id)
+        else:
+            outcome[message_id] = outcome[first]
+    announced = [
+        (message_id, transition_message(case, messages[message_id].correlation_id))
+        for message_id, case in outcome.items()
+        if message_id not in failed
+    ]
     # A case event not sent fails its message: redelivered, the case is routed already and only announced again.
     unsent = queues.send_batch(settings.events_queue, [event for _, event in announced])
     return failed | {announced[index][0] for index in unsent}
@@ -66,30 +94,64 @@ def _tracking_no(message: Envelope) -> str:
     return str(message.data["tracking_no"])
 
 
-def _route(settings: Settings, store: CaseStore, message: Envelope, case: Case | None, now: datetime) -> Case:
-    """Route the case as read (`case`), unless it was routed before; the case as it stands after."""
-    tracking_no = _tracking_no(message)
+def _read(store: CaseStore, message: Envelope, case: Case | None) -> Case:
     if case is None:
-        raise CaseNotFound(tracking_no)
+        raise CaseNotFound(_tracking_no(message))
+    return case
+
+
+def _routing_change(settings: Settings, message: Envelope, case: Case, now: datetime) -> CaseChange | None:
+    """The routing of the case as read, or None when it was routed before (a redelivery, or the event was lost
+    after the write): then it is only announced again."""
     if case.status != Status.received:
-        # Routed before (a redelivery, or the event was lost after the write): only re-announce it.
-        return case
+        return None
     updates = _routing(case, learning.current_model(settings), now)
     decided = {name: updates[name] for name in ROUTING_DETAILS}
-    _, routed, event = change_case(case, ROUTER, "route", now, details={**decided, "message_id": message.id}, **updates)
+    return change_case(case, ROUTER, "route", now, details={**decided, "message_id": message.id}, **updates)
+
+
+def _write_batch(store: CaseStore, changes: dict[str, CaseChange], failed: set[str]) -> dict[str, Case]:
+    """Write the routings together, else each on its own; the routed cases by message id, `failed` completed."""
+    if len(changes) > 1:
+        try:
+            store.transition_together(list(changes.values()))
+        except (ConditionFailed, ClientError):
+            logger.info("routings written one by one", extra={"cases": len(changes)})
+        else:
+            for change in changes.values():
+                _routed(change.after)
+            return {message_id: change.after for message_id, change in changes.items()}
+    written: dict[str, Case] = {}
+    for message_id, change in changes.items():
+        try:
+            written[message_id] = _write(store, change)
+        except Exception:
+            logger.exception(
+                "routing failed", extra={"message_id": message_id, "tracking_no": change.before.tracking_no}
+            )
+            failed.add(message_id)
+    return written
+
+
+def _write(store: CaseStore, change: CaseChange) -> Case:
+    """Write one routing; the case as it stands after (another delivery's routing if it won the race)."""
     try:
-        store.transition(case, routed, event)
+        store.transition(*change)
     except ConditionFailed:
-        current = store.get(tracking_no)
+        current = store.get(change.before.tracking_no)
         if current is None or current.status == Status.received:
             raise
         return current  # a concurrent delivery of the same message won the race
+    _routed(change.after)
+    return change.after
+
+
+def _routed(case: Case) -> None:
     logger.info(
         "complaint routed",
-        extra={"tracking_no": tracking_no, "department": routed.department, "category": routed.category},
+        extra={"tracking_no": case.tracking_no, "department": case.department, "category": case.category},
     )
     count("ComplaintsRouted")
-    return routed
 
 
 def _routing(case: Case, model: NgramModel, now: datetime) -> dict[str, Any]:

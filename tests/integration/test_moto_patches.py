@@ -1,5 +1,6 @@
 """The local stack's moto keeps DynamoDB's all-or-nothing transactions while backing up only written items, and
-cancels concurrent transactions on one item as DynamoDB does."""
+cancels concurrent transactions on one item as DynamoDB does; its faster reads and queue counts give the same
+answers as moto's own."""
 
 import threading
 
@@ -116,3 +117,56 @@ def test_a_cancelled_transaction_does_not_undo_one_that_finished_just_before(aws
     # then the item the other transaction wrote stays
     assert failure.value.response["Error"]["Code"] == "TransactionCanceledException"
     assert read(aws, "A") == "won"
+
+
+def test_every_kind_of_attribute_value_reads_back_as_it_was_written(aws: Settings) -> None:
+    # given an item with an attribute of every DynamoDB type, nested in maps and lists too
+    values = {
+        "text": {"S": "县城管局 执法"},
+        "number": {"N": "12.50"},
+        "binary": {"B": b"\x00\xffGB18030"},
+        "flag": {"BOOL": False},
+        "nothing": {"NULL": True},
+        "texts": {"SS": ["甲", "乙"]},
+        "numbers": {"NS": ["1", "2"]},
+        "binaries": {"BS": [b"\x01", b"\x02"]},
+        "map": {"M": {"inner": {"L": [{"S": "列表"}, {"N": "3"}, {"M": {"deep": {"BOOL": True}}}, {"B": b"\x03"}]}}},
+        "empty": {"L": []},
+    }
+    written = {"pk": {"S": "CASE#T"}, "sk": {"S": "ALL"}, **values}
+    dynamodb = client("dynamodb")
+    dynamodb.put_item(TableName=aws.cases_table, Item=written)
+    key = {"pk": {"S": "CASE#T"}, "sk": {"S": "ALL"}}
+    # when it is read by GetItem, BatchGetItem and Query
+    got = dynamodb.get_item(TableName=aws.cases_table, Key=key)["Item"]
+    batch = dynamodb.batch_get_item(RequestItems={aws.cases_table: {"Keys": [key]}})["Responses"][aws.cases_table]
+    queried = dynamodb.query(
+        TableName=aws.cases_table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "CASE#T"}},
+    )["Items"]
+
+    # then each read gives back exactly what was written (sets in any order)
+    def normalised(read: dict) -> dict:
+        return {
+            name: {kind: sorted(v) if kind in ("SS", "NS", "BS") else v for kind, v in value.items()}
+            for name, value in read.items()
+        }
+
+    assert normalised(got) == normalised(batch[0]) == normalised(queried[0]) == normalised(written)
+
+
+def test_queue_counts_stay_exact(aws: Settings) -> None:
+    # given a queue with a delayed message, one received (in flight) and two waiting
+    sqs = client("sqs")
+    url = sqs.create_queue(QueueName="counted")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=600)
+    for body in ("first", "second", "third"):
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+    sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=600)
+    # when its counts are read
+    counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    # then each message is counted where it is
+    assert counts["ApproximateNumberOfMessages"] == "2"
+    assert counts["ApproximateNumberOfMessagesNotVisible"] == "1"
+    assert counts["ApproximateNumberOfMessagesDelayed"] == "1"

@@ -85,6 +85,63 @@ def test_only_the_failed_messages_of_a_batch_are_reported(lambdas, aws: Settings
     assert CaseStore(aws).get(number).status == Status.routed
 
 
+def count_calls(service: str, operation: str) -> list[str]:
+    """A list that grows by one entry per `operation` call of the code's `service` client from now on."""
+    calls: list[str] = []
+    client(service).meta.events.register(f"before-call.{service}.{operation}", lambda **_: calls.append(operation))
+    return calls
+
+
+def announced_ids(settings: Settings) -> list[str]:
+    return [json.loads(m["Body"])["id"] for m in receive_all(queues.queue_url(settings.events_queue), client("sqs"))]
+
+
+def test_a_batch_is_routed_in_one_transaction(lambdas, aws: Settings) -> None:
+    # given three stored complaints
+    received = [receive(aws, text) for text in (TEXT, "城管执法队员没收摊贩的三轮车，不出具任何手续。", TEXT)]
+    transactions = count_calls("dynamodb", "TransactWriteItems")
+    # when their messages come in one batch
+    result = invoke(lambdas, "route_complaint", [body for _, body in received])
+    # then all three are routed by one transaction, each with its own audit event, and all are announced
+    assert result == {"batchItemFailures": []}
+    assert len(transactions) == 1
+    for number, _ in received:
+        assert CaseStore(aws).get(number).status == Status.routed
+        assert [e.action for e in CaseStore(aws).events(number)] == ["receive", "route"]
+    assert sorted(announced_ids(aws)) == sorted(f"{number}:v2" for number, _ in received)
+
+
+def test_a_case_routed_meanwhile_leaves_the_rest_of_its_batch_routed(lambdas, aws: Settings, monkeypatch) -> None:
+    # given three stored complaints, of which one is routed by another delivery after the batch read it
+    received = [receive(aws) for _ in range(3)]
+    _, raced_body = received[1]
+    stale = CaseStore(aws).get_many([number for number, _ in received])
+    invoke(lambdas, "route_complaint", [raced_body])
+    receive_all(queues.queue_url(aws.events_queue), client("sqs"))
+    monkeypatch.setattr(CaseStore, "get_many", lambda self, numbers: stale)
+    transactions = count_calls("dynamodb", "TransactWriteItems")
+    # when the batch is processed
+    result = invoke(lambdas, "route_complaint", [body for _, body in received])
+    # then the transaction of all three fails on the raced case, and each case is then written on its own:
+    # the other two routed, the raced one routed once only, and all three announced
+    assert result == {"batchItemFailures": []}
+    assert len(transactions) == 1 + 3
+    for number, _ in received:
+        assert [e.action for e in CaseStore(aws).events(number)] == ["receive", "route"]
+    assert sorted(announced_ids(aws)) == sorted(f"{number}:v2" for number, _ in received)
+
+
+def test_the_same_case_twice_in_a_batch_is_routed_once(lambdas, aws: Settings) -> None:
+    # given a stored complaint whose message is delivered twice in one batch
+    number, body = receive(aws)
+    # when the batch is processed
+    result = invoke(lambdas, "route_complaint", [body, body])
+    # then both messages succeed, the case is routed once, and both announce the same event
+    assert result == {"batchItemFailures": []}
+    assert [e.action for e in CaseStore(aws).events(number)] == ["receive", "route"]
+    assert announced_ids(aws) == [f"{number}:v2"] * 2
+
+
 def test_reminders_find_due_cases_once_and_notifications_go_out_once(lambdas, aws: Settings) -> None:
     # given a routed case
     number, body = receive(aws)
