@@ -261,7 +261,7 @@ def seed(settings: Any, count: int, now: datetime) -> dict[str, Any]:
             put_straight(table, to_item({"pk": f"CLUSTER#{day}", "sk": key, "count": len(cases), "cases": cases}))
             cluster_items += 1
     detection = hotspots.detect(settings, now)
-    listed = [item for status in hotspots.STATUSES for item in HotspotStore(settings).by_status(status)]
+    listed = HotspotStore(settings).listed()
     seeded["hotspots"] = [hotspots.Hotspot.model_validate(item).model_dump(mode="json") for item in listed]
     print(
         f"  {cluster_items} cluster items, {len(detection.opened)} hotspots opened linking "

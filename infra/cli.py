@@ -140,6 +140,13 @@ def _parser() -> argparse.ArgumentParser:
     _target(move)
     move.set_defaults(command=_move_due_entries)
 
+    listing = commands.add_parser(
+        "move-hotspot-listing",
+        help="once after upgrading: list hotspots in one index partition (HOTSPOTS, status in the sort key)",
+    )
+    _target(listing)
+    listing.set_defaults(command=_move_hotspot_listing)
+
     keys = commands.add_parser("keys", help="the own token issuer's signing keys")
     keys_commands = keys.add_subparsers(required=True, metavar="ACTION")
     rotate = keys_commands.add_parser("rotate", help="new current key; the current one stays valid as previous")
@@ -564,6 +571,17 @@ def _move_due_entries(args: argparse.Namespace) -> int:
     if moved is None:
         return 1
     print(f"{moved} due-index entries moved to their month's shard")
+    return 0
+
+
+def _move_hotspot_listing(args: argparse.Namespace) -> int:
+    """shared/reporting/hotspots.py move_listing: reports, detection and the list find hotspots opened before again."""
+    from shared.reporting import hotspots
+
+    moved = _on_target(args, "move-hotspot-listing", hotspots.move_listing)
+    if moved is None:
+        return 1
+    print(f"{moved} hotspots moved to the one listing partition")
     return 0
 
 

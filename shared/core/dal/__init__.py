@@ -28,7 +28,7 @@ Cases table (single table, keys `pk`/`sk`, every index projects all attributes):
 | messages a change must still send (outbox)    | pk `CASE#<no>`, sk `OUTBOX#<version:08>`                  |
 | outbox items by age, to sweep                 | gsi3: `OUTBOX#<shard 0-7>` / `<created_at>#<no>#<version>`|
 | hotspot (shared/reporting/hotspots.py), its history    | pk `HOTSPOT#<id>`, sk `HOTSPOT`                           |
-| hotspots by status (open ones), by opening   | gsi2: `HOTSPOTS#<status>` / `<opened_at>#<id>`            |
+| hotspots: all, or by status, by opening       | gsi2: `HOTSPOTS` / `<status>#<opened_at>#<id>`            |
 | statistics counters of a period, by department| pk `STATS#<period key>`, sk `DEPT#<code>` (a number each) |
 | hotspot cluster of a county day (count, cases)| pk `CLUSTER#<yyyy-mm-dd>`, sk `<cluster key>`             |
 | what a case counts for now (its version)      | pk `CASE#<no>`, sk `STATS`                                |
@@ -50,8 +50,11 @@ index (or a Scan when it arrives) the case item borrows gsi4, which it does not 
 have data (shared/routing/provisional.py); the key goes when the case item is next put without the flag. The outbox
 items borrow gsi3 the same way, spread over eight partitions by tracking number since every staff action writes
 one; each lives only until its messages are sent, so the sweeper reads nearly empty partitions.
-Hotspot items borrow gsi2 (partitions `HOTSPOTS#<status>`, apart from the cases' `STATUS#` ones): a county has
-tens of hotspots, so one partition per status is enough. A hotspot's id is `<window>d-<cluster digest>-<generation>`
+Hotspot items borrow gsi2 (one partition, `HOTSPOTS`, apart from the cases' `STATUS#` ones, the status first
+in the sort key): a county has tens to hundreds of hotspots, and reports and detection read every status, so all
+of them are one Query and one status is a `BETWEEN` on its prefix. (Stages deployed when it was one partition per
+status, `HOTSPOTS#<status>` / `<opened_at>#<id>`, move theirs once: `hotspot move-hotspot-listing`.)
+A hotspot's id is `<window>d-<cluster digest>-<generation>`
 (generation: 1, then one more for each flare after a resolved one), so that two detection runs that both see a
 cluster fire write the same id and the conditional put lets one of them open it.
 
