@@ -570,10 +570,25 @@ def _merge(sheet: Any, first_row: int, first_column: int, last_row: int, last_co
     cell's border one by one, which here is either none (title, heading, note) or the border their named style
     has already; comparing the style objects took most of a county workbook's time."""
     from openpyxl.worksheet.cell_range import CellRange
-    from openpyxl.worksheet.merge import MergedCellRange
 
     bounds = CellRange(min_row=first_row, min_col=first_column, max_row=last_row, max_col=last_column)
-    sheet.merged_cells.add(MergedCellRange(sheet, bounds.coord))
+    sheet.merged_cells.add(_merged_range()(sheet, bounds.coord))
+
+
+@cache
+def _merged_range() -> Any:
+    """openpyxl's MergedCellRange, except that making one does not add the bottom right cell's right and bottom
+    border to the top left cell's: every range merged here either has no bottom right cell yet (title, the line
+    under it, note) or has it in the same named style as the top left cell, a border all round (headings, cells
+    spanning rows), so the sum is the top left cell's own border, and working it out (new Border objects, each
+    compared with the workbook's) cost a sixth of a county workbook's time."""
+    from openpyxl.worksheet.merge import MergedCellRange
+
+    class MergedRange(MergedCellRange):  # type: ignore[misc]
+        def _get_borders(self) -> None:
+            self.start_cell = self.ws.cell(row=self.min_row, column=self.min_col)
+
+    return MergedRange
 
 
 def _put(cell: Any, value: Cell) -> None:
