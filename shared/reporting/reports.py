@@ -2,7 +2,8 @@
 
 One report is one scope (the county, or one department) for one period (shared/reporting/periods.py). Its numbers are a
 ReportDocument built from the aggregate counters (shared/reporting/stats.py: one Query per period, so the cost grows
-with departments, not with cases), the county legal office's records (shared/reporting/records.py), the hotspots
+with departments, not with cases; the county legal office's records, shared/reporting/records.py, are counted there
+too), the hotspots
 (shared/reporting/hotspots.py), the published typical cases and the assessment (shared/reporting/assessment.py). The
 formats only
 render that document (shared/reporting/workbook.py, shared/reporting/summary_pdf.py), so they always agree.
@@ -35,7 +36,6 @@ from shared.reporting import (
     hotspots,
     materials,
     periods,
-    records,
     stats,
     summary_pdf,
     surveys,
@@ -118,10 +118,6 @@ def scopes() -> list[str]:
 def build_document(settings: Settings, period: Period, scope: str, now: datetime, report_id: str) -> ReportDocument:
     departments = None if scope == COUNTY_SCOPE else [scope]
     rows = stats.department_rows(settings, period.key, departments)
-    entered = records.counts_by_department(settings, period.start, period.end)
-    for row in rows:
-        for name, count in entered.get(row.department, {}).items():
-            setattr(row, name, count)
     county = reference_data.county()
     department = None if scope == COUNTY_SCOPE else reference_data.department(scope)
     campaign = load_campaign()

@@ -67,8 +67,10 @@ cluster's `cases` string set gets `ADD` or `DELETE`). A redelivered, duplicated 
 version up to date and changes nothing; of two consumers racing, one transaction fails its condition. Period
 keys are those of shared/reporting/periods.py; reading a report is one Query per period, whatever the number of cases.
 Records (RecordStore, shared/reporting/records.py) borrow gsi1 (partitions `RECORDS#<year of the record's date>`, apart
-from the cases' `DEPT#` ones): the records of a period are one Query per calendar year it spans, and an edit of
-a record's date moves only its index keys, never its id.
+from the cases' `DEPT#` ones): the lists of records of a period are one Query per calendar year it spans, and an
+edit of a record's date moves only its index keys, never its id. What a record counts for (one on its department's
+row of every period its date falls in) is ADDed to the statistics counters in the transaction that stores,
+changes or deletes it (on the counter shard of its id), so reports read the records' figures with the cases'.
 
 Idempotency table: `key` -> stored answer, expiring through the `expires_at` TTL attribute. Rate-limit
 counters live there too (`rate:<scope>:<window start>:<hashed subject>`), expiring the same way.

@@ -1,5 +1,6 @@
 """Records the county legal office enters, campaign material submissions and their reminders."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from shared.core.aws import client
@@ -33,9 +34,16 @@ class RecordStore:
             "Put": {"TableName": self._table, "Item": to_item(item), "ConditionExpression": "attribute_not_exists(pk)"}
         }
 
-    def save(self, record: dict[str, Any], event: dict[str, Any], version_read: int | None) -> None:
-        """Put a record (`id`, `kind`, `date`, `version` among its values) with its audit event in one transaction:
-        new when `version_read` is None, else only if the stored one is still that version (ConditionFailed)."""
+    def save(
+        self,
+        record: dict[str, Any],
+        event: dict[str, Any],
+        version_read: int | None,
+        counted: Sequence[dict[str, Any]] = (),
+    ) -> None:
+        """Put a record (`id`, `kind`, `date`, `version` among its values) with its audit event and the `counted`
+        writes (the statistics counters it changes) in one transaction: new when `version_read` is None, else only
+        if the stored one is still that version (ConditionFailed)."""
         item = {
             **record,
             "pk": f"RECORD#{record['id']}",
@@ -52,10 +60,17 @@ class RecordStore:
             }
         )
         put = {"Put": {"TableName": self._table, "Item": to_item(item), **guard}}
-        transact([put, self._event_put(event)])
+        transact([put, self._event_put(event), *counted])
 
-    def delete(self, record_id: str, event: dict[str, Any], version_read: int) -> None:
-        """Delete a record, keeping its audit event; ConditionFailed if it changed since it was read."""
+    def delete(
+        self,
+        record_id: str,
+        event: dict[str, Any],
+        version_read: int,
+        counted: Sequence[dict[str, Any]] = (),
+    ) -> None:
+        """Delete a record, keeping its audit event, with the `counted` writes in the same transaction;
+        ConditionFailed if it changed since it was read."""
         remove = {
             "Delete": {
                 "TableName": self._table,
@@ -64,7 +79,7 @@ class RecordStore:
                 "ExpressionAttributeValues": to_item({":seen": version_read}),
             }
         }
-        transact([remove, self._event_put(event)])
+        transact([remove, self._event_put(event), *counted])
 
     def events(self, record_id: str) -> list[dict[str, Any]]:
         items = query(

@@ -9,13 +9,15 @@ import pytest
 import requests
 from chalice.test import Client
 
+from infra import cli
 from shared.core import auth, queues, sms_text
 from shared.core.aws import client
 from shared.core.dal.records import RecordStore
+from shared.core.dal.stats import StatsStore
 from shared.core.messages import Envelope
 from shared.core.settings import Settings
 from shared.intake.complaints import submit_complaint
-from shared.reporting import materials, periods, records
+from shared.reporting import materials, periods, stats
 from shared.routing import notifications
 from tests.support import load_service, receive_all, scheduled_event
 
@@ -52,6 +54,16 @@ def bearer(settings: Settings, role: str = "county_admin", department: str | Non
 
 def principal(role: str, department: str | None = None) -> auth.Principal:
     return auth.Principal(subject=f"test-{role}", name="测试", role=auth.Role(role), department=department)
+
+
+def figures(settings: Settings, period_key: str) -> dict[str, dict[str, int]]:
+    """The records' figures on a period's statistics rows, of the departments that have any."""
+    rows = stats.department_rows(settings, period_key)
+    return {
+        row.department: {name: getattr(row, name) for name in stats.RECORD_FIELDS}
+        for row in rows
+        if any(getattr(row, name) for name in stats.RECORD_FIELDS)
+    }
 
 
 def post(http, path: str, body: dict, headers: dict):
@@ -114,9 +126,7 @@ def test_only_the_county_office_enters_changes_and_deletes_records(http, aws: Se
         assert [(a.status_code, error(a)["code"]) for a in answers] == [(403, "forbidden")] * 3, role
     # and the record is unchanged, the only one
     assert RecordStore(aws).get(record["id"])["version"] == 1  # type: ignore[index]
-    assert records.counts_by_department(aws, date(2026, 1, 1), date(2026, 12, 31)) == {
-        "JJDD": {"lawsuits_lost": 1, "wrong_decision_accountability": 0}
-    }
+    assert figures(aws, "year:2026") == {"JJDD": {"lawsuits_lost": 1, "wrong_decision_accountability": 0}}
 
 
 # One wrong field each: (kind, change, the field named, words of its Chinese message).
@@ -149,7 +159,7 @@ def test_a_wrong_record_is_refused_in_chinese_naming_the_field(http, aws: Settin
     broken = http.http.post("/records/lawsuits", headers=bearer(aws), body=b"{not json")
     assert broken.status_code == 400 and error(broken)["code"] == "invalid_json"
     # and nothing was stored
-    assert records.counts_by_department(aws, date(2026, 1, 1), date(2026, 12, 31)) == {}
+    assert figures(aws, "year:2026") == {}
 
 
 def test_a_record_linked_to_a_complaint_is_kept(http, aws: Settings) -> None:
@@ -191,20 +201,58 @@ def test_changes_need_the_version_read_and_every_change_is_audited(http, aws: Se
     assert http.http.get("/records/appeals", headers=bearer(aws)).status_code == 404
 
 
-def test_counts_by_department_take_the_records_dated_in_the_period(http, aws: Settings) -> None:
+def test_records_count_in_the_periods_their_date_falls_in(http, aws: Settings) -> None:
     # given two lawsuits of the traffic police (one in May, one in September) and an accountability record
     post(http, "/records/lawsuits", {**LAWSUIT, "judgment_date": "2026-05-20"}, bearer(aws))
     post(http, "/records/lawsuits", {**LAWSUIT, "judgment_date": "2026-09-20"}, bearer(aws))
     post(http, "/records/accountability", ACCOUNTABILITY, bearer(aws))
-    # when the implementation phase (5/16-9/20) and the summary phase are counted
-    implementation = records.counts_by_department(aws, date(2026, 5, 16), date(2026, 9, 20))
-    summary = records.counts_by_department(aws, date(2026, 9, 21), date(2026, 10, 20))
+    # when the implementation phase (5/16-9/20) and the summary phase are read from the statistics counters
+    _, _, implementation, summary = (period.key for period in periods.campaign_periods())
     # then each counts the records dated in it, the last day included
-    assert implementation == {
+    assert figures(aws, implementation) == {
         "JJDD": {"lawsuits_lost": 2, "wrong_decision_accountability": 0},
         "SCJG": {"lawsuits_lost": 0, "wrong_decision_accountability": 1},
     }
-    assert summary == {}
+    assert figures(aws, summary) == {}
+    assert figures(aws, "month:2026-09") == {"JJDD": {"lawsuits_lost": 1, "wrong_decision_accountability": 0}}
+
+
+def test_a_changed_record_counts_where_it_now_belongs_and_a_deleted_one_nowhere(http, aws: Settings) -> None:
+    # given a lawsuit of the traffic police judged in June
+    record = json.loads(post(http, "/records/lawsuits", LAWSUIT, bearer(aws)).body)["record"]
+    path = f"/records/lawsuits/{record['id']}"
+    # when it is corrected to the market regulator, judged in September
+    corrected = {**LAWSUIT, "department": "SCJG", "judgment_date": "2026-09-01", "version": 1}
+    assert http.http.put(path, headers=bearer(aws), body=json.dumps(corrected).encode()).status_code == 200
+    # then June counts nothing and September counts it on the regulator's row; the year counts it once
+    lawsuit = {"lawsuits_lost": 1, "wrong_decision_accountability": 0}
+    assert figures(aws, "month:2026-06") == {}
+    assert figures(aws, "month:2026-09") == {"SCJG": lawsuit} == figures(aws, "year:2026")
+    # when it is deleted / then it counts nowhere
+    assert http.http.delete(path, headers=bearer(aws)).status_code == 204
+    assert figures(aws, "year:2026") == {} and figures(aws, "month:2026-09") == {}
+
+
+def test_rebuild_stats_recounts_the_records_too(http, aws: Settings, capsys) -> None:
+    # given a lawsuit and an accountability record whose counters were lost (as on a stage upgraded from the
+    # version that read the records apart)
+    post(http, "/records/lawsuits", LAWSUIT, bearer(aws))
+    post(http, "/records/accountability", ACCOUNTABILITY, bearer(aws))
+    year = stats.department_rows(aws, "year:2026")
+    for row in year:
+        if row.department in ("JJDD", "SCJG"):
+            StatsStore(aws).put_row("year:2026", row.department, {})
+    assert figures(aws, "year:2026") == {}
+    # when `hotspot rebuild-stats --check` runs, then without --check
+    assert cli.main(["rebuild-stats", "--check", "--aws"]) == 1
+    assert "STATS#year:2026 DEPT#JJDD: lawsuits_lost live 0 rebuilt 1" in capsys.readouterr().out
+    assert cli.main(["rebuild-stats", "--aws"]) == 0
+    # then the year counts both again, and a second check finds nothing to repair
+    assert figures(aws, "year:2026") == {
+        "JJDD": {"lawsuits_lost": 1, "wrong_decision_accountability": 0},
+        "SCJG": {"lawsuits_lost": 0, "wrong_decision_accountability": 1},
+    }
+    assert cli.main(["rebuild-stats", "--check", "--aws"]) == 0
 
 
 # --- materials ---------------------------------------------------------------------------------------------------
