@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.core import objects, reference_data, roles
 from shared.core.auth import Principal, Role
 from shared.core.campaign import load_campaign
+from shared.core.dal.campaign import CampaignStore
 from shared.core.dal.publications import PublicationStore
 from shared.core.errors import ApiError, parse_model
 from shared.core.observability import logger
@@ -118,6 +119,8 @@ def scopes() -> list[str]:
 def build_document(settings: Settings, period: Period, scope: str, now: datetime, report_id: str) -> ReportDocument:
     departments = None if scope == COUNTY_SCOPE else [scope]
     rows = stats.department_rows(settings, period.key, departments)
+    # The campaign's material submissions and surveys: one Query of its partition for both.
+    listed = CampaignStore(settings).read(periods.campaign_id())
     county = reference_data.county()
     department = None if scope == COUNTY_SCOPE else reference_data.department(scope)
     campaign = load_campaign()
@@ -139,10 +142,11 @@ def build_document(settings: Settings, period: Period, scope: str, now: datetime
         ),
         typical_cases=_typical_cases(settings, period, scope),
         assessment=assessment.assess(
-            [row for row in rows if row.department != UNROUTED], materials.materials_status(settings, period.end)
+            [row for row in rows if row.department != UNROUTED],
+            materials.materials_status(settings, period.end, listed.submissions),
         ),
         weekly=stats.weekly(settings, period.start, period.end, None if scope == COUNTY_SCOPE else scope),
-        surveys=surveys.section(settings, period.start, period.end, departments),
+        surveys=surveys.section(settings, period.start, period.end, departments, listed.survey_ids),
         source_counts={"counter_rows": len(rows), "cases": sum(row.received for row in rows)},
     )
 
@@ -186,6 +190,13 @@ def _typical_cases(settings: Settings, period: Period, scope: str) -> list[Typic
             )
         )
     return found
+
+
+def move_campaign_items(settings: Settings) -> int:
+    """Once, after upgrading from separate partitions of the material submissions and the survey list
+    (`MATERIALS#<campaign>`, `SURVEYS#<campaign>`) to the campaign partition the reports read in one Query: every
+    one moved there (shared/core/dal/campaign.py); how many (none on a second run)."""
+    return CampaignStore(settings).move_earlier(periods.campaign_id())
 
 
 # --- generating and storing -----------------------------------------------------------------------------------

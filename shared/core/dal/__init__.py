@@ -1,6 +1,7 @@
 """DynamoDB access: the only package that talks to the tables, one module per store (`cases`, `idempotency`,
-`quarantine`, `mailbox`, `staff`, `publications`, `hotspots`, `stats`, `records`, `surveys`) and their common helpers
-(`items`).
+`quarantine`, `mailbox`, `staff`, `publications`, `hotspots`, `stats`, `records`, `surveys`, `campaign`: the one
+partition per campaign of its material submissions and its surveys, which a report reads in one Query) and their
+common helpers (`items`).
 
 Cases table (single table, keys `pk`/`sk`, every index projects all attributes):
 
@@ -35,11 +36,11 @@ Cases table (single table, keys `pk`/`sk`, every index projects all attributes):
 | record FZB entered (lost lawsuit, accountability)| pk `RECORD#<id>`, sk `RECORD`                          |
 | changes of such a record, in order (audit)    | pk `RECORD#<id>`, sk `EVENT#<at>#<version:04>`            |
 | records of a year, by date (reports, lists)   | gsi1: `RECORDS#<yyyy>` / `<date>#<kind>#<id>`             |
-| campaign material submissions, by department  | pk `MATERIALS#<campaign>`, sk `<dept>#<material>#<upload id>` |
+| campaign material submissions, by department | pk `CAMPAIGN#<campaign>`, sk `MATERIAL#<dept>#<material>#<upload id>`|
 | material reminder of a day (sent once)        | pk `MATREMIND#<campaign>#<yyyy-mm-dd>`, sk `<dept>#<material>` |
 | opinion-form survey (征求意见表)                | pk `SURVEY#<id>`, sk `SURVEY`                             |
 | a one-time link of it, its anonymous answer   | pk `SURVEY#<id>`, sk `LINK#<hash of the token>`           |
-| the surveys of a campaign, in order           | pk `SURVEYS#<campaign>`, sk `<created_at>#<id>`           |
+| the surveys of a campaign, in order           | pk `CAMPAIGN#<campaign>`, sk `SURVEY#<created_at>#<id>`   |
 | a complainant's newest cases (call-back SMS)  | gsi4: `CONTACT#<hash>`, newest first (as above)           |
 
 gsi3 is sparse: its keys are set only while a deadline runs (`due_at`, of kind `due_kind`), and on outbox items.

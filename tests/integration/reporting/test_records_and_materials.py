@@ -3,7 +3,9 @@ against moto (shared/reporting/records.py): roles and department scope, validati
 uploads with on-time and late submissions, the late list, and the daily reminder sent once a day."""
 
 import json
+from collections.abc import Callable
 from datetime import UTC, date, datetime
+from typing import TypeVar
 
 import pytest
 import requests
@@ -12,12 +14,16 @@ from chalice.test import Client
 from infra import cli
 from shared.core import auth, queues, sms_text
 from shared.core.aws import client
+from shared.core.dal.campaign import CampaignStore
+from shared.core.dal.items import to_item
 from shared.core.dal.records import RecordStore
 from shared.core.dal.stats import StatsStore
+from shared.core.dal.surveys import SurveyStore
 from shared.core.messages import Envelope
 from shared.core.settings import Settings
 from shared.intake.complaints import submit_complaint
-from shared.reporting import materials, periods, stats
+from shared.reporting import materials, periods, reports, stats, surveys
+from shared.reporting.report_document import COUNTY_SCOPE
 from shared.routing import notifications
 from tests.support import load_service, receive_all, scheduled_event
 
@@ -35,6 +41,7 @@ ACCOUNTABILITY = {
     "summary": "重复检查同一企业，对执法人员追责。",
 }
 PDF = b"%PDF-1.4\n%test\n"
+T = TypeVar("T")
 # County time 08:00 on days around the materials' due date (2026-09-20; campaign ends 2026-10-20).
 BEFORE_DUE = datetime(2026, 9, 18, 0, 0, tzinfo=UTC)
 ON_DUE_DAY_LATE_EVENING = datetime(2026, 9, 20, 15, 30, tzinfo=UTC)  # 23:30 in Asia/Shanghai: still on time
@@ -253,6 +260,79 @@ def test_rebuild_stats_recounts_the_records_too(http, aws: Settings, capsys) -> 
         "SCJG": {"lawsuits_lost": 0, "wrong_decision_accountability": 1},
     }
     assert cli.main(["rebuild-stats", "--check", "--aws"]) == 0
+
+
+# --- what a report reads ------------------------------------------------------------------------------------------
+
+SUBMISSION = {
+    "upload_id": "u1",
+    "department": "JJDD",
+    "material": "summary",
+    "key": "materials/2026/JJDD/summary/u1-总结.pdf",
+    "submitted_at": "2026-09-18T00:00:00+00:00",
+    "on_time": True,
+}
+
+
+def a_survey(settings: Settings) -> str:
+    body = json.dumps({"title": "企业座谈会", "links": 2, "departments": ["JJDD"]}, ensure_ascii=False).encode()
+    return str(surveys.create(settings, principal("county_admin"), body, now=BEFORE_DUE)["id"])
+
+
+def requests_made(action: Callable[[], T]) -> tuple[T, list[str]]:
+    """What `action` returns and the DynamoDB operations it called, in order."""
+    made: list[str] = []
+
+    def note(model, **kwargs: object) -> None:
+        made.append(model.name)
+
+    events = client("dynamodb").meta.events
+    events.register("before-call.dynamodb", note)
+    try:
+        return action(), made
+    finally:
+        events.unregister("before-call.dynamodb", note)
+
+
+def test_a_county_report_reads_what_it_needs_in_few_requests(http, aws: Settings) -> None:
+    # given a lost lawsuit, a material submission and a survey of the campaign
+    post(http, "/records/lawsuits", LAWSUIT, bearer(aws))
+    RecordStore(aws).add_submission(periods.campaign_id(), SUBMISSION)
+    a_survey(aws)
+    # when the county document of the whole campaign is built
+    campaign = periods.campaign_periods()[0]
+    document, made = requests_made(lambda: reports.build_document(aws, campaign, COUNTY_SCOPE, AFTER_DUE, "t"))
+    # then it took six Queries: the counters (the records' figures with them), the hotspots, the typical cases,
+    # the campaign partition (materials and surveys together), the weekly trend, and the one survey's partition
+    assert made == ["Query"] * 6
+    # and each of them shows
+    police = next(row for row in document.rows if row.department == "JJDD")
+    assert police.lawsuits_lost == 1
+    scored = next(score for score in document.assessment if score.department == "JJDD")
+    assert any(item.numbers.get("on_time") == 1 for item in scored.items)
+    assert document.surveys.surveys == 1
+
+
+def test_materials_and_surveys_stored_apart_are_found_again_once_moved(aws: Settings, capsys) -> None:
+    # given a submission and a survey listed in the partitions of the previous version
+    campaign = periods.campaign_id()
+    RecordStore(aws).add_submission(campaign, SUBMISSION)
+    survey_id = a_survey(aws)
+    for item in CampaignStore(aws).items(campaign):
+        kind, _, rest = str(item["sk"]).partition("#")
+        earlier = {**item, "pk": f"{kind}S#{campaign}", "sk": rest}
+        client("dynamodb").put_item(TableName=aws.cases_table, Item=to_item(earlier))
+        client("dynamodb").delete_item(TableName=aws.cases_table, Key=to_item({"pk": item["pk"], "sk": item["sk"]}))
+    assert RecordStore(aws).submissions(campaign) == [] and SurveyStore(aws).ids(campaign) == []
+    # when they are moved, twice (from the command line)
+    assert cli.main(["move-campaign-items", "--aws"]) == 0
+    assert cli.main(["move-campaign-items", "--aws"]) == 0
+    # then the first moved both and the second found nothing to move
+    assert [line.split()[0] for line in capsys.readouterr().out.splitlines()[-2:]] == ["2", "0"]
+    # and the materials and the surveys find them again
+    assert [item["upload_id"] for item in RecordStore(aws).submissions(campaign)] == ["u1"]
+    assert SurveyStore(aws).ids(campaign) == [survey_id]
+    assert materials.materials_status(aws, AFTER_DUE.date())["JJDD"].on_time == 1
 
 
 # --- materials ---------------------------------------------------------------------------------------------------
