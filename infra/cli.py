@@ -140,6 +140,20 @@ def _parser() -> argparse.ArgumentParser:
     _target(move)
     move.set_defaults(command=_move_due_entries)
 
+    listing = commands.add_parser(
+        "move-hotspot-listing",
+        help="once after upgrading: list hotspots in one index partition (HOTSPOTS, status in the sort key)",
+    )
+    _target(listing)
+    listing.set_defaults(command=_move_hotspot_listing)
+
+    campaign_items = commands.add_parser(
+        "move-campaign-items",
+        help="once after upgrading: move the material submissions and the survey list to the campaign partition",
+    )
+    _target(campaign_items)
+    campaign_items.set_defaults(command=_move_campaign_items)
+
     keys = commands.add_parser("keys", help="the own token issuer's signing keys")
     keys_commands = keys.add_subparsers(required=True, metavar="ACTION")
     rotate = keys_commands.add_parser("rotate", help="new current key; the current one stays valid as previous")
@@ -564,6 +578,28 @@ def _move_due_entries(args: argparse.Namespace) -> int:
     if moved is None:
         return 1
     print(f"{moved} due-index entries moved to their month's shard")
+    return 0
+
+
+def _move_hotspot_listing(args: argparse.Namespace) -> int:
+    """shared/reporting/hotspots.py move_listing: reports, detection and the list find hotspots opened before again."""
+    from shared.reporting import hotspots
+
+    moved = _on_target(args, "move-hotspot-listing", hotspots.move_listing)
+    if moved is None:
+        return 1
+    print(f"{moved} hotspots moved to the one listing partition")
+    return 0
+
+
+def _move_campaign_items(args: argparse.Namespace) -> int:
+    """shared/reporting/reports.py move_campaign_items: materials, surveys and reports find those stored before."""
+    from shared.reporting import reports
+
+    moved = _on_target(args, "move-campaign-items", reports.move_campaign_items)
+    if moved is None:
+        return 1
+    print(f"{moved} material submissions and survey list items moved to the campaign partition")
     return 0
 
 

@@ -277,7 +277,7 @@ def detect(settings: Settings, now: datetime | None = None) -> DetectionSummary:
                 read[day] = stats.clusters(day.isoformat())
         return [(day, read[day]) for day in days]
 
-    known = [Hotspot.model_validate(item) for status in STATUSES for item in store.by_status(status)]
+    known = [Hotspot.model_validate(item) for item in store.listed()]
     live = {item.identity: item for item in known if item.status in LIVE}
     generations: dict[tuple[str, int], int] = {}
     flares_from: dict[tuple[str, int], date] = {}
@@ -425,7 +425,9 @@ def list_hotspots(settings: Settings, principal: Principal, params: Mapping[str,
     if query.status is not None:
         statuses = tuple(status for status in statuses if status == query.status)
     store = HotspotStore(settings)
-    found = [Hotspot.model_validate(item) for status in statuses for item in store.by_status(status)]
+    one_by_one = (item for status in statuses for item in store.by_status(status))
+    listed = store.listed() if statuses == STATUSES else list(one_by_one)
+    found = [Hotspot.model_validate(item) for item in listed]
     chosen = [
         item
         for item in found
@@ -503,6 +505,13 @@ def change_status(
     return get_hotspot(settings, principal, hotspot_id)
 
 
+def move_listing(settings: Settings) -> int:
+    """Once, after upgrading from one gsi2 partition per status (`HOTSPOTS#<status>`) to the one listing partition
+    that reports, detection and the list read: every hotspot listed there again. Index Queries, never a Scan;
+    how many moved (none on a second run)."""
+    return HotspotStore(settings).move_listing(STATUSES)
+
+
 # --- reports ------------------------------------------------------------------------------------------------------
 
 
@@ -513,7 +522,7 @@ def summaries(settings: Settings, start: date, end: date, department: str | None
     period_end = datetime.combine(end + timedelta(days=1), time(0), tzinfo=zone)
     before = to_jsonable_python(period_end.astimezone(UTC))
     store = HotspotStore(settings)
-    found = [Hotspot.model_validate(item) for status in STATUSES for item in store.by_status(status, before)]
+    found = [Hotspot.model_validate(item) for item in store.listed(before)]
     chosen = [
         item
         for item in found

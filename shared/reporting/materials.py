@@ -225,11 +225,16 @@ def late_list(settings: Settings, today: date) -> list[MaterialState]:
     return [state for state in states if state.state in ("missing", "late")]
 
 
-def materials_status(settings: Settings, today: date) -> dict[str, MaterialsStatus]:
-    """Department -> its materials counted by state on `today`, for the assessment."""
+def materials_status(
+    settings: Settings, today: date, submissions: list[dict[str, Any]] | None = None
+) -> dict[str, MaterialsStatus]:
+    """Department -> its materials counted by state on `today`, for the assessment; of the campaign's
+    `submissions` when the caller has read them (a report, with the surveys: shared/core/dal/campaign.py)."""
     codes = [d.code for d in submitting_departments()]
     status = {code: MaterialsStatus(required=len(materials())) for code in codes}
-    for state in _states(RecordStore(settings).submissions(periods.campaign_id()), today, codes):
+    if submissions is None:
+        submissions = RecordStore(settings).submissions(periods.campaign_id())
+    for state in _states(submissions, today, codes):
         counts = status[state.department]
         setattr(counts, state.state, getattr(counts, state.state) + 1)
     return status

@@ -66,7 +66,11 @@ def county_day(moment: datetime) -> date:
 
 def periods_of(moment: datetime) -> list[Period]:
     """Every period the moment falls in: its year, month and ISO week, and the campaign and phase if within."""
-    day = county_day(moment)
+    return periods_of_day(county_day(moment))
+
+
+def periods_of_day(day: date) -> list[Period]:
+    """Every period the county day falls in: its year, month and ISO week, and the campaign and phase if within."""
     iso = day.isocalendar()
     found = [_year(day.year), _month(day.year, day.month), _week(iso.year, iso.week)]
     found += [period for period in campaign_periods() if period.start <= day <= period.end]

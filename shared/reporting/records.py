@@ -3,8 +3,11 @@ are in shared/reporting/materials.py.
 
 - Lost administrative lawsuits (行政诉讼败诉) and accountability for wrong decisions (错案责任追究): entered,
   changed and deleted by the county legal office (county_admin) only; every change keeps an audit event (who,
-  when, the record as it then was). Auditors read all, a department its own. `counts_by_department` gives the
-  report the figures of a period (records dated in it).
+  when, the record as it then was). Auditors read all, a department its own. Each record counts one on its
+  department's row of the statistics counters of every period its date falls in (`lawsuits_lost`,
+  `wrong_decision_accountability`), changed in the transaction that stores the record: a report reads them with
+  the other figures of the period, in the same Query (shared/reporting/stats.py; `hotspot rebuild-stats` recounts
+  them too).
 
 Personal data (the persons held accountable, summaries) is stored, never logged: logs carry ids and codes.
 """
@@ -24,6 +27,7 @@ from shared.core.auth import DEPARTMENT_ROLES, Principal, Role
 from shared.core.dal.cases import CaseStore
 from shared.core.dal.items import ConditionFailed
 from shared.core.dal.records import RecordStore
+from shared.core.dal.stats import StatsStore
 from shared.core.errors import ApiError, FieldError, from_validation_error, parse_model
 from shared.core.models import TRACKING_NO_PATTERN
 from shared.core.observability import logger
@@ -44,6 +48,25 @@ class RecordKind(StrEnum):
 
 # The DepartmentRow figure each kind counts for (shared/reporting/report_document.py).
 FIGURES = {RecordKind.lawsuits: "lawsuits_lost", RecordKind.accountability: "wrong_decision_accountability"}
+
+
+def counted(record: Mapping[str, Any] | None) -> dict[tuple[str, str, str], int]:
+    """What a stored record counts for: (period key, department, figure) -> 1 for every period its date falls in."""
+    if record is None:
+        return {}
+    figure = FIGURES[RecordKind(record["kind"])]
+    day = date.fromisoformat(str(record["date"]))
+    return {(period.key, str(record["department"]), figure): 1 for period in periods.periods_of_day(day)}
+
+
+def _counter_writes(
+    settings: Settings, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
+) -> list[dict[str, Any]]:
+    """The counter updates that count `after` instead of `before` (None: no record), for the record's transaction."""
+    old, new = counted(before), counted(after)
+    deltas = {key: new.get(key, 0) - old.get(key, 0) for key in old.keys() | new.keys()}
+    record_id = str((after or before or {})["id"])
+    return StatsStore(settings).counter_writes(deltas, record_id)
 
 
 def _not_future(day: date) -> date:
@@ -173,7 +196,9 @@ def add_record(settings: Settings, principal: Principal, kind: str, body: bytes,
         "updated_by": principal.subject,
         "updated_by_name": principal.name,
     }
-    RecordStore(settings).save(record, _event(principal, record, "create", at), None)
+    RecordStore(settings).save(
+        record, _event(principal, record, "create", at), None, _counter_writes(settings, None, record)
+    )
     logger.info("record added", extra={"record_id": record["id"], "kind": record_kind.value})
     return {"record": record}
 
@@ -209,7 +234,7 @@ def update_record(
         "updated_by_name": principal.name,
     }
     try:
-        store.save(record, _event(principal, record, "update", at), version)
+        store.save(record, _event(principal, record, "update", at), version, _counter_writes(settings, before, record))
     except ConditionFailed:
         raise ApiError(409, "version_conflict", "记录已被他人修改，请刷新后重试") from None
     logger.info("record changed", extra={"record_id": record_id, "kind": record_kind.value, "version": version + 1})
@@ -226,7 +251,12 @@ def delete_record(
     at = (now or datetime.now(UTC)).isoformat()
     gone = {**before, "version": int(before["version"]) + 1}
     try:
-        store.delete(record_id, _event(principal, gone, "delete", at), int(before["version"]))
+        store.delete(
+            record_id,
+            _event(principal, gone, "delete", at),
+            int(before["version"]),
+            _counter_writes(settings, before, None),
+        )
     except ConditionFailed:
         raise ApiError(409, "version_conflict", "记录已被他人修改，请刷新后重试") from None
     logger.info("record deleted", extra={"record_id": record_id, "kind": before["kind"]})
@@ -258,12 +288,3 @@ def list_records(settings: Settings, principal: Principal, kind: str, params: Ma
         if record["kind"] == record_kind and (department is None or record["department"] == department)
     ]
     return {"items": found, "from": start.isoformat(), "to": end.isoformat()}
-
-
-def counts_by_department(settings: Settings, start: date, end: date) -> dict[str, dict[str, int]]:
-    """Department -> {lawsuits_lost, wrong_decision_accountability}: the records dated from `start` to `end`."""
-    counts: dict[str, dict[str, int]] = {}
-    for record in RecordStore(settings).between(start.isoformat(), end.isoformat()):
-        row = counts.setdefault(record["department"], dict.fromkeys(FIGURES.values(), 0))
-        row[FIGURES[RecordKind(record["kind"])]] += 1
-    return counts

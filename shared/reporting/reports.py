@@ -2,7 +2,8 @@
 
 One report is one scope (the county, or one department) for one period (shared/reporting/periods.py). Its numbers are a
 ReportDocument built from the aggregate counters (shared/reporting/stats.py: one Query per period, so the cost grows
-with departments, not with cases), the county legal office's records (shared/reporting/records.py), the hotspots
+with departments, not with cases; the county legal office's records, shared/reporting/records.py, are counted there
+too), the hotspots
 (shared/reporting/hotspots.py), the published typical cases and the assessment (shared/reporting/assessment.py). The
 formats only
 render that document (shared/reporting/workbook.py, shared/reporting/summary_pdf.py), so they always agree.
@@ -26,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.core import objects, reference_data, roles
 from shared.core.auth import Principal, Role
 from shared.core.campaign import load_campaign
+from shared.core.dal.campaign import CampaignStore
 from shared.core.dal.publications import PublicationStore
 from shared.core.errors import ApiError, parse_model
 from shared.core.observability import logger
@@ -35,7 +37,6 @@ from shared.reporting import (
     hotspots,
     materials,
     periods,
-    records,
     stats,
     summary_pdf,
     surveys,
@@ -118,10 +119,8 @@ def scopes() -> list[str]:
 def build_document(settings: Settings, period: Period, scope: str, now: datetime, report_id: str) -> ReportDocument:
     departments = None if scope == COUNTY_SCOPE else [scope]
     rows = stats.department_rows(settings, period.key, departments)
-    entered = records.counts_by_department(settings, period.start, period.end)
-    for row in rows:
-        for name, count in entered.get(row.department, {}).items():
-            setattr(row, name, count)
+    # The campaign's material submissions and surveys: one Query of its partition for both.
+    listed = CampaignStore(settings).read(periods.campaign_id())
     county = reference_data.county()
     department = None if scope == COUNTY_SCOPE else reference_data.department(scope)
     campaign = load_campaign()
@@ -143,10 +142,11 @@ def build_document(settings: Settings, period: Period, scope: str, now: datetime
         ),
         typical_cases=_typical_cases(settings, period, scope),
         assessment=assessment.assess(
-            [row for row in rows if row.department != UNROUTED], materials.materials_status(settings, period.end)
+            [row for row in rows if row.department != UNROUTED],
+            materials.materials_status(settings, period.end, listed.submissions),
         ),
         weekly=stats.weekly(settings, period.start, period.end, None if scope == COUNTY_SCOPE else scope),
-        surveys=surveys.section(settings, period.start, period.end, departments),
+        surveys=surveys.section(settings, period.start, period.end, departments, listed.survey_ids),
         source_counts={"counter_rows": len(rows), "cases": sum(row.received for row in rows)},
     )
 
@@ -190,6 +190,13 @@ def _typical_cases(settings: Settings, period: Period, scope: str) -> list[Typic
             )
         )
     return found
+
+
+def move_campaign_items(settings: Settings) -> int:
+    """Once, after upgrading from separate partitions of the material submissions and the survey list
+    (`MATERIALS#<campaign>`, `SURVEYS#<campaign>`) to the campaign partition the reports read in one Query: every
+    one moved there (shared/core/dal/campaign.py); how many (none on a second run)."""
+    return CampaignStore(settings).move_earlier(periods.campaign_id())
 
 
 # --- generating and storing -----------------------------------------------------------------------------------

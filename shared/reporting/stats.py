@@ -14,19 +14,20 @@ event yet: they count from routing on, in the live counters and in the rebuild a
 
 import unicodedata
 from collections import defaultdict
-from datetime import date
+from datetime import UTC, date, datetime
 
 from pydantic import BaseModel, Field
 
 from shared.core import reference_data, text
 from shared.core.dal.cases import CaseStore
 from shared.core.dal.items import CaseNotFound
+from shared.core.dal.records import RecordStore
 from shared.core.dal.stats import StatsStore
 from shared.core.messages import Envelope
 from shared.core.models import Case, CaseKind, Contribution, Status
 from shared.core.observability import logger
 from shared.core.settings import Settings
-from shared.reporting import periods
+from shared.reporting import periods, records
 from shared.reporting.report_document import COUNT_FIELDS, SATISFACTION_FIELDS, DepartmentRow, Period, WeekPoint
 
 UNROUTED = "UNROUTED"
@@ -182,7 +183,8 @@ def _nonzero(values: dict[str, int]) -> dict[str, int]:
 
 
 def rebuild(settings: Settings, write: bool) -> RebuildReport:
-    """Recount every routed case (one index query per status, never a Scan), compare with the live counter,
+    """Recount every routed case (one index query per status, never a Scan) and every record the county legal
+    office entered (shared/reporting/records.py, one index Query a year), compare with the live counter,
     cluster and contribution items, and unless only checking, replace those that differ. Run it while the
     events queue is quiet: events counted during a rebuild may be overwritten (run it again to check)."""
     cases = [case for status in Status if status != Status.received for case in CaseStore(settings).by_status(status)]
@@ -197,8 +199,18 @@ def rebuild(settings: Settings, write: bool) -> RebuildReport:
             row[name] = row.get(name, 0) + amount
         for cluster in counted.clusters:
             clusters[cluster].add(counted.tracking_no)
+    # The county legal office's records count on the same rows: those dated from the first year of the campaign
+    # or of a case to this year (one index Query a year; records cannot be dated later).
+    first = min([periods.campaign_periods()[0].start.year, *(case.received_at.year for case in cases)])
+    last = periods.county_day(datetime.now(UTC)).year
+    entered = [records.counted(record) for record in RecordStore(settings).between(f"{first}-01-01", f"{last}-12-31")]
+    for counts in entered:
+        for (period, department, name), amount in counts.items():
+            row = rows[(period, department)]
+            row[name] = row.get(name, 0) + amount
     # Every period and day either side counts for; items of others cannot be found without a Scan.
     period_keys = {key for counted in [*rebuilt.values(), *live.values()] for key, _, _ in counted.counts}
+    period_keys |= {key for counts in entered for key, _, _ in counts}
     days = {day for counted in [*rebuilt.values(), *live.values()] for day, _ in counted.clusters}
     report = RebuildReport(cases_read=len(cases))
 
@@ -255,7 +267,7 @@ def _row(code: str, counters: dict[str, int]) -> DepartmentRow:
         {
             "department": code,
             "name": UNROUTED_NAME if code == UNROUTED else known.get(code, code),
-            **{name: counters.get(name, 0) for name in COUNTERS},
+            **{name: counters.get(name, 0) for name in (*COUNTERS, *RECORD_FIELDS)},
             "by_category": _prefixed(counters, CATEGORY_PREFIX),
             "by_channel": _prefixed(counters, CHANNEL_PREFIX),
         }
@@ -270,8 +282,9 @@ def _prefixed(counters: dict[str, int], prefix: str) -> dict[str, int]:
 
 def department_rows(settings: Settings, period_key: str, departments: list[str] | None = None) -> list[DepartmentRow]:
     """One row per department of the period (one Query): the ones given, in that order, or the county's
-    departments in the order of departments.json, then UNROUTED, then any other code counted.
-    lawsuits_lost and wrong_decision_accountability stay 0: they come from the county legal office's records."""
+    departments in the order of departments.json, then UNROUTED, then any other code counted. lawsuits_lost and
+    wrong_decision_accountability are the county legal office's records, counted in the same items
+    (shared/reporting/records.py)."""
     rows = StatsStore(settings).period_rows(period_key)
     if departments is None:
         departments = [department.code for department in reference_data.departments()] + [UNROUTED]

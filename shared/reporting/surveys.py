@@ -146,14 +146,21 @@ def _of(levels: dict[str, int], wanted: set[str]) -> int:
     return sum(count for level, count in levels.items() if level in wanted)
 
 
-def section(settings: Settings, start: date, end: date, departments: list[str] | None = None) -> SurveySection:
+def section(
+    settings: Settings,
+    start: date,
+    end: date,
+    departments: list[str] | None = None,
+    survey_ids: list[str] | None = None,
+) -> SurveySection:
     """The reports' 征求意见 section: the surveys of the campaign created in start..end (county days) added up,
-    with the rows of the departments given (all rated ones when None), in the order of departments.json."""
+    with the rows of the departments given (all rated ones when None), in the order of departments.json;
+    `survey_ids` the campaign's surveys when the caller has read them (a report, with the materials)."""
     store = SurveyStore(settings)
     total = Tally()
     zone = reference_data.county_timezone()
     count = 0
-    for survey_id in store.ids(load_campaign().id):
+    for survey_id in store.ids(load_campaign().id) if survey_ids is None else survey_ids:
         survey, links = store.survey(survey_id)
         if survey is None:
             continue

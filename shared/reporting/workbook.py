@@ -13,6 +13,7 @@ import csv
 import io
 import itertools
 import json
+from copy import copy
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
@@ -467,27 +468,29 @@ def to_xlsx(document: ReportDocument) -> bytes:
 @dataclass
 class _Styles:
     """The table cells' styles, registered once per workbook as named styles: setting a font, a border and an
-    alignment on each cell one by one makes openpyxl compare style objects and takes seconds for a county."""
+    alignment on each cell one by one makes openpyxl compare style objects and takes seconds for a county. A cell
+    gets its style as openpyxl's `cell.style = <name>` ends, a copy of the named style's style array, without
+    looking the name up among the workbook's styles for every cell."""
 
     workbook: Any
-    names: dict[tuple[bool, bool, str | None], str] = field(default_factory=dict)
+    arrays: dict[tuple[bool, bool, str | None], Any] = field(default_factory=dict)
 
-    def name(self, *, bold: bool, text: bool, number_format: str | None) -> str:
+    def array(self, *, bold: bool, text: bool, number_format: str | None) -> Any:
         key = (bold, text, number_format)
-        if key not in self.names:
+        if key not in self.arrays:
             from openpyxl.styles import Alignment, Border, Font, NamedStyle, Side
 
             thin = Side(style="thin")
             style = NamedStyle(
-                name=f"统计表{len(self.names) + 1}",
+                name=f"统计表{len(self.arrays) + 1}",
                 font=Font(name=BODY_FONT, size=10, bold=bold),
                 border=Border(left=thin, right=thin, top=thin, bottom=thin),
                 alignment=Alignment(horizontal="left" if text else "center", vertical="center", wrap_text=True),
                 number_format=number_format or "General",
             )
             self.workbook.add_named_style(style)
-            self.names[key] = style.name
-        return self.names[key]
+            self.arrays[key] = style.as_tuple()
+        return self.arrays[key]
 
 
 def _write_sheet(sheet: Any, table: _Table, info: list[str], styles: _Styles) -> None:
@@ -510,12 +513,15 @@ def _write_sheet(sheet: Any, table: _Table, info: list[str], styles: _Styles) ->
         _merge(sheet, 2, start, 2, end - 1)
     sheet.row_dimensions[2].height = 22
     # Styles first: a named style replaces the quote prefix that _put sets on text looking like a formula.
-    header = styles.name(bold=True, text=False, number_format=None)
+    header = [styles.array(bold=True, text=False, number_format=None)] * width
+    body, totals = (
+        [styles.array(bold=bold, text=column.text, number_format=column.number_format) for column in table.columns]
+        for bold in (False, table.has_totals)
+    )
     for row_number in range(3, last_row + 1):
-        bold = table.has_totals and row_number == last_row
-        for column_number, column in enumerate(table.columns, start=1):
-            style = styles.name(bold=bold, text=column.text, number_format=column.number_format)
-            sheet.cell(row_number, column_number).style = header if row_number < FIRST_ROW else style
+        arrays = header if row_number < FIRST_ROW else totals if row_number == last_row else body
+        for column_number, array in enumerate(arrays, start=1):
+            sheet.cell(row_number, column_number)._style = copy(array)
     _write_headers(sheet, table)
     for index, row in enumerate(table.rows):
         for column_number, value in enumerate(row, start=1):
@@ -564,10 +570,25 @@ def _merge(sheet: Any, first_row: int, first_column: int, last_row: int, last_co
     cell's border one by one, which here is either none (title, heading, note) or the border their named style
     has already; comparing the style objects took most of a county workbook's time."""
     from openpyxl.worksheet.cell_range import CellRange
-    from openpyxl.worksheet.merge import MergedCellRange
 
     bounds = CellRange(min_row=first_row, min_col=first_column, max_row=last_row, max_col=last_column)
-    sheet.merged_cells.add(MergedCellRange(sheet, bounds.coord))
+    sheet.merged_cells.add(_merged_range()(sheet, bounds.coord))
+
+
+@cache
+def _merged_range() -> Any:
+    """openpyxl's MergedCellRange, except that making one does not add the bottom right cell's right and bottom
+    border to the top left cell's: every range merged here either has no bottom right cell yet (title, the line
+    under it, note) or has it in the same named style as the top left cell, a border all round (headings, cells
+    spanning rows), so the sum is the top left cell's own border, and working it out (new Border objects, each
+    compared with the workbook's) cost a sixth of a county workbook's time."""
+    from openpyxl.worksheet.merge import MergedCellRange
+
+    class MergedRange(MergedCellRange):  # type: ignore[misc]
+        def _get_borders(self) -> None:
+            self.start_cell = self.ws.cell(row=self.min_row, column=self.min_col)
+
+    return MergedRange
 
 
 def _put(cell: Any, value: Cell) -> None:

@@ -1,6 +1,7 @@
 """DynamoDB access: the only package that talks to the tables, one module per store (`cases`, `idempotency`,
-`quarantine`, `mailbox`, `staff`, `publications`, `hotspots`, `stats`, `records`, `surveys`) and their common helpers
-(`items`).
+`quarantine`, `mailbox`, `staff`, `publications`, `hotspots`, `stats`, `records`, `surveys`, `campaign`: the one
+partition per campaign of its material submissions and its surveys, which a report reads in one Query) and their
+common helpers (`items`).
 
 Cases table (single table, keys `pk`/`sk`, every index projects all attributes):
 
@@ -28,18 +29,18 @@ Cases table (single table, keys `pk`/`sk`, every index projects all attributes):
 | messages a change must still send (outbox)    | pk `CASE#<no>`, sk `OUTBOX#<version:08>`                  |
 | outbox items by age, to sweep                 | gsi3: `OUTBOX#<shard 0-7>` / `<created_at>#<no>#<version>`|
 | hotspot (shared/reporting/hotspots.py), its history    | pk `HOTSPOT#<id>`, sk `HOTSPOT`                           |
-| hotspots by status (open ones), by opening   | gsi2: `HOTSPOTS#<status>` / `<opened_at>#<id>`            |
+| hotspots: all, or by status, by opening       | gsi2: `HOTSPOTS` / `<status>#<opened_at>#<id>`            |
 | statistics counters of a period, by department| pk `STATS#<period key>`, sk `DEPT#<code>` (a number each) |
 | hotspot cluster of a county day (count, cases)| pk `CLUSTER#<yyyy-mm-dd>`, sk `<cluster key>`             |
 | what a case counts for now (its version)      | pk `CASE#<no>`, sk `STATS`                                |
 | record FZB entered (lost lawsuit, accountability)| pk `RECORD#<id>`, sk `RECORD`                          |
 | changes of such a record, in order (audit)    | pk `RECORD#<id>`, sk `EVENT#<at>#<version:04>`            |
 | records of a year, by date (reports, lists)   | gsi1: `RECORDS#<yyyy>` / `<date>#<kind>#<id>`             |
-| campaign material submissions, by department  | pk `MATERIALS#<campaign>`, sk `<dept>#<material>#<upload id>` |
+| campaign material submissions, by department | pk `CAMPAIGN#<campaign>`, sk `MATERIAL#<dept>#<material>#<upload id>`|
 | material reminder of a day (sent once)        | pk `MATREMIND#<campaign>#<yyyy-mm-dd>`, sk `<dept>#<material>` |
 | opinion-form survey (征求意见表)                | pk `SURVEY#<id>`, sk `SURVEY`                             |
 | a one-time link of it, its anonymous answer   | pk `SURVEY#<id>`, sk `LINK#<hash of the token>`           |
-| the surveys of a campaign, in order           | pk `SURVEYS#<campaign>`, sk `<created_at>#<id>`           |
+| the surveys of a campaign, in order           | pk `CAMPAIGN#<campaign>`, sk `SURVEY#<created_at>#<id>`   |
 | a complainant's newest cases (call-back SMS)  | gsi4: `CONTACT#<hash>`, newest first (as above)           |
 
 gsi3 is sparse: its keys are set only while a deadline runs (`due_at`, of kind `due_kind`), and on outbox items.
@@ -50,8 +51,11 @@ index (or a Scan when it arrives) the case item borrows gsi4, which it does not 
 have data (shared/routing/provisional.py); the key goes when the case item is next put without the flag. The outbox
 items borrow gsi3 the same way, spread over eight partitions by tracking number since every staff action writes
 one; each lives only until its messages are sent, so the sweeper reads nearly empty partitions.
-Hotspot items borrow gsi2 (partitions `HOTSPOTS#<status>`, apart from the cases' `STATUS#` ones): a county has
-tens of hotspots, so one partition per status is enough. A hotspot's id is `<window>d-<cluster digest>-<generation>`
+Hotspot items borrow gsi2 (one partition, `HOTSPOTS`, apart from the cases' `STATUS#` ones, the status first
+in the sort key): a county has tens to hundreds of hotspots, and reports and detection read every status, so all
+of them are one Query and one status is a `BETWEEN` on its prefix. (Stages deployed when it was one partition per
+status, `HOTSPOTS#<status>` / `<opened_at>#<id>`, move theirs once: `hotspot move-hotspot-listing`.)
+A hotspot's id is `<window>d-<cluster digest>-<generation>`
 (generation: 1, then one more for each flare after a resolved one), so that two detection runs that both see a
 cluster fire write the same id and the conditional put lets one of them open it.
 
@@ -64,8 +68,10 @@ cluster's `cases` string set gets `ADD` or `DELETE`). A redelivered, duplicated 
 version up to date and changes nothing; of two consumers racing, one transaction fails its condition. Period
 keys are those of shared/reporting/periods.py; reading a report is one Query per period, whatever the number of cases.
 Records (RecordStore, shared/reporting/records.py) borrow gsi1 (partitions `RECORDS#<year of the record's date>`, apart
-from the cases' `DEPT#` ones): the records of a period are one Query per calendar year it spans, and an edit of
-a record's date moves only its index keys, never its id.
+from the cases' `DEPT#` ones): the lists of records of a period are one Query per calendar year it spans, and an
+edit of a record's date moves only its index keys, never its id. What a record counts for (one on its department's
+row of every period its date falls in) is ADDed to the statistics counters in the transaction that stores,
+changes or deletes it (on the counter shard of its id), so reports read the records' figures with the cases'.
 
 Idempotency table: `key` -> stored answer, expiring through the `expires_at` TTL attribute. Rate-limit
 counters live there too (`rate:<scope>:<window start>:<hashed subject>`), expiring the same way.

@@ -6,9 +6,14 @@ from shared.core.aws import client
 from shared.core.dal.items import from_item, query, to_item, write_if
 from shared.core.settings import Settings
 
+# The one gsi2 partition listing every hotspot (apart from the cases' `STATUS#` partitions); a county has tens to
+# hundreds of hotspots, and reports and detection read them all.
+LISTING = "HOTSPOTS"
+
 
 class HotspotStore:
-    """Hotspots (shared/reporting/hotspots.py): one item each, listed by status through gsi2 (`HOTSPOTS#<status>`)."""
+    """Hotspots (shared/reporting/hotspots.py): one item each, listed through gsi2 in one partition (`HOTSPOTS`,
+    sort key `<status>#<opened_at>#<id>`): every status in one Query, or one status by its prefix."""
 
     _KEYS = ("pk", "sk", "gsi2pk", "gsi2sk")
 
@@ -21,7 +26,7 @@ class HotspotStore:
 
     @staticmethod
     def _listing(status: str, opened_at: str, hotspot_id: str) -> dict[str, str]:
-        return {"gsi2pk": f"HOTSPOTS#{status}", "gsi2sk": f"{opened_at}#{hotspot_id}"}
+        return {"gsi2pk": LISTING, "gsi2sk": f"{status}#{opened_at}#{hotspot_id}"}
 
     def _values(self, item: dict[str, Any]) -> dict[str, Any]:
         return {name: value for name, value in item.items() if name not in self._KEYS}
@@ -34,14 +39,62 @@ class HotspotStore:
     def by_status(self, status: str, opened_before: str | None = None) -> list[dict[str, Any]]:
         """Hotspots of one status, oldest first; with `opened_before` (an `opened_at` as stored) only those opened
         before it."""
-        condition, values = "gsi2pk = :pk", {":pk": f"HOTSPOTS#{status}"}
-        if opened_before is not None:
-            condition += " AND gsi2sk < :before"
-            values[":before"] = opened_before
+        # `<status>#` sorts before every `<status>#<opened_at>#<id>`, and `<status>#<before>` after those opened
+        # before it and before those opened at it or later (whose keys go on with `#<id>`).
+        last = f"{status}#{opened_before}" if opened_before is not None else f"{status}#~"
         items = query(
-            self._table, IndexName="gsi2", KeyConditionExpression=condition, ExpressionAttributeValues=to_item(values)
+            self._table,
+            IndexName="gsi2",
+            KeyConditionExpression="gsi2pk = :pk AND gsi2sk BETWEEN :first AND :last",
+            ExpressionAttributeValues=to_item({":pk": LISTING, ":first": f"{status}#", ":last": last}),
         )
         return [self._values(item) for item in items]
+
+    def listed(self, opened_before: str | None = None) -> list[dict[str, Any]]:
+        """Hotspots of every status in one Query (by status, then oldest first); with `opened_before` only those
+        opened before it."""
+        condition: dict[str, Any] = {}
+        if opened_before is not None:
+            condition = {
+                "FilterExpression": "#opened < :before",
+                "ExpressionAttributeNames": {"#opened": "opened_at"},
+            }
+        values = {":pk": LISTING, **({":before": opened_before} if opened_before is not None else {})}
+        items = query(
+            self._table,
+            IndexName="gsi2",
+            KeyConditionExpression="gsi2pk = :pk",
+            ExpressionAttributeValues=to_item(values),
+            **condition,
+        )
+        return [self._values(item) for item in items]
+
+    def move_listing(self, statuses: tuple[str, ...]) -> int:
+        """Once after upgrading: move hotspots listed the earlier way (one gsi2 partition per status,
+        `HOTSPOTS#<status>` / `<opened_at>#<id>`) to the one listing partition; how many moved. A hotspot a staff
+        change moved meanwhile is left as it is (the update is conditional on the earlier key)."""
+        moved = 0
+        for status in statuses:
+            earlier = f"HOTSPOTS#{status}"
+            items = query(
+                self._table,
+                IndexName="gsi2",
+                KeyConditionExpression="gsi2pk = :pk",
+                ExpressionAttributeValues=to_item({":pk": earlier}),
+            )
+            for item in list(items):
+                listing = self._listing(str(item["status"]), str(item["opened_at"]), str(item["hotspot_id"]))
+                moved += write_if(
+                    "update_item",
+                    TableName=self._table,
+                    Key=self._key(str(item["hotspot_id"])),
+                    UpdateExpression="SET gsi2pk = :pk, gsi2sk = :sk",
+                    ConditionExpression="gsi2pk = :earlier",
+                    ExpressionAttributeValues=to_item(
+                        {":pk": listing["gsi2pk"], ":sk": listing["gsi2sk"], ":earlier": earlier}
+                    ),
+                )
+        return moved
 
     def open(self, values: dict[str, Any]) -> bool:
         """Store a new hotspot (`hotspot_id`, `status`, `opened_at` among its values); False when its id exists."""

@@ -1,8 +1,10 @@
 """Records the county legal office enters, campaign material submissions and their reminders."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from shared.core.aws import client
+from shared.core.dal.campaign import MATERIAL, CampaignStore, partition
 from shared.core.dal.items import from_item, query, to_item, transact, write_if
 from shared.core.settings import Settings
 
@@ -14,6 +16,7 @@ class RecordStore:
     _KEYS = ("pk", "sk", "gsi1pk", "gsi1sk")
 
     def __init__(self, settings: Settings) -> None:
+        self._settings = settings
         self._table = settings.cases_table
 
     def _values(self, item: dict[str, Any]) -> dict[str, Any]:
@@ -33,9 +36,16 @@ class RecordStore:
             "Put": {"TableName": self._table, "Item": to_item(item), "ConditionExpression": "attribute_not_exists(pk)"}
         }
 
-    def save(self, record: dict[str, Any], event: dict[str, Any], version_read: int | None) -> None:
-        """Put a record (`id`, `kind`, `date`, `version` among its values) with its audit event in one transaction:
-        new when `version_read` is None, else only if the stored one is still that version (ConditionFailed)."""
+    def save(
+        self,
+        record: dict[str, Any],
+        event: dict[str, Any],
+        version_read: int | None,
+        counted: Sequence[dict[str, Any]] = (),
+    ) -> None:
+        """Put a record (`id`, `kind`, `date`, `version` among its values) with its audit event and the `counted`
+        writes (the statistics counters it changes) in one transaction: new when `version_read` is None, else only
+        if the stored one is still that version (ConditionFailed)."""
         item = {
             **record,
             "pk": f"RECORD#{record['id']}",
@@ -52,10 +62,17 @@ class RecordStore:
             }
         )
         put = {"Put": {"TableName": self._table, "Item": to_item(item), **guard}}
-        transact([put, self._event_put(event)])
+        transact([put, self._event_put(event), *counted])
 
-    def delete(self, record_id: str, event: dict[str, Any], version_read: int) -> None:
-        """Delete a record, keeping its audit event; ConditionFailed if it changed since it was read."""
+    def delete(
+        self,
+        record_id: str,
+        event: dict[str, Any],
+        version_read: int,
+        counted: Sequence[dict[str, Any]] = (),
+    ) -> None:
+        """Delete a record, keeping its audit event, with the `counted` writes in the same transaction;
+        ConditionFailed if it changed since it was read."""
         remove = {
             "Delete": {
                 "TableName": self._table,
@@ -64,7 +81,7 @@ class RecordStore:
                 "ExpressionAttributeValues": to_item({":seen": version_read}),
             }
         }
-        transact([remove, self._event_put(event)])
+        transact([remove, self._event_put(event), *counted])
 
     def events(self, record_id: str) -> list[dict[str, Any]]:
         items = query(
@@ -92,28 +109,25 @@ class RecordStore:
     # --- campaign materials ---
 
     def add_submission(self, campaign: str, values: dict[str, Any]) -> bool:
-        """Record a submission (`department`, `material`, `upload_id` among its values); False if it is there."""
-        sk = f"{values['department']}#{values['material']}#{values['upload_id']}"
+        """Record a submission (`department`, `material`, `upload_id` among its values) in the campaign partition
+        (shared/core/dal/campaign.py); False if it is there."""
+        sk = f"{MATERIAL}{values['department']}#{values['material']}#{values['upload_id']}"
         return write_if(
             "put_item",
             TableName=self._table,
-            Item=to_item({**values, "pk": f"MATERIALS#{campaign}", "sk": sk}),
+            Item=to_item({**values, "pk": partition(campaign), "sk": sk}),
             ConditionExpression="attribute_not_exists(pk)",
         )
 
     def submission(self, campaign: str, department: str, material: str, upload_id: str) -> dict[str, Any] | None:
-        key = to_item({"pk": f"MATERIALS#{campaign}", "sk": f"{department}#{material}#{upload_id}"})
+        key = to_item({"pk": partition(campaign), "sk": f"{MATERIAL}{department}#{material}#{upload_id}"})
         item = client("dynamodb").get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
         return self._values(from_item(item)) if item else None
 
     def submissions(self, campaign: str, department: str | None = None) -> list[dict[str, Any]]:
-        """The submissions of a campaign (one partition: a county has tens of departments), or of one department."""
-        condition, values = "pk = :pk", {":pk": f"MATERIALS#{campaign}"}
-        if department is not None:
-            condition += " AND begins_with(sk, :prefix)"
-            values[":prefix"] = f"{department}#"
-        items = query(self._table, KeyConditionExpression=condition, ExpressionAttributeValues=to_item(values))
-        return [self._values(item) for item in items]
+        """The submissions of a campaign (its partition: a county has tens of departments), or of one department."""
+        prefix = MATERIAL + (f"{department}#" if department is not None else "")
+        return [self._values(item) for item in CampaignStore(self._settings).items(campaign, prefix)]
 
     @staticmethod
     def _reminder_item(campaign: str, day: str, department: str, material: str) -> dict[str, Any]:

@@ -119,6 +119,19 @@ class StatsStore:
         # A case touches at most ~5 periods x 3 departments and 4 clusters: far below the 100 items allowed.
         return write_if("transact_write_items", TransactItems=writes)
 
+    def counter_writes(self, deltas: dict[tuple[str, str, str], int], shard_of: str) -> list[dict[str, Any]]:
+        """The transaction's Update entries that ADD (period, department, counter) -> amount to the counter items,
+        on the shard `shard_of` (a tracking number, a record id) falls in; amounts of 0 left out."""
+        rows: dict[tuple[str, str], list[tuple[str, int]]] = {}
+        for (period, department, name), delta in sorted(deltas.items()):
+            if delta:
+                rows.setdefault((period, department), []).append((name, delta))
+        shard = counter_shard(shard_of)
+        return [
+            {"Update": self._add_counters(period, f"{department}#{shard}", changed)}
+            for (period, department), changed in rows.items()
+        ]
+
     def _add_counters(self, period: str, shard_key: str, deltas: list[tuple[str, int]]) -> dict[str, Any]:
         return {
             "TableName": self._table,

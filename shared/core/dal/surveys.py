@@ -4,7 +4,7 @@
 |------------------------------------------|--------------------------------------------------------|
 | a survey                                 | pk `SURVEY#<id>`, sk `SURVEY`                          |
 | one link of it, its answer once given    | pk `SURVEY#<id>`, sk `LINK#<sha256 of the token, 32>`  |
-| the surveys of a campaign, in order      | pk `SURVEYS#<campaign>`, sk `<created_at>#<id>`        |
+| the surveys of a campaign, in order      | pk `CAMPAIGN#<campaign>`, sk `SURVEY#<created_at>#<id>` |
 
 A link's token is known only to whoever holds the printed sheet: the item keeps its hash, so that the table does
 not hand out answerable links. An answer is written once, on condition that the link has none yet; it names no
@@ -15,6 +15,7 @@ import hashlib
 from typing import Any
 
 from shared.core.aws import client
+from shared.core.dal.campaign import SURVEY, CampaignStore, partition
 from shared.core.dal.items import from_item, query, to_item, transact, write_if
 from shared.core.settings import Settings
 
@@ -27,6 +28,7 @@ def token_digest(token: str) -> str:
 
 class SurveyStore:
     def __init__(self, settings: Settings) -> None:
+        self._settings = settings
         self._table = settings.cases_table
 
     def create(self, survey: dict[str, Any], links: list[dict[str, Any]]) -> None:
@@ -35,8 +37,8 @@ class SurveyStore:
         puts = [
             {**survey, "pk": f"SURVEY#{survey['id']}", "sk": "SURVEY"},
             {
-                "pk": f"SURVEYS#{survey['campaign']}",
-                "sk": f"{survey['created_at']}#{survey['id']}",
+                "pk": partition(survey["campaign"]),
+                "sk": f"{SURVEY}{survey['created_at']}#{survey['id']}",
                 "id": survey["id"],
             },
             *({**link, "pk": f"SURVEY#{survey['id']}", "sk": f"LINK#{link['digest']}"} for link in links),
@@ -55,12 +57,8 @@ class SurveyStore:
             transact(writes[start : start + TRANSACTION_ITEMS])
 
     def ids(self, campaign: str) -> list[str]:
-        items = query(
-            self._table,
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues=to_item({":pk": f"SURVEYS#{campaign}"}),
-        )
-        return [str(item["id"]) for item in items]
+        """The campaign's surveys in order of creation (its partition, shared/core/dal/campaign.py)."""
+        return [str(item["id"]) for item in CampaignStore(self._settings).items(campaign, SURVEY)]
 
     def survey(self, survey_id: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         """The survey and its links (answers included), in one Query; (None, []) when there is none."""

@@ -48,11 +48,7 @@ def queued_notices(settings: Settings) -> list[Envelope]:
 
 
 def stored(settings: Settings) -> dict[str, hotspots.Hotspot]:
-    found = [
-        HotspotStore(settings).get(item["hotspot_id"])
-        for status in hotspots.STATUSES
-        for item in HotspotStore(settings).by_status(status)
-    ]
+    found = [HotspotStore(settings).get(item["hotspot_id"]) for item in HotspotStore(settings).listed()]
     return {
         item["cluster_key"] + f"@{item['window_days']}": hotspots.Hotspot.model_validate(item) for item in found if item
     }
@@ -105,7 +101,7 @@ def test_a_second_run_that_misses_the_open_hotspot_still_does_not_open_it_twice(
     assert len(hotspots.detect(aws, NOW).opened) == 1
     queued_notices(aws)
     # when a run starts whose read of the open hotspots is behind (as an index read may be)
-    monkeypatch.setattr(HotspotStore, "by_status", lambda self, status, opened_before=None: [])
+    monkeypatch.setattr(HotspotStore, "listed", lambda self, opened_before=None: [])
     summary = hotspots.detect(aws, NOW + timedelta(minutes=1))
     # then the conditional write refuses the same hotspot again: still one, told once
     assert summary.opened == []
@@ -317,6 +313,67 @@ def test_the_reports_get_the_hotspots_open_during_their_period(aws: Settings) ->
     assert before == []
     assert [item.hotspot_id for item in after] == [ids[PENALTIES], ids[FEES]]
     assert [item.hotspot_id for item in police] == [ids[FEES]]
+
+
+def queries_made(action) -> tuple[object, list[dict]]:
+    """What `action` returns and the parameters of each DynamoDB Query it made."""
+    made: list[dict] = []
+
+    def note(params: dict, **kwargs: object) -> None:
+        made.append(dict(params))
+
+    events = client("dynamodb").meta.events
+    events.register("provide-client-params.dynamodb.Query", note)
+    try:
+        return action(), made
+    finally:
+        events.unregister("provide-client-params.dynamodb.Query", note)
+
+
+def test_every_status_is_one_query_and_each_status_its_own_part_of_it(aws: Settings) -> None:
+    # given three hotspots: two open, one resolved an hour later
+    ids = three_hotspots(aws)
+    body = json.dumps({"version": 2, "status": "resolved", "note": "已整改"}).encode()
+    hotspots.change_status(aws, ADMIN, ids[FEES], body, now=NOW + timedelta(hours=1))
+    store = HotspotStore(aws)
+    # when a report reads the hotspots of its period, and the store lists one status at a time
+    summaries, queries = queries_made(lambda: hotspots.summaries(aws, date(2026, 6, 1), date(2026, 6, 30)))
+    # then one Query read all three, whatever their status
+    assert len(queries) == 1 and len(summaries) == 3
+    # and each status lists its own, none of another status with a name that starts the same
+    assert {item["hotspot_id"] for item in store.by_status("open")} == {ids[PENALTIES], ids[OFFICER]}
+    assert [item["hotspot_id"] for item in store.by_status("resolved")] == [ids[FEES]]
+    assert store.by_status("tracking") == []
+    # and opened before a time means strictly before it, in one status and in all
+    opened = str(store.get(ids[PENALTIES])["opened_at"])  # type: ignore[index]
+    assert store.by_status("open", opened_before=opened) == [] and store.listed(opened_before=opened) == []
+    later = (NOW + timedelta(seconds=1)).isoformat().replace("+00:00", "Z")
+    assert len(store.by_status("open", opened_before=later)) == 2 and len(store.listed(opened_before=later)) == 3
+
+
+def test_hotspots_listed_the_earlier_way_are_found_again_once_moved(aws: Settings, capsys) -> None:
+    # given three hotspots whose listing keys are one partition per status, as the previous version wrote them
+    ids = three_hotspots(aws)
+    for hotspot_id in ids.values():
+        item = HotspotStore(aws).get(hotspot_id)
+        assert item is not None
+        earlier = {":pk": {"S": f"HOTSPOTS#{item['status']}"}, ":sk": {"S": f"{item['opened_at']}#{hotspot_id}"}}
+        client("dynamodb").update_item(
+            TableName=aws.cases_table,
+            Key={"pk": {"S": f"HOTSPOT#{hotspot_id}"}, "sk": {"S": "HOTSPOT"}},
+            UpdateExpression="SET gsi2pk = :pk, gsi2sk = :sk",
+            ExpressionAttributeValues=earlier,
+        )
+    assert hotspots.summaries(aws, date(2026, 6, 1), date(2026, 6, 30)) == []
+    # when the listing is moved, twice (from the command line)
+    assert cli.main(["move-hotspot-listing", "--aws"]) == 0
+    assert cli.main(["move-hotspot-listing", "--aws"]) == 0
+    # then the first moved all three and the second found nothing to move
+    assert [line.split()[0] for line in capsys.readouterr().out.splitlines()[-2:]] == ["3", "0"]
+    # and reports, the list by status and the next detection see them again (the detection opens none twice)
+    assert len(hotspots.summaries(aws, date(2026, 6, 1), date(2026, 6, 30))) == 3
+    assert [item["hotspot_id"] for item in HotspotStore(aws).by_status("tracking")] == [ids[FEES]]
+    assert hotspots.detect(aws, NOW + timedelta(hours=1)).opened == []
 
 
 def test_hotspot_detect_hotspots_runs_the_detection_as_of_a_time(aws: Settings, capsys) -> None:

@@ -3,19 +3,27 @@ against moto (shared/reporting/records.py): roles and department scope, validati
 uploads with on-time and late submissions, the late list, and the daily reminder sent once a day."""
 
 import json
+from collections.abc import Callable
 from datetime import UTC, date, datetime
+from typing import TypeVar
 
 import pytest
 import requests
 from chalice.test import Client
 
+from infra import cli
 from shared.core import auth, queues, sms_text
 from shared.core.aws import client
+from shared.core.dal.campaign import CampaignStore
+from shared.core.dal.items import to_item
 from shared.core.dal.records import RecordStore
+from shared.core.dal.stats import StatsStore
+from shared.core.dal.surveys import SurveyStore
 from shared.core.messages import Envelope
 from shared.core.settings import Settings
 from shared.intake.complaints import submit_complaint
-from shared.reporting import materials, periods, records
+from shared.reporting import materials, periods, reports, stats, surveys
+from shared.reporting.report_document import COUNTY_SCOPE
 from shared.routing import notifications
 from tests.support import load_service, receive_all, scheduled_event
 
@@ -33,6 +41,7 @@ ACCOUNTABILITY = {
     "summary": "重复检查同一企业，对执法人员追责。",
 }
 PDF = b"%PDF-1.4\n%test\n"
+T = TypeVar("T")
 # County time 08:00 on days around the materials' due date (2026-09-20; campaign ends 2026-10-20).
 BEFORE_DUE = datetime(2026, 9, 18, 0, 0, tzinfo=UTC)
 ON_DUE_DAY_LATE_EVENING = datetime(2026, 9, 20, 15, 30, tzinfo=UTC)  # 23:30 in Asia/Shanghai: still on time
@@ -52,6 +61,16 @@ def bearer(settings: Settings, role: str = "county_admin", department: str | Non
 
 def principal(role: str, department: str | None = None) -> auth.Principal:
     return auth.Principal(subject=f"test-{role}", name="测试", role=auth.Role(role), department=department)
+
+
+def figures(settings: Settings, period_key: str) -> dict[str, dict[str, int]]:
+    """The records' figures on a period's statistics rows, of the departments that have any."""
+    rows = stats.department_rows(settings, period_key)
+    return {
+        row.department: {name: getattr(row, name) for name in stats.RECORD_FIELDS}
+        for row in rows
+        if any(getattr(row, name) for name in stats.RECORD_FIELDS)
+    }
 
 
 def post(http, path: str, body: dict, headers: dict):
@@ -114,9 +133,7 @@ def test_only_the_county_office_enters_changes_and_deletes_records(http, aws: Se
         assert [(a.status_code, error(a)["code"]) for a in answers] == [(403, "forbidden")] * 3, role
     # and the record is unchanged, the only one
     assert RecordStore(aws).get(record["id"])["version"] == 1  # type: ignore[index]
-    assert records.counts_by_department(aws, date(2026, 1, 1), date(2026, 12, 31)) == {
-        "JJDD": {"lawsuits_lost": 1, "wrong_decision_accountability": 0}
-    }
+    assert figures(aws, "year:2026") == {"JJDD": {"lawsuits_lost": 1, "wrong_decision_accountability": 0}}
 
 
 # One wrong field each: (kind, change, the field named, words of its Chinese message).
@@ -149,7 +166,7 @@ def test_a_wrong_record_is_refused_in_chinese_naming_the_field(http, aws: Settin
     broken = http.http.post("/records/lawsuits", headers=bearer(aws), body=b"{not json")
     assert broken.status_code == 400 and error(broken)["code"] == "invalid_json"
     # and nothing was stored
-    assert records.counts_by_department(aws, date(2026, 1, 1), date(2026, 12, 31)) == {}
+    assert figures(aws, "year:2026") == {}
 
 
 def test_a_record_linked_to_a_complaint_is_kept(http, aws: Settings) -> None:
@@ -191,20 +208,131 @@ def test_changes_need_the_version_read_and_every_change_is_audited(http, aws: Se
     assert http.http.get("/records/appeals", headers=bearer(aws)).status_code == 404
 
 
-def test_counts_by_department_take_the_records_dated_in_the_period(http, aws: Settings) -> None:
+def test_records_count_in_the_periods_their_date_falls_in(http, aws: Settings) -> None:
     # given two lawsuits of the traffic police (one in May, one in September) and an accountability record
     post(http, "/records/lawsuits", {**LAWSUIT, "judgment_date": "2026-05-20"}, bearer(aws))
     post(http, "/records/lawsuits", {**LAWSUIT, "judgment_date": "2026-09-20"}, bearer(aws))
     post(http, "/records/accountability", ACCOUNTABILITY, bearer(aws))
-    # when the implementation phase (5/16-9/20) and the summary phase are counted
-    implementation = records.counts_by_department(aws, date(2026, 5, 16), date(2026, 9, 20))
-    summary = records.counts_by_department(aws, date(2026, 9, 21), date(2026, 10, 20))
+    # when the implementation phase (5/16-9/20) and the summary phase are read from the statistics counters
+    _, _, implementation, summary = (period.key for period in periods.campaign_periods())
     # then each counts the records dated in it, the last day included
-    assert implementation == {
+    assert figures(aws, implementation) == {
         "JJDD": {"lawsuits_lost": 2, "wrong_decision_accountability": 0},
         "SCJG": {"lawsuits_lost": 0, "wrong_decision_accountability": 1},
     }
-    assert summary == {}
+    assert figures(aws, summary) == {}
+    assert figures(aws, "month:2026-09") == {"JJDD": {"lawsuits_lost": 1, "wrong_decision_accountability": 0}}
+
+
+def test_a_changed_record_counts_where_it_now_belongs_and_a_deleted_one_nowhere(http, aws: Settings) -> None:
+    # given a lawsuit of the traffic police judged in June
+    record = json.loads(post(http, "/records/lawsuits", LAWSUIT, bearer(aws)).body)["record"]
+    path = f"/records/lawsuits/{record['id']}"
+    # when it is corrected to the market regulator, judged in September
+    corrected = {**LAWSUIT, "department": "SCJG", "judgment_date": "2026-09-01", "version": 1}
+    assert http.http.put(path, headers=bearer(aws), body=json.dumps(corrected).encode()).status_code == 200
+    # then June counts nothing and September counts it on the regulator's row; the year counts it once
+    lawsuit = {"lawsuits_lost": 1, "wrong_decision_accountability": 0}
+    assert figures(aws, "month:2026-06") == {}
+    assert figures(aws, "month:2026-09") == {"SCJG": lawsuit} == figures(aws, "year:2026")
+    # when it is deleted / then it counts nowhere
+    assert http.http.delete(path, headers=bearer(aws)).status_code == 204
+    assert figures(aws, "year:2026") == {} and figures(aws, "month:2026-09") == {}
+
+
+def test_rebuild_stats_recounts_the_records_too(http, aws: Settings, capsys) -> None:
+    # given a lawsuit and an accountability record whose counters were lost (as on a stage upgraded from the
+    # version that read the records apart)
+    post(http, "/records/lawsuits", LAWSUIT, bearer(aws))
+    post(http, "/records/accountability", ACCOUNTABILITY, bearer(aws))
+    year = stats.department_rows(aws, "year:2026")
+    for row in year:
+        if row.department in ("JJDD", "SCJG"):
+            StatsStore(aws).put_row("year:2026", row.department, {})
+    assert figures(aws, "year:2026") == {}
+    # when `hotspot rebuild-stats --check` runs, then without --check
+    assert cli.main(["rebuild-stats", "--check", "--aws"]) == 1
+    assert "STATS#year:2026 DEPT#JJDD: lawsuits_lost live 0 rebuilt 1" in capsys.readouterr().out
+    assert cli.main(["rebuild-stats", "--aws"]) == 0
+    # then the year counts both again, and a second check finds nothing to repair
+    assert figures(aws, "year:2026") == {
+        "JJDD": {"lawsuits_lost": 1, "wrong_decision_accountability": 0},
+        "SCJG": {"lawsuits_lost": 0, "wrong_decision_accountability": 1},
+    }
+    assert cli.main(["rebuild-stats", "--check", "--aws"]) == 0
+
+
+# --- what a report reads ------------------------------------------------------------------------------------------
+
+SUBMISSION = {
+    "upload_id": "u1",
+    "department": "JJDD",
+    "material": "summary",
+    "key": "materials/2026/JJDD/summary/u1-总结.pdf",
+    "submitted_at": "2026-09-18T00:00:00+00:00",
+    "on_time": True,
+}
+
+
+def a_survey(settings: Settings) -> str:
+    body = json.dumps({"title": "企业座谈会", "links": 2, "departments": ["JJDD"]}, ensure_ascii=False).encode()
+    return str(surveys.create(settings, principal("county_admin"), body, now=BEFORE_DUE)["id"])
+
+
+def requests_made(action: Callable[[], T]) -> tuple[T, list[str]]:
+    """What `action` returns and the DynamoDB operations it called, in order."""
+    made: list[str] = []
+
+    def note(model, **kwargs: object) -> None:
+        made.append(model.name)
+
+    events = client("dynamodb").meta.events
+    events.register("before-call.dynamodb", note)
+    try:
+        return action(), made
+    finally:
+        events.unregister("before-call.dynamodb", note)
+
+
+def test_a_county_report_reads_what_it_needs_in_few_requests(http, aws: Settings) -> None:
+    # given a lost lawsuit, a material submission and a survey of the campaign
+    post(http, "/records/lawsuits", LAWSUIT, bearer(aws))
+    RecordStore(aws).add_submission(periods.campaign_id(), SUBMISSION)
+    a_survey(aws)
+    # when the county document of the whole campaign is built
+    campaign = periods.campaign_periods()[0]
+    document, made = requests_made(lambda: reports.build_document(aws, campaign, COUNTY_SCOPE, AFTER_DUE, "t"))
+    # then it took six Queries: the counters (the records' figures with them), the hotspots, the typical cases,
+    # the campaign partition (materials and surveys together), the weekly trend, and the one survey's partition
+    assert made == ["Query"] * 6
+    # and each of them shows
+    police = next(row for row in document.rows if row.department == "JJDD")
+    assert police.lawsuits_lost == 1
+    scored = next(score for score in document.assessment if score.department == "JJDD")
+    assert any(item.numbers.get("on_time") == 1 for item in scored.items)
+    assert document.surveys.surveys == 1
+
+
+def test_materials_and_surveys_stored_apart_are_found_again_once_moved(aws: Settings, capsys) -> None:
+    # given a submission and a survey listed in the partitions of the previous version
+    campaign = periods.campaign_id()
+    RecordStore(aws).add_submission(campaign, SUBMISSION)
+    survey_id = a_survey(aws)
+    for item in CampaignStore(aws).items(campaign):
+        kind, _, rest = str(item["sk"]).partition("#")
+        earlier = {**item, "pk": f"{kind}S#{campaign}", "sk": rest}
+        client("dynamodb").put_item(TableName=aws.cases_table, Item=to_item(earlier))
+        client("dynamodb").delete_item(TableName=aws.cases_table, Key=to_item({"pk": item["pk"], "sk": item["sk"]}))
+    assert RecordStore(aws).submissions(campaign) == [] and SurveyStore(aws).ids(campaign) == []
+    # when they are moved, twice (from the command line)
+    assert cli.main(["move-campaign-items", "--aws"]) == 0
+    assert cli.main(["move-campaign-items", "--aws"]) == 0
+    # then the first moved both and the second found nothing to move
+    assert [line.split()[0] for line in capsys.readouterr().out.splitlines()[-2:]] == ["2", "0"]
+    # and the materials and the surveys find them again
+    assert [item["upload_id"] for item in RecordStore(aws).submissions(campaign)] == ["u1"]
+    assert SurveyStore(aws).ids(campaign) == [survey_id]
+    assert materials.materials_status(aws, AFTER_DUE.date())["JJDD"].on_time == 1
 
 
 # --- materials ---------------------------------------------------------------------------------------------------
