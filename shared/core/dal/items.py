@@ -32,7 +32,23 @@ class ConditionFailed(Exception):
 
 
 def to_item(values: dict[str, Any]) -> dict[str, Any]:
-    return {name: _serializer.serialize(decimals(value)) for name, value in values.items() if value is not None}
+    return {name: _typed(decimals(value)) for name, value in values.items() if value is not None}
+
+
+def _typed(value: Any) -> dict[str, Any]:
+    """A value in DynamoDB's typed form. Text, flags, lists and maps (most of every item) directly; numbers, sets
+    and binary by boto3's serializer, which also refuses a number DynamoDB cannot store."""
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, list):
+        return {"L": [_typed(member) for member in value]}
+    if isinstance(value, dict):
+        return {"M": {name: _typed(member) for name, member in value.items()}}
+    return _serializer.serialize(value)
 
 
 def decimals(value: Any) -> Any:
