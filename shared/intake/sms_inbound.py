@@ -241,9 +241,8 @@ def receive(
                 # acknowledged, never acted on a second time.
                 ratelimit.refused("sms-replay", "replayed")
                 continue
-            if not ratelimit.allow(
-                settings, "sms-number", message.phone, settings.sms_texts_per_number_per_hour, 3600, now
-            ):
+            limit = settings.sms_texts_per_number_per_hour
+            if not ratelimit.allow_number(settings, message.phone, ratelimit.NumberCounter.texts, limit, now):
                 # A flood from one number: acknowledged (a retry would only repeat it), neither acted on nor answered.
                 ratelimit.refused("sms-number", "too_many_requests")
                 continue
@@ -376,15 +375,20 @@ def _replayed_late(settings: Settings, message: InboundSms, now: datetime) -> bo
 
 def _file_at_once(settings: Settings, message: InboundSms, raw_key: str, now: datetime) -> Outcome | None:
     """A text that is neither a query nor a rating, filed as a new complaint in ONE transaction: the case, the
-    answer kept for a provider retry, the message id's first-seen record and both counters of the number (texts,
-    complaints), on condition that the id is new, both counters are under their limits and the number's newest
-    case is no SMS case within the follow-up window. Nothing is done before it, so it needs no claim (run_once).
+    answer kept for a provider retry, the message id's first-seen record and one on both counters of the number
+    (texts, complaints: one item, one write), on condition that the id is new, both counters are under their limits
+    and the number's newest case is no SMS case within the follow-up window. Nothing is done before it, so it needs
+    no claim (run_once).
 
     None when the text is a query or a rating, or a condition failed: nothing was stored, and the text goes the
     step-by-step way (`_replayed_late`, the number's limit, `_act_once`), which tells those cases apart."""
     if parse_query(message.text) is not None or parse_rating(message.text) is not None:
         return None
     draft = _draft(message, raw_key, now)
+    limits = {
+        ratelimit.NumberCounter.texts: settings.sms_texts_per_number_per_hour,
+        ratelimit.NumberCounter.complaints: settings.submissions_per_phone_per_hour,
+    }
 
     def writes(receipt: filing.Receipt) -> list[dict]:
         return [
@@ -392,10 +396,8 @@ def _file_at_once(settings: Settings, message: InboundSms, raw_key: str, now: da
                 _once_key(message), _fingerprint(message), 200, _complaint_outcome(receipt).model_dump(), now
             ),
             SeenStore(settings).first_seen_write(_seen_key(message), now, _seen_until(now)),
-            ratelimit.count_write(
-                settings, "sms-number", message.phone, settings.sms_texts_per_number_per_hour, 3600, now
-            ),
-            complaints.phone_limit_write(settings, message.phone, now),
+            # Both limits of the number, one item (shared/core/ratelimit.py).
+            ratelimit.number_write(settings, message.phone, limits, now),
         ]
 
     since = now - timedelta(minutes=rules().follow_up_minutes)

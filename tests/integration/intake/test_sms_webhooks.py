@@ -13,14 +13,14 @@ import pytest
 from chalice.test import Client
 from twilio.request_validator import RequestValidator
 
-from shared.core import quarantine, queues
+from shared.core import quarantine, queues, ratelimit
 from shared.core.aws import client
 from shared.core.dal.cases import CaseStore
 from shared.core.messages import Envelope
 from shared.core.models import Status
 from shared.core.settings import Settings, environment_settings
 from shared.core.sms_text import Sms, render
-from shared.intake import sms_inbound
+from shared.intake import complaints, sms_inbound
 from shared.routing import notifications
 from tests.support import load_service, receive_all
 
@@ -445,11 +445,34 @@ def test_a_new_complaint_by_text_keeps_both_limits_of_its_number(aws: Settings) 
     assert len(quarantine.month(aws, f"{hour:%Y-%m}")) == 1
 
 
+def test_a_web_complaint_and_a_text_from_one_number_count_against_its_one_complaint_limit(aws: Settings) -> None:
+    # given a number allowed one complaint an hour, which has filed one through the JSON API
+    settings = aws.model_copy(update={"submissions_per_phone_per_hour": 1})
+    now = datetime.now(UTC).replace(minute=1, second=0, microsecond=0)
+    web = json.dumps({"description": "乱收费", "complainant": {"phone": "13900000031"}}).encode()
+    assert complaints.submit_complaint(settings, web, "application/json", None, now=now).status == 201
+    # when the number texts a complaint within the same hour
+    body = json.dumps([aliyun_item(5001, "又一次乱收费", "13900000031")], ensure_ascii=False).encode()
+    answer = sms_inbound.receive(settings, "aliyun", body, "application/json", token="local-sms-token", now=now)
+    # then the text is refused for the number's complaint limit, and only the web complaint is filed
+    assert answer.status == 429
+    assert [case.channel for case in cases(aws)] == ["web"]
+    # and the number's limits are one counter item for the hour, holding both counts
+    key, _ = ratelimit.number_key(settings, "+86 139 0000 0031", now)
+    item = client("dynamodb").get_item(TableName=aws.idempotency_table, Key={"key": {"S": key}})["Item"]
+    assert (item["complaints"]["N"], item["texts"]["N"]) == ("1", "1")
+
+
 def test_a_new_complaint_by_text_costs_the_requests_of_the_json_post_and_its_reply(http, aws: Settings) -> None:
-    # given every AWS request counted
+    # given every AWS request counted, and the items of each transaction
     calls: list[str] = []
+    items: list[int] = []
     for service in ("dynamodb", "s3", "sqs"):
         client(service).meta.events.register(f"before-call.{service}", lambda event_name, **_: calls.append(event_name))
+    client("dynamodb").meta.events.register(
+        "before-parameter-build.dynamodb.TransactWriteItems",
+        lambda params, **_: items.append(len(params["TransactItems"])),
+    )
     # when a text from a new number arrives by Aliyun
     answer = http.post("/sms/aliyun?token=local-sms-token", headers=JSON, body=json.dumps([aliyun_item(4001)]))
     made = sorted(name.split(".", 1)[1] for name in calls if not name.endswith("GetQueueUrl"))
@@ -462,3 +485,6 @@ def test_a_new_complaint_by_text_costs_the_requests_of_the_json_post_and_its_rep
         "sqs.SendMessage",
         "sqs.SendMessage",
     ]
+    # and its transaction holds the case, its event, complainant and newest-case items, the answer kept for a
+    # retry, the message id's first-seen record and the number's one counter item
+    assert items == [7]
