@@ -8,6 +8,7 @@ from shared.core.changes import change_case
 from shared.core.classifier import classify
 from shared.core.dal.cases import CaseStore
 from shared.core.dal.items import CaseNotFound, ConditionFailed
+from shared.core.filing import CARRIED_NOTICE
 from shared.core.messages import Envelope
 from shared.core.models import Case, CaseKind, DueKind, Status
 from shared.core.ngram_model import NgramModel
@@ -33,6 +34,8 @@ ROUTING_DETAILS = (
 def route_complaint(settings: Settings, message: Envelope, now: datetime | None = None) -> Case:
     """Route the case named by a complaint.received message. A redelivered message changes nothing."""
     store = CaseStore(settings)
+    if _carried_notices(settings, {message.id: message}):
+        raise RuntimeError(f"notice carried by message {message.id} not queued")
     routed = _route(settings, store, message, store.get(_tracking_no(message)), now or datetime.now(UTC))
     announce(settings, routed, message.correlation_id)
     return routed
@@ -44,8 +47,8 @@ def route_batch(settings: Settings, messages: dict[str, Envelope], now: datetime
     failed (retried by the queue): one whose routing failed, or whose case event was not sent."""
     now = now or datetime.now(UTC)
     store = CaseStore(settings)
+    failed = _carried_notices(settings, messages)
     cases = store.get_many([_tracking_no(message) for message in messages.values()])
-    failed: set[str] = set()
     announced: list[tuple[str, Envelope]] = []
     for message_id, message in messages.items():
         tracking_no = _tracking_no(message)
@@ -60,6 +63,22 @@ def route_batch(settings: Settings, messages: dict[str, Envelope], now: datetime
     # A case event not sent fails its message: redelivered, the case is routed already and only announced again.
     unsent = queues.send_batch(settings.events_queue, [event for _, event in announced])
     return failed | {announced[index][0] for index in unsent}
+
+
+def _carried_notices(settings: Settings, messages: dict[str, Envelope]) -> set[str]:
+    """Queue the notices the messages carry (an SMS reply to the sender, filing.Guarded.notice), before anything
+    else: in one request, under the ids their senders fixed (a redelivered message asks again; the sender sends
+    once). The ids of the messages whose notice was not queued: they fail, to be redelivered."""
+    carried = [
+        (message_id, Envelope.model_validate(message.data[CARRIED_NOTICE]))
+        for message_id, message in messages.items()
+        if message.data.get(CARRIED_NOTICE)
+    ]
+    unsent: set[str] = set()
+    for start in range(0, len(carried), 10):  # at most ten a request
+        part = carried[start : start + 10]
+        unsent |= {part[index][0] for index in queues.send_batch(settings.notify_queue, [n for _, n in part])}
+    return unsent
 
 
 def _tracking_no(message: Envelope) -> str:
