@@ -7,6 +7,10 @@ route gets REQUESTS sequential requests, taken in turns (one of each route, then
 of the machine weighs on all of them alike; every SMS comes from its own number (follow-ups would be appended).
 Printed: the JSON POST and the web form over the floor, each SMS webhook over the JSON POST. Mail is measured as
 the SMTP submission to the local listener (filing it is asynchronous, like SES).
+
+The local stack runs the queue consumers in the gateway's process, and moto on the same machine: each request
+shares the CPU with what the route before it queued (routing its complaint; for Aliyun and Tencent, sending the
+reply SMS through the notification sender), so a route's median also carries its predecessor's background work.
 """
 
 import json

@@ -28,6 +28,8 @@ from shared.core.observability import count, logger
 from shared.core.settings import Settings
 
 TRACKING_ATTEMPTS = 5
+# The key of a complaint.received message's data that carries a notify-queue message (Guarded.notice).
+CARRIED_NOTICE = "notice"
 # Where the idempotency answer stands among the writes of a new case (shared/core/dal/cases.py CaseStore.create).
 ANSWER_POSITION = 0
 
@@ -237,6 +239,10 @@ class Guarded:
 
     writes: Callable[["Receipt"], list[dict]]
     sms_since: datetime | None = None
+    # A message for the notify queue (the SMS reply to the sender) that rides in the complaint.received message:
+    # routing queues it before it routes the case (shared/routing/router.py), so that filing costs one enqueue.
+    # The enqueue's failure is then raised, not left to the sweeper (which knows nothing of the reply).
+    notice: Callable[["Receipt"], Envelope] | None = None
 
 
 def create_with_uploads(
@@ -385,11 +391,15 @@ def create_complaint(
             continue  # tracking number already taken today: draw another
     else:
         raise RuntimeError("no free tracking number after several draws")
+    data: dict = {"tracking_no": tracking_no}
+    notice = guarded.notice(receipt) if guarded and guarded.notice else None
+    if notice is not None:
+        data[CARRIED_NOTICE] = notice.model_dump(mode="json")
     try:
-        queues.send(
-            settings.intake_queue, Envelope(type=MessageType.complaint_received, data={"tracking_no": tracking_no})
-        )
+        queues.send(settings.intake_queue, Envelope(type=MessageType.complaint_received, data=data))
     except Exception:
+        if notice is not None:
+            raise  # the caller fails, and its sender's retry asks for the notice again; the sweeper routes the case
         # Stored but not queued: the sweeper in remind_deadlines queues it again, so answer success.
         logger.exception("enqueue failed; the sweeper will retry", extra={"tracking_no": tracking_no})
     logger.info("complaint received", extra={"tracking_no": tracking_no, "channel": str(draft.channel)})

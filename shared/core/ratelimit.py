@@ -1,41 +1,73 @@
 """Rate limits per client IP and per phone number, counted in DynamoDB and expiring through TTL.
 
 Subjects are hashed before they are stored: an IP address or a phone number is personal data.
+
+A phone number's limits (texts by SMS, complaints filed by any channel) are counters of ONE item per number and
+hour (`number_key`), so that a text filed as a complaint counts against both in one transaction write.
 """
 
 import hashlib
 from datetime import datetime
+from enum import StrEnum
 
+from shared.core import identity
 from shared.core.dal.idempotency import RateLimitStore
 from shared.core.errors import ApiError
 from shared.core.observability import count, logger
 from shared.core.settings import Settings
 
+NUMBER_WINDOW_SECONDS = 3600
+
+
+class NumberCounter(StrEnum):
+    """The counters of a phone number's item: texts received by SMS, complaints filed (any channel)."""
+
+    texts = "texts"
+    complaints = "complaints"
+
 
 def allow(settings: Settings, scope: str, subject: str, limit: int, window_seconds: int, now: datetime) -> bool:
     """Count one attempt of `subject` in `scope`; False once it has made `limit` in the current window."""
-    return RateLimitStore(settings).hit(*_counter(settings, scope, subject, limit, window_seconds, now))
+    key, expires_at = _counter(settings, scope, subject, window_seconds, now)
+    return RateLimitStore(settings).hit(key, {"hits": limit}, expires_at)
 
 
-def count_write(settings: Settings, scope: str, subject: str, limit: int, window_seconds: int, now: datetime) -> dict:
-    """`allow` as a transaction write: the transaction fails its condition once the subject has made `limit`."""
-    return RateLimitStore(settings).hit_write(*_counter(settings, scope, subject, limit, window_seconds, now))
+def allow_number(settings: Settings, phone: str, counter: NumberCounter, limit: int, now: datetime) -> bool:
+    """Count one on a phone number's counter; False once the number has made `limit` this hour."""
+    key, expires_at = number_key(settings, phone, now)
+    return RateLimitStore(settings).hit(key, {counter: limit}, expires_at)
 
 
-def _counter(
-    settings: Settings, scope: str, subject: str, limit: int, window_seconds: int, now: datetime
-) -> tuple[str, int, int]:
-    """The counter's key, the limit and when the counter expires."""
+def number_write(settings: Settings, phone: str, limits: dict[NumberCounter, int], now: datetime) -> dict:
+    """One on each of a number's counters in `limits`, as one transaction write: the transaction fails its
+    condition once the number has made the limit of one of them this hour."""
+    key, expires_at = number_key(settings, phone, now)
+    return RateLimitStore(settings).hit_write(
+        key, {str(counter): limit for counter, limit in limits.items()}, expires_at
+    )
+
+
+def number_key(settings: Settings, phone: str, now: datetime) -> tuple[str, int]:
+    """The counter item of a phone number (written as any channel writes it: normalised) and when it expires."""
+    return _counter(settings, "number", identity.normalise_phone(phone), NUMBER_WINDOW_SECONDS, now)
+
+
+def _counter(settings: Settings, scope: str, subject: str, window_seconds: int, now: datetime) -> tuple[str, int]:
+    """The counter's key and when the counter expires."""
     window_start = int(now.timestamp()) // window_seconds * window_seconds
     digest = hashlib.sha256(f"{settings.contact_hash_key}:{subject}".encode()).hexdigest()[:32]
-    return f"rate:{scope}:{window_start}:{digest}", limit, window_start + 2 * window_seconds
+    return f"rate:{scope}:{window_start}:{digest}", window_start + 2 * window_seconds
+
+
+def too_many(window_seconds: int) -> ApiError:
+    minutes = max(1, window_seconds // 60)
+    return ApiError(429, "too_many_requests", f"操作过于频繁，请 {minutes} 分钟后再试")
 
 
 def enforce(settings: Settings, scope: str, subject: str, limit: int, window_seconds: int, now: datetime) -> None:
     """Raise a 429 with a Chinese message when the subject is over its limit."""
     if not allow(settings, scope, subject, limit, window_seconds, now):
-        minutes = max(1, window_seconds // 60)
-        raise ApiError(429, "too_many_requests", f"操作过于频繁，请 {minutes} 分钟后再试")
+        raise too_many(window_seconds)
 
 
 def admit(

@@ -6,7 +6,7 @@ import hashlib
 import hmac
 from datetime import UTC, datetime
 
-from shared.core import identity, ratelimit, reference_data
+from shared.core import ratelimit, reference_data
 from shared.core.dal.cases import CaseStore
 from shared.core.errors import ApiError, check_json_body
 from shared.core.filing import (
@@ -72,14 +72,11 @@ def accept(
 
 def limit_phone(settings: Settings, draft: ComplaintDraft, now: datetime) -> None:
     if draft.complainant and draft.complainant.phone:
-        phone = identity.normalise_phone(draft.complainant.phone)
-        ratelimit.enforce(settings, "submit-phone", phone, settings.submissions_per_phone_per_hour, 3600, now)
-
-
-def phone_limit_write(settings: Settings, phone: str, now: datetime) -> dict:
-    """`limit_phone` as a transaction write, for a complaint filed in one transaction (an SMS)."""
-    subject = identity.normalise_phone(phone)
-    return ratelimit.count_write(settings, "submit-phone", subject, settings.submissions_per_phone_per_hour, 3600, now)
+        limit = settings.submissions_per_phone_per_hour
+        if not ratelimit.allow_number(
+            settings, draft.complainant.phone, ratelimit.NumberCounter.complaints, limit, now
+        ):
+            raise ratelimit.too_many(ratelimit.NUMBER_WINDOW_SECONDS)
 
 
 def complaint_status(

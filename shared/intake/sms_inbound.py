@@ -9,7 +9,9 @@ that answer (shared/intake/callbacks.py); any other text is a query, a follow-up
 - Aliyun (SmsUp HTTP push) posts a JSON array of {phone_number, send_time, content, sign_name, dest_code,
   sequence_id} and expects {"code": 0, "msg": ...}; Tencent Cloud (reply callback) posts one JSON object
   {extend, mobile, nationcode, sign, text, time} and expects {"result": 0, "errmsg": "OK"}. Neither signs its
-  push: the URL carries a secret token. Their replies go out through the notification sender.
+  push: the URL carries a secret token. Their replies go out through the notification sender: a new complaint's in
+  its complaint.received message, which routing passes on to the notify queue first (one enqueue on the webhook's
+  way, as for the JSON POST), any other under the same id straight to the notify queue.
 
 Every payload is archived before it is read; what cannot be used is quarantined with a 4xx. A provider retry
 of a message (same message id) gets the first answer back and creates nothing (filing.run_once).
@@ -43,6 +45,7 @@ from shared.core.dal.idempotency import IdempotencyStore, SeenStore
 from shared.core.dal.items import ConditionFailed
 from shared.core.errors import ApiError, FieldError, from_validation_error
 from shared.core.identity import e164
+from shared.core.messages import Envelope
 from shared.core.models import Case, Channel, Complainant
 from shared.core.observability import logger
 from shared.core.settings import Settings
@@ -227,6 +230,7 @@ def receive(
     except ApiError as error:
         return _refused(settings, provider, raw_key, error, now)
     done: list[tuple[InboundSms, Outcome]] = []
+    queued: set[str] = set()  # message ids whose reply rode in the complaint's routing message
     problems: list[tuple[int, ApiError]] = []
     for index, message in enumerate(messages):
         try:
@@ -235,15 +239,16 @@ def receive(
             filed = _file_at_once(settings, message, raw_key, now)
             if filed is not None:
                 done.append((message, filed))
+                if message.provider != Provider.twilio:
+                    queued.add(message.message_id)
                 continue
             if _replayed_late(settings, message, now):
                 # The same provider message after its answer was forgotten (a captured request sent again):
                 # acknowledged, never acted on a second time.
                 ratelimit.refused("sms-replay", "replayed")
                 continue
-            if not ratelimit.allow(
-                settings, "sms-number", message.phone, settings.sms_texts_per_number_per_hour, 3600, now
-            ):
+            limit = settings.sms_texts_per_number_per_hour
+            if not ratelimit.allow_number(settings, message.phone, ratelimit.NumberCounter.texts, limit, now):
                 # A flood from one number: acknowledged (a retry would only repeat it), neither acted on nor answered.
                 ratelimit.refused("sms-number", "too_many_requests")
                 continue
@@ -256,7 +261,7 @@ def receive(
             return _refused(settings, provider, raw_key, problem, now)
         # Part of a push was usable: acknowledge it (a retry would not help the rest), keep the rest for staff.
         filing.reject(settings, Channel.sms, raw_key, problem, now)
-    _queue_replies(settings, Provider(provider), done)
+    _queue_replies(settings, Provider(provider), [(m, o) for m, o in done if m.message_id not in queued])
     return _acknowledged(Provider(provider), [outcome for _, outcome in done])
 
 
@@ -376,15 +381,20 @@ def _replayed_late(settings: Settings, message: InboundSms, now: datetime) -> bo
 
 def _file_at_once(settings: Settings, message: InboundSms, raw_key: str, now: datetime) -> Outcome | None:
     """A text that is neither a query nor a rating, filed as a new complaint in ONE transaction: the case, the
-    answer kept for a provider retry, the message id's first-seen record and both counters of the number (texts,
-    complaints), on condition that the id is new, both counters are under their limits and the number's newest
-    case is no SMS case within the follow-up window. Nothing is done before it, so it needs no claim (run_once).
+    answer kept for a provider retry, the message id's first-seen record and one on both counters of the number
+    (texts, complaints: one item, one write), on condition that the id is new, both counters are under their limits
+    and the number's newest case is no SMS case within the follow-up window. Nothing is done before it, so it needs
+    no claim (run_once).
 
     None when the text is a query or a rating, or a condition failed: nothing was stored, and the text goes the
     step-by-step way (`_replayed_late`, the number's limit, `_act_once`), which tells those cases apart."""
     if parse_query(message.text) is not None or parse_rating(message.text) is not None:
         return None
     draft = _draft(message, raw_key, now)
+    limits = {
+        ratelimit.NumberCounter.texts: settings.sms_texts_per_number_per_hour,
+        ratelimit.NumberCounter.complaints: settings.submissions_per_phone_per_hour,
+    }
 
     def writes(receipt: filing.Receipt) -> list[dict]:
         return [
@@ -392,15 +402,18 @@ def _file_at_once(settings: Settings, message: InboundSms, raw_key: str, now: da
                 _once_key(message), _fingerprint(message), 200, _complaint_outcome(receipt).model_dump(), now
             ),
             SeenStore(settings).first_seen_write(_seen_key(message), now, _seen_until(now)),
-            ratelimit.count_write(
-                settings, "sms-number", message.phone, settings.sms_texts_per_number_per_hour, 3600, now
-            ),
-            complaints.phone_limit_write(settings, message.phone, now),
+            # Both limits of the number, one item (shared/core/ratelimit.py).
+            ratelimit.number_write(settings, message.phone, limits, now),
         ]
 
+    def notice(receipt: filing.Receipt) -> Envelope:
+        return _reply_message(message, _complaint_outcome(receipt))
+
     since = now - timedelta(minutes=rules().follow_up_minutes)
+    # Twilio's reply rides in the TwiML answer; the others' in the complaint's routing message (one enqueue).
+    guarded = filing.Guarded(writes, sms_since=since, notice=None if message.provider == Provider.twilio else notice)
     try:
-        receipt = filing.create_complaint(settings, draft, guarded=filing.Guarded(writes, sms_since=since))
+        receipt = filing.create_complaint(settings, draft, guarded=guarded)
     except ConditionFailed:
         return None
     return _complaint_outcome(receipt)
@@ -529,20 +542,22 @@ def _supplement(
 
 def _queue_replies(settings: Settings, provider: Provider, done: list[tuple[InboundSms, Outcome]]) -> None:
     """Aliyun and Tencent only take an acknowledgement: their replies go out through the notification sender.
+    (A new complaint's reply rides in its routing message instead, `_file_at_once`; these are the others.)
 
     Queued after the outcome is kept, under an id fixed by the text's message id: if queueing fails, the
     provider retries (5xx), run_once answers the same and the sender sends once."""
     if provider == Provider.twilio:
         return  # the reply rides in the TwiML answer
     for message, outcome in done:
-        notice = notices.SmsNotice(
-            kind=outcome.reply.kind,
-            phone=e164(message.phone),
-            values=outcome.reply.values,
-            tracking_no=outcome.tracking_no,
-        )
-        envelope = notices.sms_notice_message(f"sms-reply:{message.provider}:{message.message_id}", notice)
-        queues.send(settings.notify_queue, envelope)
+        queues.send(settings.notify_queue, _reply_message(message, outcome))
+
+
+def _reply_message(message: InboundSms, outcome: Outcome) -> Envelope:
+    """The request for a text's reply, under an id fixed by the text's message id: asked twice, sent once."""
+    notice = notices.SmsNotice(
+        kind=outcome.reply.kind, phone=e164(message.phone), values=outcome.reply.values, tracking_no=outcome.tracking_no
+    )
+    return notices.sms_notice_message(f"sms-reply:{message.provider}:{message.message_id}", notice)
 
 
 def _acknowledged(provider: Provider, outcomes: list[Outcome]) -> WebhookAnswer:

@@ -10,6 +10,7 @@ from shared.core.changes import CaseChange, change_case
 from shared.core.classifier import classify
 from shared.core.dal.cases import CaseStore
 from shared.core.dal.items import CaseNotFound, ConditionFailed
+from shared.core.filing import CARRIED_NOTICE
 from shared.core.messages import Envelope
 from shared.core.models import Case, CaseKind, DueKind, Status
 from shared.core.ngram_model import NgramModel
@@ -35,6 +36,8 @@ ROUTING_DETAILS = (
 def route_complaint(settings: Settings, message: Envelope, now: datetime | None = None) -> Case:
     """Route the case named by a complaint.received message. A redelivered message changes nothing."""
     store = CaseStore(settings)
+    if _carried_notices(settings, {message.id: message}):
+        raise RuntimeError(f"notice carried by message {message.id} not queued")
     now = now or datetime.now(UTC)
     case = _read(store, message, store.get(_tracking_no(message)))
     change = _routing_change(settings, message, case, now)
@@ -44,16 +47,17 @@ def route_complaint(settings: Settings, message: Envelope, now: datetime | None 
 
 
 def route_batch(settings: Settings, messages: dict[str, Envelope], now: datetime | None = None) -> set[str]:
-    """Route the cases of a batch of complaint.received messages (by message id): the cases read in one request,
-    their routings written in one transaction, their case events sent in one request. The ids of the messages
-    that failed (retried by the queue): one whose routing failed, or whose case event was not sent.
+    """Route the cases of a batch of complaint.received messages (by message id), the notices they carry queued
+    first (_carried_notices): the cases read in one request, their routings written in one transaction, their case
+    events sent in one request. The ids of the messages that failed (retried by the queue): one whose notice was
+    not queued, whose routing failed, or whose case event was not sent.
 
     The transaction is all or none: when one case of it changed since it was read (a concurrent delivery routed
     it), or it cannot be written together, each case is written on its own, as `route_complaint` does."""
     now = now or datetime.now(UTC)
     store = CaseStore(settings)
+    failed = _carried_notices(settings, messages)
     cases = store.get_many([_tracking_no(message) for message in messages.values()])
-    failed: set[str] = set()
     outcome: dict[str, Case] = {}  # by message id: the case after routing, or as found (routed before)
     changes: dict[str, CaseChange] = {}  # by message id: the routings to write
     repeats: dict[str, str] = {}  # a message naming a case named before in the batch: the first one's id
@@ -88,6 +92,22 @@ def route_batch(settings: Settings, messages: dict[str, Envelope], now: datetime
     # A case event not sent fails its message: redelivered, the case is routed already and only announced again.
     unsent = queues.send_batch(settings.events_queue, [event for _, event in announced])
     return failed | {announced[index][0] for index in unsent}
+
+
+def _carried_notices(settings: Settings, messages: dict[str, Envelope]) -> set[str]:
+    """Queue the notices the messages carry (an SMS reply to the sender, filing.Guarded.notice), before anything
+    else: in one request, under the ids their senders fixed (a redelivered message asks again; the sender sends
+    once). The ids of the messages whose notice was not queued: they fail, to be redelivered."""
+    carried = [
+        (message_id, Envelope.model_validate(message.data[CARRIED_NOTICE]))
+        for message_id, message in messages.items()
+        if message.data.get(CARRIED_NOTICE)
+    ]
+    unsent: set[str] = set()
+    for start in range(0, len(carried), 10):  # at most ten a request
+        part = carried[start : start + 10]
+        unsent |= {part[index][0] for index in queues.send_batch(settings.notify_queue, [n for _, n in part])}
+    return unsent
 
 
 def _tracking_no(message: Envelope) -> str:

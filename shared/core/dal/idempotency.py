@@ -148,23 +148,31 @@ class SeenStore:
 
 
 class RateLimitStore:
-    """Fixed-window counters: at most `limit` hits per subject per window."""
+    """Fixed-window counters: at most a limit of hits per subject per window. One item may hold several counters
+    of one subject (a phone number's texts and complaints), each an attribute with its own limit."""
 
     def __init__(self, settings: Settings) -> None:
         self._table = settings.idempotency_table
 
-    def hit(self, key: str, limit: int, expires_at: int) -> bool:
-        """Count one hit; False (and nothing counted) when the window is already full."""
-        return write_if("update_item", **self.hit_write(key, limit, expires_at)["Update"])
+    def hit(self, key: str, limits: dict[str, int], expires_at: int) -> bool:
+        """Count one hit on each counter of `limits`; False (and nothing counted) when one of them is full."""
+        return write_if("update_item", **self.hit_write(key, limits, expires_at)["Update"])
 
-    def hit_write(self, key: str, limit: int, expires_at: int) -> dict:
-        """The write that counts one hit while the window is not full (alone, or in a transaction)."""
+    def hit_write(self, key: str, limits: dict[str, int], expires_at: int) -> dict:
+        """The write that counts one hit on each counter of `limits` (attribute name: limit) while none of them is
+        full (alone, or in a transaction)."""
+        names = {f"#c{n}": counter for n, counter in enumerate(limits)}
+        values: dict[str, int] = {":one": 1, ":expires": expires_at}
+        values |= {f":l{n}": limit for n, limit in enumerate(limits.values())}
+        conditions = [f"(attribute_not_exists(#c{n}) OR #c{n} < :l{n})" for n in range(len(limits))]
+        counted = ", ".join(f"#c{n} :one" for n in range(len(limits)))
         return {
             "Update": {
                 "TableName": self._table,
                 "Key": to_item({"key": key}),
-                "UpdateExpression": "ADD hits :one SET expires_at = :expires",
-                "ConditionExpression": "attribute_not_exists(hits) OR hits < :limit",
-                "ExpressionAttributeValues": to_item({":one": 1, ":limit": limit, ":expires": expires_at}),
+                "UpdateExpression": f"ADD {counted} SET expires_at = :expires",
+                "ConditionExpression": " AND ".join(conditions),
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": to_item(values),
             }
         }

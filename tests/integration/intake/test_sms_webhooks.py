@@ -13,14 +13,14 @@ import pytest
 from chalice.test import Client
 from twilio.request_validator import RequestValidator
 
-from shared.core import quarantine, queues
+from shared.core import quarantine, queues, ratelimit
 from shared.core.aws import client
 from shared.core.dal.cases import CaseStore
 from shared.core.messages import Envelope
 from shared.core.models import Status
 from shared.core.settings import Settings, environment_settings
 from shared.core.sms_text import Sms, render
-from shared.intake import sms_inbound
+from shared.intake import complaints, sms_inbound
 from shared.routing import notifications
 from tests.support import load_service, receive_all
 
@@ -98,7 +98,11 @@ def cases(settings: Settings) -> list:
 
 
 def replies_queued(settings: Settings) -> list[dict]:
-    return [json.loads(m["Body"]) for m in receive_all(queues.queue_url(settings.notify_queue), client("sqs"))]
+    """The replies requested: on the notify queue, and (a new complaint's) carried by its routing message, which
+    routing passes on to the notify queue (tests/integration/routing/test_routing_service.py)."""
+    notify = [json.loads(m["Body"]) for m in receive_all(queues.queue_url(settings.notify_queue), client("sqs"))]
+    intake = [json.loads(m["Body"]) for m in receive_all(queues.queue_url(settings.intake_queue), client("sqs"))]
+    return notify + [message["data"]["notice"] for message in intake if "notice" in message["data"]]
 
 
 def test_a_twilio_text_becomes_a_complaint_answered_in_twiml(http, aws: Settings) -> None:
@@ -445,20 +449,68 @@ def test_a_new_complaint_by_text_keeps_both_limits_of_its_number(aws: Settings) 
     assert len(quarantine.month(aws, f"{hour:%Y-%m}")) == 1
 
 
-def test_a_new_complaint_by_text_costs_the_requests_of_the_json_post_and_its_reply(http, aws: Settings) -> None:
-    # given every AWS request counted
+def test_a_web_complaint_and_a_text_from_one_number_count_against_its_one_complaint_limit(aws: Settings) -> None:
+    # given a number allowed one complaint an hour, which has filed one through the JSON API
+    settings = aws.model_copy(update={"submissions_per_phone_per_hour": 1})
+    now = datetime.now(UTC).replace(minute=1, second=0, microsecond=0)
+    web = json.dumps({"description": "乱收费", "complainant": {"phone": "13900000031"}}).encode()
+    assert complaints.submit_complaint(settings, web, "application/json", None, now=now).status == 201
+    # when the number texts a complaint within the same hour
+    body = json.dumps([aliyun_item(5001, "又一次乱收费", "13900000031")], ensure_ascii=False).encode()
+    answer = sms_inbound.receive(settings, "aliyun", body, "application/json", token="local-sms-token", now=now)
+    # then the text is refused for the number's complaint limit, and only the web complaint is filed
+    assert answer.status == 429
+    assert [case.channel for case in cases(aws)] == ["web"]
+    # and the number's limits are one counter item for the hour, holding both counts
+    key, _ = ratelimit.number_key(settings, "+86 139 0000 0031", now)
+    item = client("dynamodb").get_item(TableName=aws.idempotency_table, Key={"key": {"S": key}})["Item"]
+    assert (item["complaints"]["N"], item["texts"]["N"]) == ("1", "1")
+
+
+def test_a_new_complaint_by_text_costs_the_requests_of_the_json_post(http, aws: Settings) -> None:
+    # given every AWS request counted, and the items of each transaction
     calls: list[str] = []
+    items: list[int] = []
     for service in ("dynamodb", "s3", "sqs"):
         client(service).meta.events.register(f"before-call.{service}", lambda event_name, **_: calls.append(event_name))
+    client("dynamodb").meta.events.register(
+        "before-parameter-build.dynamodb.TransactWriteItems",
+        lambda params, **_: items.append(len(params["TransactItems"])),
+    )
     # when a text from a new number arrives by Aliyun
     answer = http.post("/sms/aliyun?token=local-sms-token", headers=JSON, body=json.dumps([aliyun_item(4001)]))
     made = sorted(name.split(".", 1)[1] for name in calls if not name.endswith("GetQueueUrl"))
-    # then it is filed with one rate check, one archive, one transaction, one enqueue and one queued reply
+    # then it is filed as the JSON POST is: one rate check, one archive, one transaction and one enqueue, which
+    # carries the reply
     assert answer.status_code == 200 and len(cases(aws)) == 1
-    assert made == [
-        "dynamodb.TransactWriteItems",
-        "dynamodb.UpdateItem",
-        "s3.PutObject",
-        "sqs.SendMessage",
-        "sqs.SendMessage",
-    ]
+    assert made == ["dynamodb.TransactWriteItems", "dynamodb.UpdateItem", "s3.PutObject", "sqs.SendMessage"]
+    [reply] = replies_queued(aws)
+    assert reply["id"] == "sms-reply:aliyun:4001" and reply["data"]["kind"] == "sms_receipt"
+    # and its transaction holds the case, its event, complainant and newest-case items, the answer kept for a
+    # retry, the message id's first-seen record and the number's one counter item
+    assert items == [7]
+
+
+def test_a_texted_complaint_whose_routing_message_fails_is_answered_on_the_provider_retry(
+    http, aws: Settings, monkeypatch
+) -> None:
+    # given an intake queue that cannot be reached
+    def unreachable(queue, message):
+        if queue == aws.intake_queue:
+            raise ConnectionError("queue down")
+        return queues_send(queue, message)
+
+    queues_send = queues.send
+    monkeypatch.setattr(queues, "send", unreachable)
+    # when a new complaint is texted through Aliyun
+    with pytest.raises(ConnectionError):
+        sms_inbound.receive(
+            aws, "aliyun", json.dumps([aliyun_item(6001)]).encode(), "application/json", token="local-sms-token"
+        )
+    # then it is stored (the sweeper routes it) but not acknowledged, since its reply rode in the lost message
+    assert len(cases(aws)) == 1 and replies_queued(aws) == []
+    # when Aliyun retries the push
+    again = post_json(http, "aliyun", [aliyun_item(6001)])
+    # then it is acknowledged, nothing new is filed, and the reply is asked for under the text's id
+    assert again.status_code == 200 and len(cases(aws)) == 1
+    assert [reply["id"] for reply in replies_queued(aws)] == ["sms-reply:aliyun:6001"]

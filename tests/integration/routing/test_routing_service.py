@@ -14,6 +14,7 @@ from shared.core.dal.cases import CaseStore
 from shared.core.messages import Envelope
 from shared.core.models import Status
 from shared.core.settings import Settings
+from shared.intake import sms_inbound
 from shared.intake.complaints import submit_complaint
 from shared.routing import reminders
 from tests.support import load_service, receive_all, scheduled_event, sqs_event
@@ -72,6 +73,39 @@ def test_a_redelivered_message_changes_nothing_twice(lambdas, aws: Settings) -> 
     assert len(CaseStore(aws).events(number)) == 2
     ids = [json.loads(m["Body"])["id"] for m in receive_all(queues.queue_url(aws.events_queue), client("sqs"))]
     assert len(ids) == 2 and len(set(ids)) == 1
+
+
+def test_a_reply_carried_by_a_texted_complaint_is_queued_once_per_delivery_under_its_id(lambdas, aws: Settings) -> None:
+    # given a complaint texted through Aliyun, whose routing message carries the reply to the sender
+    push = [{"phone_number": "13912345670", "content": TEXT, "sequence_id": 7001}]
+    body = json.dumps(push, ensure_ascii=False).encode()
+    assert sms_inbound.receive(aws, "aliyun", body, "application/json", token="local-sms-token").status == 200
+    [message] = [m["Body"] for m in receive_all(queues.queue_url(aws.intake_queue), client("sqs"))]
+    # when the routing consumer gets the message, and then gets it again (a redelivery)
+    assert invoke(lambdas, "route_complaint", [message]) == {"batchItemFailures": []}
+    assert invoke(lambdas, "route_complaint", [message]) == {"batchItemFailures": []}
+    # then the reply was put on the notify queue each time under the one id the sender sends once by
+    notices = [json.loads(m["Body"]) for m in receive_all(queues.queue_url(aws.notify_queue), client("sqs"))]
+    assert [(n["id"], n["data"]["kind"], n["data"]["phone"]) for n in notices] == [
+        ("sms-reply:aliyun:7001", "sms_receipt", "+8613912345670")
+    ] * 2
+    # and the case is routed once
+    tracking_no = notices[0]["data"]["tracking_no"]
+    assert CaseStore(aws).get(tracking_no).status == Status.routed
+    assert [e.action for e in CaseStore(aws).events(tracking_no)] == ["receive", "route"]
+
+
+def test_a_carried_reply_not_queued_fails_its_message_for_redelivery(lambdas, aws: Settings, monkeypatch) -> None:
+    # given a texted complaint's routing message, and a notify queue that refuses messages
+    push = [{"phone_number": "13912345671", "content": TEXT, "sequence_id": 7002}]
+    body = json.dumps(push, ensure_ascii=False).encode()
+    assert sms_inbound.receive(aws, "aliyun", body, "application/json", token="local-sms-token").status == 200
+    [message] = [m["Body"] for m in receive_all(queues.queue_url(aws.intake_queue), client("sqs"))]
+    monkeypatch.setattr(queues, "send_batch", lambda queue, messages: set(range(len(messages))))
+    # when the routing consumer gets it
+    result = invoke(lambdas, "route_complaint", [message])
+    # then the message is reported failed, so that SQS delivers it again and the reply is asked for again
+    assert [item["itemIdentifier"] for item in result["batchItemFailures"]] == ["msg-0"]
 
 
 def test_only_the_failed_messages_of_a_batch_are_reported(lambdas, aws: Settings) -> None:
