@@ -57,10 +57,10 @@ def test_the_unrouted_sweep_runs_whatever_the_reminders_run_did(aws: Settings, m
     body = json.dumps({"description": "交警在路口查车罚款两百元，不开罚款收据。"}, ensure_ascii=False).encode()
     submit_complaint(aws, body, "application/json", None)
     receive_all(queues.queue_url(aws.intake_queue), client("sqs"))  # the message is lost
-    # and a reminders run that fails outright
+    # and a reminders run that fails outright (at 10:00 county time: in the quiet hours it reads no index)
     monkeypatch.setattr(reminders, "_cases_due", lambda *args: (_ for _ in ()).throw(RuntimeError("index gone")))
     with pytest.raises(RuntimeError):
-        reminders.remind_deadlines(aws, now=datetime.now(UTC))
+        reminders.remind_deadlines(aws, now=datetime.now(UTC).replace(hour=2))
     # when the sweep's own schedule fires
     summary = reminders.sweep_unrouted(aws, datetime.now(UTC) + timedelta(hours=1))
     # then the complaint is queued again
