@@ -675,6 +675,7 @@ def _demo(args: argparse.Namespace) -> int:
     """The demo campaign, then what the schedules would do with it: reminders and escalations, hotspot
     detection, the campaign's reports. Prints counts only."""
     from infra import demo
+    from shared.core.reference_data import county_timezone
     from shared.reporting import hotspots
     from shared.routing import reminders
 
@@ -684,7 +685,9 @@ def _demo(args: argparse.Namespace) -> int:
     try:
         summary = demo.run(settings, args.gateway, args.smtp_port, args.size)
         demo.settle(settings)
-        reminded = reminders.remind_deadlines(settings)
+        # As the schedule would run them: at night, the first run after the quiet hours (none sends SMS in them).
+        run_at = reminders.policy().quiet_hours.over_at(datetime.now(county_timezone()))
+        reminded = reminders.remind_deadlines(settings, now=run_at)
         detected = hotspots.detect(settings)
         demo.settle(settings)
         reports = demo.reports(settings, args.gateway)

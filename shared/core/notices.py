@@ -4,7 +4,7 @@ consumer sends it (shared/routing/notifications.py). Also who the legal offices'
 (shared/data/notifications.json) and the quiet hours in which no SMS goes out.
 """
 
-from datetime import time
+from datetime import datetime, time, timedelta
 from functools import cache
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -57,6 +57,13 @@ class QuietHours(BaseModel):
         if self.start <= self.end:
             return self.start <= moment < self.end
         return moment >= self.start or moment < self.end  # across midnight, e.g. 21:00-08:00
+
+    def over_at(self, moment: datetime) -> datetime:
+        """`moment` (in the county's time zone) if it is outside the quiet hours, else the moment they end."""
+        if not self.contains(moment.time()):
+            return moment
+        end = datetime.combine(moment.date(), self.end, tzinfo=moment.tzinfo)
+        return end if end > moment else end + timedelta(days=1)
 
 
 @cache
