@@ -1,6 +1,12 @@
 """`make bench`: every benchmark, one after another."""
 
-from bench import (
+from bench.environment import use_moto_in_process
+
+# Before any benchmark imports the code: its logger takes the level (WARNING) when first made, and a bench that
+# logs a line per complaint measures the terminal.
+use_moto_in_process()
+
+from bench import (  # noqa: E402
     classifier_accuracy,
     import_time,
     intake_latency,
