@@ -16,9 +16,6 @@ count reads the clock once; the counts are the same.
 moto's response serializer walks every DynamoDB attribute value through the service model, member by member (ten
 members tried for each value): about 2 ms for ten small cases read, more than the read itself. Attribute values
 are already in their wire form, so here they are written as they are, binary values base64-encoded as moto does.
-moto's Query sorts every item of the table before picking the partition's: a Query of ten items costs as much as
-the table is large. Here a Query of the table looks only at its partition, and one of an index at the items
-unsorted (it sorts what it found by the index's keys itself); the results are the same.
 Applied by the local stack's moto server (`infra/moto_server.py`), the integration tests and the benchmarks.
 """
 
@@ -199,40 +196,12 @@ def _serialize_structure(self: BaseJSONSerializer, serialized: Any, value: Any, 
     _original_serialize_structure(self, serialized, value, shape, key)
 
 
-_original_query = Table.query
-
-
-class _QueriedTable:
-    """The table as one Query sees it: `all_items` gives only what the Query can find, without sorting the table."""
-
-    def __init__(self, table: Table, hash_key: DynamoType | None, index_name: str | None) -> None:
-        self._table, self._hash_key, self._index_name = table, hash_key, index_name
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._table, name)
-
-    def all_items(self) -> list[Item]:
-        # Unsorted: the Query sorts what it finds, by the table's range key or the index's keys.
-        partitions: list[Any] = (
-            list(self._table.items.values()) if self._index_name else [self._table.items.get(self._hash_key, {})]
-        )
-        if not self._table.range_key_attr:
-            return [partition for partition in partitions if partition]
-        return [item for partition in partitions for item in partition.values()]
-
-
-def _query(self: Table, hash_key: DynamoType | None, *args: Any, **kwargs: Any) -> Any:
-    index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
-    return _original_query(_QueriedTable(self, hash_key, index_name), hash_key, *args, **kwargs)  # type: ignore[arg-type]
-
-
 def apply() -> None:
     """Idempotent: patch moto's DynamoDB and SQS backends in this process."""
     dynamodb_models.copy = _CopyWithoutTables  # type: ignore[assignment]
     DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
     Item.__init__ = _item_init  # type: ignore[method-assign]
     BaseJSONSerializer._serialize_type_structure = _serialize_structure  # type: ignore[method-assign]
-    Table.query = _query  # type: ignore[method-assign]
     Queue.messages = property(_queue_messages)  # type: ignore[method-assign,assignment]
     Queue.approximate_number_of_messages_delayed = property(_count_delayed)  # type: ignore[method-assign,assignment]
     Queue.approximate_number_of_messages_not_visible = property(_count_not_visible)  # type: ignore[method-assign,assignment]

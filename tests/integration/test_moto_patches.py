@@ -3,7 +3,6 @@ cancels concurrent transactions on one item as DynamoDB does; its faster reads a
 answers as moto's own."""
 
 import threading
-from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
@@ -171,38 +170,3 @@ def test_queue_counts_stay_exact(aws: Settings) -> None:
     assert counts["ApproximateNumberOfMessages"] == "2"
     assert counts["ApproximateNumberOfMessagesNotVisible"] == "1"
     assert counts["ApproximateNumberOfMessagesDelayed"] == "1"
-
-
-def test_a_query_finds_its_partition_in_key_order(aws: Settings) -> None:
-    # given items of two partitions, written out of order, two of them in one index partition
-    dynamodb = client("dynamodb")
-    for pk, sk, index_sort in (
-        ("CASE#B", "2", "b"),
-        ("CASE#A", "3", None),
-        ("CASE#A", "1", "a"),
-        ("CASE#A", "2", None),
-    ):
-        values = {"pk": {"S": pk}, "sk": {"S": sk}}
-        if index_sort:
-            values.update(gsi2pk={"S": "STATUS#x"}, gsi2sk={"S": index_sort})
-        dynamodb.put_item(TableName=aws.cases_table, Item=values)
-
-    def keys(**request: Any) -> list[tuple[str, str]]:
-        items = dynamodb.query(TableName=aws.cases_table, **request)["Items"]
-        return [(item["pk"]["S"], item["sk"]["S"]) for item in items]
-
-    # when the table and the index are queried, forwards and backwards
-    by_table = {"KeyConditionExpression": "pk = :pk", "ExpressionAttributeValues": {":pk": {"S": "CASE#A"}}}
-    by_index = {
-        "IndexName": "gsi2",
-        "KeyConditionExpression": "gsi2pk = :pk",
-        "ExpressionAttributeValues": {":pk": {"S": "STATUS#x"}},
-    }
-    # then each finds what its partition holds, in its sort key's order
-    assert keys(**by_table) == [("CASE#A", "1"), ("CASE#A", "2"), ("CASE#A", "3")]
-    assert keys(**by_table, ScanIndexForward=False) == [("CASE#A", "3"), ("CASE#A", "2"), ("CASE#A", "1")]
-    assert keys(**by_index) == [("CASE#A", "1"), ("CASE#B", "2")]
-    assert keys(**by_table, Limit=2, ExclusiveStartKey={"pk": {"S": "CASE#A"}, "sk": {"S": "1"}}) == [
-        ("CASE#A", "2"),
-        ("CASE#A", "3"),
-    ]
