@@ -574,32 +574,30 @@ def _move_due_entries(args: argparse.Namespace) -> int:
     """shared/routing/reminders.py move_due_entries: the reminders runs find open cases indexed by day again."""
     from shared.routing import reminders
 
-    moved = _on_target(args, "move-due-entries", reminders.move_due_entries)
-    if moved is None:
-        return 1
-    print(f"{moved} due-index entries moved to their month's shard")
-    return 0
+    return _move(args, "move-due-entries", reminders.move_due_entries, "due-index entries moved to their month's shard")
 
 
 def _move_hotspot_listing(args: argparse.Namespace) -> int:
     """shared/reporting/hotspots.py move_listing: reports, detection and the list find hotspots opened before again."""
     from shared.reporting import hotspots
 
-    moved = _on_target(args, "move-hotspot-listing", hotspots.move_listing)
-    if moved is None:
-        return 1
-    print(f"{moved} hotspots moved to the one listing partition")
-    return 0
+    return _move(args, "move-hotspot-listing", hotspots.move_listing, "hotspots moved to the one listing partition")
 
 
 def _move_campaign_items(args: argparse.Namespace) -> int:
     """shared/reporting/reports.py move_campaign_items: materials, surveys and reports find those stored before."""
     from shared.reporting import reports
 
-    moved = _on_target(args, "move-campaign-items", reports.move_campaign_items)
-    if moved is None:
+    moved = "material submissions and survey list items moved to the campaign partition"
+    return _move(args, "move-campaign-items", reports.move_campaign_items, moved)
+
+
+def _move(args: argparse.Namespace, command: str, move: Callable[[Settings], int], moved: str) -> int:
+    """A one-off move of stored items after an upgrade: how many it moved, or 1 when the target refused it."""
+    count = _on_target(args, command, move)
+    if count is None:
         return 1
-    print(f"{moved} material submissions and survey list items moved to the campaign partition")
+    print(f"{count} {moved}")
     return 0
 
 
