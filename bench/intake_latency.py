@@ -8,11 +8,12 @@ of the machine weighs on all of them alike; every SMS comes from its own number 
 Printed: the JSON POST and the web form over the floor, each SMS webhook over the JSON POST. Mail is measured as
 the SMTP submission to the local listener (filing it is asynchronous, like SES).
 
-The local stack runs the queue consumers in the gateway's process, and moto on the same machine: each request
-shares the CPU with what the route before it queued (routing its complaint; for Aliyun and Tencent, sending the
-reply SMS through the notification sender), so a route's median also carries its predecessor's background work.
-Each turn takes the routes in a new order (shuffled, with a fixed seed), so that this work falls on every route
-alike instead of always on the one that follows the heaviest.
+On AWS a route's Lambda answers alone: the queue consumers (routing its complaint; for Aliyun and Tencent, sending
+the reply SMS) run in other functions. The local stack runs them in the gateway's process, beside moto on the same
+two cores, so a request sent while the previous one's complaint is being routed shares the CPU with that work. So
+before each timed request the bench waits, untimed, until the stack has settled: every queue the apps consume is
+empty with nothing in flight (the floor's queue, which nobody consumes, aside). Each turn still takes the routes in
+a new order (shuffled, with a fixed seed), so that a slower moment of the machine weighs on all of them alike.
 """
 
 import json
@@ -27,9 +28,12 @@ from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
 
+import boto3
 from twilio.request_validator import RequestValidator
 
+from bench import floor_app
 from bench.stats import line, summary
+from infra import local_stack
 from tests.support import Stack, running_stack
 
 REQUESTS = 200
@@ -47,6 +51,37 @@ def timed(request: urllib.request.Request) -> float:
     with urllib.request.urlopen(request, timeout=10) as response:
         response.read()
     return time.perf_counter() - started
+
+
+def settled(stack: Stack) -> Callable[[], bool]:
+    """A check that every queue the apps consume is empty with nothing in flight: waited on between requests."""
+    sqs = boto3.client(
+        "sqs",
+        endpoint_url=stack.moto_url,
+        region_name=local_stack.REGION,
+        aws_access_key_id=local_stack.MOTO_CREDENTIAL,
+        aws_secret_access_key=local_stack.MOTO_CREDENTIAL,
+    )
+    counts = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"]
+    urls = [url for url in sqs.list_queues()["QueueUrls"] if not url.endswith(f"/{floor_app.QUEUE}")]
+
+    def check() -> bool:
+        for url in urls:
+            attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=counts)["Attributes"]
+            if any(attributes[name] != "0" for name in counts):
+                return False
+        return True
+
+    return check
+
+
+def wait_until(check: Callable[[], bool], seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
 
 
 def channels(stack: Stack) -> dict[str, Callable[[int], urllib.request.Request]]:
@@ -118,10 +153,15 @@ def main() -> None:
         samples: dict[str, list[float]] = {label: [] for label in routes}
         # The order of a benchmark's requests, not a secret: a plain pseudo-random generator is right here.
         order = random.Random(14)  # nosec B311
+        quiet, unsettled = settled(stack), 0
         for n in range(REQUESTS):
             for label in order.sample(list(routes), len(routes)):
+                unsettled += not wait_until(quiet)
                 samples[label].append(timed(routes[label](n)))
-        print(f"intake latency through the local gateway, {REQUESTS} sequential requests per route, in shuffled turns")
+        print(
+            f"intake latency through the local gateway, {REQUESTS} sequential requests per route, in shuffled turns, "
+            f"each sent once the stack has settled ({unsettled} sent after 10 s without settling)"
+        )
         base = summary(samples["GET /intake/health (baseline)"])["median"]
         for label, taken in samples.items():
             print(line(label, taken, baseline=None if label.endswith("(baseline)") else base))

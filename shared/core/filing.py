@@ -17,7 +17,7 @@ from typing import Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from shared.core import identity, objects, quarantine, queues, reference_data, text, uploads
+from shared.core import identity, objects, quarantine, queues, ratelimit, reference_data, text, uploads
 from shared.core.dal.cases import CaseStore
 from shared.core.dal.idempotency import IdempotencyStore
 from shared.core.dal.items import ConditionFailed
@@ -246,23 +246,52 @@ class Guarded:
 
 
 def create_with_uploads(
-    settings: Settings, draft: ComplaintDraft, upload_keys: list[str], once: Once | None = None
+    settings: Settings,
+    draft: ComplaintDraft,
+    upload_keys: list[str],
+    once: Once | None = None,
+    admission: ratelimit.Admission | None = None,
 ) -> Receipt:
     """Claim the uploaded files (checked, copied to attachments/) and store the complaint naming them."""
     if not upload_keys:
-        return create_complaint(settings, draft, once)
+        return create_complaint(settings, draft, once, admission=admission)
     attachments = uploads.claim(settings, upload_keys, raw_ref(draft.raw_key))
-    receipt = create_complaint(settings, draft.model_copy(update={"attachments": attachments}), once)
+    receipt = create_complaint(
+        settings, draft.model_copy(update={"attachments": attachments}), once, admission=admission
+    )
     uploads.discard(settings, upload_keys)
     return receipt
 
 
-def reject(settings: Settings, channel: Channel, raw_key: str, error: ApiError, now: datetime) -> Answer:
-    """Answer a payload that cannot become a complaint, and keep it on the quarantine list for staff."""
-    quarantine.add(settings, channel, raw_key, error, now)
+def reject(
+    settings: Settings,
+    channel: Channel,
+    raw_key: str,
+    error: ApiError,
+    now: datetime,
+    admission: ratelimit.Admission | None = None,
+) -> Answer:
+    """Answer a payload that cannot become a complaint, and keep it on the quarantine list for staff (with the
+    sender's counters of `admission`: OverLimit, nothing kept, at a limit)."""
+    quarantine.add(settings, channel, raw_key, error, now, admission)
     logger.info("complaint rejected", extra={"code": error.code, "raw_key": raw_key})
     count("ComplaintsQuarantined", channel=str(channel))
     return Answer(status=error.status, body=error.body(raw_ref=raw_ref(raw_key)))
+
+
+Filed = TypeVar("Filed")
+
+
+def refusing_over_limit(settings: Settings, raw_key: str, file: Callable[[], Filed]) -> Filed:
+    """What `file` gives for a request archived under `raw_key`; a 429 instead, with the archived payload deleted,
+    when a counter of the request's admission was at its limit (ratelimit.OverLimit: nothing else of it stored), so
+    that a flood costs our storage nothing."""
+    try:
+        return file()
+    except ratelimit.OverLimit as over:
+        objects.delete(settings.raw_bucket, raw_key)
+        ratelimit.refused(over.scope, "too_many_requests")
+        raise ratelimit.too_many(ratelimit.WINDOW_SECONDS) from None
 
 
 def raw_ref(raw_key: str) -> str:
@@ -324,10 +353,11 @@ def create_complaint(
     draft: ComplaintDraft,
     once: Once | None = None,
     guarded: Guarded | None = None,
+    admission: ratelimit.Admission | None = None,
 ) -> Receipt:
-    """Store a complaint with its first audit event (and the answer of its idempotency key, `once`, or the writes
-    of `guarded`), and queue it for routing. ConditionFailed, with nothing stored, when a condition of `guarded`
-    fails."""
+    """Store a complaint with its first audit event (and the answer of its idempotency key, `once`, the writes of
+    `guarded` and the sender's counters of `admission`), and queue it for routing. With nothing stored:
+    ConditionFailed when a condition of `guarded` fails, ratelimit.OverLimit at a counter's limit."""
     store = CaseStore(settings)
     complainant = draft.complainant
     has_complainant = bool(complainant and complainant.model_dump(exclude_none=True))
@@ -372,13 +402,14 @@ def create_complaint(
             kind=case.kind,
         )
         answer = [once.answer_write(once.body_of(receipt))] if once else []
+        counters = admission.pending() if admission else []
         try:
             store.create(
                 case,
                 complainant if has_complainant else None,
                 event,
                 contact_hash,
-                answer,
+                [*answer, *counters],
                 sms_since=guarded.sms_since if guarded else None,
                 extra=guarded.writes(receipt) if guarded else None,
             )
@@ -386,11 +417,15 @@ def create_complaint(
         except ConditionFailed as failed:
             if answer and ANSWER_POSITION in failed.failed:
                 raise key_in_progress() from None  # taken over by a retry while this attempt ran past its lease
-            if guarded and len(answer) not in failed.failed:
+            if admission and (over := admission.over(failed.failed, len(answer))):
+                raise over from None
+            if guarded and len(answer) + len(counters) not in failed.failed:
                 raise  # a condition of `guarded`: nothing stored, the caller decides
             continue  # tracking number already taken today: draw another
     else:
         raise RuntimeError("no free tracking number after several draws")
+    if admission:
+        admission.counted = True
     data: dict = {"tracking_no": tracking_no}
     notice = guarded.notice(receipt) if guarded and guarded.notice else None
     if notice is not None:

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel
 
-from shared.core import objects, reference_data
+from shared.core import objects, ratelimit, reference_data
+from shared.core.dal.items import ConditionFailed
 from shared.core.dal.quarantine import QuarantineStore
 from shared.core.errors import ApiError, FieldError
 from shared.core.models import Channel
@@ -36,11 +37,29 @@ class QuarantineEntry(BaseModel):
     replayed_as: str | None = None
 
 
-def add(settings: Settings, channel: Channel, raw_key: str, error: ApiError, now: datetime) -> None:
+def add(
+    settings: Settings,
+    channel: Channel,
+    raw_key: str,
+    error: ApiError,
+    now: datetime,
+    admission: ratelimit.Admission | None = None,
+) -> None:
+    """An entry for the payload, written with the sender's counters of `admission`; ratelimit.OverLimit, nothing
+    written, at a counter's limit."""
     entry = QuarantineEntry(
         channel=channel, received_at=now, raw_key=raw_key, code=error.code, message=error.message, fields=error.fields
     )
-    QuarantineStore(settings).add(now, raw_key.rsplit("/", 1)[-1], entry.model_dump(mode="json"))
+    counters = admission.pending() if admission else []
+    try:
+        QuarantineStore(settings).add(now, raw_key.rsplit("/", 1)[-1], entry.model_dump(mode="json"), counters)
+    except ConditionFailed as failed:
+        over = admission.over(failed.failed, 1) if admission else None
+        if over is None:
+            raise
+        raise over from None
+    if admission:
+        admission.counted = True
 
 
 def mark_replayed(settings: Settings, entry: QuarantineEntry, tracking_no: str) -> None:

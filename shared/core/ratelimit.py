@@ -4,19 +4,25 @@ Subjects are hashed before they are stored: an IP address or a phone number is p
 
 A phone number's limits (texts by SMS, complaints filed by any channel) are counters of ONE item per number and
 hour (`number_key`), so that a text filed as a complaint counts against both in one transaction write.
+
+A complaint channel's request is admitted with an `Admission`: its sender's counters are written in the
+transaction that stores what it sent, so that admitting it costs no request of its own.
 """
 
 import hashlib
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
 from shared.core import identity
 from shared.core.dal.idempotency import RateLimitStore
+from shared.core.dal.items import write_if
 from shared.core.errors import ApiError
 from shared.core.observability import count, logger
 from shared.core.settings import Settings
 
-NUMBER_WINDOW_SECONDS = 3600
+# Every limit of a sender counts an hour.
+WINDOW_SECONDS = 3600
 
 
 class NumberCounter(StrEnum):
@@ -49,7 +55,7 @@ def number_write(settings: Settings, phone: str, limits: dict[NumberCounter, int
 
 def number_key(settings: Settings, phone: str, now: datetime) -> tuple[str, int]:
     """The counter item of a phone number (written as any channel writes it: normalised) and when it expires."""
-    return _counter(settings, "number", identity.normalise_phone(phone), NUMBER_WINDOW_SECONDS, now)
+    return _counter(settings, "number", identity.normalise_phone(phone), WINDOW_SECONDS, now)
 
 
 def _counter(settings: Settings, scope: str, subject: str, window_seconds: int, now: datetime) -> tuple[str, int]:
@@ -78,11 +84,68 @@ def admit(
     flood costs the sender, not our storage."""
     try:
         enforce(settings, scope, subject, limit, window_seconds, now)
-        if len(body) > settings.max_body_bytes:
-            raise ApiError(413, "payload_too_large", f"提交的内容超过 {settings.max_body_bytes // 1024} KB 上限")
     except ApiError as error:
         refused(scope, error.code)
         raise
+    check_size(settings, scope, body)
+
+
+def check_size(settings: Settings, scope: str, body: bytes) -> None:
+    """A body over the size limit is refused (413, logged) before anything of it is stored."""
+    if len(body) > settings.max_body_bytes:
+        refused(scope, "payload_too_large")
+        raise ApiError(413, "payload_too_large", f"提交的内容超过 {settings.max_body_bytes // 1024} KB 上限")
+
+
+class OverLimit(Exception):
+    """A counter of a request's admission was at its limit: the transaction that was to store the request failed
+    on it, and nothing of the request was stored."""
+
+    def __init__(self, scope: str) -> None:
+        super().__init__(f"over the {scope} limit")
+        self.scope = scope
+
+
+@dataclass
+class Admission:
+    """A complaint channel's request, admitted past the size check: the hits on its sender's counters (its address;
+    the phone number it gives), not yet written. They are written with the first transaction that stores something
+    of the request (the complaint, or its quarantine entry), so that admitting it costs no request of its own. A
+    counter at its limit fails that transaction; the caller then refuses the request (429) and deletes its archived
+    payload (`shared.core.filing.refusing_over_limit`), so that a flood still costs our storage nothing."""
+
+    counters: list[tuple[str, dict]] = field(default_factory=list)  # (scope, the counter's Update)
+    counted: bool = False
+
+    def pending(self) -> list[dict]:
+        """The counters' writes for the transaction that stores the request; none once one has been written."""
+        return [] if self.counted else [write for _, write in self.counters]
+
+    def over(self, failed: tuple[int, ...], first: int) -> "OverLimit | None":
+        """The refusal when a pending counter's write, standing from position `first` in a transaction, is among
+        the `failed` positions."""
+        scopes = [scope for index, (scope, _) in enumerate(self.counters, first) if index in failed]
+        return OverLimit(scopes[0]) if scopes and not self.counted else None
+
+    def count_apart(self) -> None:
+        """Write the pending counters on their own, for a request whose first write is no transaction of ours (an
+        SMS follow-up, query or rating); OverLimit at a counter's limit."""
+        for scope, write in [] if self.counted else self.counters:
+            if not write_if("update_item", **write["Update"]):
+                raise OverLimit(scope)
+        self.counted = True
+
+    def add_number(self, settings: Settings, phone: str, limit: int, now: datetime) -> None:
+        """Count the request as a complaint of `phone` too (the number's limit over every channel)."""
+        self.counters.append(("submit-phone", number_write(settings, phone, {NumberCounter.complaints: limit}, now)))
+
+
+def admission(settings: Settings, scope: str, subject: str, limit: int, body: bytes, now: datetime) -> Admission:
+    """Past the size check, a request whose hit on `subject`'s counter in `scope` (an hour's window) is written
+    with the request (`Admission`)."""
+    check_size(settings, scope, body)
+    key, expires_at = _counter(settings, scope, subject, WINDOW_SECONDS, now)
+    return Admission([(scope, RateLimitStore(settings).hit_write(key, {"hits": limit}, expires_at))])
 
 
 def refused(scope: str, code: str) -> None:

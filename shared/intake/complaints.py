@@ -11,7 +11,6 @@ from shared.core.dal.cases import CaseStore
 from shared.core.errors import ApiError, check_json_body
 from shared.core.filing import (
     Answer,
-    ComplaintDraft,
     ComplaintRequest,
     Once,
     archive_raw,
@@ -19,6 +18,7 @@ from shared.core.filing import (
     create_with_uploads,
     draft_from_request,
     parse_request,
+    refusing_over_limit,
     reject,
     run_once,
     verification_hash,
@@ -36,16 +36,21 @@ def submit_complaint(
     now: datetime | None = None,
     channel: Channel = Channel.web,
 ) -> Answer:
-    """The JSON API: the cheap checks, archive, check, store once, answer."""
+    """The JSON API: the size check, archive, check, store once (with the sender's rate-limit counters), answer."""
     now = now or datetime.now(UTC)
-    ratelimit.admit(settings, "submit-ip", client_ip, settings.submissions_per_ip_per_hour, body, now)
+    admission = ratelimit.admission(settings, "submit-ip", client_ip, settings.submissions_per_ip_per_hour, body, now)
     raw_key = archive_raw(settings, channel, body, content_type, now)
-    try:
-        check_json_body(settings, body, content_type)
-        request = parse_request(body, ComplaintRequest)
-        return accept(settings, request, channel, raw_key, now, idempotency_key, hashlib.sha256(body).hexdigest())
-    except ApiError as error:
-        return reject(settings, channel, raw_key, error, now)
+
+    def file() -> Answer:
+        try:
+            check_json_body(settings, body, content_type)
+            request = parse_request(body, ComplaintRequest)
+            fingerprint = hashlib.sha256(body).hexdigest()
+            return accept(settings, request, channel, raw_key, now, idempotency_key, fingerprint, admission)
+        except ApiError as error:
+            return reject(settings, channel, raw_key, error, now, admission)
+
+    return refusing_over_limit(settings, raw_key, file)
 
 
 def accept(
@@ -56,27 +61,23 @@ def accept(
     now: datetime,
     idempotency_key: str | None,
     fingerprint: str,
+    admission: ratelimit.Admission,
 ) -> Answer:
-    """Store a checked request (JSON API or web form), once per idempotency key, with its uploaded files."""
+    """Store a checked request (JSON API or web form), once per idempotency key, with its uploaded files and the
+    sender's counters of `admission`, the complainant's phone number's among them; ratelimit.OverLimit, nothing
+    stored, at a counter's limit."""
     draft = draft_from_request(request, channel, raw_key, now)
-    limit_phone(settings, draft, now)
+    if draft.complainant and draft.complainant.phone:
+        admission.add_number(settings, draft.complainant.phone, settings.submissions_per_phone_per_hour, now)
 
     def produce(once: Once | None = None) -> dict:
-        return create_with_uploads(settings, draft, request.attachments, once).model_dump(mode="json")
+        receipt = create_with_uploads(settings, draft, request.attachments, once, admission)
+        return receipt.model_dump(mode="json")
 
     if idempotency_key is None:
         return Answer(status=201, body=produce())
     check_idempotency_key(idempotency_key)
     return run_once(settings, f"intake:{idempotency_key}", fingerprint, now, produce)
-
-
-def limit_phone(settings: Settings, draft: ComplaintDraft, now: datetime) -> None:
-    if draft.complainant and draft.complainant.phone:
-        limit = settings.submissions_per_phone_per_hour
-        if not ratelimit.allow_number(
-            settings, draft.complainant.phone, ratelimit.NumberCounter.complaints, limit, now
-        ):
-            raise ratelimit.too_many(ratelimit.NUMBER_WINDOW_SECONDS)
 
 
 def complaint_status(

@@ -11,7 +11,7 @@ entries (made under a staff member's name) are not replayed: they are filed by h
 import hashlib
 from datetime import datetime
 
-from shared.core import filing, objects, quarantine
+from shared.core import filing, objects, quarantine, ratelimit
 from shared.core.errors import ApiError
 from shared.core.filing import Answer
 from shared.core.mailer import MailSender
@@ -61,6 +61,7 @@ def _file_again(settings: Settings, entry: QuarantineEntry, mail: MailSender, no
             request = web.request_from_form(*web.read_form(body))
         else:
             request = filing.parse_request(body, filing.ComplaintRequest)
+        # Staff file it again: no address limit, the complainant's phone number's still (accept adds it).
         return complaints.accept(
             settings,
             request,
@@ -69,6 +70,9 @@ def _file_again(settings: Settings, entry: QuarantineEntry, mail: MailSender, no
             entry.received_at,
             f"replay-{filing.raw_ref(entry.raw_key)}",
             hashlib.sha256(body).hexdigest(),
+            ratelimit.Admission(),
         )
+    except ratelimit.OverLimit:
+        return filing.reject(settings, entry.channel, entry.raw_key, ratelimit.too_many(ratelimit.WINDOW_SECONDS), now)
     except ApiError as error:
         return filing.reject(settings, entry.channel, entry.raw_key, error, now)

@@ -212,23 +212,60 @@ def receive(
     now: datetime | None = None,
     client_ip: str = "unknown",
 ) -> WebhookAnswer:
-    """The cheap checks (rate, size, provider, token or signature: a failure is logged, never stored), then
-    archive the push, read its texts, act on each once and answer as the provider expects."""
+    """The cheap checks (size, provider, token or signature: a failure is logged, never stored), then archive the
+    push, read its texts, act on each once and answer as the provider expects. The push counts against its
+    address's limit with its first write (`ratelimit.Admission`); over the limit, nothing of it is kept."""
     now = now or datetime.now(UTC)
     try:
-        ratelimit.admit(settings, "sms-ip", client_ip, settings.sms_pushes_per_ip_per_hour, body, now)
+        limit = settings.sms_pushes_per_ip_per_hour
+        admission = ratelimit.admission(settings, "sms-ip", client_ip, limit, body, now)
+    except ApiError as error:
+        return _refused_answer(provider, error, error.body())
+    try:
         if provider not in Provider.__members__:
             raise ApiError(404, "unknown_provider", "不支持的短信服务商")
         _authenticate(settings, Provider(provider), body, signature, token, now)
     except ApiError as error:
-        if error.code not in ("too_many_requests", "payload_too_large"):  # admit has logged those
-            ratelimit.refused("sms", error.code)
-        return _refused_answer(provider, error, error.body())
+        refusal = _unauthenticated(admission, error)
+        return _refused_answer(provider, refusal, refusal.body())
     raw_key = filing.archive_raw(settings, Channel.sms, body, content_type, now)
     try:
-        messages = _read(Provider(provider), body, content_type)
+        return filing.refusing_over_limit(
+            settings,
+            raw_key,
+            lambda: _receive(settings, Provider(provider), body, content_type, raw_key, now, admission),
+        )
+    except ApiError as error:  # over the address's limit: nothing of the push kept
+        return _refused_answer(provider, error, error.body())
+
+
+def _unauthenticated(admission: ratelimit.Admission, error: ApiError) -> ApiError:
+    """A push that is not the provider's: counted against its address at once (so that guessing the token or
+    signature is limited too), and refused unstored; with a 429 once the address is over its limit."""
+    try:
+        admission.count_apart()
+    except ratelimit.OverLimit as over:
+        ratelimit.refused(over.scope, "too_many_requests")
+        error = ratelimit.too_many(ratelimit.WINDOW_SECONDS)
+    else:
+        ratelimit.refused("sms", error.code)
+    return error
+
+
+def _receive(
+    settings: Settings,
+    provider: Provider,
+    body: bytes,
+    content_type: str,
+    raw_key: str,
+    now: datetime,
+    admission: ratelimit.Admission,
+) -> WebhookAnswer:
+    """An archived push from the provider: its texts read, each acted on once, the answer the provider expects."""
+    try:
+        messages = _read(provider, body, content_type)
     except ApiError as error:
-        return _refused(settings, provider, raw_key, error, now)
+        return _refused(settings, provider, raw_key, error, now, admission)
     done: list[tuple[InboundSms, Outcome]] = []
     queued: set[str] = set()  # message ids whose reply rode in the complaint's routing message
     problems: list[tuple[int, ApiError]] = []
@@ -236,12 +273,13 @@ def receive(
         try:
             if isinstance(message, ApiError):
                 raise message
-            filed = _file_at_once(settings, message, raw_key, now)
+            filed = _file_at_once(settings, message, raw_key, now, admission)
             if filed is not None:
                 done.append((message, filed))
                 if message.provider != Provider.twilio:
                     queued.add(message.message_id)
                 continue
+            admission.count_apart()
             if _replayed_late(settings, message, now):
                 # The same provider message after its answer was forgotten (a captured request sent again):
                 # acknowledged, never acted on a second time.
@@ -258,11 +296,11 @@ def receive(
     if problems:
         problem = _combined(problems, indexed=provider == Provider.aliyun)
         if not done:
-            return _refused(settings, provider, raw_key, problem, now)
+            return _refused(settings, provider, raw_key, problem, now, admission)
         # Part of a push was usable: acknowledge it (a retry would not help the rest), keep the rest for staff.
-        filing.reject(settings, Channel.sms, raw_key, problem, now)
-    _queue_replies(settings, Provider(provider), [(m, o) for m, o in done if m.message_id not in queued])
-    return _acknowledged(Provider(provider), [outcome for _, outcome in done])
+        filing.reject(settings, Channel.sms, raw_key, problem, now, admission)
+    _queue_replies(settings, provider, [(m, o) for m, o in done if m.message_id not in queued])
+    return _acknowledged(provider, [outcome for _, outcome in done])
 
 
 def _authenticate(
@@ -379,12 +417,15 @@ def _replayed_late(settings: Settings, message: InboundSms, now: datetime) -> bo
     return (now - seen_at).total_seconds() >= settings.idempotency_ttl_seconds
 
 
-def _file_at_once(settings: Settings, message: InboundSms, raw_key: str, now: datetime) -> Outcome | None:
+def _file_at_once(
+    settings: Settings, message: InboundSms, raw_key: str, now: datetime, admission: ratelimit.Admission
+) -> Outcome | None:
     """A text that is neither a query nor a rating, filed as a new complaint in ONE transaction: the case, the
-    answer kept for a provider retry, the message id's first-seen record and one on both counters of the number
-    (texts, complaints: one item, one write), on condition that the id is new, both counters are under their limits
-    and the number's newest case is no SMS case within the follow-up window. Nothing is done before it, so it needs
-    no claim (run_once).
+    answer kept for a provider retry, the message id's first-seen record, one on both counters of the number
+    (texts, complaints: one item, one write) and the push's hit on its address's counter (`admission`, unless an
+    earlier text of the push made it), on condition that the id is new, the counters are under their limits and the
+    number's newest case is no SMS case within the follow-up window. Nothing is done before it, so it needs no
+    claim (run_once). ratelimit.OverLimit, nothing stored, when the address's counter is at its limit.
 
     None when the text is a query or a rating, or a condition failed: nothing was stored, and the text goes the
     step-by-step way (`_replayed_late`, the number's limit, `_act_once`), which tells those cases apart."""
@@ -413,7 +454,7 @@ def _file_at_once(settings: Settings, message: InboundSms, raw_key: str, now: da
     # Twilio's reply rides in the TwiML answer; the others' in the complaint's routing message (one enqueue).
     guarded = filing.Guarded(writes, sms_since=since, notice=None if message.provider == Provider.twilio else notice)
     try:
-        receipt = filing.create_complaint(settings, draft, guarded=guarded)
+        receipt = filing.create_complaint(settings, draft, guarded=guarded, admission=admission)
     except ConditionFailed:
         return None
     return _complaint_outcome(receipt)
@@ -452,7 +493,9 @@ def _act(settings: Settings, message: InboundSms, raw_key: str, now: datetime, o
         tracking_no, answer = answered
         return Outcome(kind="callback", tracking_no=tracking_no, reply=answer)
     draft = _draft(message, raw_key, now)
-    complaints.limit_phone(settings, draft, now)
+    limit = settings.submissions_per_phone_per_hour
+    if not ratelimit.allow_number(settings, message.phone, ratelimit.NumberCounter.complaints, limit, now):
+        raise ratelimit.too_many(ratelimit.WINDOW_SECONDS)
     earlier = _recent_sms_case(settings, Complainant(phone=message.phone), now)
     if earlier is not None:
         supplement = Outcome(kind="supplement", tracking_no=earlier, reply=reply("sms_supplement", tracking_no=earlier))
@@ -569,8 +612,10 @@ def _acknowledged(provider: Provider, outcomes: list[Outcome]) -> WebhookAnswer:
     return _json_answer(200, body)
 
 
-def _refused(settings: Settings, provider: str, raw_key: str, error: ApiError, now: datetime) -> WebhookAnswer:
-    answer = filing.reject(settings, Channel.sms, raw_key, error, now)
+def _refused(
+    settings: Settings, provider: str, raw_key: str, error: ApiError, now: datetime, admission: ratelimit.Admission
+) -> WebhookAnswer:
+    answer = filing.reject(settings, Channel.sms, raw_key, error, now, admission)
     return _refused_answer(provider, error, answer.body)
 
 

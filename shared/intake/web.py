@@ -169,14 +169,31 @@ def _field(name: str, message: str) -> FieldError:
 def submit_form(
     settings: Settings, body: bytes, content_type: str, client_ip: str, where: Site, now: datetime | None = None
 ) -> Page:
-    """The form POST: the cheap checks, archive, check as the JSON API does, store once per form token, answer with
-    a page."""
+    """The form POST: the size check, archive, check as the JSON API does, store once per form token (with the
+    sender's rate-limit counters), answer with a page."""
     now = now or datetime.now(UTC)
     try:
-        ratelimit.admit(settings, "submit-ip", client_ip, settings.submissions_per_ip_per_hour, body, now)
-    except ApiError as error:
+        limit = settings.submissions_per_ip_per_hour
+        admission = ratelimit.admission(settings, "submit-ip", client_ip, limit, body, now)
+        raw_key = filing.archive_raw(settings, Channel.web, body, content_type, now)
+        return filing.refusing_over_limit(
+            settings, raw_key, lambda: _file(settings, body, content_type, client_ip, where, now, raw_key, admission)
+        )
+    except ApiError as error:  # too large, or over a limit: nothing of it kept
         return _refused_unstored(settings, where, client_ip, body, error, now)
-    raw_key = filing.archive_raw(settings, Channel.web, body, content_type, now)
+
+
+def _file(
+    settings: Settings,
+    body: bytes,
+    content_type: str,
+    client_ip: str,
+    where: Site,
+    now: datetime,
+    raw_key: str,
+    admission: ratelimit.Admission,
+) -> Page:
+    """An archived form filed; the receipt page, or the form again with what was wrong."""
     values: dict[str, str] = {}
     attachments: list[str] = []
     try:
@@ -187,9 +204,10 @@ def submit_form(
         token = values.get("token", "")
         # A double click or a reload sends the same token: the first answer comes back, no second complaint.
         key = f"form-{token}" if _TOKEN.fullmatch(token) else None
-        answer = complaints.accept(settings, request, Channel.web, raw_key, now, key, hashlib.sha256(body).hexdigest())
+        fingerprint = hashlib.sha256(body).hexdigest()
+        answer = complaints.accept(settings, request, Channel.web, raw_key, now, key, fingerprint, admission)
     except ApiError as error:
-        rejected = filing.reject(settings, Channel.web, raw_key, error, now)
+        rejected = filing.reject(settings, Channel.web, raw_key, error, now, admission)
         values.pop("token", None)
         return form_page(
             settings, where, client_ip, attachments, now, rejected.status, values, error, filing.raw_ref(raw_key)
@@ -200,7 +218,7 @@ def submit_form(
 def _refused_unstored(
     settings: Settings, where: Site, client_ip: str, body: bytes, error: ApiError, now: datetime
 ) -> Page:
-    """A form refused by the cheap checks (shared/core/ratelimit.py admit): nothing of it stored, no reference; the
+    """A form refused by its size or a rate limit (shared/core/ratelimit.py): nothing of it kept, no reference; the
     form again with what the person wrote when it is within the size limit and readable."""
     values: dict[str, str] = {}
     attachments: list[str] = []

@@ -97,16 +97,16 @@ class CaseStore:
         complainant: Complainant | None,
         event: AuditEvent,
         contact_hash: str | None,
-        answer: list[dict[str, Any]] | None = None,
+        first: list[dict[str, Any]] | None = None,
         sms_since: datetime | None = None,
         extra: list[dict[str, Any]] | None = None,
     ) -> None:
-        """Store a new case with its first audit event, and `answer` (the idempotency key's stored answer, first
-        of the transaction's writes) and `extra` (last) in the same transaction; ConditionFailed if the tracking
-        number is taken, or a condition of `answer` or `extra` fails, or (`sms_since` given) the contact's newest
-        case came by SMS since then (the text follows up on it)."""
+        """Store a new case with its first audit event, and `first` (the idempotency key's stored answer, the
+        sender's rate-limit counters: first of the transaction's writes) and `extra` (last) in the same transaction;
+        ConditionFailed if the tracking number is taken, or a condition of `first` or `extra` fails, or
+        (`sms_since` given) the contact's newest case came by SMS since then (the text follows up on it)."""
         writes = [
-            *(answer or []),
+            *(first or []),
             {
                 "Put": {
                     "TableName": self._table,

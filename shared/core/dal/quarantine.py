@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.core.aws import client
-from shared.core.dal.items import from_item, query, to_item
+from shared.core.dal.items import from_item, query, to_item, transact
 from shared.core.settings import Settings
 
 
@@ -14,9 +14,17 @@ class QuarantineStore:
     def __init__(self, settings: Settings) -> None:
         self._table = settings.cases_table
 
-    def add(self, received_at: datetime, reference: str, values: dict[str, Any]) -> None:
+    def add(
+        self, received_at: datetime, reference: str, values: dict[str, Any], counters: list[dict[str, Any]]
+    ) -> None:
+        """An entry, with `counters` (the sender's rate-limit hits) in the same transaction if any: ConditionFailed,
+        nothing written, when one of theirs fails (their positions counted from 1)."""
         item = {"pk": f"QUARANTINE#{received_at:%Y-%m}", "sk": f"{received_at.isoformat()}#{reference}", **values}
-        client("dynamodb").put_item(TableName=self._table, Item=to_item(item))
+        put = {"TableName": self._table, "Item": to_item(item)}
+        if counters:
+            transact([{"Put": put}, *counters])
+        else:
+            client("dynamodb").put_item(**put)
 
     def mark_replayed(self, received_at: datetime, reference: str, tracking_no: str) -> None:
         """The complaint a replay of the entry's payload filed (`hotspot quarantine replay`)."""

@@ -8,8 +8,10 @@ import pytest
 from shared.core import quarantine, queues
 from shared.core.aws import client
 from shared.core.dal.cases import CaseStore
+from shared.core.errors import ApiError
 from shared.core.models import Status
 from shared.core.settings import Settings, environment_settings
+from shared.intake import complaints
 from tests.support import raw_keys, receive_all
 
 JSON = {"Content-Type": "application/json"}
@@ -239,6 +241,53 @@ def test_submissions_per_client_are_limited_and_kept(http, aws: Settings, monkey
     assert statuses == [201, 201, 429]
     assert len(raw_keys(aws)) == 2
     assert quarantine.month(aws, datetime.now(UTC).strftime("%Y-%m")) == []
+
+
+def test_a_complaint_costs_one_archive_one_transaction_and_one_enqueue(http, aws: Settings) -> None:
+    # given every AWS request counted, and the items of each transaction
+    calls: list[str] = []
+    items: list[int] = []
+    for service in ("dynamodb", "s3", "sqs"):
+        client(service).meta.events.register(f"before-call.{service}", lambda event_name, **_: calls.append(event_name))
+    client("dynamodb").meta.events.register(
+        "before-parameter-build.dynamodb.TransactWriteItems",
+        lambda params, **_: items.append(len(params["TransactItems"])),
+    )
+    # when a complaint with a named complainant is posted
+    status, _ = post(http, COMPLAINT)
+    # then the address's and the phone number's counters are written in the complaint's transaction, with the case,
+    # its event, complainant and newest-case items: no request of their own
+    assert status == 201
+    made = sorted(name.split(".", 1)[1] for name in calls if not name.endswith("GetQueueUrl"))
+    assert made == ["dynamodb.TransactWriteItems", "s3.PutObject", "sqs.SendMessage"]
+    assert items == [6]
+
+
+@pytest.mark.parametrize("first", ["valid", "malformed"])
+def test_a_sender_over_a_limit_is_refused_and_nothing_of_it_kept(aws: Settings, first) -> None:
+    # given a limit of two submissions an hour per address and one complaint per phone number, and an address that
+    # sent two submissions (filed, or quarantined as malformed: bad input counts too)
+    settings = aws.model_copy(update={"submissions_per_ip_per_hour": 2, "submissions_per_phone_per_hour": 1})
+
+    def submit(body: object, address: str) -> int:
+        raw = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
+        try:
+            return complaints.submit_complaint(settings, raw, "application/json", None, address).status
+        except ApiError as error:
+            assert error.code == "too_many_requests"
+            return error.status
+
+    body = {"description": "交警乱罚款"} if first == "valid" else b"{not json"
+    statuses = [submit(body, "203.0.113.1") for _ in range(2)]
+    # when it sends a third; and another address sends two complaints naming one phone number
+    third = submit({"description": "第三次投诉"}, "203.0.113.1")
+    by_phone = [submit(COMPLAINT, "198.51.100.7") for _ in range(2)]
+    # then the third and the second naming the number are refused with 429, and nothing of them is kept
+    assert statuses == ([201, 201] if first == "valid" else [400, 400])
+    assert third == 429 and by_phone == [201, 429]
+    assert len(raw_keys(aws)) == 3
+    entries = quarantine.month(aws, datetime.now(UTC).strftime("%Y-%m"))
+    assert len(entries) == (0 if first == "valid" else 2)
 
 
 def test_an_oversized_body_is_refused_before_it_is_stored(http, aws: Settings) -> None:

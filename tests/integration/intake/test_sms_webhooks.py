@@ -480,15 +480,14 @@ def test_a_new_complaint_by_text_costs_the_requests_of_the_json_post(http, aws: 
     # when a text from a new number arrives by Aliyun
     answer = http.post("/sms/aliyun?token=local-sms-token", headers=JSON, body=json.dumps([aliyun_item(4001)]))
     made = sorted(name.split(".", 1)[1] for name in calls if not name.endswith("GetQueueUrl"))
-    # then it is filed as the JSON POST is: one rate check, one archive, one transaction and one enqueue, which
-    # carries the reply
+    # then it is filed as the JSON POST is: one archive, one transaction and one enqueue, which carries the reply
     assert answer.status_code == 200 and len(cases(aws)) == 1
-    assert made == ["dynamodb.TransactWriteItems", "dynamodb.UpdateItem", "s3.PutObject", "sqs.SendMessage"]
+    assert made == ["dynamodb.TransactWriteItems", "s3.PutObject", "sqs.SendMessage"]
     [reply] = replies_queued(aws)
     assert reply["id"] == "sms-reply:aliyun:4001" and reply["data"]["kind"] == "sms_receipt"
     # and its transaction holds the case, its event, complainant and newest-case items, the answer kept for a
-    # retry, the message id's first-seen record and the number's one counter item
-    assert items == [7]
+    # retry, the message id's first-seen record, the number's one counter item and the address's counter
+    assert items == [8]
 
 
 def test_a_texted_complaint_whose_routing_message_fails_is_answered_on_the_provider_retry(
