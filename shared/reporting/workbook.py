@@ -2,18 +2,20 @@
 
 Every sheet is first laid out as a `_Table` (columns under their group headers, rows of cells); the workbook and
 the CSV render the same tables, so both show the same figures. A figure the workbook computes (totals, the
-on-time rate, a hotspot's rise) is a `_Computed` cell: its formula goes into the workbook, its value into the
-CSV. Sheet names, titles and labels are the county's, in `shared/data/report_table.json`.
+on-time rate, a hotspot's rise) is a `_Computed` cell: its formula goes into the workbook, with its value as the
+stored result for viewers that do not recalculate, and its value into the CSV. Sheet names, titles and labels are
+the county's, in `shared/data/report_table.json`.
 
-openpyxl is imported inside `to_xlsx` only: it takes a few hundred milliseconds to import, and most invocations
-of the reporting Lambda never render a workbook.
+The workbook is written with XlsxWriter, a writer only: a cell is kept as its value and a shared format until the
+file is written, not as an object that can be read back and restyled, which makes a county workbook several times
+quicker to write than with openpyxl. It is imported inside `to_xlsx` only: it takes tens of milliseconds to import,
+and most invocations of the reporting Lambda never render a workbook.
 """
 
 import csv
 import io
 import itertools
 import json
-from copy import copy
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
@@ -149,7 +151,7 @@ class _Table:
 
 
 def _letter(column: int) -> str:
-    """A 1-based column number as a spreadsheet column name (A, ..., Z, AA, ...), without importing openpyxl."""
+    """A 1-based column number as a spreadsheet column name (A, ..., Z, AA, ...), for the formulas."""
     name = ""
     while column:
         column, remainder = divmod(column - 1, 26)
@@ -450,161 +452,162 @@ def _info(document: ReportDocument) -> list[str]:
 
 def to_xlsx(document: ReportDocument) -> bytes:
     """One workbook for the document's scope, a sheet per table, formatted for printing on A4 landscape."""
-    from openpyxl import Workbook
+    from xlsxwriter import Workbook
 
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    info = _info(document)
-    styles = _Styles(workbook)
-    for table in _tables(document):
-        _write_sheet(workbook.create_sheet(table.sheet), table, info, styles)
-    workbook.properties.title = document.title
-    workbook.properties.creator = document.unit
     buffer = io.BytesIO()
-    workbook.save(buffer)
+    # in_memory: no temporary files. Text is written with write_string only; turning off XlsxWriter's conversions
+    # of text into formulas and links keeps a complainant's text a string even if a plain write() ever meets it.
+    options = {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
+    workbook = Workbook(buffer, options)
+    workbook.set_properties({"title": document.title, "author": document.unit})
+    info = _info(document)
+    formats = _Formats(workbook)
+    for table in _tables(document):
+        _write_sheet(workbook.add_worksheet(table.sheet, _worksheet_class()), table, info, formats)
+    workbook.close()
     return buffer.getvalue()
 
 
-@dataclass
-class _Styles:
-    """The table cells' styles, registered once per workbook as named styles: setting a font, a border and an
-    alignment on each cell one by one makes openpyxl compare style objects and takes seconds for a county. A cell
-    gets its style as openpyxl's `cell.style = <name>` ends, a copy of the named style's style array, without
-    looking the name up among the workbook's styles for every cell."""
+@cache
+def _worksheet_class() -> Any:
+    """XlsxWriter's worksheet, except that a formula is stored as written. XlsxWriter runs some thirty regular
+    expressions over every formula to give Excel's newer functions (XLOOKUP, FILTER, ...) their `_xlfn.` prefix,
+    which took a fifth of a county workbook's time; the formulas here are the table's own (`_Computed`), made of
+    SUM, IF and arithmetic, which Excel stores without a prefix (a test checks XlsxWriter would leave them so)."""
+    from xlsxwriter.worksheet import Worksheet
 
-    workbook: Any
-    arrays: dict[tuple[bool, bool, str | None], Any] = field(default_factory=dict)
+    class _Worksheet(Worksheet):
+        def _prepare_formula(self, formula: str, expand_future_functions: bool = False) -> str:
+            return formula.removeprefix("=")
 
-    def array(self, *, bold: bool, text: bool, number_format: str | None) -> Any:
-        key = (bold, text, number_format)
-        if key not in self.arrays:
-            from openpyxl.styles import Alignment, Border, Font, NamedStyle, Side
-
-            thin = Side(style="thin")
-            style = NamedStyle(
-                name=f"统计表{len(self.arrays) + 1}",
-                font=Font(name=BODY_FONT, size=10, bold=bold),
-                border=Border(left=thin, right=thin, top=thin, bottom=thin),
-                alignment=Alignment(horizontal="left" if text else "center", vertical="center", wrap_text=True),
-                number_format=number_format or "General",
-            )
-            self.workbook.add_named_style(style)
-            self.arrays[key] = style.as_tuple()
-        return self.arrays[key]
+    return _Worksheet
 
 
-def _write_sheet(sheet: Any, table: _Table, info: list[str], styles: _Styles) -> None:
-    from openpyxl.styles import Alignment, Font
+class _Formats:
+    """The workbook's cell formats, each added once and shared by every cell that has it."""
 
+    def __init__(self, workbook: Any) -> None:
+        self.workbook = workbook
+        self.added: dict[tuple[tuple[str, Any], ...], Any] = {}
+        self.properties: dict[Any, dict[str, Any]] = {}  # by format, to derive its quoted twin
+
+    def __call__(self, **properties: Any) -> Any:
+        key = tuple(sorted(properties.items()))
+        if key not in self.added:
+            made = self.workbook.add_format(properties)
+            self.added[key] = made
+            self.properties[made] = properties
+        return self.added[key]
+
+    def table(self, *, bold: bool, text: bool = False, number_format: str | None = None) -> Any:
+        """A table cell: thin borders, wrapped, free text left-aligned and the rest centred."""
+        properties = {"font_name": BODY_FONT, "font_size": 10, "bold": bold, "border": 1}
+        properties |= {"align": "left" if text else "center", "valign": "vcenter", "text_wrap": True}
+        return self(**properties, num_format=number_format or "General")
+
+    def quoted(self, cell_format: Any) -> Any:
+        """The same format with the quote prefix, which keeps text that looks like a formula text when edited."""
+        return self(**self.properties[cell_format], quote_prefix=True)
+
+
+def _write_sheet(sheet: Any, table: _Table, info: list[str], formats: _Formats) -> None:
+    # XlsxWriter counts rows and columns from 0: the sheet's row n, as the formulas name it, is n - 1 here.
     width = len(table.columns)
-    last_row = FIRST_ROW + len(table.rows) - 1
-    sheet.cell(1, 1, table.title).font = Font(name=TITLE_FONT, size=18, bold=True)
-    sheet.cell(1, 1).alignment = Alignment(horizontal="center", vertical="center")
-    _merge(sheet, 1, 1, 1, width)
-    sheet.row_dimensions[1].height = 36
+    top = FIRST_ROW - 1
+    title = formats(font_name=TITLE_FONT, font_size=18, bold=True, align="center", valign="vcenter")
+    _merge(sheet, 0, 0, 0, width - 1, table.title, title, formats)
+    sheet.set_row(0, 36)
     # Unit on the left, period in the middle, date on the right, each over a third of the width.
-    bounds = [1, width // 3 + 1, 2 * width // 3 + 1, width + 1]
+    bounds = [0, width // 3, 2 * width // 3, width]
     spans = itertools.pairwise(bounds)
     for text, (start, end), horizontal in zip(info, spans, ("left", "center", "right"), strict=True):
-        cell = sheet.cell(2, start)
-        _put(cell, text)
-        cell.font = Font(name=BODY_FONT, size=11)
-        cell.alignment = Alignment(horizontal=horizontal, vertical="center")
-        _merge(sheet, 2, start, 2, end - 1)
-    sheet.row_dimensions[2].height = 22
-    # Styles first: a named style replaces the quote prefix that _put sets on text looking like a formula.
-    header = [styles.array(bold=True, text=False, number_format=None)] * width
+        line = formats(font_name=BODY_FONT, font_size=11, align=horizontal, valign="vcenter")
+        _merge(sheet, 1, start, 1, end - 1, text, line, formats)
+    sheet.set_row(1, 22)
+    _write_headers(sheet, table, formats)
     body, totals = (
-        [styles.array(bold=bold, text=column.text, number_format=column.number_format) for column in table.columns]
+        [formats.table(bold=bold, text=column.text, number_format=column.number_format) for column in table.columns]
         for bold in (False, table.has_totals)
     )
-    for row_number in range(3, last_row + 1):
-        arrays = header if row_number < FIRST_ROW else totals if row_number == last_row else body
-        for column_number, array in enumerate(arrays, start=1):
-            sheet.cell(row_number, column_number)._style = copy(array)
-    _write_headers(sheet, table)
-    for index, row in enumerate(table.rows):
-        for column_number, value in enumerate(row, start=1):
-            _put(sheet.cell(FIRST_ROW + index, column_number), value)
-    if table.note:
-        note_row = last_row + 2
-        _put(sheet.cell(note_row, 1), table.note)
-        sheet.cell(note_row, 1).font = Font(name=BODY_FONT, size=11)
-        _merge(sheet, note_row, 1, note_row, width)
+    # Merged before the rows are written: merge_range blanks the range, the rows then fill its first cell.
     for spanned, first, last in table.merged_down:
-        _merge(sheet, FIRST_ROW + first, spanned + 1, FIRST_ROW + last, spanned + 1)
-    for column_number, column in enumerate(table.columns, start=1):
-        sheet.column_dimensions[_letter(column_number)].width = column.width
-    sheet.freeze_panes = sheet.cell(FIRST_ROW, table.frozen_columns + 1)
-    sheet.print_title_rows = f"3:{FIRST_ROW - 1}"
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0  # as many pages down as the rows need
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
-    sheet.print_options.horizontalCentered = True
-    sheet.page_margins.left = sheet.page_margins.right = 0.4
+        sheet.merge_range(top + first, spanned, top + last, spanned, "", body[spanned])
+    last_index = len(table.rows) - 1
+    for index, row in enumerate(table.rows):
+        cell_formats = totals if index == last_index else body
+        for column, (value, cell_format) in enumerate(zip(row, cell_formats, strict=True)):
+            _put(sheet, top + index, column, value, cell_format, formats)
+    if table.note:
+        note_row = top + len(table.rows) + 1
+        _merge(sheet, note_row, 0, note_row, width - 1, table.note, formats(font_name=BODY_FONT, font_size=11), formats)
+    for column, spec in enumerate(table.columns):
+        # The widths are Excel's stored widths, which it draws as 7 pixels a character (Calibri 11, the default
+        # font); set_column would add the cell padding to them.
+        sheet.set_column_pixels(column, column, round(7 * spec.width))
+    sheet.freeze_panes(top, table.frozen_columns)
+    sheet.repeat_rows(2, top - 1)  # the two header rows on every page
+    sheet.set_landscape()
+    sheet.set_paper(9)  # A4
+    sheet.fit_to_pages(1, 0)  # one page wide, as many pages down as the rows need
+    sheet.center_horizontally()
+    # Left and right 0.4 inch; top, bottom, header and footer as Excel's default (XlsxWriter's are narrower).
+    sheet.set_margins(left=0.4, right=0.4, top=1, bottom=1)
+    sheet.set_header(margin=0.5)
+    sheet.set_footer(margin=0.5)
 
 
-def _write_headers(sheet: Any, table: _Table) -> None:
+def _write_headers(sheet: Any, table: _Table, formats: _Formats) -> None:
     """Row 3 holds group titles over their columns' labels in row 4; a column without a group spans both rows."""
-    numbered = enumerate(table.columns, start=1)
+    header = formats.table(bold=True)
+    numbered = enumerate(table.columns)
     for group, run in itertools.groupby(numbered, key=lambda item: item[1].group):
         members = list(run)
         if group is None:
             for number, column in members:
-                _put(sheet.cell(3, number), column.label)
-                _merge(sheet, 3, number, 4, number)
+                _merge(sheet, 2, number, 3, number, column.label, header, formats)
             continue
         first, last = members[0][0], members[-1][0]
-        _put(sheet.cell(3, first), group)
-        _merge(sheet, 3, first, 3, last)
+        _merge(sheet, 2, first, 2, last, group, header, formats)
         for number, column in members:
-            _put(sheet.cell(4, number), column.label)
-    sheet.row_dimensions[3].height = 24
-    sheet.row_dimensions[4].height = 42
+            _put(sheet, 3, number, column.label, header, formats)
+    sheet.set_row(2, 24)
+    sheet.set_row(3, 42)
 
 
-def _merge(sheet: Any, first_row: int, first_column: int, last_row: int, last_column: int) -> None:
-    """Merge a range as one cell. Not openpyxl's `merge_cells`: that then gives the range's edge cells the first
-    cell's border one by one, which here is either none (title, heading, note) or the border their named style
-    has already; comparing the style objects took most of a county workbook's time."""
-    from openpyxl.worksheet.cell_range import CellRange
-
-    bounds = CellRange(min_row=first_row, min_col=first_column, max_row=last_row, max_col=last_column)
-    sheet.merged_cells.add(_merged_range()(sheet, bounds.coord))
-
-
-@cache
-def _merged_range() -> Any:
-    """openpyxl's MergedCellRange, except that making one does not add the bottom right cell's right and bottom
-    border to the top left cell's: every range merged here either has no bottom right cell yet (title, the line
-    under it, note) or has it in the same named style as the top left cell, a border all round (headings, cells
-    spanning rows), so the sum is the top left cell's own border, and working it out (new Border objects, each
-    compared with the workbook's) cost a sixth of a county workbook's time."""
-    from openpyxl.worksheet.merge import MergedCellRange
-
-    class MergedRange(MergedCellRange):  # type: ignore[misc]
-        def _get_borders(self) -> None:
-            self.start_cell = self.ws.cell(row=self.min_row, column=self.min_col)
-
-    return MergedRange
+def _merge(
+    sheet: Any,
+    first_row: int,
+    first_column: int,
+    last_row: int,
+    last_column: int,
+    value: Cell,
+    cell_format: Any,
+    formats: _Formats,
+) -> None:
+    """Merge a range as one cell holding `value`; Excel cannot merge a single cell, which is just written."""
+    if (first_row, first_column) != (last_row, last_column):
+        # Merged blank, then the value put in its first cell: merge_range would write it with the untyped write().
+        sheet.merge_range(first_row, first_column, last_row, last_column, "", cell_format)
+    _put(sheet, first_row, first_column, value, cell_format, formats)
 
 
-def _put(cell: Any, value: Cell) -> None:
+def _put(sheet: Any, row: int, column: int, value: Cell, cell_format: Any, formats: _Formats) -> None:
     """Formulas only where the table computes one; text that looks like a formula stays text."""
     if isinstance(value, _Computed):
-        cell.value = value.formula
+        sheet.write_formula(row, column, value.formula, cell_format, value.value)
     elif isinstance(value, str):
         # Control characters (which XML cannot hold) dropped first, then the check on what the cell holds.
         text, formula = spreadsheet_text(value)
-        cell.value = text
-        if formula:
+        if not text:
+            # An empty cell, not a string of nothing (which Excel's COUNTA would count).
+            sheet.write_blank(row, column, None, cell_format)
+        else:
             # A string cell is never evaluated, and the quote prefix keeps it text when someone edits it.
-            cell.data_type = "s"
-            cell.quotePrefix = True
+            sheet.write_string(row, column, text, formats.quoted(cell_format) if formula else cell_format)
+    elif value is None:
+        sheet.write_blank(row, column, None, cell_format)
     else:
-        cell.value = value
+        sheet.write_number(row, column, value, cell_format)
 
 
 def to_csv(document: ReportDocument) -> bytes:

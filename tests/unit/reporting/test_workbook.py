@@ -306,9 +306,19 @@ def test_the_workbook_is_laid_out_as_a_printable_government_table(
     assert sheet.freeze_panes == "C5"
     assert sheet.page_setup.orientation == "landscape"
     assert str(sheet.page_setup.paperSize) == str(sheet.PAPERSIZE_A4)
-    assert (sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight) == (1, 0)
+    # (a fitToWidth left out is 1, the file format's default)
+    fit_width = 1 if sheet.page_setup.fitToWidth is None else sheet.page_setup.fitToWidth
+    assert (fit_width, sheet.page_setup.fitToHeight) == (1, 0)
     assert sheet.sheet_properties.pageSetUpPr.fitToPage
     assert sheet.print_title_rows == "$3:$4"
+    # And each column has the width the table gives it
+    widths = {
+        number: dimension.width
+        for dimension in sheet.column_dimensions.values()
+        for number in range(dimension.min, dimension.max + 1)
+    }
+    statistics = workbook._tables(sample_document(SCOPES[scope], corpus=FORMULA_CORPUS))[0]
+    assert [widths.get(number) for number in range(1, width + 1)] == [column.width for column in statistics.columns]
     # And every table cell has thin borders (a merged header on its outer edges) and a CJK serif font
     for row in sheet.iter_rows(min_row=3, max_row=sheet.max_row, max_col=width):
         for cell in row:
@@ -335,6 +345,24 @@ def test_the_workbook_is_laid_out_as_a_printable_government_table(
         breakdown = book[name]
         assert breakdown.freeze_panes == "C5"
         assert all(str(cell.value).startswith("=SUM(") for cell in breakdown[breakdown.max_row][2:])
+
+
+@pytest.mark.parametrize("scope", SCOPES.values())
+def test_the_workbooks_formulas_need_no_prefix_for_newer_excel_functions(scope: str) -> None:
+    # Given every formula the workbook computes (to_xlsx stores them as written, skipping XlsxWriter's rewriting)
+    from xlsxwriter.worksheet import Worksheet
+
+    formulas = {
+        cell.formula
+        for table in workbook._tables(sample_document(scope, corpus=FORMULA_CORPUS))
+        for row in table.rows
+        for cell in row
+        if isinstance(cell, workbook._Computed)
+    }
+    assert formulas
+    # Then XlsxWriter's own preparation would only have dropped the leading equals sign
+    for formula in formulas:
+        assert Worksheet()._prepare_formula(formula, expand_future_functions=True) == formula[1:], formula
 
 
 def _letter(column: int) -> str:
