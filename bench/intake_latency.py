@@ -62,7 +62,7 @@ def settled(stack: Stack) -> Callable[[], bool]:
         aws_access_key_id=local_stack.MOTO_CREDENTIAL,
         aws_secret_access_key=local_stack.MOTO_CREDENTIAL,
     )
-    counts = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"]
+    counts = [f"ApproximateNumberOfMessages{state}" for state in ("", "NotVisible", "Delayed")]
     urls = [url for url in sqs.list_queues()["QueueUrls"] if not url.endswith(f"/{floor_app.QUEUE}")]
 
     def check() -> bool:

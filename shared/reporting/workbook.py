@@ -463,24 +463,9 @@ def to_xlsx(document: ReportDocument) -> bytes:
     info = _info(document)
     formats = _Formats(workbook)
     for table in _tables(document):
-        _write_sheet(workbook.add_worksheet(table.sheet, _worksheet_class()), table, info, formats)
+        _write_sheet(workbook.add_worksheet(table.sheet), table, info, formats)
     workbook.close()
     return buffer.getvalue()
-
-
-@cache
-def _worksheet_class() -> Any:
-    """XlsxWriter's worksheet, except that a formula is stored as written. XlsxWriter runs some thirty regular
-    expressions over every formula to give Excel's newer functions (XLOOKUP, FILTER, ...) their `_xlfn.` prefix,
-    which took a fifth of a county workbook's time; the formulas here are the table's own (`_Computed`), made of
-    SUM, IF and arithmetic, which Excel stores without a prefix (a test checks XlsxWriter would leave them so)."""
-    from xlsxwriter.worksheet import Worksheet
-
-    class _Worksheet(Worksheet):
-        def _prepare_formula(self, formula: str, expand_future_functions: bool = False) -> str:
-            return formula.removeprefix("=")
-
-    return _Worksheet
 
 
 class _Formats:

@@ -347,24 +347,6 @@ def test_the_workbook_is_laid_out_as_a_printable_government_table(
         assert all(str(cell.value).startswith("=SUM(") for cell in breakdown[breakdown.max_row][2:])
 
 
-@pytest.mark.parametrize("scope", SCOPES.values())
-def test_the_workbooks_formulas_need_no_prefix_for_newer_excel_functions(scope: str) -> None:
-    # Given every formula the workbook computes (to_xlsx stores them as written, skipping XlsxWriter's rewriting)
-    from xlsxwriter.worksheet import Worksheet
-
-    formulas = {
-        cell.formula
-        for table in workbook._tables(sample_document(scope, corpus=FORMULA_CORPUS))
-        for row in table.rows
-        for cell in row
-        if isinstance(cell, workbook._Computed)
-    }
-    assert formulas
-    # Then XlsxWriter's own preparation would only have dropped the leading equals sign
-    for formula in formulas:
-        assert Worksheet()._prepare_formula(formula, expand_future_functions=True) == formula[1:], formula
-
-
 def _letter(column: int) -> str:
     from openpyxl.utils import get_column_letter
 
