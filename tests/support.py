@@ -101,6 +101,26 @@ def free_port() -> int:
         return port
 
 
+@contextmanager
+def requests_made(*services: str) -> Iterator[list[tuple[str, dict]]]:
+    """The AWS requests the code's clients of `services` make inside the block, in order: each its operation
+    (`dynamodb.Query`) and the parameters it was called with (GetQueueUrl, a client's own lookup, left out)."""
+    made: list[tuple[str, dict]] = []
+
+    def note(event_name: str, params: dict, **_: object) -> None:
+        operation = event_name.split(".", 1)[1]
+        if operation != "sqs.GetQueueUrl":
+            made.append((operation, dict(params)))
+
+    for service in services:
+        client(service).meta.events.register(f"provide-client-params.{service}", note)
+    try:
+        yield made
+    finally:
+        for service in services:
+            client(service).meta.events.unregister(f"provide-client-params.{service}", note)
+
+
 @dataclass
 class Stack:
     """A running `hotspot run` subprocess on free loopback ports, its output in a log file."""

@@ -22,7 +22,7 @@ from shared.core.settings import Settings
 from shared.intake.complaints import submit_complaint
 from shared.reporting import hotspots
 from shared.routing import cases_api, router
-from tests.support import load_service, receive_all, scheduled_event, sqs_event
+from tests.support import load_service, receive_all, requests_made, scheduled_event, sqs_event
 
 # 10:00 in the county (UTC+8), outside the quiet hours.
 NOW = datetime(2026, 6, 10, 2, tzinfo=UTC)
@@ -315,21 +315,6 @@ def test_the_reports_get_the_hotspots_open_during_their_period(aws: Settings) ->
     assert [item.hotspot_id for item in police] == [ids[FEES]]
 
 
-def queries_made(action) -> tuple[object, list[dict]]:
-    """What `action` returns and the parameters of each DynamoDB Query it made."""
-    made: list[dict] = []
-
-    def note(params: dict, **kwargs: object) -> None:
-        made.append(dict(params))
-
-    events = client("dynamodb").meta.events
-    events.register("provide-client-params.dynamodb.Query", note)
-    try:
-        return action(), made
-    finally:
-        events.unregister("provide-client-params.dynamodb.Query", note)
-
-
 def test_every_status_is_one_query_and_each_status_its_own_part_of_it(aws: Settings) -> None:
     # given three hotspots: two open, one resolved an hour later
     ids = three_hotspots(aws)
@@ -337,9 +322,10 @@ def test_every_status_is_one_query_and_each_status_its_own_part_of_it(aws: Setti
     hotspots.change_status(aws, ADMIN, ids[FEES], body, now=NOW + timedelta(hours=1))
     store = HotspotStore(aws)
     # when a report reads the hotspots of its period, and the store lists one status at a time
-    summaries, queries = queries_made(lambda: hotspots.summaries(aws, date(2026, 6, 1), date(2026, 6, 30)))
+    with requests_made("dynamodb") as made:
+        summaries = hotspots.summaries(aws, date(2026, 6, 1), date(2026, 6, 30))
     # then one Query read all three, whatever their status
-    assert len(queries) == 1 and len(summaries) == 3
+    assert [operation for operation, _ in made] == ["dynamodb.Query"] and len(summaries) == 3
     # and each status lists its own, none of another status with a name that starts the same
     assert {item["hotspot_id"] for item in store.by_status("open")} == {ids[PENALTIES], ids[OFFICER]}
     assert [item["hotspot_id"] for item in store.by_status("resolved")] == [ids[FEES]]

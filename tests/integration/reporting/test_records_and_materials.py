@@ -3,9 +3,7 @@ against moto (shared/reporting/records.py): roles and department scope, validati
 uploads with on-time and late submissions, the late list, and the daily reminder sent once a day."""
 
 import json
-from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import TypeVar
 
 import pytest
 import requests
@@ -25,7 +23,7 @@ from shared.intake.complaints import submit_complaint
 from shared.reporting import materials, periods, reports, stats, surveys
 from shared.reporting.report_document import COUNTY_SCOPE
 from shared.routing import notifications
-from tests.support import load_service, receive_all, scheduled_event
+from tests.support import load_service, receive_all, requests_made, scheduled_event
 
 LAWSUIT = {
     "department": "JJDD",
@@ -41,7 +39,6 @@ ACCOUNTABILITY = {
     "summary": "重复检查同一企业，对执法人员追责。",
 }
 PDF = b"%PDF-1.4\n%test\n"
-T = TypeVar("T")
 # County time 08:00 on days around the materials' due date (2026-09-20; campaign ends 2026-10-20).
 BEFORE_DUE = datetime(2026, 9, 18, 0, 0, tzinfo=UTC)
 ON_DUE_DAY_LATE_EVENING = datetime(2026, 9, 20, 15, 30, tzinfo=UTC)  # 23:30 in Asia/Shanghai: still on time
@@ -279,21 +276,6 @@ def a_survey(settings: Settings) -> str:
     return str(surveys.create(settings, principal("county_admin"), body, now=BEFORE_DUE)["id"])
 
 
-def requests_made(action: Callable[[], T]) -> tuple[T, list[str]]:
-    """What `action` returns and the DynamoDB operations it called, in order."""
-    made: list[str] = []
-
-    def note(model, **kwargs: object) -> None:
-        made.append(model.name)
-
-    events = client("dynamodb").meta.events
-    events.register("before-call.dynamodb", note)
-    try:
-        return action(), made
-    finally:
-        events.unregister("before-call.dynamodb", note)
-
-
 def test_a_county_report_reads_what_it_needs_in_few_requests(http, aws: Settings) -> None:
     # given a lost lawsuit, a material submission and a survey of the campaign
     post(http, "/records/lawsuits", LAWSUIT, bearer(aws))
@@ -301,10 +283,11 @@ def test_a_county_report_reads_what_it_needs_in_few_requests(http, aws: Settings
     a_survey(aws)
     # when the county document of the whole campaign is built
     campaign = periods.campaign_periods()[0]
-    document, made = requests_made(lambda: reports.build_document(aws, campaign, COUNTY_SCOPE, AFTER_DUE, "t"))
+    with requests_made("dynamodb") as made:
+        document = reports.build_document(aws, campaign, COUNTY_SCOPE, AFTER_DUE, "t")
     # then it took six Queries: the counters (the records' figures with them), the hotspots, the typical cases,
     # the campaign partition (materials and surveys together), the weekly trend, and the one survey's partition
-    assert made == ["Query"] * 6
+    assert [operation for operation, _ in made] == ["dynamodb.Query"] * 6
     # and each of them shows
     police = next(row for row in document.rows if row.department == "JJDD")
     assert police.lawsuits_lost == 1

@@ -17,7 +17,7 @@ from shared.core.settings import Settings
 from shared.intake import sms_inbound
 from shared.intake.complaints import submit_complaint
 from shared.routing import reminders
-from tests.support import load_service, receive_all, scheduled_event, sqs_event
+from tests.support import load_service, receive_all, requests_made, scheduled_event, sqs_event
 
 TEXT = "交警在路口查车罚款两百元，不开罚款收据，让我直接把钱转到他个人手机上。"
 
@@ -119,13 +119,6 @@ def test_only_the_failed_messages_of_a_batch_are_reported(lambdas, aws: Settings
     assert CaseStore(aws).get(number).status == Status.routed
 
 
-def count_calls(service: str, operation: str) -> list[str]:
-    """A list that grows by one entry per `operation` call of the code's `service` client from now on."""
-    calls: list[str] = []
-    client(service).meta.events.register(f"before-call.{service}.{operation}", lambda **_: calls.append(operation))
-    return calls
-
-
 def announced_ids(settings: Settings) -> list[str]:
     return [json.loads(m["Body"])["id"] for m in receive_all(queues.queue_url(settings.events_queue), client("sqs"))]
 
@@ -133,9 +126,10 @@ def announced_ids(settings: Settings) -> list[str]:
 def test_a_batch_is_routed_in_one_transaction(lambdas, aws: Settings) -> None:
     # given three stored complaints
     received = [receive(aws, text) for text in (TEXT, "城管执法队员没收摊贩的三轮车，不出具任何手续。", TEXT)]
-    transactions = count_calls("dynamodb", "TransactWriteItems")
     # when their messages come in one batch
-    result = invoke(lambdas, "route_complaint", [body for _, body in received])
+    with requests_made("dynamodb") as made:
+        result = invoke(lambdas, "route_complaint", [body for _, body in received])
+    transactions = [operation for operation, _ in made if operation == "dynamodb.TransactWriteItems"]
     # then all three are routed by one transaction, each with its own audit event, and all are announced
     assert result == {"batchItemFailures": []}
     assert len(transactions) == 1
@@ -153,9 +147,10 @@ def test_a_case_routed_meanwhile_leaves_the_rest_of_its_batch_routed(lambdas, aw
     invoke(lambdas, "route_complaint", [raced_body])
     receive_all(queues.queue_url(aws.events_queue), client("sqs"))
     monkeypatch.setattr(CaseStore, "get_many", lambda self, numbers: stale)
-    transactions = count_calls("dynamodb", "TransactWriteItems")
     # when the batch is processed
-    result = invoke(lambdas, "route_complaint", [body for _, body in received])
+    with requests_made("dynamodb") as made:
+        result = invoke(lambdas, "route_complaint", [body for _, body in received])
+    transactions = [operation for operation, _ in made if operation == "dynamodb.TransactWriteItems"]
     # then the transaction of all three fails on the raced case, and each case is then written on its own:
     # the other two routed, the raced one routed once only, and all three announced
     assert result == {"batchItemFailures": []}
