@@ -26,7 +26,6 @@ import gc
 import json
 import os
 import random
-import resource
 import subprocess
 import sys
 import tempfile
@@ -430,7 +429,11 @@ def peak_memory(seeded: dict[str, Any], now: datetime, path: Path) -> dict[str, 
 
 
 def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
+    """This process's peak resident set so far (VmHWM). Not getrusage's ru_maxrss: Linux carries that over from
+    the parent through fork and exec, so a child of `make bench` (whose process holds every earlier benchmark's
+    moto) reported the parent's peak."""
+    status = Path("/proc/self/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))) / 1024  # kB
 
 
 def memory_child(path: Path) -> None:
