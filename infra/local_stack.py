@@ -871,8 +871,10 @@ def run(
         runtime = Runtime(services, host, port, fire_schedules_now, pollers)
         smtp = SmtpListener(host, smtp_port)
         smtp.start()
-        runtime.start()
         try:
+            # Within the try: the gateway answers as soon as its thread runs, and a Ctrl-C from then on (while the
+            # pollers are still being started) must stop the stack as cleanly as a later one.
+            runtime.start()
             print(f"Local stack (region {REGION}):")
             for service in services:
                 print(f"  {service.name:<10} {runtime.url}/{service.base_path}")
