@@ -2,6 +2,8 @@
 units estimated from each request's parameters (items up to 1 KB written, 4 KB read: a lower bound)."""
 
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 # Every service the functions call (shared/core/aws.py makes one client each, cached for the process).
@@ -16,15 +18,29 @@ class RequestCounter:
 
         self.counts: Counter[tuple[str, str]] = Counter()
         self.units = {"write": 0.0, "read": 0.0}  # request units of DynamoDB
+        self.counting = True
         for service in SERVICES:
             client(service).meta.events.register(f"before-call.{service}", self._count)
         client("dynamodb").meta.events.register("before-parameter-build.dynamodb", self._units)
 
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Requests made inside the block are not counted (a baseline's, a bench's own housekeeping)."""
+        self.counting = False
+        try:
+            yield
+        finally:
+            self.counting = True
+
     def _count(self, event_name: str, **kwargs: Any) -> None:
+        if not self.counting:
+            return
         _, service, operation = event_name.split(".")
         self.counts[(service, operation)] += 1
 
     def _units(self, event_name: str, params: dict[str, Any], **kwargs: Any) -> None:
+        if not self.counting:
+            return
         operation = event_name.rsplit(".", 1)[-1]
         if operation in ("PutItem", "UpdateItem", "DeleteItem"):
             self.units["write"] += 1
