@@ -290,8 +290,7 @@ def refusing_over_limit(settings: Settings, raw_key: str, file: Callable[[], Fil
         return file()
     except ratelimit.OverLimit as over:
         objects.delete(settings.raw_bucket, raw_key)
-        ratelimit.refused(over.scope, "too_many_requests")
-        raise ratelimit.too_many(ratelimit.WINDOW_SECONDS) from None
+        raise over.refusal() from None
 
 
 def raw_ref(raw_key: str) -> str:

@@ -105,6 +105,11 @@ class OverLimit(Exception):
         super().__init__(f"over the {scope} limit")
         self.scope = scope
 
+    def refusal(self) -> ApiError:
+        """The sender's 429, the refusal logged and counted (InboundRefused)."""
+        refused(self.scope, "too_many_requests")
+        return too_many(WINDOW_SECONDS)
+
 
 @dataclass
 class Admission:

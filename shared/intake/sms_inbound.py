@@ -245,8 +245,7 @@ def _unauthenticated(admission: ratelimit.Admission, error: ApiError) -> ApiErro
     try:
         admission.count_apart()
     except ratelimit.OverLimit as over:
-        ratelimit.refused(over.scope, "too_many_requests")
-        error = ratelimit.too_many(ratelimit.WINDOW_SECONDS)
+        error = over.refusal()
     else:
         ratelimit.refused("sms", error.code)
     return error
