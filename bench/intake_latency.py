@@ -32,7 +32,6 @@ from pathlib import Path
 import boto3
 from twilio.request_validator import RequestValidator
 
-from bench import floor_app
 from bench.stats import line, summary
 from infra import local_stack
 from tests.support import Stack, running_stack

@@ -8,6 +8,9 @@ Transactions also follow DynamoDB's conflict rule between threads: moto checks a
 concurrent transactions on one case could otherwise both pass their version checks. As on AWS, a transaction
 that names an item another transaction is writing at that moment is cancelled with `TransactionConflict` (the
 caller retries, shared/core/dal/items.py), and transactions on different items run side by side.
+moto checks each operation's condition of a transaction, then writes it through put_item, update_item or
+delete_item, which parse and check the same condition again on the same item (an SMS complaint's transaction of 8
+items: about 0.7 ms). Here the writes of a transaction leave out the second check; the first decides, as before.
 moto also checks an item's size by summing every attribute again as each one is added (quadratic in the number
 of attributes: most of the time of writing a case item); here the sizes are summed once, with the same limit.
 moto's SQS reads the clock once per message of the queue to count visible, delayed and in-flight messages, and
@@ -35,9 +38,12 @@ from moto.dynamodb.models.utilities import bytesize
 from moto.sqs.models import Message, Queue
 
 _original_transact = DynamoDBBackend.transact_write_items
+_original_writes = {name: getattr(DynamoDBBackend, name) for name in ("put_item", "update_item", "delete_item")}
 # The items of the transactions running now: (table name, hash key, range key).
 _in_flight: set[tuple[str, Any, Any]] = set()
 _in_flight_lock = threading.Lock()
+# Set while this thread runs a transaction whose operations' conditions moto has checked before each write.
+_transacting = threading.local()
 
 
 class _CopyWithoutTables:
@@ -118,14 +124,29 @@ def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, 
     keys = _reserve(named)
     try:
         backup = _backup(named)
+        _transacting.active = True
         try:
             _original_transact(self, transact_items)
         except Exception:
             _restore(backup)
             raise
+        finally:
+            _transacting.active = False
     finally:
         with _in_flight_lock:
             _in_flight.difference_update(keys)
+
+
+def _checked_once(name: str) -> Any:
+    """moto's write `name`, without the condition when a transaction has just checked it."""
+    write = _original_writes[name]
+
+    def call(self: DynamoDBBackend, *args: Any, **kwargs: Any) -> Any:
+        if getattr(_transacting, "active", False):
+            kwargs["condition_expression"] = None
+        return write(self, *args, **kwargs)
+
+    return call
 
 
 # moto's own limit (LimitedSizeDict): between DynamoDB's 400 KB and the 409-410 KB it was measured to accept.
@@ -200,6 +221,8 @@ def apply() -> None:
     """Idempotent: patch moto's DynamoDB and SQS backends in this process."""
     dynamodb_models.copy = _CopyWithoutTables  # type: ignore[assignment]
     DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
+    for name in _original_writes:
+        setattr(DynamoDBBackend, name, _checked_once(name))
     Item.__init__ = _item_init  # type: ignore[method-assign]
     BaseJSONSerializer._serialize_type_structure = _serialize_structure  # type: ignore[method-assign]
     Queue.messages = property(_queue_messages)  # type: ignore[method-assign,assignment]

@@ -424,7 +424,7 @@ def create_complaint(
     else:
         raise RuntimeError("no free tracking number after several draws")
     if admission:
-        admission.counted = True
+        admission.written()
     data: dict = {"tracking_no": tracking_no}
     notice = guarded.notice(receipt) if guarded and guarded.notice else None
     if notice is not None:

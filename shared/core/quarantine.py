@@ -59,7 +59,7 @@ def add(
             raise
         raise over from None
     if admission:
-        admission.counted = True
+        admission.written()
 
 
 def mark_replayed(settings: Settings, entry: QuarantineEntry, tracking_no: str) -> None:

@@ -126,6 +126,10 @@ class Admission:
         """The counters' writes for the transaction that stores the request; none once one has been written."""
         return [] if self.counted else [write for _, write in self.counters]
 
+    def written(self) -> None:
+        """The pending counters' writes went in a transaction that succeeded: nothing is pending any more."""
+        self.counted = True
+
     def over(self, failed: tuple[int, ...], first: int) -> "OverLimit | None":
         """The refusal when a pending counter's write, standing from position `first` in a transaction, is among
         the `failed` positions."""
@@ -138,7 +142,7 @@ class Admission:
         for scope, write in [] if self.counted else self.counters:
             if not write_if("update_item", **write["Update"]):
                 raise OverLimit(scope)
-        self.counted = True
+        self.written()
 
     def add_number(self, settings: Settings, phone: str, limit: int, now: datetime) -> None:
         """Count the request as a complaint of `phone` too (the number's limit over every channel)."""

@@ -55,6 +55,39 @@ def test_a_successful_transaction_writes_every_item(aws: Settings) -> None:
     assert (read(aws, "A"), read(aws, "B")) == ("one", "two")
 
 
+def test_a_transaction_checks_each_condition_once_and_writes_after_it_check_theirs(aws: Settings) -> None:
+    # given a counter at its limit
+    dynamodb = client("dynamodb")
+    counter = {"pk": {"S": "CASE#T"}, "sk": {"S": "COUNTER"}}
+    dynamodb.put_item(TableName=aws.cases_table, Item={**counter, "hits": {"N": "2"}})
+    add_one = {
+        "TableName": aws.cases_table,
+        "Key": counter,
+        "UpdateExpression": "ADD hits :one",
+        "ConditionExpression": "hits < :limit",
+        "ExpressionAttributeValues": {":one": {"N": "1"}, ":limit": {"N": "2"}},
+    }
+    # when a transaction adds to it beside a put
+    with pytest.raises(ClientError) as failure:
+        dynamodb.transact_write_items(
+            TransactItems=[{"Put": {"TableName": aws.cases_table, "Item": item("A", "new")}}, {"Update": add_one}]
+        )
+    # then its condition (checked once, before the writes) cancels it
+    assert failure.value.response["Error"]["Code"] == "TransactionCanceledException"
+    assert read(aws, "A") is None
+    # and writes outside a transaction, in the same thread, after a cancelled and a successful one, check theirs
+    dynamodb.transact_write_items(TransactItems=[{"Put": {"TableName": aws.cases_table, "Item": item("B", "x")}}])
+    with pytest.raises(ClientError) as refused:
+        dynamodb.update_item(**add_one)
+    assert refused.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
+    with pytest.raises(ClientError) as refused:
+        dynamodb.put_item(
+            TableName=aws.cases_table, Item=item("B", "y"), ConditionExpression="attribute_not_exists(pk)"
+        )
+    assert refused.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
+    assert read(aws, "B") == "x"
+
+
 def test_concurrent_transactions_on_one_item_conflict_as_on_dynamodb(aws: Settings, monkeypatch) -> None:
     # given a transaction on item A held half-way (moto's own work paused)
     holding, release = threading.Event(), threading.Event()
