@@ -11,7 +11,7 @@ from chalice import Chalice, Cron, Rate, Response
 from chalice.app import Request
 
 from shared.core import http
-from shared.core.batch import PartialItemFailureResponse, process_messages
+from shared.core.batch import PartialItemFailureResponse, process_batch
 from shared.core.http import StaffCall, guarded, json_response, query_params, raw_body, staff_json, staff_page
 from shared.core.pages import Page
 from shared.core.settings import Settings, environment_settings, get_settings
@@ -29,7 +29,7 @@ def count_case_events(event: Any) -> PartialItemFailureResponse:
     from shared.reporting import stats
 
     settings = get_settings()
-    return process_messages(event, lambda message: stats.count_event(settings, message))
+    return process_batch(event, lambda messages: stats.count_events(settings, messages))
 
 
 # Monday 00:00 UTC is 08:00 in Asia/Shanghai: last week's tables, for the county and each department.

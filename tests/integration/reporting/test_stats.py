@@ -20,7 +20,7 @@ from shared.core.models import Contribution, Status
 from shared.core.settings import Settings
 from shared.reporting import periods, stats
 from shared.routing import reminders
-from tests.support import load_service, sqs_event
+from tests.support import load_service, requests_made, sqs_event
 from tests.support_cases import RECEIVED, act, complaint, deliver, events
 
 PHASE, WEEK = "phase:2026:2", "week:2026-W21"
@@ -152,6 +152,26 @@ def test_a_failed_record_is_reported_as_a_batch_item_failure(consumer, aws: Sett
     # then only the second is reported failed (SQS retries it, then dead-letters it), the first is counted
     assert answer == {"batchItemFailures": [{"itemIdentifier": "msg-1"}]}
     assert StatsStore(aws).contribution(number).version == CaseStore(aws).get(number).version
+
+
+def test_a_batch_counts_each_case_once_from_two_batch_reads(consumer, aws: Settings) -> None:
+    # given three routed complaints, then accepted: each case's routing and acceptance events
+    numbers = [complaint(aws, index) for index in range(3)]
+    routed = events(aws)
+    for number in numbers:
+        act(aws, number, "accept", RECEIVED + timedelta(days=1))
+    accepted = events(aws)
+    # when all six events come in one batch, an acceptance before its routing
+    with requests_made("dynamodb") as made:
+        answer = consumer.invoke("count_case_events", sqs_event([accepted[0], *routed, *accepted[1:]])).payload
+    # then none fails; the cases and their contributions are read in one BatchGetItem each, no GetItem, and each
+    # case is counted once, in one transaction, at the version it has now
+    assert answer == {"batchItemFailures": []}
+    assert Counter(operation for operation, _ in made) == {"dynamodb.BatchGetItem": 2, "dynamodb.TransactWriteItems": 3}
+    assert all(StatsStore(aws).contribution(n).version == CaseStore(aws).get(n).version for n in numbers)
+    # and the counters equal a recount
+    assert totals(aws, WEEK)["accepted"] == 3
+    assert stats.rebuild(aws, write=False).differences == []
 
 
 def test_an_escalation_from_the_reminders_is_announced_and_counted(consumer, aws: Settings) -> None:
