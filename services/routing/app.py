@@ -11,7 +11,7 @@ from chalice import Chalice, Cron, Rate, Response
 from chalice.app import Request
 
 from shared.core import http
-from shared.core.batch import PartialItemFailureResponse, process_batch, process_messages
+from shared.core.batch import PartialItemFailureResponse, process_batch
 from shared.core.http import (
     StaffCall,
     client_ip,
@@ -49,7 +49,7 @@ def send_notifications(event: Any) -> PartialItemFailureResponse:
 
     settings = get_settings()
     sender, mail = sms_sender(settings), mail_sender(settings)
-    return process_messages(event, lambda message: notifications.send_notification(settings, message, sender, mail))
+    return process_batch(event, lambda messages: notifications.send_notifications(settings, messages, sender, mail))
 
 
 @app.schedule(Rate(15, unit=Rate.MINUTES), name="remind_deadlines")

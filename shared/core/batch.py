@@ -27,13 +27,9 @@ class PartialItemFailureResponse(TypedDict):
     batchItemFailures: list[ItemFailure]
 
 
-def process_messages(event: Any, handle: Callable[[Envelope], object]) -> PartialItemFailureResponse:
-    """Run `handle` on every message of a Chalice SQSEvent; returns {"batchItemFailures": [...]}."""
-    return process_bodies(event, lambda body: handle(Envelope.model_validate_json(body)))
-
-
 def process_bodies(event: Any, handle: Callable[[str], object]) -> PartialItemFailureResponse:
-    """As process_messages, for messages that are not our envelopes (S3 event notifications)."""
+    """Run `handle` on the body of every message of a Chalice SQSEvent, each on its own, for messages that are not
+    our envelopes (S3 event notifications); returns {"batchItemFailures": [...]}."""
     # Imported on a consumer's first batch: the API functions, which import the same app, never take one.
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
@@ -56,7 +52,7 @@ def process_bodies(event: Any, handle: Callable[[str], object]) -> PartialItemFa
 def process_batch(event: Any, handle: Callable[[dict[str, Envelope]], set[str]]) -> PartialItemFailureResponse:
     """Run `handle` on the messages of a Chalice SQSEvent together (by message id), for a consumer that saves
     requests across a batch; it returns the ids of the messages that failed. A message that is not an envelope
-    fails on its own, as in process_messages."""
+    fails on its own."""
     messages: dict[str, Envelope] = {}
     failed: set[str] = set()
     for record in event.to_dict()["Records"]:

@@ -53,10 +53,39 @@ def deadline_sms(notice: DeadlineNotice) -> Sms:
     return Sms(kind=notice.kind, values={"tracking_no": notice.tracking_no, "due": f"{due:%m月%d日%H:%M}"})
 
 
-def send_notification(settings: Settings, message: Envelope, sender: SmsSender, mail: MailSender | None = None) -> int:
+def send_notifications(
+    settings: Settings, messages: dict[str, Envelope], sender: SmsSender, mail: MailSender
+) -> set[str]:
+    """send_notification for a batch of messages (by message id), the cases of its complainant notices and their
+    complainants read first in one BatchGetItem each. The ids of the messages that failed (retried by the queue)."""
+    tracking_nos = [
+        str(message.data["tracking_no"])
+        for message in messages.values()
+        if message.data.get("recipient") == "complainant" and "tracking_no" in message.data
+    ]
+    complainants = Complainants(settings, tracking_nos)
+    failed: set[str] = set()
+    for message_id, message in messages.items():
+        try:
+            send_notification(settings, message, sender, mail, complainants)
+        except Exception:
+            logger.exception("notification failed", extra={"message_id": message_id, "notice_id": message.id})
+            failed.add(message_id)
+    return failed
+
+
+def send_notification(
+    settings: Settings,
+    message: Envelope,
+    sender: SmsSender,
+    mail: MailSender | None = None,
+    complainants: "Complainants | None" = None,
+) -> int:
     """Send a requested notification to each recipient once, however often the message arrives."""
     if message.data.get("recipient") == "complainant":
-        return send_complainant_notice(settings, message, sender, mail or mail_sender(settings))
+        return send_complainant_notice(
+            settings, message, sender, mail or mail_sender(settings), complainants=complainants
+        )
     if "phone" in message.data:
         return send_sms_notice(settings, message, sender)
     notice = DeadlineNotice.model_validate(message.data)
@@ -219,8 +248,30 @@ def channels(complainant: Complainant) -> list[str]:
     return [channel for channel in available if channel in chosen]
 
 
+class Complainants:
+    """Whom complainant notices go to: the cases of a batch's notices and their complainants read at once (one
+    BatchGetItem each), any the batch read left out read one by one."""
+
+    def __init__(self, settings: Settings, tracking_nos: list[str]) -> None:
+        self._store = CaseStore(settings)
+        self._cases = self._store.get_many(tracking_nos)
+        self._complainants = self._store.complainants([no for no, case in self._cases.items() if _reachable(case)])
+
+    def to_tell(self, tracking_no: str) -> Complainant | None:
+        """The complainant of the case, when there is one to tell."""
+        case = self._cases.get(tracking_no) or self._store.get(tracking_no)
+        if case is None or not _reachable(case):
+            return None
+        return self._complainants.get(tracking_no) or self._store.complainant(tracking_no)
+
+
 def send_complainant_notice(
-    settings: Settings, message: Envelope, sms: SmsSender, mail: MailSender, now: datetime | None = None
+    settings: Settings,
+    message: Envelope,
+    sms: SmsSender,
+    mail: MailSender,
+    now: datetime | None = None,
+    complainants: Complainants | None = None,
 ) -> int:
     """Send a notice on each of the complainant's channels once, recording each delivery on the case. A failed
     channel is recorded and then raised, so that SQS retries the message (the sent channels are not sent again)
@@ -228,8 +279,7 @@ def send_complainant_notice(
     now = now or datetime.now(UTC)
     notice = ComplainantNotice.model_validate(message.data)
     store = CaseStore(settings)
-    case = store.get(notice.tracking_no)
-    complainant = store.complainant(notice.tracking_no) if case is not None and _reachable(case) else None
+    complainant = (complainants or Complainants(settings, [])).to_tell(notice.tracking_no)
     if complainant is None:
         logger.info("notice not sent: no complainant to tell", extra={"notice_id": message.id})
         return 0

@@ -33,6 +33,17 @@ def case_key(tracking_no: str) -> dict[str, Any]:
     return to_item({"pk": f"CASE#{tracking_no}", "sk": "CASE"})
 
 
+def complainant_key(tracking_no: str) -> dict[str, Any]:
+    """The case's personal-data compartment: who complained and how to reach them."""
+    return to_item({"pk": f"CASE#{tracking_no}", "sk": "COMPLAINANT"})
+
+
+def _complainant(values: dict[str, Any]) -> Complainant:
+    return Complainant.model_validate(
+        {name: value for name, value in values.items() if name in Complainant.model_fields}
+    )
+
+
 def case_item(case: Case) -> dict[str, Any]:
     values = dump(case)
     values.update(pk=f"CASE#{case.tracking_no}", sk="CASE")
@@ -145,12 +156,21 @@ class CaseStore:
     def get_many(self, tracking_nos: list[str]) -> dict[str, Case]:
         """The cases of up to 100 tracking numbers in one BatchGetItem (consistent), by tracking number. A case not
         found, or one DynamoDB left unprocessed, is absent: the caller reads it on its own (`get`)."""
-        if not tracking_nos:
-            return {}
-        keys = [case_key(tracking_no) for tracking_no in dict.fromkeys(tracking_nos)]
-        response = client("dynamodb").batch_get_item(RequestItems={self._table: {"Keys": keys, "ConsistentRead": True}})
-        cases = (Case.model_validate(from_item(item)) for item in response["Responses"].get(self._table, []))
+        items = self._batch_get([case_key(tracking_no) for tracking_no in dict.fromkeys(tracking_nos)])
+        cases = (Case.model_validate(item) for item in items)
         return {case.tracking_no: case for case in cases}
+
+    def complainants(self, tracking_nos: list[str]) -> dict[str, Complainant]:
+        """The complainants of up to 100 cases in one BatchGetItem (consistent), by tracking number; absent as in
+        `get_many` (the caller reads those with `complainant`)."""
+        keys = [complainant_key(tracking_no) for tracking_no in dict.fromkeys(tracking_nos)]
+        return {str(item["pk"]).removeprefix("CASE#"): _complainant(item) for item in self._batch_get(keys)}
+
+    def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if not keys:
+            return []
+        response = client("dynamodb").batch_get_item(RequestItems={self._table: {"Keys": keys, "ConsistentRead": True}})
+        return [from_item(item) for item in response["Responses"].get(self._table, [])]
 
     def transition(self, before: Case, after: Case, event: AuditEvent) -> None:
         """Replace the case and append its audit event in one transaction, guarded by the version read."""
@@ -183,13 +203,9 @@ class CaseStore:
         transact(writes)
 
     def complainant(self, tracking_no: str) -> Complainant | None:
-        key = to_item({"pk": f"CASE#{tracking_no}", "sk": "COMPLAINANT"})
+        key = complainant_key(tracking_no)
         item = client("dynamodb").get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
-        if not item:
-            return None
-        return Complainant.model_validate(
-            {name: value for name, value in from_item(item).items() if name in Complainant.model_fields}
-        )
+        return _complainant(from_item(item)) if item else None
 
     def page(
         self,

@@ -5,7 +5,6 @@ import json
 from email import message_from_bytes, policy
 
 import pytest
-from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 from moto.sns.models import sns_backends
@@ -20,7 +19,7 @@ from shared.core.settings import Settings, get_settings
 from shared.intake.complaints import submit_complaint
 from shared.routing import notifications, router
 from shared.routing.sms import SmsError, sms_sender
-from tests.support import receive_all, sqs_event
+from tests.support import receive_all, requests_made, sqs_event
 
 TRAFFIC = "交警在路口查车罚款两百元，不开罚款收据，让我直接把钱转到他个人手机上。"
 PHONE, EMAIL = "13912345678", "wanghong@example.cn"
@@ -165,15 +164,33 @@ def test_a_failing_notice_is_reported_to_sqs_which_dead_letters_it(routing_app, 
         raise SmsError("sns", "Throttling")
 
     monkeypatch.setattr("shared.routing.sms.SnsSmsSender.send", fail)
-    # when the consumer gets it, then the batch fails (SQS delivers it again), and the queue dead-letters what
-    # keeps failing
-    with pytest.raises(BatchProcessingError):
-        deliver(routing_app, bodies)
+    # when the consumer gets it, then it reports the message failed (SQS delivers it again), and the queue
+    # dead-letters what keeps failing
+    assert deliver(routing_app, bodies) == {
+        "batchItemFailures": [{"itemIdentifier": f"msg-{index}"} for index in range(len(bodies))]
+    }
     attributes = client("sqs").get_queue_attributes(
         QueueUrl=queues.queue_url(aws.notify_queue), AttributeNames=["RedrivePolicy"]
     )["Attributes"]
     assert json.loads(attributes["RedrivePolicy"])["deadLetterTargetArn"].endswith(f"{aws.notify_queue}-dlq")
     assert [n["state"] for n in CaseStore(aws).notices(number)] == ["failed"]
+
+
+def test_a_batch_of_notices_reads_its_cases_and_complainants_once(routing_app, aws: Settings) -> None:
+    # given three complainants' cases accepted, each with its acceptance notice requested
+    numbers = [routed(aws, {"phone": f"1391234560{index}"}) for index in range(3)]
+    for number in numbers:
+        act(routing_app, number, "accept")
+    bodies = requested(aws)
+    assert len(bodies) == 3
+    # when the consumer takes them in one batch
+    with requests_made("dynamodb") as made:
+        answer = deliver(routing_app, bodies)
+    # then every notice is sent, the cases and their complainants read in one BatchGetItem each, none on its own
+    assert answer == {"batchItemFailures": []}
+    assert len(texts()) == 3
+    reads = [operation for operation, _ in made if "Get" in operation]
+    assert reads == ["dynamodb.BatchGetItem", "dynamodb.BatchGetItem"]
 
 
 def test_anonymous_complainants_get_nothing_pushed(routing_app, aws: Settings) -> None:
