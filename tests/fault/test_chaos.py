@@ -1,7 +1,7 @@
 """Everything at once, seeded: complaints submitted, routed, accepted by staff, counted and notified while AWS
 calls fail at random (DynamoDB conflicts and throttling, SQS and S3 errors) and the function dies before or after
 any AWS call; clients retry as they would, queues are drained with redeliveries, dead letters are redriven and
-the sweeps run. Then the invariants: every acknowledged complaint exists exactly once and is routed, every
+the sweeps run; each queue is worked by the batch consumer its function runs. Then the invariants: every acknowledged complaint exists exactly once and is routed, every
 accepted case's complainant was told (duplicates within the documented bound), the counters equal a recount,
 and nothing is left stuck (no claim in progress, no outbox item, no message)."""
 
@@ -110,14 +110,14 @@ class Phones:
 
 
 def drain(settings: Settings, phones: Phones, rounds: int) -> None:
-    """Lambda's event source mappings: each message handled until it succeeds (redelivered at once: the lease is
-    over), the dead letters redriven, the sweeps on their schedules."""
-    handlers: dict[str, Callable[[Envelope], Any]] = {
-        settings.intake_queue: lambda message: router.route_complaint(settings, message),
-        settings.events_queue: lambda message: stats.count_event(settings, message),
-        settings.notify_queue: lambda message: notifications.send_notification(
-            settings, message, phones, mail_sender(settings)
-        ),
+    """Lambda's event source mappings: each batch handled by the consumer the function runs, the messages it did
+    not report failed deleted, the rest delivered again at once (the lease is over), or all of them when the
+    function died; the dead letters redriven, the sweeps on their schedules."""
+    mail = mail_sender(settings)
+    handlers: dict[str, Callable[[dict[str, Envelope]], set[str]]] = {
+        settings.intake_queue: lambda messages: router.route_batch(settings, messages),
+        settings.events_queue: lambda messages: stats.count_events(settings, messages),
+        settings.notify_queue: lambda messages: notifications.send_notifications(settings, messages, phones, mail),
     }
     sqs = client("sqs")
     for _ in range(rounds):
@@ -125,14 +125,14 @@ def drain(settings: Settings, phones: Phones, rounds: int) -> None:
             try:
                 url = queues.queue_url(queue)
                 received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)
+                batch = {message["MessageId"]: message for message in received.get("Messages", [])}
+                if not batch:
+                    continue
+                failed = handle({key: Envelope.model_validate_json(m["Body"]) for key, m in batch.items()})
+                for message_id in batch.keys() - failed:
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=batch[message_id]["ReceiptHandle"])
             except (Exception, FunctionKilled):
-                continue
-            for message in received.get("Messages", []):
-                try:
-                    handle(Envelope.model_validate_json(message["Body"]))
-                    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-                except (Exception, FunctionKilled):
-                    pass  # not deleted: SQS delivers it again (or, after five receives, dead-letters it)
+                pass  # what is not deleted SQS delivers again (or, after five receives, dead-letters it)
         later = datetime.now(UTC) + timedelta(hours=1)
         with contextlib.suppress(Exception, FunctionKilled):
             reminders.sweep_unrouted(settings, later)
