@@ -1,9 +1,10 @@
 """Everything at once, seeded: complaints submitted, routed, accepted by staff, counted and notified while AWS
 calls fail at random (DynamoDB conflicts and throttling, SQS and S3 errors) and the function dies before or after
-any AWS call; clients retry as they would, queues are drained with redeliveries, dead letters are redriven and
-the sweeps run; each queue is worked by the batch consumer its function runs. Then the invariants: every acknowledged complaint exists exactly once and is routed, every
-accepted case's complainant was told (duplicates within the documented bound), the counters equal a recount,
-and nothing is left stuck (no claim in progress, no outbox item, no message)."""
+any AWS call; clients retry as they would, each queue is worked by the batch consumer its function runs, with
+redeliveries, dead letters are redriven and the sweeps run. Then the invariants: every acknowledged complaint
+exists exactly once and is routed, every accepted case's complainant was told (duplicates within the documented
+bound), the counters equal a recount, and nothing is left stuck (no claim in progress, no outbox item, no
+message)."""
 
 import contextlib
 import json
