@@ -197,22 +197,16 @@ def mark(text: str) -> str:
 def drain(stack: Stack) -> float:
     """Seconds until every queue is empty and no complaint waits to be routed (or DRAIN_SECONDS)."""
     from infra.local_stack import use_local_environment
-    from shared.core.aws import client
+    from shared.core import queues
     from shared.core.dal.cases import CaseStore
     from shared.core.models import Status
     from shared.core.settings import get_settings
 
     use_local_environment(stack.moto_url)
     settings = get_settings()
-    sqs = client("sqs")
     started = time.perf_counter()
-    names = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible")
     while time.perf_counter() - started < DRAIN_SECONDS:
-        waiting = 0
-        for queue in (settings.mail_queue, settings.intake_queue, settings.events_queue):
-            url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
-            attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=list(names))["Attributes"]
-            waiting += sum(int(attributes[name]) for name in names)
+        waiting = queues.waiting((settings.mail_queue, settings.intake_queue, settings.events_queue))
         if waiting == 0 and not any(True for _ in CaseStore(settings).by_status(Status.received)):
             break
         time.sleep(2)

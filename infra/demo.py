@@ -22,7 +22,6 @@ import requests
 
 from shared.core import auth, queues, reference_data
 from shared.core.auth import Role
-from shared.core.aws import client
 from shared.core.campaign import load_campaign
 from shared.core.classifier import reference_examples
 from shared.core.settings import Settings
@@ -335,17 +334,10 @@ def run(settings: Settings, gateway: str, smtp_port: int, size: int, now: dateti
 
 def settle(settings: Settings, seconds: float = 120) -> None:
     """Wait until the running stack's consumers have taken every message (routing, counters, notices)."""
-    sqs = client("sqs")
     names = (settings.intake_queue, settings.mail_queue, settings.events_queue, settings.notify_queue)
     deadline = time.monotonic() + seconds
     while True:
-        waiting = 0
-        for name in names:
-            attributes = sqs.get_queue_attributes(
-                QueueUrl=queues.queue_url(name),
-                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-            )["Attributes"]
-            waiting += sum(int(value) for value in attributes.values())
+        waiting = queues.waiting(names)
         if not waiting:
             return
         if time.monotonic() > deadline:

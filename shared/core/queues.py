@@ -30,5 +30,15 @@ def send_batch(queue: str, messages: list[Envelope]) -> set[int]:
     return {int(failed["Id"]) for failed in response.get("Failed", [])}
 
 
+def waiting(names: tuple[str, ...]) -> int:
+    """Messages on the queues `names`, visible or being worked: 0 once their consumers have taken every one."""
+    counts = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    total = 0
+    for name in names:
+        attributes = client("sqs").get_queue_attributes(QueueUrl=queue_url(name), AttributeNames=counts)
+        total += sum(int(value) for value in attributes["Attributes"].values())
+    return total
+
+
 def reset() -> None:
     queue_url.cache_clear()
