@@ -160,12 +160,16 @@ def count_events(settings: Settings, messages: dict[str, Envelope]) -> set[str]:
     read in one BatchGetItem each, and each case counted once however many of its events the batch holds. The ids
     of the messages whose case did not count (retried by the queue)."""
     by_case: dict[str, list[str]] = defaultdict(list)
+    failed: set[str] = set()
     for message_id, message in messages.items():
-        by_case[str(message.data["tracking_no"])].append(message_id)
+        if "tracking_no" in message.data:
+            by_case[str(message.data["tracking_no"])].append(message_id)
+        else:
+            logger.error("case event without a tracking number", extra={"message_id": message_id})
+            failed.add(message_id)
     cases = CaseStore(settings).get_many(list(by_case))
     store = StatsStore(settings)
     contributions = store.contributions(list(by_case))
-    failed: set[str] = set()
     for tracking_no, message_ids in by_case.items():
         try:
             # Absent from the batch read: not found, or left unprocessed by DynamoDB.

@@ -68,8 +68,9 @@ def send_notifications(
     for message_id, message in messages.items():
         try:
             send_notification(settings, message, sender, mail, complainants)
-        except Exception:
-            logger.exception("notification failed", extra={"message_id": message_id, "notice_id": message.id})
+        except Exception as error:
+            # The reason without the error's text, which may hold a contact (a mail server refusing an address).
+            logger.warning("notification failed", extra={"notice_id": message.id, "error": _reason(error)})
             failed.add(message_id)
     return failed
 

@@ -152,6 +152,10 @@ def test_a_failed_record_is_reported_as_a_batch_item_failure(consumer, aws: Sett
     # then only the second is reported failed (SQS retries it, then dead-letters it), the first is counted
     assert answer == {"batchItemFailures": [{"itemIdentifier": "msg-1"}]}
     assert StatsStore(aws).contribution(number).version == CaseStore(aws).get(number).version
+    # and an event that names no case fails alone too
+    nameless = Envelope.model_validate_json(good).model_copy(update={"data": {}})
+    answer = consumer.invoke("count_case_events", sqs_event([nameless.model_dump_json(), good])).payload
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "msg-0"}]}
 
 
 def test_a_batch_counts_each_case_once_from_two_batch_reads(consumer, aws: Settings) -> None:

@@ -2,6 +2,8 @@
 the complainant chose, once however often a message arrives, recorded on the case without personal data."""
 
 import json
+import logging
+import smtplib
 from email import message_from_bytes, policy
 
 import pytest
@@ -191,6 +193,29 @@ def test_a_batch_of_notices_reads_its_cases_and_complainants_once(routing_app, a
     assert len(texts()) == 3
     reads = [operation for operation, _ in made if "Get" in operation]
     assert reads == ["dynamodb.BatchGetItem", "dynamodb.BatchGetItem"]
+
+
+def test_a_refused_mail_is_retried_and_logged_without_the_address(
+    routing_app, aws: Settings, monkeypatch, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture
+) -> None:
+    # given a notice to a complainant who wants mail, and a mail server that refuses the address, naming it
+    number = routed(aws, {"phone": PHONE, "email": EMAIL, "notify_by": ["email"]})
+    act(routing_app, number, "accept")
+    bodies = requested(aws)
+
+    def refuse(self, message) -> str:
+        raise smtplib.SMTPRecipientsRefused({EMAIL: (550, b"5.1.1 <" + EMAIL.encode() + b">: no such user")})
+
+    monkeypatch.setattr("shared.core.mailer.SesMailSender.send", refuse)
+    caplog.set_level(logging.INFO)
+    # when the consumer takes it
+    answer = deliver(routing_app, bodies)
+    # then the message is reported failed (retried), the delivery recorded as failed, and no log line has the address
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "msg-0"}]}
+    assert [n["state"] for n in CaseStore(aws).notices(number)] == ["failed"]
+    logged = capsys.readouterr().out + caplog.text
+    logged += "".join(json.dumps(record.__dict__, default=str, ensure_ascii=False) for record in caplog.records)
+    assert "notification failed" in logged and EMAIL not in logged
 
 
 def test_anonymous_complainants_get_nothing_pushed(routing_app, aws: Settings) -> None:
