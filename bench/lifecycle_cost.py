@@ -94,7 +94,7 @@ class Meter:
     """Accounts the requests made inside `stage` blocks to the ledger; the bench's own plumbing stays outside."""
 
     def __init__(self) -> None:
-        self.counter = RequestCounter()
+        self.counter = RequestCounter(with_units=True)
         self.ledger = Ledger()
 
     @contextmanager
@@ -220,7 +220,7 @@ def main() -> None:
         print(f"    {service:<15} {sum(operations.values()) * per:6.2f}   ({listed})")
     print(
         f"  DynamoDB request units per complaint: {ledger.units['write'] * per:.1f} write, "
-        f"{ledger.units['read'] * per:.1f} read (items up to 1 KB / 4 KB: a lower bound)"
+        f"{ledger.units['read'] * per:.1f} read (by the sizes of the items read and written)"
     )
     print(
         f"  Lambda per complaint: {sum(ledger.invocations.values()) * per:.2f} requests, "
