@@ -2,6 +2,7 @@
 functions, their events fed to the reporting consumer with duplicates, redeliveries, out-of-order delivery and
 two racing batches; the counters equal what happened, `rebuild-stats` agrees, and repairs a corrupted counter."""
 
+import json
 import random
 import threading
 from collections import Counter
@@ -176,6 +177,24 @@ def test_a_batch_counts_each_case_once_from_two_batch_reads(consumer, aws: Setti
     # and the counters equal a recount
     assert totals(aws, WEEK)["accepted"] == 3
     assert stats.rebuild(aws, write=False).differences == []
+
+
+def test_a_contribution_stored_as_text_is_read_and_stored_packed_when_counted_again(consumer, aws: Settings) -> None:
+    # given a routed complaint counted, its contribution's counts stored as JSON text, as before they were packed
+    number = complaint(aws, 0)
+    assert deliver(consumer, events(aws)) == []
+    key = {"pk": {"S": f"CASE#{number}"}, "sk": {"S": "STATS"}}
+    stored = client("dynamodb").get_item(TableName=aws.cases_table, Key=key)["Item"]
+    assert "B" in stored["counts"]  # packed as written now
+    text = json.dumps([[*k, amount] for k, amount in sorted(StatsStore(aws).contribution(number).counts.items())])
+    client("dynamodb").put_item(TableName=aws.cases_table, Item={**stored, "counts": {"S": text}})
+    # when the case is accepted and its event counted
+    act(aws, number, "accept", RECEIVED + timedelta(days=1))
+    assert deliver(consumer, events(aws)) == []
+    # then the counters equal a recount (the text was read and taken off), and the contribution is stored packed
+    assert totals(aws, WEEK)["accepted"] == 1
+    assert stats.rebuild(aws, write=False).differences == []
+    assert "B" in client("dynamodb").get_item(TableName=aws.cases_table, Key=key)["Item"]["counts"]
 
 
 def test_an_escalation_from_the_reminders_is_announced_and_counted(consumer, aws: Settings) -> None:
