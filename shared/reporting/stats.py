@@ -4,7 +4,7 @@ What a case counts for is a pure function of one snapshot of it (`contribution`)
 shared/reporting/report_document.py for every period its receipt falls in (shared/reporting/periods.py), on the row of
 its
 department, plus `cat:<category>` and `ch:<channel>`, and the hotspot clusters of its receipt day. The reporting
-service's consumer (`count_event`) counts the case's current version in place of the one counted before, in one
+service's consumer (`count_events`) counts the case's current version in place of the one counted before, in one
 transaction with the marker of that version (shared/core/dal/ StatsStore): duplicates, redeliveries and events
 arriving out of order change nothing twice. `rebuild` recounts every case and compares (or repairs).
 
@@ -146,19 +146,11 @@ class StaleCount(Exception):
     left to SQS to deliver again (the next attempt reads the newer state)."""
 
 
-def count_event(settings: Settings, message: Envelope) -> bool:
-    """Count the current version of the case a case event names, if not counted yet; True when it counted.
-    The case is read again, so an event older than the case counts the newer state (and its own event then
-    finds nothing to do)."""
-    tracking_no = str(message.data["tracking_no"])
-    store = StatsStore(settings)
-    return _count_case(store, tracking_no, CaseStore(settings).get(tracking_no), store.contribution(tracking_no))
-
-
 def count_events(settings: Settings, messages: dict[str, Envelope]) -> set[str]:
-    """count_event for a batch of case events (by message id): the cases they name and their stored contributions
-    read in one BatchGetItem each, and each case counted once however many of its events the batch holds. The ids
-    of the messages whose case did not count (retried by the queue)."""
+    """Count the current version of each case a batch of case events (by message id) names, if not counted yet: the
+    cases and their stored contributions read in one BatchGetItem each, each case counted once however many of its
+    events the batch holds. The case is read anew, so an event older than the case counts the newer state (and its
+    own event then finds nothing to do). The ids of the messages whose case did not count (retried by the queue)."""
     by_case: dict[str, list[str]] = defaultdict(list)
     failed: set[str] = set()
     for message_id, message in messages.items():
@@ -181,20 +173,19 @@ def count_events(settings: Settings, messages: dict[str, Envelope]) -> set[str]:
     return failed
 
 
-def _count_case(store: StatsStore, tracking_no: str, case: Case | None, counted: Contribution | None) -> bool:
+def _count_case(store: StatsStore, tracking_no: str, case: Case | None, counted: Contribution | None) -> None:
     """Count `case` as read over `counted`, the contribution found stored (the guard of the write catches one counted
-    since); True when it counted."""
+    since)."""
     if case is None:
         raise CaseNotFound(tracking_no)
     if counted is not None and counted.version >= case.version:
-        return False
+        return
     if not store.apply(counted, contribution(case)):
         now = store.contribution(tracking_no)
         if now is None or now.version < case.version:
             raise StaleCount(tracking_no)
-        return False  # a concurrent delivery counted this version (or a newer one) first
+        return  # a concurrent delivery counted this version (or a newer one) first
     logger.info("case counted", extra={"tracking_no": tracking_no, "version": case.version})
-    return True
 
 
 # --- rebuild ----------------------------------------------------------------------------------------------------

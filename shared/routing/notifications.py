@@ -53,6 +53,23 @@ def deadline_sms(notice: DeadlineNotice) -> Sms:
     return Sms(kind=notice.kind, values={"tracking_no": notice.tracking_no, "due": f"{due:%m月%d日%H:%M}"})
 
 
+class Complainants:
+    """Whom complainant notices go to: the cases of a batch's notices and their complainants read at once (one
+    BatchGetItem each), any the batch read left out read one by one."""
+
+    def __init__(self, settings: Settings, tracking_nos: list[str]) -> None:
+        self._store = CaseStore(settings)
+        self._cases = self._store.get_many(tracking_nos)
+        self._complainants = self._store.complainants([no for no, case in self._cases.items() if _reachable(case)])
+
+    def to_tell(self, tracking_no: str) -> Complainant | None:
+        """The complainant of the case, when there is one to tell."""
+        case = self._cases.get(tracking_no) or self._store.get(tracking_no)
+        if case is None or not _reachable(case):
+            return None
+        return self._complainants.get(tracking_no) or self._store.complainant(tracking_no)
+
+
 def send_notifications(
     settings: Settings, messages: dict[str, Envelope], sender: SmsSender, mail: MailSender
 ) -> set[str]:
@@ -80,7 +97,7 @@ def send_notification(
     message: Envelope,
     sender: SmsSender,
     mail: MailSender | None = None,
-    complainants: "Complainants | None" = None,
+    complainants: Complainants | None = None,
 ) -> int:
     """Send a requested notification to each recipient once, however often the message arrives."""
     if message.data.get("recipient") == "complainant":
@@ -247,23 +264,6 @@ def channels(complainant: Complainant) -> list[str]:
         available.append("email")
     chosen = complainant.notify_by if complainant.notify_by is not None else available
     return [channel for channel in available if channel in chosen]
-
-
-class Complainants:
-    """Whom complainant notices go to: the cases of a batch's notices and their complainants read at once (one
-    BatchGetItem each), any the batch read left out read one by one."""
-
-    def __init__(self, settings: Settings, tracking_nos: list[str]) -> None:
-        self._store = CaseStore(settings)
-        self._cases = self._store.get_many(tracking_nos)
-        self._complainants = self._store.complainants([no for no, case in self._cases.items() if _reachable(case)])
-
-    def to_tell(self, tracking_no: str) -> Complainant | None:
-        """The complainant of the case, when there is one to tell."""
-        case = self._cases.get(tracking_no) or self._store.get(tracking_no)
-        if case is None or not _reachable(case):
-            return None
-        return self._complainants.get(tracking_no) or self._store.complainant(tracking_no)
 
 
 def send_complainant_notice(
