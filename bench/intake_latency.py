@@ -172,9 +172,9 @@ def main() -> None:
         for label, goal in GOALS.items():
             over = FLOOR if label in (JSON_POST, WEB_FORM) else JSON_POST
             ratio = medians[label] / medians[over]
-            like_for_like = f", x{medians[label] / medians[JSON_PHONE]:.2f} of the JSON POST with a phone" * (
-                label in SMS
-            )
+            like_for_like = ""
+            if label in SMS:
+                like_for_like = f", x{medians[label] / medians[JSON_PHONE]:.2f} of the JSON POST with a phone"
             print(
                 f"  {label} x{ratio:.2f} of {over} (goal at most x{goal:.1f}: {'met' if ratio <= goal else 'NOT met'})"
                 + like_for_like
