@@ -19,6 +19,10 @@ count reads the clock once; the counts are the same.
 moto's response serializer walks every DynamoDB attribute value through the service model, member by member (ten
 members tried for each value): about 2 ms for ten small cases read, more than the read itself. Attribute values
 are already in their wire form, so here they are written as they are, binary values base64-encoded as moto does.
+moto's Query sorts every item of the table, then keeps those of the partition asked for (or, for an index, those
+with its keys) and sorts them again: a Query of an empty partition took 20 ms among 1,000 counter items. Here a
+Query of the table reads only its partition, and a Query of an index goes through the items unsorted; both sort
+what they keep as before, so the same items come back in the same order, and a Query costs what it returns.
 Applied by the local stack's moto server (`infra/moto_server.py`), the integration tests and the benchmarks.
 """
 
@@ -42,6 +46,10 @@ _original_writes = {name: getattr(DynamoDBBackend, name) for name in ("put_item"
 # The items of the transactions running now: (table name, hash key, range key).
 _in_flight: set[tuple[str, Any, Any]] = set()
 _in_flight_lock = threading.Lock()
+# The table a Query of this thread is reading now, and the partition it reads (None for an index).
+_querying = threading.local()
+_original_query = Table.query
+_original_all_items = Table.all_items
 # Set while this thread runs a transaction whose operations' conditions moto has checked before each write.
 _transacting = threading.local()
 
@@ -149,6 +157,54 @@ def _checked_once(name: str) -> Any:
     return call
 
 
+def _query(
+    self: Table,
+    hash_key: DynamoType | None,
+    range_comparison: str | None,
+    range_objs: list[DynamoType],
+    limit: int,
+    exclusive_start_key: dict[str, Any],
+    scan_index_forward: bool,
+    projection_expressions: list[list[str]] | None,
+    index_name: str | None = None,
+    *args: Any,
+    **kwargs: Any,
+) -> Any:
+    """moto's Query, with `_items_to_query` as the items it looks through."""
+    _querying.table, _querying.partition = self, None if index_name else hash_key
+    try:
+        return _original_query(
+            self,
+            hash_key,
+            range_comparison,
+            range_objs,
+            limit,
+            exclusive_start_key,
+            scan_index_forward,
+            projection_expressions,
+            index_name,
+            *args,
+            **kwargs,
+        )
+    finally:
+        _querying.table = None
+
+
+def _items_to_query(self: Table) -> list[Item]:
+    """moto's all_items, except in a Query of this table: the items of its partition, or for an index every item,
+    unsorted (the Query sorts those it keeps)."""
+    if getattr(_querying, "table", None) is not self:
+        return _original_all_items(self)
+    partition = _querying.partition
+    if partition is None:
+        stored = self.items.values()
+        return [item for items in stored for item in items.values()] if self.range_key_attr else list(stored)
+    if partition not in self.items:  # not items.get: moto's items is a defaultdict
+        return []
+    found = self.items[partition]
+    return list(found.values()) if self.range_key_attr else [found]
+
+
 # moto's own limit (LimitedSizeDict): between DynamoDB's 400 KB and the 409-410 KB it was measured to accept.
 _ITEM_SIZE_LIMIT = 405000
 
@@ -224,6 +280,8 @@ def apply() -> None:
     for name in _original_writes:
         setattr(DynamoDBBackend, name, _checked_once(name))
     Item.__init__ = _item_init  # type: ignore[method-assign]
+    Table.query = _query  # type: ignore[method-assign]
+    Table.all_items = _items_to_query  # type: ignore[method-assign]
     BaseJSONSerializer._serialize_type_structure = _serialize_structure  # type: ignore[method-assign]
     Queue.messages = property(_queue_messages)  # type: ignore[method-assign,assignment]
     Queue.approximate_number_of_messages_delayed = property(_count_delayed)  # type: ignore[method-assign,assignment]

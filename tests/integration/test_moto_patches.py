@@ -1,11 +1,12 @@
 """The local stack's moto keeps DynamoDB's all-or-nothing transactions while backing up only written items, and
-cancels concurrent transactions on one item as DynamoDB does; its faster reads and queue counts give the same
-answers as moto's own."""
+cancels concurrent transactions on one item as DynamoDB does; its faster reads, queries and queue counts give the
+same answers as moto's own."""
 
 import threading
 
 import pytest
 from botocore.exceptions import ClientError
+from moto.dynamodb.models.table import Table
 
 from infra import moto_patches
 from shared.core.aws import client
@@ -187,6 +188,72 @@ def test_every_kind_of_attribute_value_reads_back_as_it_was_written(aws: Setting
         }
 
     assert normalised(got) == normalised(batch[0]) == normalised(queried[0]) == normalised(written)
+
+
+def _queries(settings: Settings) -> list[dict]:
+    """Queries of the cases table's partitions and of an index (ranges, both directions, a filter, pages of two)
+    and of the idempotency table, which has no sort key."""
+    partition = {"KeyConditionExpression": "pk = :pk", "ExpressionAttributeValues": {":pk": {"S": "CASE#B"}}}
+    return [
+        {"TableName": settings.cases_table, **partition},
+        {"TableName": settings.cases_table, **partition, "ScanIndexForward": False, "Limit": 2},
+        {
+            "TableName": settings.cases_table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :event)",
+            "FilterExpression": "#value <> :skipped",
+            "ExpressionAttributeNames": {"#value": "value"},
+            "ExpressionAttributeValues": {":pk": {"S": "CASE#B"}, ":event": {"S": "EVENT#"}, ":skipped": {"S": "1"}},
+        },
+        {
+            "TableName": settings.cases_table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": "CASE#NONE"}},
+        },
+        {
+            "TableName": settings.cases_table,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :due AND gsi1sk > :from",
+            "ExpressionAttributeValues": {":due": {"S": "DUE"}, ":from": {"S": "2026-11-02"}},
+            "Limit": 2,
+        },
+        {
+            "TableName": settings.idempotency_table,
+            "KeyConditionExpression": "#key = :key",
+            "ExpressionAttributeNames": {"#key": "key"},
+            "ExpressionAttributeValues": {":key": {"S": "intake:2"}},
+        },
+    ]
+
+
+def _every_page(query: dict) -> list[list[dict]]:
+    pages, start = [], None
+    while True:
+        page = client("dynamodb").query(**query, **({"ExclusiveStartKey": start} if start else {}))
+        pages.append(page["Items"])
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return pages
+
+
+def test_a_query_finds_what_moto_finds_in_the_same_order(aws: Settings, monkeypatch) -> None:
+    # given items in several partitions, some of them on an index, and keys without a sort key
+    dynamodb = client("dynamodb")
+    for case in "CBA":
+        for number in range(4):
+            values = {"pk": {"S": f"CASE#{case}"}, "sk": {"S": f"EVENT#{3 - number}"}, "value": {"S": str(number)}}
+            if number % 2:
+                values |= {"gsi1pk": {"S": "DUE"}, "gsi1sk": {"S": f"2026-11-0{number}#{case}"}}
+            dynamodb.put_item(TableName=aws.cases_table, Item=values)
+    for number in range(3):
+        dynamodb.put_item(TableName=aws.idempotency_table, Item={"key": {"S": f"intake:{number}"}})
+    # when each query is run, page by page, with the patch and with moto's own Query
+    assert Table.query is moto_patches._query
+    patched = [_every_page(query) for query in _queries(aws)]
+    monkeypatch.setattr(Table, "query", moto_patches._original_query)
+    unpatched = [_every_page(query) for query in _queries(aws)]
+    # then the pages are the same, and not empty where there is something to find
+    assert patched == unpatched
+    assert [sum(len(page) for page in pages) for pages in patched] == [4, 4, 3, 0, 3, 1]
 
 
 def test_queue_counts_stay_exact(aws: Settings) -> None:
