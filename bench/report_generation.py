@@ -372,12 +372,12 @@ def measure_size(count: int, now: datetime, folder: Path, full: bool) -> float:
             xlsx.append(time.perf_counter() - built)
         requests, in_requests = clock.requests / RUNS, clock.seconds / RUNS
         median = summary(totals)["median"]
-        print(line(f"county workbook, {count} cases", totals, unit="s", scale=1.0, baseline=base))
-        print(line("  of which build_document", builds, unit="s", scale=1.0, baseline=base))
-        print(line("  of which to_xlsx", xlsx, unit="s", scale=1.0, baseline=base))
+        print(line(f"county workbook, {count} cases", totals, baseline=base))
+        print(line("  of which build_document", builds, baseline=base))
+        print(line("  of which to_xlsx", xlsx, baseline=base))
         print(
-            f"  {requests:.0f} DynamoDB requests a workbook, {in_requests:.2f}s in them (moto), "
-            f"{sum(totals) / RUNS - in_requests:.2f}s outside; {len(document.hotspots)} hotspots listed; "
+            f"  {requests:.0f} DynamoDB requests a workbook, {1000 * in_requests:.0f} ms in them (moto), "
+            f"{1000 * (sum(totals) / RUNS - in_requests):.0f} ms outside; {len(document.hotspots)} hotspots listed; "
             f"target under {TARGET_SECONDS:.0f} s: {'met' if median < TARGET_SECONDS else 'NOT met'}; "
             f"at most x{TARGET_RATIO:.0f} of the bare Query: {'met' if median <= TARGET_RATIO * base else 'NOT met'}"
         )
@@ -482,7 +482,7 @@ def main() -> None:
         medians = {count: measure_size(count, now, Path(folder), full=count == max(SIZES)) for count in SIZES}
     print(
         "county workbook by cases counted (the counters grow with departments and periods, not cases): "
-        + ", ".join(f"{count} cases {median:.2f} s" for count, median in medians.items())
+        + ", ".join(f"{count} cases {1000 * median:.0f} ms" for count, median in medians.items())
     )
 
 
