@@ -344,13 +344,13 @@ def measure_size(count: int, now: datetime, folder: Path, full: bool) -> float:
 
     from infra.provision import provision
     from shared.core.auth import Principal, Role
-    from shared.core.aws import client
+    from shared.core.aws import reset_clients
     from shared.core.settings import get_settings
     from shared.reporting import dashboard, periods, reports, summary_pdf, workbook
     from shared.reporting.report_document import COUNTY_SCOPE
 
     campaign = periods.campaign_periods()[0]
-    client.cache_clear()  # fresh clients (and request hooks) for this size's moto
+    reset_clients()  # fresh clients (and request hooks) for this size's moto
     with mock_aws():
         settings = get_settings()
         provision(settings)

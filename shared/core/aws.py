@@ -22,25 +22,33 @@ _LOCK = threading.Lock()
 
 @cache
 def _data_loader() -> botocore.loaders.Loader:
-    # botocore's service models and endpoint data, parsed once per process: a session of its own per client
-    # (credentials and endpoint read afresh) would otherwise parse the same JSON files again each time.
+    # botocore's service models and endpoint data, parsed once per process, whatever sessions reset_clients()
+    # starts afresh (every test's moto does).
     return botocore.loaders.create_loader()
+
+
+@cache
+def _session() -> boto3.session.Session:
+    # One session for the clients of the process until reset_clients(): botocore registers its event handlers and
+    # reads its endpoint data for each session, which, with a session per client, a cold start paid once per
+    # service it uses.
+    loader = _data_loader()
+    session = botocore.session.get_session()
+    session.register_component("data_loader", loader)
+    made = boto3.session.Session(botocore_session=session)
+    # boto3 adds its own data folder to the loader's search path with every session: keep it once.
+    loader.search_paths[:] = list(dict.fromkeys(loader.search_paths))
+    return made
 
 
 @cache
 def client(service: str, region: str | None = None) -> Any:
     """The service's client in the configured region, or in `region` (SES is not in every region)."""
-    with _LOCK:
-        loader = _data_loader()
-        session = botocore.session.get_session()
-        session.register_component("data_loader", loader)
-        made = boto3.session.Session(botocore_session=session).client(
-            service, region_name=region or None, config=_CONFIG
-        )
-        # boto3 adds its own data folder to the loader's search path with every session: keep it once.
-        loader.search_paths[:] = list(dict.fromkeys(loader.search_paths))
-        return made
+    with _LOCK:  # a botocore session is not thread-safe; its clients are
+        return _session().client(service, region_name=region or None, config=_CONFIG)
 
 
 def reset_clients() -> None:
+    """Forget the clients and their session: the next ones read credentials, region and endpoint afresh."""
     client.cache_clear()
+    _session.cache_clear()

@@ -1,0 +1,61 @@
+"""The process's boto3 clients: made on first use, one botocore session for all of them (a cold start sets one up,
+not one per service), and made afresh, with the environment's credentials and endpoint, after reset_clients()."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import botocore.session
+import pytest
+
+from shared.core.aws import client, reset_clients
+
+
+@pytest.fixture
+def fresh_clients(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "cn-north-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "first-key")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "first-secret")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:4001")
+    reset_clients()
+    yield
+    reset_clients()
+
+
+def _sessions_made(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    made: list[Any] = []
+    original = botocore.session.get_session
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        made.append(original(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(botocore.session, "get_session", counted)
+    return made
+
+
+def test_the_clients_of_a_process_share_one_session(fresh_clients: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    # given no client made yet
+    sessions = _sessions_made(monkeypatch)
+    # when a function makes the clients of three services, one of them twice
+    made = [client(service) for service in ("s3", "dynamodb", "sqs", "dynamodb")]
+    # then one session was set up for all of them, and the second dynamodb client is the first
+    assert len(sessions) == 1
+    assert made[1] is made[3]
+
+
+def test_clients_made_after_a_reset_read_the_environment_afresh(
+    fresh_clients: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a client made with the first credentials and endpoint
+    before = client("sqs")
+    assert before._request_signer._credentials.access_key == "first-key"
+    # when the environment changes and the clients are reset
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "second-key")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:4002")
+    unchanged = client("sqs")
+    reset_clients()
+    after = client("sqs")
+    # then the client made before the reset is kept until it, and the one made after uses the new environment
+    assert unchanged is before
+    assert after._request_signer._credentials.access_key == "second-key"
+    assert after.meta.endpoint_url == "http://127.0.0.1:4002"
