@@ -2,10 +2,16 @@
 
 Chalice silently drops local packages from requirements.txt and does not follow symlinks in chalicelib/
 (DESIGN.md, section 7), so `shared` is copied into services/<svc>/vendor/, which Chalice puts in the zip as
-it is. `make synth` runs the packaging itself, through the CDK app.
+it is. `make synth` runs the packaging itself, through the CDK app, which then adds the bytecode of every module
+to the zip (`add_bytecode`).
 """
 
+import compileall
+import py_compile
 import shutil
+import sys
+import tempfile
+import zipfile
 from pathlib import Path
 
 from infra import requirements
@@ -40,3 +46,32 @@ def vendor_font(service_dir: Path, settings: Settings) -> dict[str, str]:
     shutil.copyfile(source, target / source.name)
     # Relative: shared.reporting.summary_pdf resolves it from the directory holding `shared` (/var/task on Lambda).
     return {"REPORT_FONT_PATH": f"{FONT_DIR}/{source.name}", "REPORT_FONT_INDEX": str(settings.report_font_index)}
+
+
+def add_bytecode(zip_path: Path, runtime: str) -> int:
+    """Compile every module of a deployment zip into it, as unchecked-hash .pyc files; how many were added.
+
+    Lambda unpacks a zip into a read-only directory, where Python cannot keep the bytecode it compiles: without
+    bytecode in the zip, every cold start compiles every module it imports (pydantic, chalice, shared) from source.
+    Unchecked-hash files are used whatever times unzipping gives the sources. They are compiled by this
+    interpreter, whose version `chalice package` gave the functions as their runtime; another would not read them.
+    """
+    own = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    if runtime != own:
+        raise SystemExit(f"the functions run {runtime}; bytecode compiled by {own} would not be read there")
+    with tempfile.TemporaryDirectory() as folder, zipfile.ZipFile(zip_path, "a", zipfile.ZIP_DEFLATED) as archive:
+        unpacked = Path(folder)
+        present = set(archive.namelist())
+        archive.extractall(unpacked)
+        # A source that does not compile (a package's template, say) is left as it is, as pip's own compiling does.
+        compileall.compile_dir(
+            unpacked,
+            quiet=2,
+            invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+            workers=0,
+        )
+        compiled = sorted(path.relative_to(unpacked).as_posix() for path in unpacked.rglob("*.pyc"))
+        added = [name for name in compiled if name not in present]
+        for name in added:
+            archive.write(unpacked / name, name)
+    return len(added)

@@ -6,7 +6,8 @@ holds the resources stack's names and ARNs by reference. Chalice needs help in f
 - it derives IAM policies from app.py only: the API handler and the event handlers of each service get a role
   each, with the statements of policies.py;
 - it only warns when pip finds no wheel for the Lambda runtime, and leaves the package out: that fails here;
-- its schedules are always on: here they are off unless the stage file turns them on.
+- its schedules are always on: here they are off unless the stage file turns them on;
+- its zip holds no bytecode, which Lambda's read-only directory then makes every cold start compile: added here.
 """
 
 import contextlib
@@ -27,6 +28,7 @@ from aws_cdk import aws_sns as sns
 from chalice.cdk import Chalice
 from constructs import Construct
 
+from infra import package
 from infra.cdk import policies
 from infra.cdk.nag import acknowledge, acknowledge_wildcards
 from infra.cdk.resources_stack import SMS_FAILURES_ALARM, ResourcesStack
@@ -118,6 +120,27 @@ def environment(service: str, stage: Stage, res: ResourcesStack) -> dict[str, st
     return variables
 
 
+def _sam_functions(package_dir: Path) -> dict[str, dict[str, Any]]:
+    """The functions of the SAM template `chalice package` wrote in `package_dir`."""
+    sam = json.loads((package_dir / "sam.json").read_text(encoding="utf-8"))
+    return {
+        logical_id: resource
+        for logical_id, resource in sam["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
+
+
+class _ChaliceWithBytecode(Chalice):
+    """Chalice's construct, with the bytecode of every module added to the zip `chalice package` wrote
+    (infra/package.py), before the construct makes the zip the functions' asset."""
+
+    def _package_app(self) -> None:
+        super()._package_app()
+        package_dir = Path(self._sam_package_dir)
+        [runtime] = {function["Properties"]["Runtime"] for function in _sam_functions(package_dir).values()}
+        package.add_bytecode(package_dir / "deployment.zip", runtime)
+
+
 class ServiceStack(cdk.Stack):
     def __init__(
         self,
@@ -169,7 +192,7 @@ class ServiceStack(cdk.Stack):
         # `chalice package` writes its work under the current directory (chalice.out/) and reports a package
         # it found no Lambda wheel for on stdout, then carries on without it.
         with contextlib.chdir(build_dir), contextlib.redirect_stdout(output), _own_app_module():
-            self.chalice = Chalice(
+            self.chalice = _ChaliceWithBytecode(
                 self, "Chalice", source_dir=str(ROOT / "services" / service), stage_config=stage_config
             )
         if MISSING_WHEELS in output.getvalue():
@@ -197,18 +220,9 @@ class ServiceStack(cdk.Stack):
             f"/{API_STAGE}/",
         )
 
-    def _sam_functions(self) -> dict[str, dict[str, Any]]:
-        """The functions of the SAM template `chalice package` wrote (the construct keeps its directory)."""
-        sam = json.loads((Path(self.chalice._sam_package_dir) / "sam.json").read_text(encoding="utf-8"))
-        return {
-            logical_id: resource
-            for logical_id, resource in sam["Resources"].items()
-            if resource["Type"] == "AWS::Serverless::Function"
-        }
-
     def _patch_functions(self, stage: Stage, res: ResourcesStack, variables: dict[str, str]) -> None:
         queue_by_name = {getattr(named(stage.prefix), field): queue for field, queue in res.queues.items()}
-        for logical_id, definition in self._sam_functions().items():
+        for logical_id, definition in _sam_functions(Path(self.chalice._sam_package_dir)).items():
             function = self.chalice.get_resource(logical_id)
             # Stage-scoped names, which the role's log-group statement relies on.
             function_name = f"{self.stack_name}-{logical_id}"[:64]

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import zipfile
 from importlib.metadata import distribution
+from importlib.util import cache_from_source
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -134,7 +135,7 @@ def test_deployment_zip_imports_with_only_what_lambda_provides(
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_zip_holds_shared_data_and_tracer_but_not_the_runtime_modules(china: Synthesized, service: str) -> None:
+def test_zip_holds_data_tracer_and_bytecode_but_not_the_runtime_modules(china: Synthesized, service: str) -> None:
     # given the data files and page templates of the shared package in the repository
     data_files = {path.relative_to(ROOT).as_posix() for path in (ROOT / "shared" / "data").rglob("*.json")}
     data_files |= {path.relative_to(ROOT).as_posix() for path in (ROOT / "shared" / "templates").glob("*.*")}
@@ -143,10 +144,17 @@ def test_zip_holds_shared_data_and_tracer_but_not_the_runtime_modules(china: Syn
     with zipfile.ZipFile(china.zip_path(service)) as archive:
         names = set(archive.namelist())
     top_level = {PurePosixPath(name).parts[0] for name in names}
-    # then every data file and template is in it, the tracer extra is in it, and neither caches nor runtime modules are
+    # then every data file and template is in it, the tracer extra is in it, and no runtime modules are; bytecode
+    # only of the python3.11 runtime, beside a source of the zip, and for every module of shared, the app and chalice
     assert data_files <= names
     assert "aws_xray_sdk" in top_level
-    assert not [name for name in names if "__pycache__" in name or name.endswith(".pyc")]
+    bytecode = {name for name in names if name.endswith(".pyc")}
+    sources = {name for name in names if name.endswith(".py")}
+    assert bytecode == {cache_from_source(source) for source in sources} & names
+    assert all(name.endswith(".cpython-311.pyc") for name in bytecode)
+    ours = {source for source in sources if source.startswith(("shared/", "chalice/")) or source == "app.py"}
+    assert ours and {cache_from_source(source) for source in ours} <= bytecode
+    assert len(bytecode) > 0.95 * len(sources)
     provided = set().union(*(top_level_entries(name) for name in requirements.RUNTIME_PROVIDED))
     assert not top_level & provided
 
