@@ -13,7 +13,7 @@ import argparse
 import sys
 import tomllib
 from importlib.metadata import PackageNotFoundError, distribution
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
@@ -33,6 +33,18 @@ HEADER = (
     "# Generated from requirements.lock by `make requirements` (python -m infra.requirements): do not edit.\n"
     "# The project's runtime dependencies and everything they need, less what the Lambda runtime provides.\n"
 )
+
+
+def top_level_entries(dist_name: str) -> set[str]:
+    """Names a distribution installs at the top of site-packages: its modules and its dist-info."""
+    files = distribution(dist_name).files or []
+    parts = {PurePosixPath(str(file)).parts[0] for file in files}
+    return {part for part in parts if part not in ("..", "__pycache__")}
+
+
+def runtime_provided_entries() -> set[str]:
+    """The top-level names in site-packages of what the Lambda runtime provides."""
+    return set().union(*(top_level_entries(name) for name in RUNTIME_PROVIDED))
 
 
 def lambda_environment(extra: str = "") -> dict[str, str]:

@@ -73,13 +73,6 @@ print(json.dumps({
 """
 
 
-def top_level_entries(dist_name: str) -> set[str]:
-    """Names a distribution installs at the top of site-packages: its modules and its dist-info."""
-    files = distribution(dist_name).files or []
-    parts = {PurePosixPath(str(file)).parts[0] for file in files}
-    return {part for part in parts if part not in ("..", "__pycache__")}
-
-
 @pytest.fixture
 def china(synthesized: dict[str, Synthesized]) -> Synthesized:
     return synthesized["china-example"]
@@ -96,9 +89,8 @@ def runtime_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A directory holding only the modules the Lambda Python runtime provides, linked from this venv."""
     target = tmp_path_factory.mktemp("lambda-runtime")
     site_packages = Path(distribution("boto3").locate_file(""))
-    for name in requirements.RUNTIME_PROVIDED:
-        for entry in top_level_entries(name):
-            (target / entry).symlink_to(site_packages / entry)
+    for entry in requirements.runtime_provided_entries():
+        (target / entry).symlink_to(site_packages / entry)
     return target
 
 
@@ -155,8 +147,7 @@ def test_zip_holds_data_tracer_and_bytecode_but_not_the_runtime_modules(china: S
     ours = {source for source in sources if source.startswith(("shared/", "chalice/")) or source == "app.py"}
     assert ours and {cache_from_source(source) for source in ours} <= bytecode
     assert len(bytecode) > 0.95 * len(sources)
-    provided = set().union(*(top_level_entries(name) for name in requirements.RUNTIME_PROVIDED))
-    assert not top_level & provided
+    assert not top_level & requirements.runtime_provided_entries()
 
 
 def test_service_requirements_are_derived_from_the_lock() -> None:
