@@ -68,7 +68,6 @@ def add_bytecode(zip_path: Path, runtime: str) -> int:
             unpacked,
             quiet=2,
             invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
-            workers=0,
         )
         compiled = sorted(path.relative_to(unpacked).as_posix() for path in unpacked.rglob("*.pyc"))
         added = [name for name in compiled if name not in present]
