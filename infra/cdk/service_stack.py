@@ -1,7 +1,7 @@
 """One stack per service: the Chalice app through Chalice's own CDK construct (`chalice.cdk.Chalice`).
 
 The construct runs `chalice package` with the stage configuration given here, so the functions' environment
-holds the resources stack's names and ARNs by reference. Chalice needs help in four places (DESIGN.md, 7):
+holds the resources stack's names and ARNs by reference. Chalice needs help in five places (DESIGN.md, 7):
 - it never sets ReportBatchItemFailures on SQS event sources: set here on the SAM template it wrote;
 - it derives IAM policies from app.py only: the API handler and the event handlers of each service get a role
   each, with the statements of policies.py;
