@@ -7,27 +7,28 @@ report periods), and the materials departments submit with their due dates.
 from datetime import date, datetime, time, timedelta
 from functools import cache
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from shared.core import reference_data
+from shared.core.base import Model
 from shared.core.settings import get_settings
 
 
-class Hotline(BaseModel):
+class Hotline(Model):
     model_config = ConfigDict(frozen=True)
     name: str
     number: str
     hours: str
 
 
-class Phase(BaseModel):
+class Phase(Model):
     model_config = ConfigDict(frozen=True)
     name: str
     start: date
     end: date
 
 
-class Material(BaseModel):
+class Material(Model):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     code: str = Field(pattern=r"^[a-z][a-z0-9_]{0,30}$")
@@ -41,7 +42,7 @@ class Material(BaseModel):
         return datetime.combine(self.due + timedelta(days=1), time(0), tzinfo=reference_data.county_timezone())
 
 
-class Campaign(BaseModel):
+class Campaign(Model):
     model_config = ConfigDict(frozen=True, extra="ignore")
     # In storage keys and period keys (`campaign:<id>`).
     id: str = Field(pattern=r"^[0-9A-Za-z_-]{1,20}$")

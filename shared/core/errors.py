@@ -4,12 +4,13 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from shared.core.base import Model
 from shared.core.settings import Settings
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
-class FieldError(BaseModel):
+class FieldError(Model):
     field: str
     code: str
     message: str

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from shared.core import identity, objects, quarantine, queues, ratelimit, reference_data, text, uploads
+from shared.core.base import Model
 from shared.core.dal.cases import CaseStore
 from shared.core.dal.idempotency import IdempotencyStore
 from shared.core.dal.items import ConditionFailed
@@ -82,7 +83,7 @@ class ComplainantIn(Complainant):
         return self
 
 
-class ComplaintRequest(BaseModel):
+class ComplaintRequest(Model):
     """The body of POST /complaints."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
@@ -113,7 +114,7 @@ class ComplaintRequest(BaseModel):
 Request = TypeVar("Request", bound=ComplaintRequest)
 
 
-class Receipt(BaseModel):
+class Receipt(Model):
     """What the complainant gets back: keep both numbers to check progress."""
 
     tracking_no: str
@@ -124,7 +125,7 @@ class Receipt(BaseModel):
     kind: CaseKind = CaseKind.complaint
 
 
-class Answer(BaseModel):
+class Answer(Model):
     status: int
     body: dict
     replayed: bool = False
@@ -159,7 +160,7 @@ def new_tracking_no(settings: Settings, now: datetime) -> str:
     return f"{settings.tracking_prefix}{local:%y%m%d}{secrets.randbelow(10**6):06d}"
 
 
-class ComplaintDraft(BaseModel):
+class ComplaintDraft(Model):
     """A complaint as any channel hands it over: checked already, not yet stored."""
 
     channel: Channel

@@ -5,7 +5,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from shared.core.base import Model
 
 
 class MessageType(StrEnum):
@@ -14,7 +16,7 @@ class MessageType(StrEnum):
     notification_requested = "notification.requested"
 
 
-class Envelope(BaseModel):
+class Envelope(Model):
     type: MessageType
     # Unique per logical message: consumers use it as the idempotency key.
     id: str = Field(default_factory=lambda: str(uuid.uuid4()))

@@ -8,9 +8,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from shared.core import identity
+from shared.core.base import Model
 
 
 class Channel(StrEnum):
@@ -85,7 +86,7 @@ class DueKind(StrEnum):
     answer = "answer"
 
 
-class Extension(BaseModel):
+class Extension(Model):
     """The one extension of the reply deadline a department may ask for; the county legal office decides."""
 
     status: Literal["requested", "approved", "refused"]
@@ -106,7 +107,7 @@ class Rating(StrEnum):
     dissatisfied = "dissatisfied"
 
 
-class Callback(BaseModel):
+class Callback(Model):
     """The call-back of a replied case: asked once, answered (and re-answered) until `due_at`."""
 
     asked_at: datetime
@@ -118,7 +119,7 @@ class Callback(BaseModel):
     comment: str | None = None
 
 
-class Complainant(BaseModel):
+class Complainant(Model):
     """Who complained. Every field is optional: an anonymous complaint has none."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -148,7 +149,7 @@ class Complainant(BaseModel):
 TRACKING_NO_PATTERN = r"[A-Z]{1,8}[0-9]{6,20}"
 
 
-class Case(BaseModel):
+class Case(Model):
     """One complaint from intake to close; the tracking number is its id."""
 
     tracking_no: str
@@ -241,7 +242,7 @@ class Case(BaseModel):
     version: int = 1
 
 
-class Contribution(BaseModel):
+class Contribution(Model):
     """What one snapshot of a case (its version) adds to the statistics (computed by shared/reporting/stats.py, stored
     and
     applied as a difference by shared/core/dal/ StatsStore)."""
@@ -256,7 +257,7 @@ class Contribution(BaseModel):
     clusters: frozenset[tuple[str, str]] = frozenset()
 
 
-class AuditEvent(BaseModel):
+class AuditEvent(Model):
     """One immutable line of a case's history."""
 
     tracking_no: str

@@ -19,10 +19,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from shared.core.base import Model
 
 
-class Example(BaseModel):
+class Example(Model):
     """A labelled complaint: the reference set's lines and staff corrections alike."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -33,7 +35,7 @@ class Example(BaseModel):
     department: str | None = None
 
 
-class ModelData(BaseModel):
+class ModelData(Model):
     """The serialised model (S3 `classifier/models/<version>.json`)."""
 
     model_config = ConfigDict(frozen=True)

@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
+
+from shared.core.base import Model
 
 DATA_DIR = Path(__file__).parents[1] / "data"
 
@@ -25,7 +27,7 @@ def load_text(name: str) -> str:
     return (DATA_DIR / name).read_text(encoding="utf-8")
 
 
-class _Frozen(BaseModel):
+class _Frozen(Model):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
 

@@ -9,44 +9,45 @@ intake's SMS replies (shared/intake/sms_inbound.py).
 import string
 from functools import cache
 
-from pydantic import BaseModel, model_validator
+from pydantic import Field, model_validator
 
 from shared.core import reference_data
+from shared.core.base import Model
 
 
-class Sms(BaseModel):
+class Sms(Model):
     """One message: its kind (a key of the templates file) and the values of its placeholders."""
 
     kind: str
-    values: dict[str, str] = {}
+    values: dict[str, str] = Field(default_factory=dict)
 
 
-class AliyunTemplate(BaseModel):
+class AliyunTemplate(Model):
     code: str
     params: dict[str, str]  # Aliyun's variable name -> our placeholder
 
 
-class TencentTemplate(BaseModel):
+class TencentTemplate(Model):
     code: str
     params: list[str]  # our placeholders for {1}, {2}, ...
 
 
-class AliyunTemplates(BaseModel):
+class AliyunTemplates(Model):
     templates: dict[str, AliyunTemplate]
 
 
-class TencentTemplates(BaseModel):
+class TencentTemplates(Model):
     sdk_app_id: str
     region: str
     templates: dict[str, TencentTemplate]
 
 
-class Providers(BaseModel):
+class Providers(Model):
     aliyun: AliyunTemplates
     tencent: TencentTemplates
 
 
-class SmsTemplates(BaseModel):
+class SmsTemplates(Model):
     sign_name: str
     texts: dict[str, str]
     providers: Providers

@@ -10,24 +10,25 @@ shared/core/dal/surveys.py.
 from functools import cache
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from shared.core import reference_data
+from shared.core.base import Model
 
 
-class Aspect(BaseModel):
+class Aspect(Model):
     code: str
     name: str
     question: str
 
 
-class Level(BaseModel):
+class Level(Model):
     code: str
     label: str
     satisfied: bool
 
 
-class Questionnaire(BaseModel):
+class Questionnaire(Model):
     title: str
     intro: str
     aspects: list[Aspect]
@@ -53,7 +54,7 @@ def default_departments() -> list[str]:
     return [department.code for department in reference_data.departments() if department.kind != "supervisor"]
 
 
-class Answer(BaseModel):
+class Answer(Model):
     """One form as stored: department code -> aspect code -> level code (blank aspects left out), and the text."""
 
     model_config = ConfigDict(extra="forbid")
@@ -67,7 +68,7 @@ def link_path(survey_id: str, token: str) -> str:
     return f"/surveys/{survey_id}?t={token}"
 
 
-class Tally(BaseModel):
+class Tally(Model):
     """What the answers of surveys add up to: links issued and answered, answers filed as complaints, and per
     department and aspect how many gave each level."""
 

@@ -13,9 +13,8 @@ import ssl
 from datetime import UTC, datetime
 from functools import cache
 
-from pydantic import BaseModel
-
 from shared.core import filing, secrets
+from shared.core.base import Model
 from shared.core.dal.mailbox import MailboxStore
 from shared.core.models import Channel
 from shared.core.observability import logger
@@ -28,7 +27,7 @@ TIMEOUT_SECONDS = 8
 CLIENT_ID = '("name" "hotspot-intake" "version" "1.0" "vendor" "hotspot")'
 
 
-class MailboxConfig(BaseModel):
+class MailboxConfig(Model):
     host: str
     port: int = 993
     username: str
@@ -36,7 +35,7 @@ class MailboxConfig(BaseModel):
     mailbox: str = "INBOX"
 
 
-class PollResult(BaseModel):
+class PollResult(Model):
     archived: int
     raw_keys: list[str]
 

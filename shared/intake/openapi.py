@@ -6,9 +6,10 @@ with the first line of its view's docstring as its summary.
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import Field
 
 from shared.core import openapi
+from shared.core.base import Model
 from shared.core.filing import ComplaintRequest, Receipt
 from shared.core.models import TRACKING_NO_PATTERN
 from shared.core.openapi import FORM, HTML, Body, Doc, ErrorBody
@@ -18,12 +19,12 @@ from shared.intake.sms_inbound import Provider
 from shared.intake.web import ASSETS, UploadRequest
 
 
-class Named(BaseModel):
+class Named(Model):
     code: str
     name: str
 
 
-class ComplaintStatus(BaseModel):
+class ComplaintStatus(Model):
     """What GET /complaints/{tracking_no} shows (shared.intake.complaints.complaint_status): progress, no personal
     data."""
 
@@ -42,7 +43,7 @@ class ComplaintStatus(BaseModel):
     answered_at: str | None = None
 
 
-class FeedbackAnswer(BaseModel):
+class FeedbackAnswer(Model):
     """What POST /complaints/{tracking_no}/feedback answers (shared.intake.callbacks)."""
 
     tracking_no: str
@@ -53,7 +54,7 @@ class FeedbackAnswer(BaseModel):
     review: str | None = None  # how to ask for a review, for a dissatisfied complainant
 
 
-class FeedbackForm(BaseModel):
+class FeedbackForm(Model):
     """The fields of the call-back page's form (POST /feedback)."""
 
     no: str
@@ -62,13 +63,13 @@ class FeedbackForm(BaseModel):
     comment: str | None = None
 
 
-class SurveyForm(BaseModel):
+class SurveyForm(Model):
     """The opinion form (POST /surveys/{survey_id}?t=): `r-<department>-<aspect>` = a level, and the text."""
 
     text: str | None = None
 
 
-class PublishedCase(BaseModel):
+class PublishedCase(Model):
     """A published typical case (shared.core.published.public_view): redacted text only, an opaque id."""
 
     id: str
@@ -82,11 +83,11 @@ class PublishedCase(BaseModel):
     published_at: str
 
 
-class PublishedFeed(BaseModel):
+class PublishedFeed(Model):
     items: list[PublishedCase]
 
 
-class PublishedAnswer(BaseModel):
+class PublishedAnswer(Model):
     """A published answer to a question (shared.core.published.public_view): redacted text only, an opaque id."""
 
     id: str
@@ -97,11 +98,11 @@ class PublishedAnswer(BaseModel):
     published_at: str
 
 
-class AnswersFeed(BaseModel):
+class AnswersFeed(Model):
     items: list[PublishedAnswer]
 
 
-class ComplaintForm(BaseModel):
+class ComplaintForm(Model):
     """The fields of the web form (POST /): checked as ComplaintRequest once mapped."""
 
     kind: str | None = None  # 我要投诉 complaint / 我要咨询 question; none chosen: routing decides
@@ -116,7 +117,7 @@ class ComplaintForm(BaseModel):
     id_number: str | None = None
     organization: str | None = None
     credit_code: str | None = None
-    attachment: list[str] = []
+    attachment: list[str] = Field(default_factory=list)
     token: str | None = None
 
 

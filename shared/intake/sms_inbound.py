@@ -33,10 +33,11 @@ from urllib.parse import parse_qs, urlsplit
 # Escapes our TwiML output, parses nothing.
 from xml.sax.saxutils import escape  # nosec B406
 
-from pydantic import AfterValidator, BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from shared.core import filing, identity, notices, queues, ratelimit, reference_data, sms_text
+from shared.core.base import Model
 from shared.core.callbacks import parse_rating
 from shared.core.campaign import load_campaign
 from shared.core.changes import change_case
@@ -66,7 +67,7 @@ class Provider(StrEnum):
     tencent = "tencent"
 
 
-class SmsRules(BaseModel):
+class SmsRules(Model):
     query_keyword: str
     follow_up_minutes: int
     max_text_chars: int
@@ -117,7 +118,7 @@ Phone = Annotated[str, Field(min_length=1, max_length=30), AfterValidator(_clean
 MessageId = Annotated[str, Field(min_length=1, max_length=100)]
 
 
-class InboundSms(BaseModel):
+class InboundSms(Model):
     """One text, whichever provider brought it."""
 
     provider: Provider
@@ -126,7 +127,7 @@ class InboundSms(BaseModel):
     text: str
 
 
-class TwilioMessage(BaseModel):
+class TwilioMessage(Model):
     """The parameters of Twilio's incoming-message webhook this service uses (it sends many more)."""
 
     message_sid: MessageId = Field(alias="MessageSid")
@@ -137,7 +138,7 @@ class TwilioMessage(BaseModel):
         return InboundSms(provider=Provider.twilio, message_id=self.message_sid, phone=self.phone, text=self.text)
 
 
-class AliyunMessage(BaseModel):
+class AliyunMessage(Model):
     """One element of an Aliyun SmsUp push."""
 
     phone_number: Phone
@@ -154,7 +155,7 @@ class AliyunMessage(BaseModel):
         )
 
 
-class TencentMessage(BaseModel):
+class TencentMessage(Model):
     """Tencent Cloud's SMS reply callback. It has no message id: its content stands in for one."""
 
     mobile: str = Field(min_length=1, max_length=20)
@@ -188,13 +189,13 @@ class TencentMessage(BaseModel):
 # --- the webhook ------------------------------------------------------------------------------------------------
 
 
-class WebhookAnswer(BaseModel):
+class WebhookAnswer(Model):
     status: int
     body: str
     content_type: str
 
 
-class Outcome(BaseModel):
+class Outcome(Model):
     """What one text led to; kept by run_once, so that a provider retry gets the same reply."""
 
     kind: str  # complaint, supplement, query or callback

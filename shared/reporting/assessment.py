@@ -10,9 +10,10 @@ The county legal office (the supervisor) and cases not yet routed are not assess
 from functools import cache
 from typing import Annotated, Literal, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from shared.core import reference_data
+from shared.core.base import Model
 from shared.reporting.report_document import (
     COUNT_FIELDS,
     SATISFACTION_FIELDS,
@@ -25,7 +26,7 @@ ASSESSED_KINDS = ("department", "town")
 CountField: TypeAlias = Literal[COUNT_FIELDS + SATISFACTION_FIELDS]  # type: ignore[valid-type]
 
 
-class MaterialsStatus(BaseModel):
+class MaterialsStatus(Model):
     """Where a department stands with the campaign materials (shared/reporting/records.py), counted per material."""
 
     required: int = 0
@@ -35,7 +36,7 @@ class MaterialsStatus(BaseModel):
     pending: int = 0  # not submitted, not yet due: not counted against anyone
 
 
-class _Item(BaseModel):
+class _Item(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     code: str
@@ -59,7 +60,7 @@ class RateItem(_Item):
         return self
 
 
-class Step(BaseModel):
+class Step(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     at_least: int = Field(ge=1)
@@ -90,7 +91,7 @@ class NotWeightedItem(_Item):
 Item = Annotated[RateItem | StepsItem | DeductionItem | MaterialsItem | NotWeightedItem, Field(discriminator="formula")]
 
 
-class Rules(BaseModel):
+class Rules(Model):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     labels: dict[str, str]

@@ -23,10 +23,11 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from urllib.parse import quote, urlencode
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+from pydantic import ConfigDict, Field, PositiveInt
 
 from shared.core import reference_data
 from shared.core.auth import Principal, Role
+from shared.core.base import Model
 from shared.core.campaign import load_campaign
 from shared.core.errors import ApiError, FieldError
 from shared.core.pages import Page
@@ -40,7 +41,7 @@ VIEWERS = (Role.county_admin, Role.auditor, Role.dept_head, Role.dept_officer)
 COUNTY_SCOPE = "county"
 
 
-class Config(BaseModel):
+class Config(Model):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     top_hotspots: PositiveInt
@@ -57,17 +58,17 @@ def config() -> Config:
 # --- the model of the page ----------------------------------------------------------------------------------------
 
 
-class Choice(BaseModel):
+class Choice(Model):
     key: str
     label: str
 
 
-class ChoiceGroup(BaseModel):
+class ChoiceGroup(Model):
     label: str
     choices: list[Choice]
 
 
-class Figures(BaseModel):
+class Figures(Model):
     """The headline numbers of the scope."""
 
     received: int
@@ -79,7 +80,7 @@ class Figures(BaseModel):
     on_time_rate: float | None  # closed on time / closed; None when nothing is closed
 
 
-class Bar(BaseModel):
+class Bar(Model):
     code: str
     label: str
     value: int
@@ -91,7 +92,7 @@ class OverdueBar(Bar):
     received: int
 
 
-class SatisfactionRow(BaseModel):
+class SatisfactionRow(Model):
     """A department's call-back after the reply (回访): asked, answered, the ratings and the satisfaction rate."""
 
     code: str
@@ -106,7 +107,7 @@ class SatisfactionRow(BaseModel):
     percent: int = Field(ge=0, le=100)  # the satisfaction rate as the bar's length
 
 
-class WeekBar(BaseModel):
+class WeekBar(Model):
     key: str
     label: str
     week_start: date
@@ -117,7 +118,7 @@ class WeekBar(BaseModel):
     link: str
 
 
-class HotspotRow(BaseModel):
+class HotspotRow(Model):
     hotspot_id: str
     title: str
     kind: str
@@ -131,7 +132,7 @@ class HotspotRow(BaseModel):
     cases: list[str]  # its tracking numbers
 
 
-class Dashboard(BaseModel):
+class Dashboard(Model):
     scope: str  # COUNTY_SCOPE or the caller's department code
     scope_name: str
     period: Period

@@ -32,7 +32,6 @@ from typing import Annotated, Any, Literal, TypedDict
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     ConfigDict,
     Field,
     PositiveInt,
@@ -44,6 +43,7 @@ from pydantic_core import to_jsonable_python
 
 from shared.core import notices, queues, reference_data, text
 from shared.core.auth import DEPARTMENT_ROLES, Principal, Role
+from shared.core.base import Model
 from shared.core.classifier import classify
 from shared.core.dal.cases import CaseStore
 from shared.core.dal.hotspots import HotspotStore
@@ -78,7 +78,7 @@ EDITORS = (Role.county_admin,)
 # --- configuration (shared/data/hotspots.json) ----------------------------------------------------------------
 
 
-class Rule(BaseModel):
+class Rule(Model):
     model_config = ConfigDict(frozen=True)
 
     kind: Kind
@@ -88,7 +88,7 @@ class Rule(BaseModel):
     min_rise: PositiveInt
 
 
-class Rules(BaseModel):
+class Rules(Model):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     windows: tuple[PositiveInt, ...] = Field(min_length=1)
@@ -178,7 +178,7 @@ def _digest(cluster_key: str) -> str:
 # --- the hotspot --------------------------------------------------------------------------------------------------
 
 
-class HistoryEntry(BaseModel):
+class HistoryEntry(Model):
     at: datetime
     actor: str
     actor_name: str | None = None
@@ -189,7 +189,7 @@ class HistoryEntry(BaseModel):
     note: str
 
 
-class Hotspot(BaseModel):
+class Hotspot(Model):
     hotspot_id: str
     kind: Kind
     cluster_key: str
@@ -237,7 +237,7 @@ def rank(hotspots: list[Hotspot]) -> list[Hotspot]:
 # --- detection ----------------------------------------------------------------------------------------------------
 
 
-class DetectionSummary(BaseModel):
+class DetectionSummary(Model):
     """What one run did: ids and counts only (no names), so it can be logged and printed."""
 
     at: datetime
@@ -403,7 +403,7 @@ def view(settings: Settings, principal: Principal, hotspot: Hotspot) -> dict[str
     return shown
 
 
-class HotspotQuery(BaseModel):
+class HotspotQuery(Model):
     """The query parameters of GET /reports/hotspots."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -459,7 +459,7 @@ def get_hotspot(settings: Settings, principal: Principal, hotspot_id: str) -> di
 Note = Annotated[str, Field(min_length=1, max_length=1000), AfterValidator(text.check_text)]
 
 
-class StatusBody(BaseModel):
+class StatusBody(Model):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     # The hotspot version the caller saw: a stale one is refused (409).

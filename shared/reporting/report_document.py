@@ -30,8 +30,9 @@ What the figures count (cohort of the period: cases *received* in it, merged dup
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from shared.core.base import Model
 from shared.core.surveys import questionnaire
 
 COUNTY_SCOPE = "county"
@@ -73,7 +74,7 @@ def rate(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-class Period(BaseModel):
+class Period(Model):
     """`key` is unique across kinds: `campaign:2026`, `phase:2026:2`, `week:2026-W21`, `month:2026-11`, `year:2026`."""
 
     key: str
@@ -83,7 +84,7 @@ class Period(BaseModel):
     end: date  # last day, inclusive
 
 
-class DepartmentRow(BaseModel):
+class DepartmentRow(Model):
     department: str  # code from shared/data/departments.json; "UNROUTED" for cases not yet routed
     name: str
     received: int = 0
@@ -136,7 +137,7 @@ class DepartmentRow(BaseModel):
         return rate(self.satisfied + self.basically_satisfied, self.callback_answered)
 
 
-class HotspotSummary(BaseModel):
+class HotspotSummary(Model):
     hotspot_id: str
     kind: Literal["department_category", "unit"]
     title: str  # e.g. 县交警大队 · 行政处罚, or the normalised unit / officer name
@@ -151,7 +152,7 @@ class HotspotSummary(BaseModel):
     cases: list[str] = Field(default_factory=list)  # tracking numbers
 
 
-class TypicalCase(BaseModel):
+class TypicalCase(Model):
     """A published typical case: redacted text only."""
 
     tracking_no: str
@@ -163,7 +164,7 @@ class TypicalCase(BaseModel):
     published_at: datetime | None = None
 
 
-class ScoreItem(BaseModel):
+class ScoreItem(Model):
     code: str
     name: str
     weight: float
@@ -172,20 +173,20 @@ class ScoreItem(BaseModel):
     numbers: dict[str, float | int | None] = Field(default_factory=dict)
 
 
-class DepartmentScore(BaseModel):
+class DepartmentScore(Model):
     department: str
     name: str
     total: float
     items: list[ScoreItem]
 
 
-class WeekPoint(BaseModel):
+class WeekPoint(Model):
     week_start: date  # Monday, county time
     received: int
     closed: int
 
 
-class SurveyRow(BaseModel):
+class SurveyRow(Model):
     """A department's ratings on the opinion forms (征求意见表): per aspect, how many rated it and how many of
     them were satisfied or basically satisfied (the levels marked satisfied in survey_questionnaire.json)."""
 
@@ -195,7 +196,7 @@ class SurveyRow(BaseModel):
     satisfied: dict[str, int] = Field(default_factory=dict)  # aspect code -> of which satisfied
 
 
-class SurveySection(BaseModel):
+class SurveySection(Model):
     """The opinion forms of the surveys created in the period (shared/reporting/surveys.py)."""
 
     surveys: int = 0
@@ -207,7 +208,7 @@ class SurveySection(BaseModel):
     rows: list[SurveyRow] = Field(default_factory=list)  # departments in scope that were rated
 
 
-class ReportDocument(BaseModel):
+class ReportDocument(Model):
     report_id: str
     campaign: str
     title: str  # e.g. 靖宇县行政执法热点追踪活动开展情况统计表

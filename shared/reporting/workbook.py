@@ -21,9 +21,10 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any, Literal
 
-from pydantic import BaseModel, model_validator
+from pydantic import Field, model_validator
 
 from shared.core import reference_data
+from shared.core.base import Model
 from shared.core.text import safe_cell, spreadsheet_text
 from shared.reporting.report_document import COUNT_FIELDS, SATISFACTION_FIELDS, DepartmentRow, ReportDocument
 
@@ -37,17 +38,17 @@ BODY_FONT = "宋体"
 TITLE_FONT = "方正小标宋简体"
 
 
-class _LayoutColumn(BaseModel):
+class _LayoutColumn(Model):
     field: str
     label: str
 
 
-class _Group(BaseModel):
+class _Group(Model):
     title: str | None = None
     columns: list[_LayoutColumn]
 
 
-class _StatisticsLayout(BaseModel):
+class _StatisticsLayout(Model):
     sheet: str
     groups: list[_Group]
 
@@ -65,41 +66,41 @@ class _StatisticsLayout(BaseModel):
         return [column.field for group in self.groups for column in group.columns]
 
 
-class _BreakdownLayout(BaseModel):
+class _BreakdownLayout(Model):
     sheet: str
     title: str
     group: str
 
 
-class _ListLayout(BaseModel):
+class _ListLayout(Model):
     sheet: str
     title: str
     labels: dict[str, str]
-    kinds: dict[str, str] = {}
-    statuses: dict[str, str] = {}
+    kinds: dict[str, str] = Field(default_factory=dict)
+    statuses: dict[str, str] = Field(default_factory=dict)
 
 
-class _SatisfactionLayout(BaseModel):
+class _SatisfactionLayout(Model):
     sheet: str
     title: str
     group: str
     labels: dict[str, str]
 
 
-class _SurveysLayout(BaseModel):
+class _SurveysLayout(Model):
     sheet: str
     title: str
     labels: dict[str, str]
     summary: str
 
 
-class _Info(BaseModel):
+class _Info(Model):
     unit: str
     period: str
     date: str
 
 
-class _Layout(BaseModel):
+class _Layout(Model):
     index_label: str
     unit_label: str
     totals_label: str

@@ -11,15 +11,16 @@ import json
 from datetime import date, timedelta
 from functools import cache
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from shared.core.base import Model
 from shared.core.reference_data import DATA_DIR
 
 # Where the year files are; tests point it at a directory of their own (and clear `_year`'s cache).
 CALENDAR_DIR = DATA_DIR / "calendar"
 
 
-class _Holiday(BaseModel):
+class _Holiday(Model):
     model_config = ConfigDict(frozen=True)
 
     name: str
@@ -28,14 +29,14 @@ class _Holiday(BaseModel):
     last: date = Field(alias="to")
 
 
-class _MakeUpDay(BaseModel):
+class _MakeUpDay(Model):
     model_config = ConfigDict(frozen=True)
 
     name: str
     date: date
 
 
-class _YearFile(BaseModel):
+class _YearFile(Model):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     year: int
@@ -43,7 +44,7 @@ class _YearFile(BaseModel):
     make_up_working_days: tuple[_MakeUpDay, ...]
 
 
-class _Year(BaseModel):
+class _Year(Model):
     model_config = ConfigDict(frozen=True)
 
     rest_days: frozenset[date]

@@ -13,8 +13,7 @@ moved, it is not a new one.
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-from pydantic import BaseModel
-
+from shared.core.base import Model
 from shared.core.changes import change_case
 from shared.core.dal.cases import CaseStore
 from shared.core.dal.items import ConditionFailed
@@ -35,7 +34,7 @@ RECORD_FIELDS = {
 }
 
 
-class Recomputed(BaseModel):
+class Recomputed(Model):
     """One deadline counted again (no personal data: printed by the CLI, logged)."""
 
     tracking_no: str

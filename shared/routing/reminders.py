@@ -26,9 +26,10 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+from pydantic import ConfigDict, Field, PositiveInt
 
 from shared.core import outbox, queues
+from shared.core.base import Model
 from shared.core.batch import each_isolated
 from shared.core.changes import change_case
 from shared.core.dal.cases import CaseStore, due_shard
@@ -46,7 +47,7 @@ ESCALATION = "escalation"
 SYSTEM_ACTOR = "system:reminders"
 
 
-class ReminderPolicy(BaseModel):
+class ReminderPolicy(Model):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     before_working_days: tuple[PositiveInt, ...] = Field(min_length=1)
@@ -58,7 +59,7 @@ def policy() -> ReminderPolicy:
     return ReminderPolicy.model_validate(load_json("deadline_policy.json")["reminders"])
 
 
-class Reminder(BaseModel):
+class Reminder(Model):
     """One notice a run queues (or, dry, would queue): no personal data, so it can be printed and logged."""
 
     tracking_no: str
@@ -72,7 +73,7 @@ class Reminder(BaseModel):
         return f"{self.tracking_no}:{self.kind}:{self.due_at.astimezone(UTC):%Y%m%dT%H%M%S}:{self.point}"
 
 
-class RunSummary(BaseModel):
+class RunSummary(Model):
     quiet_hours: bool = False
     due_soon: int = 0
     due_today: int = 0
@@ -230,7 +231,7 @@ def _cases_due(settings: Settings, store: CaseStore, now: datetime) -> Iterator[
         month = (month + timedelta(days=32)).replace(day=1)
 
 
-class SweepSummary(BaseModel):
+class SweepSummary(Model):
     swept: int = 0
     failed: int = 0
 

@@ -22,10 +22,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from shared.core import auth, errors, ratelimit, reference_data, roles
 from shared.core.auth import Principal, Role
+from shared.core.base import Model
 from shared.core.dal.staff import StaffStore
 from shared.core.errors import ApiError, from_validation_error
 from shared.core.http import StaffCall
@@ -134,7 +135,7 @@ def provisioning_uri(username: str, secret: str) -> str:
 # --- accounts -------------------------------------------------------------------------------------------------
 
 
-class StaffAccount(BaseModel):
+class StaffAccount(Model):
     model_config = ConfigDict(extra="ignore")
 
     username: str
@@ -191,7 +192,7 @@ def create_account(
 # --- login ----------------------------------------------------------------------------------------------------
 
 
-class LoginRequest(BaseModel):
+class LoginRequest(Model):
     model_config = ConfigDict(extra="forbid")
 
     username: str = Field(min_length=1, max_length=64)
@@ -199,7 +200,7 @@ class LoginRequest(BaseModel):
     totp: str = Field(min_length=1, max_length=16)
 
 
-class LoginAnswer(BaseModel):
+class LoginAnswer(Model):
     token: str
     expires_at: datetime
     name: str

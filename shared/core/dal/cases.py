@@ -5,10 +5,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from pydantic_core import to_jsonable_python
 
 from shared.core.aws import client
+from shared.core.base import Model
 from shared.core.changes import CaseChange
 from shared.core.dal.items import (
     Claim,
@@ -82,7 +83,7 @@ def event_item(event: AuditEvent) -> dict[str, Any]:
     return to_item(values)
 
 
-class LatestCase(BaseModel):
+class LatestCase(Model):
     """The newest case of a complainant: what an SMS needs to know whether it follows up on it."""
 
     tracking_no: str
