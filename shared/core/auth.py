@@ -26,10 +26,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.core import secrets as secret_store
-from shared.core.base import Model
 from shared.core.errors import ApiError
 from shared.core.roles import DEPARTMENT_ROLES, Principal, Role
 from shared.core.settings import Settings
@@ -70,7 +69,7 @@ def _ended() -> ApiError:
 # --- verification ---------------------------------------------------------------------------------------------
 
 
-class _Claims(Model):
+class _Claims(BaseModel):
     """The claims we read, named as Cognito names them."""
 
     model_config = ConfigDict(extra="ignore")
@@ -252,16 +251,16 @@ def _fetch_jwks(url: str) -> dict[str, Any]:
     return document
 
 
-class SigningKey(Model):
+class SigningKey(BaseModel):
     kid: str
     private_key_pem: str
 
 
-class SigningKeys(Model):
+class SigningKeys(BaseModel):
     """The own issuer's secret: tokens are signed with `current`; `previous` still verify."""
 
     current: SigningKey
-    previous: list[SigningKey] = Field(default_factory=list)
+    previous: list[SigningKey] = []
     # The AES-256-GCM key (base64) that encrypts staff accounts' TOTP secrets; kept across rotations, since the
     # stored secrets were encrypted with it. A secret from before it existed gets one at the next rotation.
     totp_key: str | None = None

@@ -14,11 +14,10 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BaseModel
 from pydantic_core import PydanticCustomError
 
 from shared.core import outbox, reference_data
-from shared.core.base import Model
 from shared.core.campaign import load_campaign
 from shared.core.changes import CaseChange, change_case
 from shared.core.dal.cases import CaseStore
@@ -34,12 +33,12 @@ ATTEMPTS = 3
 _SEPARATORS = re.compile(r"[\s\W_]+")
 
 
-class RatingRule(Model):
+class RatingRule(BaseModel):
     label: str
     sms: list[str]
 
 
-class CallbackRules(Model):
+class CallbackRules(BaseModel):
     answer_days: int
     comment_max_chars: int
     ratings: dict[Rating, RatingRule]

@@ -7,28 +7,27 @@ report periods), and the materials departments submit with their due dates.
 from datetime import date, datetime, time, timedelta
 from functools import cache
 
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.core import reference_data
-from shared.core.base import Model
 from shared.core.settings import get_settings
 
 
-class Hotline(Model):
+class Hotline(BaseModel):
     model_config = ConfigDict(frozen=True)
     name: str
     number: str
     hours: str
 
 
-class Phase(Model):
+class Phase(BaseModel):
     model_config = ConfigDict(frozen=True)
     name: str
     start: date
     end: date
 
 
-class Material(Model):
+class Material(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     code: str = Field(pattern=r"^[a-z][a-z0-9_]{0,30}$")
@@ -42,7 +41,7 @@ class Material(Model):
         return datetime.combine(self.due + timedelta(days=1), time(0), tzinfo=reference_data.county_timezone())
 
 
-class Campaign(Model):
+class Campaign(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
     # In storage keys and period keys (`campaign:<id>`).
     id: str = Field(pattern=r"^[0-9A-Za-z_-]{1,20}$")

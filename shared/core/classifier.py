@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Literal
 
-from pydantic import ConfigDict, Field, PositiveFloat
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat
 
 from shared.core import ngram_model, reference_data
-from shared.core.base import Model
 from shared.core.ngram_model import Example, NgramModel
 from shared.core.reference_data import Department
 from shared.core.text import for_matching as normalize
@@ -28,7 +27,7 @@ from shared.core.text import for_matching as normalize
 TriageReason = Literal["no_body_found", "buck_passing", "legal_office_handling"]
 
 
-class Classification(Model):
+class Classification(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     category: str
@@ -50,7 +49,7 @@ class Classification(Model):
 # ---- configuration (classifier.json) ----
 
 
-class _Strict(Model):
+class _Strict(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
 
@@ -440,7 +439,7 @@ def reference_examples(part: Literal["tuning", "heldout"]) -> list[Example]:
     return [Example.model_validate_json(line) for line in lines if line.strip()]
 
 
-class Accuracy(Model):
+class Accuracy(BaseModel):
     """How often the classifier is right on labelled examples: overall and per labelled category."""
 
     examples: int

@@ -4,13 +4,12 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from shared.core.base import Model
 from shared.core.settings import Settings
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
-class FieldError(Model):
+class FieldError(BaseModel):
     field: str
     code: str
     message: str

@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, TypeVar
 
-from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from shared.core import identity, objects, quarantine, queues, ratelimit, reference_data, text, uploads
-from shared.core.base import Model
 from shared.core.dal.cases import CaseStore
 from shared.core.dal.idempotency import IdempotencyStore
 from shared.core.dal.items import ConditionFailed
@@ -83,7 +82,7 @@ class ComplainantIn(Complainant):
         return self
 
 
-class ComplaintRequest(Model):
+class ComplaintRequest(BaseModel):
     """The body of POST /complaints."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
@@ -114,7 +113,7 @@ class ComplaintRequest(Model):
 Request = TypeVar("Request", bound=ComplaintRequest)
 
 
-class Receipt(Model):
+class Receipt(BaseModel):
     """What the complainant gets back: keep both numbers to check progress."""
 
     tracking_no: str
@@ -125,7 +124,7 @@ class Receipt(Model):
     kind: CaseKind = CaseKind.complaint
 
 
-class Answer(Model):
+class Answer(BaseModel):
     status: int
     body: dict
     replayed: bool = False
@@ -160,7 +159,7 @@ def new_tracking_no(settings: Settings, now: datetime) -> str:
     return f"{settings.tracking_prefix}{local:%y%m%d}{secrets.randbelow(10**6):06d}"
 
 
-class ComplaintDraft(Model):
+class ComplaintDraft(BaseModel):
     """A complaint as any channel hands it over: checked already, not yet stored."""
 
     channel: Channel

@@ -5,9 +5,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import Field
-
-from shared.core.base import Model
+from pydantic import BaseModel, Field
 
 
 class MessageType(StrEnum):
@@ -16,7 +14,7 @@ class MessageType(StrEnum):
     notification_requested = "notification.requested"
 
 
-class Envelope(Model):
+class Envelope(BaseModel):
     type: MessageType
     # Unique per logical message: consumers use it as the idempotency key.
     id: str = Field(default_factory=lambda: str(uuid.uuid4()))

@@ -8,10 +8,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.core import identity
-from shared.core.base import Model
 
 
 class Channel(StrEnum):
@@ -86,7 +85,7 @@ class DueKind(StrEnum):
     answer = "answer"
 
 
-class Extension(Model):
+class Extension(BaseModel):
     """The one extension of the reply deadline a department may ask for; the county legal office decides."""
 
     status: Literal["requested", "approved", "refused"]
@@ -107,7 +106,7 @@ class Rating(StrEnum):
     dissatisfied = "dissatisfied"
 
 
-class Callback(Model):
+class Callback(BaseModel):
     """The call-back of a replied case: asked once, answered (and re-answered) until `due_at`."""
 
     asked_at: datetime
@@ -119,7 +118,7 @@ class Callback(Model):
     comment: str | None = None
 
 
-class Complainant(Model):
+class Complainant(BaseModel):
     """Who complained. Every field is optional: an anonymous complaint has none."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -149,7 +148,7 @@ class Complainant(Model):
 TRACKING_NO_PATTERN = r"[A-Z]{1,8}[0-9]{6,20}"
 
 
-class Case(Model):
+class Case(BaseModel):
     """One complaint from intake to close; the tracking number is its id."""
 
     tracking_no: str
@@ -242,7 +241,7 @@ class Case(Model):
     version: int = 1
 
 
-class Contribution(Model):
+class Contribution(BaseModel):
     """What one snapshot of a case (its version) adds to the statistics (computed by shared/reporting/stats.py, stored
     and
     applied as a difference by shared/core/dal/ StatsStore)."""
@@ -257,7 +256,7 @@ class Contribution(Model):
     clusters: frozenset[tuple[str, str]] = frozenset()
 
 
-class AuditEvent(Model):
+class AuditEvent(BaseModel):
     """One immutable line of a case's history."""
 
     tracking_no: str

@@ -19,12 +19,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
-from pydantic import ConfigDict, Field
-
-from shared.core.base import Model
+from pydantic import BaseModel, ConfigDict, Field
 
 
-class Example(Model):
+class Example(BaseModel):
     """A labelled complaint: the reference set's lines and staff corrections alike."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -35,7 +33,7 @@ class Example(Model):
     department: str | None = None
 
 
-class ModelData(Model):
+class ModelData(BaseModel):
     """The serialised model (S3 `classifier/models/<version>.json`)."""
 
     model_config = ConfigDict(frozen=True)

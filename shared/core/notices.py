@@ -7,22 +7,21 @@ consumer sends it (shared/routing/notifications.py). Also who the legal offices'
 from datetime import datetime, time, timedelta
 from functools import cache
 
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.core import reference_data
-from shared.core.base import Model
 from shared.core.messages import Envelope, MessageType
 
 SUPERVISOR = "FZB"
 
 
-class NotificationPolicy(Model):
+class NotificationPolicy(BaseModel):
     default_recipients: list[str]
     department_recipients: dict[str, list[str]]
-    department_heads: dict[str, list[str]] = Field(default_factory=dict)
+    department_heads: dict[str, list[str]] = {}
 
 
-class SmsNotice(Model):
+class SmsNotice(BaseModel):
     """The data of a notification.requested message to one number: an SMS reply, a notice to a complainant."""
 
     kind: str  # a key of sms_templates.json
@@ -48,7 +47,7 @@ def legal_office_phones(department: str) -> list[str]:
     return rules.department_recipients.get(department, rules.default_recipients)
 
 
-class QuietHours(Model):
+class QuietHours(BaseModel):
     model_config = ConfigDict(frozen=True, populate_by_name=True)
 
     start: time = Field(alias="from")

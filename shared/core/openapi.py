@@ -13,9 +13,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
-from shared.core.base import Model
 from shared.core.errors import FieldError
 
 HTML = "text/html"
@@ -23,20 +22,20 @@ FORM = "application/x-www-form-urlencoded"
 NO_CONTENT = ""  # a response without a body (204, 303)
 
 
-class ErrorDetail(Model):
+class ErrorDetail(BaseModel):
     code: str
     message: str
-    fields: list[FieldError] = Field(default_factory=list)
+    fields: list[FieldError] = []
     raw_ref: str | None = None
 
 
-class ErrorBody(Model):
+class ErrorBody(BaseModel):
     """Every 4xx and 5xx of the JSON routes: a machine code, a Chinese message and the offending fields."""
 
     error: ErrorDetail
 
 
-class FrameworkError(Model):
+class FrameworkError(BaseModel):
     """What Chalice answers itself before the view runs: a body of a media type the route does not take (415)."""
 
     Code: str

@@ -11,8 +11,9 @@ older than `outbox_sweep_after_seconds`. Message ids are fixed by case version a
 
 from datetime import UTC, datetime, timedelta
 
+from pydantic import BaseModel
+
 from shared.core import queues
-from shared.core.base import Model
 from shared.core.batch import each_isolated
 from shared.core.dal.cases import CaseStore
 from shared.core.messages import Envelope, MessageType
@@ -21,14 +22,14 @@ from shared.core.observability import logger
 from shared.core.settings import Settings
 
 
-class OutboxMessage(Model):
+class OutboxMessage(BaseModel):
     queue: str
     # The envelope as JSON: stored as a string, so it is sent again exactly as it was (DynamoDB would turn its
     # numbers into decimals).
     body: str
 
 
-class Outbox(Model):
+class Outbox(BaseModel):
     """The messages of one change of a case (its version after the change)."""
 
     tracking_no: str

@@ -8,8 +8,9 @@ import hashlib
 from datetime import datetime
 from typing import Any, Literal
 
+from pydantic import BaseModel
+
 from shared.core import reference_data
-from shared.core.base import Model
 from shared.core.dal.publications import ANSWERS, TYPICAL, PublicationStore
 from shared.core.settings import Settings
 
@@ -21,7 +22,7 @@ PublicationKind = Literal["positive", "negative", "answer"]
 KIND_NAMES = {"positive": "正面典型", "negative": "反面典型", "answer": "咨询答复"}
 
 
-class Publication(Model):
+class Publication(BaseModel):
     """A typical case (kind positive or negative), or a question with its answer (kind answer: summary is the
     question, outcome the answer), prepared for the public: only redacted text, who did each step and when."""
 

@@ -7,8 +7,9 @@ validated its reference lands here, so staff can read it and turn it into a comp
 import re
 from datetime import UTC, datetime, timedelta
 
+from pydantic import BaseModel
+
 from shared.core import objects, ratelimit, reference_data
-from shared.core.base import Model
 from shared.core.dal.items import ConditionFailed
 from shared.core.dal.quarantine import QuarantineStore
 from shared.core.errors import ApiError, FieldError
@@ -25,7 +26,7 @@ MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
 PAGE_SIZE = 50
 
 
-class QuarantineEntry(Model):
+class QuarantineEntry(BaseModel):
     channel: Channel
     received_at: datetime
     raw_key: str
@@ -70,7 +71,7 @@ def month(settings: Settings, month: str) -> list[QuarantineEntry]:
     return [QuarantineEntry.model_validate(item) for item in QuarantineStore(settings).month(month)]
 
 
-class ListedEntry(Model):
+class ListedEntry(BaseModel):
     """An entry as staff see it: the raw payload by its reference, and a short-lived link to it if allowed."""
 
     channel: Channel

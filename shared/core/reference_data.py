@@ -10,10 +10,8 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
-
-from shared.core.base import Model
 
 DATA_DIR = Path(__file__).parents[1] / "data"
 
@@ -27,7 +25,7 @@ def load_text(name: str) -> str:
     return (DATA_DIR / name).read_text(encoding="utf-8")
 
 
-class _Frozen(Model):
+class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
 

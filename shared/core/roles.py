@@ -3,10 +3,9 @@
 
 from enum import StrEnum
 
-from pydantic import ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from shared.core import reference_data
-from shared.core.base import Model
 from shared.core.errors import ApiError
 
 
@@ -22,7 +21,7 @@ DEPARTMENT_ROLES = frozenset({Role.dept_head, Role.dept_officer})
 COUNTY_WIDE_ROLES = frozenset({Role.county_admin, Role.auditor})
 
 
-class Principal(Model):
+class Principal(BaseModel):
     """Who is calling: from a verified token."""
 
     model_config = ConfigDict(frozen=True)

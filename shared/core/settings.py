@@ -15,16 +15,15 @@ import os
 from functools import cache
 from typing import Any, get_origin
 
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.core import secrets
-from shared.core.base import Model
 from shared.core.observability import logger
 
 SECRET_SETTINGS = ("contact_hash_key", "sms_webhook_token", "twilio_auth_token")
 
 
-class Settings(Model):
+class Settings(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     def __init__(self, **values: Any) -> None:
@@ -183,7 +182,7 @@ class Settings(Model):
     # subscribed to (app.py registers it only when named), the duty phones (E.164) and the operators' mailbox it
     # tells, and the stage's name prefix, taken off alarm names to keep an SMS short.
     alarm_topic: str = ""
-    alarm_phones: list[str] = Field(default_factory=list)
+    alarm_phones: list[str] = []
     alarm_email: str = ""
     stage_prefix: str = "hotspot"
 

@@ -9,45 +9,44 @@ intake's SMS replies (shared/intake/sms_inbound.py).
 import string
 from functools import cache
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, model_validator
 
 from shared.core import reference_data
-from shared.core.base import Model
 
 
-class Sms(Model):
+class Sms(BaseModel):
     """One message: its kind (a key of the templates file) and the values of its placeholders."""
 
     kind: str
-    values: dict[str, str] = Field(default_factory=dict)
+    values: dict[str, str] = {}
 
 
-class AliyunTemplate(Model):
+class AliyunTemplate(BaseModel):
     code: str
     params: dict[str, str]  # Aliyun's variable name -> our placeholder
 
 
-class TencentTemplate(Model):
+class TencentTemplate(BaseModel):
     code: str
     params: list[str]  # our placeholders for {1}, {2}, ...
 
 
-class AliyunTemplates(Model):
+class AliyunTemplates(BaseModel):
     templates: dict[str, AliyunTemplate]
 
 
-class TencentTemplates(Model):
+class TencentTemplates(BaseModel):
     sdk_app_id: str
     region: str
     templates: dict[str, TencentTemplate]
 
 
-class Providers(Model):
+class Providers(BaseModel):
     aliyun: AliyunTemplates
     tencent: TencentTemplates
 
 
-class SmsTemplates(Model):
+class SmsTemplates(BaseModel):
     sign_name: str
     texts: dict[str, str]
     providers: Providers

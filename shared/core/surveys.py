@@ -10,25 +10,24 @@ shared/core/dal/surveys.py.
 from functools import cache
 from typing import Any
 
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.core import reference_data
-from shared.core.base import Model
 
 
-class Aspect(Model):
+class Aspect(BaseModel):
     code: str
     name: str
     question: str
 
 
-class Level(Model):
+class Level(BaseModel):
     code: str
     label: str
     satisfied: bool
 
 
-class Questionnaire(Model):
+class Questionnaire(BaseModel):
     title: str
     intro: str
     aspects: list[Aspect]
@@ -54,7 +53,7 @@ def default_departments() -> list[str]:
     return [department.code for department in reference_data.departments() if department.kind != "supervisor"]
 
 
-class Answer(Model):
+class Answer(BaseModel):
     """One form as stored: department code -> aspect code -> level code (blank aspects left out), and the text."""
 
     model_config = ConfigDict(extra="forbid")
@@ -68,7 +67,7 @@ def link_path(survey_id: str, token: str) -> str:
     return f"/surveys/{survey_id}?t={token}"
 
 
-class Tally(Model):
+class Tally(BaseModel):
     """What the answers of surveys add up to: links issued and answered, answers filed as complaints, and per
     department and aspect how many gave each level."""
 

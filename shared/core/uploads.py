@@ -13,8 +13,9 @@ import unicodedata
 import uuid
 from pathlib import PurePath
 
+from pydantic import BaseModel
+
 from shared.core import objects
-from shared.core.base import Model
 from shared.core.errors import ApiError, FieldError
 from shared.core.settings import Settings
 
@@ -32,7 +33,7 @@ TYPES: dict[str, tuple[str, tuple[bytes, ...]]] = {
 TYPE_MESSAGE = "只能上传 JPG、PNG、GIF、WebP 照片或 PDF 文件"
 
 
-class UploadSlot(Model):
+class UploadSlot(BaseModel):
     """Where and how to post one file: a multipart POST to `url` with `fields`, then the file as `file`."""
 
     key: str

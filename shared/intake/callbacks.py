@@ -10,10 +10,9 @@ comes from the complainant's own number, and is taken as an answer only while on
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
-from pydantic import ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.core import callbacks, errors, filing, identity, ratelimit, reference_data
-from shared.core.base import Model
 from shared.core.dal.cases import CaseStore
 from shared.core.errors import ApiError, from_validation_error
 from shared.core.models import Case, Channel, Complainant, Rating
@@ -27,7 +26,7 @@ RECENT_CASES = 10
 ACTOR = "complainant"
 
 
-class FeedbackRequest(Model):
+class FeedbackRequest(BaseModel):
     """POST /complaints/{tracking_no}/feedback."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)

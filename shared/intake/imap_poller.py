@@ -13,8 +13,9 @@ import ssl
 from datetime import UTC, datetime
 from functools import cache
 
+from pydantic import BaseModel
+
 from shared.core import filing, secrets
-from shared.core.base import Model
 from shared.core.dal.mailbox import MailboxStore
 from shared.core.models import Channel
 from shared.core.observability import logger
@@ -27,7 +28,7 @@ TIMEOUT_SECONDS = 8
 CLIENT_ID = '("name" "hotspot-intake" "version" "1.0" "vendor" "hotspot")'
 
 
-class MailboxConfig(Model):
+class MailboxConfig(BaseModel):
     host: str
     port: int = 993
     username: str
@@ -35,7 +36,7 @@ class MailboxConfig(Model):
     mailbox: str = "INBOX"
 
 
-class PollResult(Model):
+class PollResult(BaseModel):
     archived: int
     raw_keys: list[str]
 

@@ -18,10 +18,9 @@ from email.utils import getaddresses, parseaddr
 from html.parser import HTMLParser
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from shared.core import identity
-from shared.core.base import Model
 
 # Labels whose text is really GB18030 (a superset of GB2312 and GBK): decode them as such.
 _GB_LABELS = {"gb2312", "gbk", "x-gbk", "cp936", "ms936", "euc-cn", "x-euc-cn", "csgb2312", "gb_2312-80", "chinese"}
@@ -34,14 +33,14 @@ MAX_NAME_CHARS = 100
 MAX_ADDRESS_CHARS = 254
 
 
-class Attachment(Model):
+class Attachment(BaseModel):
     name: str  # safe to use in an S3 key
     original_name: str | None  # as the sender wrote it, decoded
     content_type: str
     data: bytes
 
 
-class ParsedMail(Model):
+class ParsedMail(BaseModel):
     message_id: str | None
     from_address: str | None
     from_name: str | None

@@ -6,10 +6,9 @@ with the first line of its view's docstring as its summary.
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import Field
+from pydantic import BaseModel
 
 from shared.core import openapi
-from shared.core.base import Model
 from shared.core.filing import ComplaintRequest, Receipt
 from shared.core.models import TRACKING_NO_PATTERN
 from shared.core.openapi import FORM, HTML, Body, Doc, ErrorBody
@@ -19,12 +18,12 @@ from shared.intake.sms_inbound import Provider
 from shared.intake.web import ASSETS, UploadRequest
 
 
-class Named(Model):
+class Named(BaseModel):
     code: str
     name: str
 
 
-class ComplaintStatus(Model):
+class ComplaintStatus(BaseModel):
     """What GET /complaints/{tracking_no} shows (shared.intake.complaints.complaint_status): progress, no personal
     data."""
 
@@ -43,7 +42,7 @@ class ComplaintStatus(Model):
     answered_at: str | None = None
 
 
-class FeedbackAnswer(Model):
+class FeedbackAnswer(BaseModel):
     """What POST /complaints/{tracking_no}/feedback answers (shared.intake.callbacks)."""
 
     tracking_no: str
@@ -54,7 +53,7 @@ class FeedbackAnswer(Model):
     review: str | None = None  # how to ask for a review, for a dissatisfied complainant
 
 
-class FeedbackForm(Model):
+class FeedbackForm(BaseModel):
     """The fields of the call-back page's form (POST /feedback)."""
 
     no: str
@@ -63,13 +62,13 @@ class FeedbackForm(Model):
     comment: str | None = None
 
 
-class SurveyForm(Model):
+class SurveyForm(BaseModel):
     """The opinion form (POST /surveys/{survey_id}?t=): `r-<department>-<aspect>` = a level, and the text."""
 
     text: str | None = None
 
 
-class PublishedCase(Model):
+class PublishedCase(BaseModel):
     """A published typical case (shared.core.published.public_view): redacted text only, an opaque id."""
 
     id: str
@@ -83,11 +82,11 @@ class PublishedCase(Model):
     published_at: str
 
 
-class PublishedFeed(Model):
+class PublishedFeed(BaseModel):
     items: list[PublishedCase]
 
 
-class PublishedAnswer(Model):
+class PublishedAnswer(BaseModel):
     """A published answer to a question (shared.core.published.public_view): redacted text only, an opaque id."""
 
     id: str
@@ -98,11 +97,11 @@ class PublishedAnswer(Model):
     published_at: str
 
 
-class AnswersFeed(Model):
+class AnswersFeed(BaseModel):
     items: list[PublishedAnswer]
 
 
-class ComplaintForm(Model):
+class ComplaintForm(BaseModel):
     """The fields of the web form (POST /): checked as ComplaintRequest once mapped."""
 
     kind: str | None = None  # 我要投诉 complaint / 我要咨询 question; none chosen: routing decides
@@ -117,7 +116,7 @@ class ComplaintForm(Model):
     id_number: str | None = None
     organization: str | None = None
     credit_code: str | None = None
-    attachment: list[str] = Field(default_factory=list)
+    attachment: list[str] = []
     token: str | None = None
 
 

@@ -33,11 +33,10 @@ from urllib.parse import parse_qs, urlsplit
 # Escapes our TwiML output, parses nothing.
 from xml.sax.saxutils import escape  # nosec B406
 
-from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from shared.core import filing, identity, notices, queues, ratelimit, reference_data, sms_text
-from shared.core.base import Model
 from shared.core.callbacks import parse_rating
 from shared.core.campaign import load_campaign
 from shared.core.changes import change_case
@@ -67,7 +66,7 @@ class Provider(StrEnum):
     tencent = "tencent"
 
 
-class SmsRules(Model):
+class SmsRules(BaseModel):
     query_keyword: str
     follow_up_minutes: int
     max_text_chars: int
@@ -118,7 +117,7 @@ Phone = Annotated[str, Field(min_length=1, max_length=30), AfterValidator(_clean
 MessageId = Annotated[str, Field(min_length=1, max_length=100)]
 
 
-class InboundSms(Model):
+class InboundSms(BaseModel):
     """One text, whichever provider brought it."""
 
     provider: Provider
@@ -127,7 +126,7 @@ class InboundSms(Model):
     text: str
 
 
-class TwilioMessage(Model):
+class TwilioMessage(BaseModel):
     """The parameters of Twilio's incoming-message webhook this service uses (it sends many more)."""
 
     message_sid: MessageId = Field(alias="MessageSid")
@@ -138,7 +137,7 @@ class TwilioMessage(Model):
         return InboundSms(provider=Provider.twilio, message_id=self.message_sid, phone=self.phone, text=self.text)
 
 
-class AliyunMessage(Model):
+class AliyunMessage(BaseModel):
     """One element of an Aliyun SmsUp push."""
 
     phone_number: Phone
@@ -155,7 +154,7 @@ class AliyunMessage(Model):
         )
 
 
-class TencentMessage(Model):
+class TencentMessage(BaseModel):
     """Tencent Cloud's SMS reply callback. It has no message id: its content stands in for one."""
 
     mobile: str = Field(min_length=1, max_length=20)
@@ -189,13 +188,13 @@ class TencentMessage(Model):
 # --- the webhook ------------------------------------------------------------------------------------------------
 
 
-class WebhookAnswer(Model):
+class WebhookAnswer(BaseModel):
     status: int
     body: str
     content_type: str
 
 
-class Outcome(Model):
+class Outcome(BaseModel):
     """What one text led to; kept by run_once, so that a provider retry gets the same reply."""
 
     kind: str  # complaint, supplement, query or callback

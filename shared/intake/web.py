@@ -14,10 +14,9 @@ import secrets
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from pydantic import ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shared.core import errors, filing, ratelimit, reference_data, uploads
-from shared.core.base import Model
 from shared.core.errors import ApiError, FieldError, from_validation_error
 from shared.core.models import Channel
 from shared.core.pages import FORM, TEMPLATES, Page, Site, render
@@ -233,7 +232,7 @@ def _refused_unstored(
 # --- uploads --------------------------------------------------------------------------------------------------
 
 
-class UploadRequest(Model):
+class UploadRequest(BaseModel):
     """The body of POST /uploads: the file the browser is about to send."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)

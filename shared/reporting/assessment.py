@@ -10,10 +10,9 @@ The county legal office (the supervisor) and cases not yet routed are not assess
 from functools import cache
 from typing import Annotated, Literal, TypeAlias
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.core import reference_data
-from shared.core.base import Model
 from shared.reporting.report_document import (
     COUNT_FIELDS,
     SATISFACTION_FIELDS,
@@ -26,7 +25,7 @@ ASSESSED_KINDS = ("department", "town")
 CountField: TypeAlias = Literal[COUNT_FIELDS + SATISFACTION_FIELDS]  # type: ignore[valid-type]
 
 
-class MaterialsStatus(Model):
+class MaterialsStatus(BaseModel):
     """Where a department stands with the campaign materials (shared/reporting/records.py), counted per material."""
 
     required: int = 0
@@ -36,7 +35,7 @@ class MaterialsStatus(Model):
     pending: int = 0  # not submitted, not yet due: not counted against anyone
 
 
-class _Item(Model):
+class _Item(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     code: str
@@ -60,7 +59,7 @@ class RateItem(_Item):
         return self
 
 
-class Step(Model):
+class Step(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     at_least: int = Field(ge=1)
@@ -91,7 +90,7 @@ class NotWeightedItem(_Item):
 Item = Annotated[RateItem | StepsItem | DeductionItem | MaterialsItem | NotWeightedItem, Field(discriminator="formula")]
 
 
-class Rules(Model):
+class Rules(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     labels: dict[str, str]

@@ -23,11 +23,10 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from urllib.parse import quote, urlencode
 
-from pydantic import ConfigDict, Field, PositiveInt
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
 from shared.core import reference_data
 from shared.core.auth import Principal, Role
-from shared.core.base import Model
 from shared.core.campaign import load_campaign
 from shared.core.errors import ApiError, FieldError
 from shared.core.pages import Page
@@ -41,7 +40,7 @@ VIEWERS = (Role.county_admin, Role.auditor, Role.dept_head, Role.dept_officer)
 COUNTY_SCOPE = "county"
 
 
-class Config(Model):
+class Config(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     top_hotspots: PositiveInt
@@ -58,17 +57,17 @@ def config() -> Config:
 # --- the model of the page ----------------------------------------------------------------------------------------
 
 
-class Choice(Model):
+class Choice(BaseModel):
     key: str
     label: str
 
 
-class ChoiceGroup(Model):
+class ChoiceGroup(BaseModel):
     label: str
     choices: list[Choice]
 
 
-class Figures(Model):
+class Figures(BaseModel):
     """The headline numbers of the scope."""
 
     received: int
@@ -80,7 +79,7 @@ class Figures(Model):
     on_time_rate: float | None  # closed on time / closed; None when nothing is closed
 
 
-class Bar(Model):
+class Bar(BaseModel):
     code: str
     label: str
     value: int
@@ -92,7 +91,7 @@ class OverdueBar(Bar):
     received: int
 
 
-class SatisfactionRow(Model):
+class SatisfactionRow(BaseModel):
     """A department's call-back after the reply (回访): asked, answered, the ratings and the satisfaction rate."""
 
     code: str
@@ -107,7 +106,7 @@ class SatisfactionRow(Model):
     percent: int = Field(ge=0, le=100)  # the satisfaction rate as the bar's length
 
 
-class WeekBar(Model):
+class WeekBar(BaseModel):
     key: str
     label: str
     week_start: date
@@ -118,7 +117,7 @@ class WeekBar(Model):
     link: str
 
 
-class HotspotRow(Model):
+class HotspotRow(BaseModel):
     hotspot_id: str
     title: str
     kind: str
@@ -132,7 +131,7 @@ class HotspotRow(Model):
     cases: list[str]  # its tracking numbers
 
 
-class Dashboard(Model):
+class Dashboard(BaseModel):
     scope: str  # COUNTY_SCOPE or the caller's department code
     scope_name: str
     period: Period

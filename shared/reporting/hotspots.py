@@ -32,6 +32,7 @@ from typing import Annotated, Any, Literal, TypedDict
 
 from pydantic import (
     AfterValidator,
+    BaseModel,
     ConfigDict,
     Field,
     PositiveInt,
@@ -43,7 +44,6 @@ from pydantic_core import to_jsonable_python
 
 from shared.core import notices, queues, reference_data, text
 from shared.core.auth import DEPARTMENT_ROLES, Principal, Role
-from shared.core.base import Model
 from shared.core.classifier import classify
 from shared.core.dal.cases import CaseStore
 from shared.core.dal.hotspots import HotspotStore
@@ -78,7 +78,7 @@ EDITORS = (Role.county_admin,)
 # --- configuration (shared/data/hotspots.json) ----------------------------------------------------------------
 
 
-class Rule(Model):
+class Rule(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     kind: Kind
@@ -88,7 +88,7 @@ class Rule(Model):
     min_rise: PositiveInt
 
 
-class Rules(Model):
+class Rules(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     windows: tuple[PositiveInt, ...] = Field(min_length=1)
@@ -178,7 +178,7 @@ def _digest(cluster_key: str) -> str:
 # --- the hotspot --------------------------------------------------------------------------------------------------
 
 
-class HistoryEntry(Model):
+class HistoryEntry(BaseModel):
     at: datetime
     actor: str
     actor_name: str | None = None
@@ -189,7 +189,7 @@ class HistoryEntry(Model):
     note: str
 
 
-class Hotspot(Model):
+class Hotspot(BaseModel):
     hotspot_id: str
     kind: Kind
     cluster_key: str
@@ -237,7 +237,7 @@ def rank(hotspots: list[Hotspot]) -> list[Hotspot]:
 # --- detection ----------------------------------------------------------------------------------------------------
 
 
-class DetectionSummary(Model):
+class DetectionSummary(BaseModel):
     """What one run did: ids and counts only (no names), so it can be logged and printed."""
 
     at: datetime
@@ -403,7 +403,7 @@ def view(settings: Settings, principal: Principal, hotspot: Hotspot) -> dict[str
     return shown
 
 
-class HotspotQuery(Model):
+class HotspotQuery(BaseModel):
     """The query parameters of GET /reports/hotspots."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -459,7 +459,7 @@ def get_hotspot(settings: Settings, principal: Principal, hotspot_id: str) -> di
 Note = Annotated[str, Field(min_length=1, max_length=1000), AfterValidator(text.check_text)]
 
 
-class StatusBody(Model):
+class StatusBody(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     # The hotspot version the caller saw: a stale one is refused (409).

@@ -16,11 +16,10 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from shared.core import notices, objects, queues, reference_data, text, uploads
 from shared.core.auth import DEPARTMENT_ROLES, Principal
-from shared.core.base import Model
 from shared.core.campaign import Material, load_campaign
 from shared.core.dal.records import RecordStore
 from shared.core.errors import ApiError, FieldError, parse_model
@@ -53,7 +52,7 @@ def submitting_departments() -> list[reference_data.Department]:
     return [d for d in reference_data.departments() if d.kind in assessment.ASSESSED_KINDS]
 
 
-class SlotRequest(Model):
+class SlotRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     filename: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(text.check_text)]
@@ -66,7 +65,7 @@ class SlotRequest(Model):
         return value.lower()
 
 
-class ConfirmRequest(Model):
+class ConfirmRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     key: str = Field(min_length=1, max_length=400)
@@ -171,7 +170,7 @@ def confirm_submission(
 State = Literal["on_time", "late", "missing", "pending"]
 
 
-class MaterialState(Model):
+class MaterialState(BaseModel):
     department: str
     department_name: str
     material: str
@@ -274,7 +273,7 @@ def overview(settings: Settings, principal: Principal, now: datetime | None = No
 # --- reminders ---------------------------------------------------------------------------------------------------
 
 
-class MaterialReminder(Model):
+class MaterialReminder(BaseModel):
     """One reminder sent (no personal data: it can be logged and printed)."""
 
     department: str

@@ -19,12 +19,11 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import PydanticCustomError
 
 from shared.core import reference_data, text
 from shared.core.auth import DEPARTMENT_ROLES, Principal, Role
-from shared.core.base import Model
 from shared.core.dal.cases import CaseStore
 from shared.core.dal.items import ConditionFailed
 from shared.core.dal.records import RecordStore
@@ -89,7 +88,7 @@ PastDate = Annotated[date, AfterValidator(_not_future)]
 TrackingNo = Annotated[str, Field(max_length=40), AfterValidator(_tracking_no)]
 
 
-class _RecordIn(Model):
+class _RecordIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     department: Department
@@ -131,7 +130,7 @@ MODELS: dict[RecordKind, tuple[type[_RecordIn], type[_RecordIn]]] = {
 }
 
 
-class ListQuery(Model):
+class ListQuery(BaseModel):
     """GET /records/{kind}: records dated in a span (the whole campaign by default), of one department or all."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)

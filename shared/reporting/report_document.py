@@ -30,9 +30,8 @@ What the figures count (cohort of the period: cases *received* in it, merged dup
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
-from shared.core.base import Model
 from shared.core.surveys import questionnaire
 
 COUNTY_SCOPE = "county"
@@ -74,7 +73,7 @@ def rate(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-class Period(Model):
+class Period(BaseModel):
     """`key` is unique across kinds: `campaign:2026`, `phase:2026:2`, `week:2026-W21`, `month:2026-11`, `year:2026`."""
 
     key: str
@@ -84,7 +83,7 @@ class Period(Model):
     end: date  # last day, inclusive
 
 
-class DepartmentRow(Model):
+class DepartmentRow(BaseModel):
     department: str  # code from shared/data/departments.json; "UNROUTED" for cases not yet routed
     name: str
     received: int = 0
@@ -137,7 +136,7 @@ class DepartmentRow(Model):
         return rate(self.satisfied + self.basically_satisfied, self.callback_answered)
 
 
-class HotspotSummary(Model):
+class HotspotSummary(BaseModel):
     hotspot_id: str
     kind: Literal["department_category", "unit"]
     title: str  # e.g. 县交警大队 · 行政处罚, or the normalised unit / officer name
@@ -152,7 +151,7 @@ class HotspotSummary(Model):
     cases: list[str] = Field(default_factory=list)  # tracking numbers
 
 
-class TypicalCase(Model):
+class TypicalCase(BaseModel):
     """A published typical case: redacted text only."""
 
     tracking_no: str
@@ -164,7 +163,7 @@ class TypicalCase(Model):
     published_at: datetime | None = None
 
 
-class ScoreItem(Model):
+class ScoreItem(BaseModel):
     code: str
     name: str
     weight: float
@@ -173,20 +172,20 @@ class ScoreItem(Model):
     numbers: dict[str, float | int | None] = Field(default_factory=dict)
 
 
-class DepartmentScore(Model):
+class DepartmentScore(BaseModel):
     department: str
     name: str
     total: float
     items: list[ScoreItem]
 
 
-class WeekPoint(Model):
+class WeekPoint(BaseModel):
     week_start: date  # Monday, county time
     received: int
     closed: int
 
 
-class SurveyRow(Model):
+class SurveyRow(BaseModel):
     """A department's ratings on the opinion forms (征求意见表): per aspect, how many rated it and how many of
     them were satisfied or basically satisfied (the levels marked satisfied in survey_questionnaire.json)."""
 
@@ -196,7 +195,7 @@ class SurveyRow(Model):
     satisfied: dict[str, int] = Field(default_factory=dict)  # aspect code -> of which satisfied
 
 
-class SurveySection(Model):
+class SurveySection(BaseModel):
     """The opinion forms of the surveys created in the period (shared/reporting/surveys.py)."""
 
     surveys: int = 0
@@ -208,7 +207,7 @@ class SurveySection(Model):
     rows: list[SurveyRow] = Field(default_factory=list)  # departments in scope that were rated
 
 
-class ReportDocument(Model):
+class ReportDocument(BaseModel):
     report_id: str
     campaign: str
     title: str  # e.g. 靖宇县行政执法热点追踪活动开展情况统计表

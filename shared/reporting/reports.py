@@ -22,11 +22,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.core import objects, reference_data, roles
 from shared.core.auth import Principal, Role
-from shared.core.base import Model
 from shared.core.campaign import load_campaign
 from shared.core.dal.campaign import CampaignStore
 from shared.core.dal.publications import PublicationStore
@@ -76,7 +75,7 @@ RENDERERS: dict[Format, tuple[str, str, Callable[[ReportDocument], bytes]]] = {
 }
 
 
-class ReportFile(Model):
+class ReportFile(BaseModel):
     name: str
     key: str
     url: str
@@ -84,7 +83,7 @@ class ReportFile(Model):
     sha256: str | None = None
 
 
-class Report(Model):
+class Report(BaseModel):
     report_id: str
     campaign: str
     period: str
@@ -98,7 +97,7 @@ def _scope_enum(schema: dict[str, Any]) -> None:
     schema["enum"] = scopes()
 
 
-class ReportRequest(Model):
+class ReportRequest(BaseModel):
     """POST /reports: a period key (default: the whole campaign), one scope (default: the caller's)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)

@@ -16,10 +16,9 @@ import unicodedata
 from collections import defaultdict
 from datetime import UTC, date, datetime
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from shared.core import reference_data, text
-from shared.core.base import Model
 from shared.core.dal.cases import CaseStore
 from shared.core.dal.items import CaseNotFound
 from shared.core.dal.records import RecordStore
@@ -192,7 +191,7 @@ def _count_case(store: StatsStore, tracking_no: str, case: Case | None, counted:
 # --- rebuild ----------------------------------------------------------------------------------------------------
 
 
-class RebuildReport(Model):
+class RebuildReport(BaseModel):
     cases_read: int = 0
     items_compared: int = 0
     # One line per item that differs: keys, tracking numbers and numbers only (unit names are left out).

@@ -19,10 +19,9 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import ConfigDict
+from pydantic import BaseModel, ConfigDict
 
 from shared.core import reference_data
-from shared.core.base import Model
 from shared.core.settings import get_settings
 from shared.reporting.report_document import (
     COUNTY_SCOPE,
@@ -47,7 +46,7 @@ TOP_DEPARTMENTS = 5  # named in the prose of section 一
 UNROUTED = "UNROUTED"
 
 
-class _Texts(Model):
+class _Texts(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
     kind_titles: dict[str, str]
     title: str

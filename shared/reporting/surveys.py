@@ -10,11 +10,10 @@ A link's token is shown once, on the sheet made when the survey is created (stor
 import secrets
 from datetime import UTC, date, datetime
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.core import objects, reference_data
 from shared.core.auth import Principal, Role
-from shared.core.base import Model
 from shared.core.campaign import load_campaign
 from shared.core.dal.surveys import SurveyStore, token_digest
 from shared.core.errors import ApiError, parse_model
@@ -28,7 +27,7 @@ READERS = (Role.county_admin, Role.auditor)
 SHEET_NAME = "links.pdf"
 
 
-class SurveyRequest(Model):
+class SurveyRequest(BaseModel):
     """POST /reports/surveys."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)

@@ -21,10 +21,9 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, model_validator
 
 from shared.core import reference_data
-from shared.core.base import Model
 from shared.core.text import safe_cell, spreadsheet_text
 from shared.reporting.report_document import COUNT_FIELDS, SATISFACTION_FIELDS, DepartmentRow, ReportDocument
 
@@ -38,17 +37,17 @@ BODY_FONT = "宋体"
 TITLE_FONT = "方正小标宋简体"
 
 
-class _LayoutColumn(Model):
+class _LayoutColumn(BaseModel):
     field: str
     label: str
 
 
-class _Group(Model):
+class _Group(BaseModel):
     title: str | None = None
     columns: list[_LayoutColumn]
 
 
-class _StatisticsLayout(Model):
+class _StatisticsLayout(BaseModel):
     sheet: str
     groups: list[_Group]
 
@@ -66,41 +65,41 @@ class _StatisticsLayout(Model):
         return [column.field for group in self.groups for column in group.columns]
 
 
-class _BreakdownLayout(Model):
+class _BreakdownLayout(BaseModel):
     sheet: str
     title: str
     group: str
 
 
-class _ListLayout(Model):
+class _ListLayout(BaseModel):
     sheet: str
     title: str
     labels: dict[str, str]
-    kinds: dict[str, str] = Field(default_factory=dict)
-    statuses: dict[str, str] = Field(default_factory=dict)
+    kinds: dict[str, str] = {}
+    statuses: dict[str, str] = {}
 
 
-class _SatisfactionLayout(Model):
+class _SatisfactionLayout(BaseModel):
     sheet: str
     title: str
     group: str
     labels: dict[str, str]
 
 
-class _SurveysLayout(Model):
+class _SurveysLayout(BaseModel):
     sheet: str
     title: str
     labels: dict[str, str]
     summary: str
 
 
-class _Info(Model):
+class _Info(BaseModel):
     unit: str
     period: str
     date: str
 
 
-class _Layout(Model):
+class _Layout(BaseModel):
     index_label: str
     unit_label: str
     totals_label: str

@@ -20,10 +20,9 @@ from email.message import EmailMessage
 from enum import StrEnum
 from functools import cache
 
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.core import reference_data
-from shared.core.base import Model
 from shared.core.mailer import MailSender
 from shared.core.notices import QuietHours
 from shared.core.observability import logger
@@ -32,7 +31,7 @@ from shared.core.sms_text import Sms
 from shared.routing.sms import SmsSender
 
 
-class AlarmRules(Model):
+class AlarmRules(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     quiet_hours: QuietHours
@@ -55,7 +54,7 @@ class State(StrEnum):
 STATE_NAMES = {State.alarm: "告警", State.ok: "恢复", State.insufficient_data: "无数据", State.failed_run: "运行失败"}
 
 
-class Alarm(Model):
+class Alarm(BaseModel):
     """One message of the topic, as the notifier tells it."""
 
     name: str
@@ -110,7 +109,7 @@ def by_sms(alarm: Alarm, now: datetime) -> bool:
     return alarm.state == State.alarm and not quiet
 
 
-class Delivery(Model):
+class Delivery(BaseModel):
     alarm: str
     urgent: bool
     texted: int

@@ -11,16 +11,15 @@ import json
 from datetime import date, timedelta
 from functools import cache
 
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from shared.core.base import Model
 from shared.core.reference_data import DATA_DIR
 
 # Where the year files are; tests point it at a directory of their own (and clear `_year`'s cache).
 CALENDAR_DIR = DATA_DIR / "calendar"
 
 
-class _Holiday(Model):
+class _Holiday(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     name: str
@@ -29,14 +28,14 @@ class _Holiday(Model):
     last: date = Field(alias="to")
 
 
-class _MakeUpDay(Model):
+class _MakeUpDay(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     name: str
     date: date
 
 
-class _YearFile(Model):
+class _YearFile(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     year: int
@@ -44,7 +43,7 @@ class _YearFile(Model):
     make_up_working_days: tuple[_MakeUpDay, ...]
 
 
-class _Year(Model):
+class _Year(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     rest_days: frozenset[date]

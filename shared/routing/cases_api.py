@@ -14,12 +14,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import to_jsonable_python
 
 from shared.core import outbox
 from shared.core.auth import Principal, Role
-from shared.core.base import Model
 from shared.core.dal.cases import CaseStore
 from shared.core.dal.items import ConditionFailed
 from shared.core.errors import ApiError, from_validation_error
@@ -35,7 +34,7 @@ MAX_READS = 10
 TRIAGE_STATUSES = (Status.routed, Status.transferred)
 
 
-class CaseQuery(Model):
+class CaseQuery(BaseModel):
     """The query parameters of GET /cases."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)

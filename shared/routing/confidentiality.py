@@ -12,11 +12,10 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from shared.core import outbox, ratelimit, reference_data
 from shared.core.auth import DEPARTMENT_ROLES, Principal, Role
-from shared.core.base import Model
 from shared.core.dal.cases import CaseStore
 from shared.core.errors import ApiError, parse_model
 from shared.core.models import AuditEvent, Case, Complainant
@@ -27,7 +26,7 @@ from shared.core.text import check_text
 from shared.routing import notifications, router
 
 
-class _Rules(Model):
+class _Rules(BaseModel):
     not_about_staff: list[str]
     relay_chars: int
     relay_per_hour: int
@@ -56,7 +55,7 @@ def reveal_rule(principal: Principal, case: Case, complainant: Complainant) -> s
 RELAYERS = (Role.county_admin, *DEPARTMENT_ROLES)
 
 
-class RevealBody(Model):
+class RevealBody(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     # Kept in the audit event: no control characters, like every text staff write.
@@ -67,7 +66,7 @@ def _relay_limit(schema: dict[str, Any]) -> None:
     schema["maxLength"] = rules().relay_chars  # checked in `relay`, with its own message
 
 
-class RelayBody(Model):
+class RelayBody(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     # Sent to the complainant as an SMS or mail: no control characters.

@@ -18,11 +18,10 @@ from functools import cache
 from typing import Any, Literal
 from urllib.parse import quote, urlencode
 
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.core import auth, quarantine, reference_data, roles
 from shared.core.auth import Principal, Role
-from shared.core.base import Model
 from shared.core.errors import ApiError
 from shared.core.models import STATUS_NAMES, Status
 from shared.core.pages import TEMPLATES, Page, render
@@ -50,15 +49,15 @@ DUE_SOON = timedelta(days=3)
 LOGIN_COOKIE = "hotspot_console_login"
 
 
-class FieldView(Model):
+class FieldView(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     label: str
     widget: Literal["textarea", "text", "number", "select", "checkboxes", "checkbox", "department", "category"]
-    options: dict[str, str] = Field(default_factory=dict)
+    options: dict[str, str] = {}
 
 
-class Texts(Model):
+class Texts(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     deadline_kinds: dict[str, str]
@@ -68,7 +67,7 @@ class Texts(Model):
     notice_states: dict[str, str]
     fields: dict[str, FieldView]
     # Fields of one action shown otherwise than `fields` shows the name (change_kind's kind).
-    action_fields: dict[str, dict[str, FieldView]] = Field(default_factory=dict)
+    action_fields: dict[str, dict[str, FieldView]] = {}
     publication_states: dict[str, str]
     publication_steps: dict[str, str]
     callback_via: dict[str, str]

@@ -8,28 +8,27 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from typing import Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from shared.core.base import Model
 from shared.core.reference_data import county_timezone, load_json
 from shared.routing import calendar
 
 
-class DeadlineRule(Model):
+class DeadlineRule(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     days: int = Field(ge=1)
     counting: Literal["calendar", "working"]
 
 
-class DeadlinePolicy(Model):
+class DeadlinePolicy(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     due_time: time
     rules: dict[str, DeadlineRule]
 
 
-class Deadline(Model):
+class Deadline(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     due_at: datetime  # aware, UTC

@@ -20,11 +20,10 @@ import time
 from datetime import datetime
 from functools import cache
 
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.core import objects, reference_data
 from shared.core.auth import Principal, Role
-from shared.core.base import Model
 from shared.core.classifier import Accuracy, builtin_model, evaluate, reference_examples, train_model
 from shared.core.errors import ApiError
 from shared.core.models import Case
@@ -43,7 +42,7 @@ RETRAINER = "system:learning"
 CORRECTING_ACTIONS = ("correct_category", "reassign", "arbitrate")
 
 
-class _Knobs(Model):
+class _Knobs(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     held_back_one_in: int = Field(ge=2)
@@ -60,13 +59,13 @@ class Correction(Example):
     corrected_at: datetime
 
 
-class Pointer(Model):
+class Pointer(BaseModel):
     version: str
     set_at: datetime
     set_by: str
 
 
-class Evaluation(Model):
+class Evaluation(BaseModel):
     at: datetime
     by: str
     current_version: str

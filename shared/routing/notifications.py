@@ -14,8 +14,9 @@ from email.message import EmailMessage
 from functools import cache
 from typing import Any, Literal
 
+from pydantic import BaseModel
+
 from shared.core import identity, queues, reference_data
-from shared.core.base import Model
 from shared.core.dal.cases import NOTICE_PREFIX, CaseStore
 from shared.core.dal.idempotency import IdempotencyStore
 from shared.core.dal.items import Claim, DeliveryBusy
@@ -29,7 +30,7 @@ from shared.core.sms_text import Sms
 from shared.routing.sms import SmsSender
 
 
-class DeadlineNotice(Model):
+class DeadlineNotice(BaseModel):
     """The data of a notification.requested message."""
 
     tracking_no: str
@@ -163,7 +164,7 @@ def send_sms_notice(settings: Settings, message: Envelope, sender: SmsSender) ->
 # --- notices to complainants -----------------------------------------------------------------------------------
 
 
-class ComplainantNotice(Model):
+class ComplainantNotice(BaseModel):
     """The data of a notification.requested message to the complainant of a case."""
 
     recipient: Literal["complainant"] = "complainant"
@@ -173,7 +174,7 @@ class ComplainantNotice(Model):
     values: dict[str, str]
 
 
-class _NoticeRules(Model):
+class _NoticeRules(BaseModel):
     after_action: dict[str, str]
     outcomes: dict[str, str]
     sms_reason_chars: int

@@ -13,7 +13,8 @@ moved, it is not a new one.
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-from shared.core.base import Model
+from pydantic import BaseModel
+
 from shared.core.changes import change_case
 from shared.core.dal.cases import CaseStore
 from shared.core.dal.items import ConditionFailed
@@ -34,7 +35,7 @@ RECORD_FIELDS = {
 }
 
 
-class Recomputed(Model):
+class Recomputed(BaseModel):
     """One deadline counted again (no personal data: printed by the CLI, logged)."""
 
     tracking_no: str

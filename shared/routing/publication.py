@@ -19,11 +19,10 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, ConfigDict, Field, StrictInt
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 
 from shared.core import reference_data, text
 from shared.core.auth import Principal, Role
-from shared.core.base import Model
 from shared.core.changes import change_case
 from shared.core.dal.cases import CaseStore
 from shared.core.dal.items import ConditionFailed
@@ -48,14 +47,14 @@ Name = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(text.c
 # --- redaction ------------------------------------------------------------------------------------------------
 
 
-class Pattern(Model):
+class Pattern(BaseModel):
     model_config = ConfigDict(frozen=True)
     name: str
     pattern: str
     replacement: str
 
 
-class Rules(Model):
+class Rules(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
     patterns: tuple[Pattern, ...]
     person_placeholder: str
@@ -97,7 +96,7 @@ def case_names(settings: Settings, case: Case) -> list[str]:
 # --- the publication ------------------------------------------------------------------------------------------
 
 
-class VersionBody(Model):
+class VersionBody(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     version: StrictInt = Field(ge=1)
     note: Text | None = None
@@ -284,7 +283,7 @@ def get_publication(settings: Settings, principal: Principal, tracking_no: str) 
 # --- media follow-up notes ------------------------------------------------------------------------------------
 
 
-class NoteBody(Model):
+class NoteBody(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     text: Annotated[str, Field(min_length=1, max_length=2000), AfterValidator(text.check_text)]
     source: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(text.check_name)] | None = None

@@ -6,14 +6,13 @@ the county legal office, and runs under the `answer` deadline of shared/data/dea
 
 from functools import cache
 
-from pydantic import ConfigDict
+from pydantic import BaseModel, ConfigDict
 
 from shared.core import text
-from shared.core.base import Model
 from shared.core.reference_data import load_json
 
 
-class Cues(Model):
+class Cues(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     department: str

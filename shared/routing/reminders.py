@@ -26,10 +26,9 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 
-from pydantic import ConfigDict, Field, PositiveInt
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
 from shared.core import outbox, queues
-from shared.core.base import Model
 from shared.core.batch import each_isolated
 from shared.core.changes import change_case
 from shared.core.dal.cases import CaseStore, due_shard
@@ -47,7 +46,7 @@ ESCALATION = "escalation"
 SYSTEM_ACTOR = "system:reminders"
 
 
-class ReminderPolicy(Model):
+class ReminderPolicy(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     before_working_days: tuple[PositiveInt, ...] = Field(min_length=1)
@@ -59,7 +58,7 @@ def policy() -> ReminderPolicy:
     return ReminderPolicy.model_validate(load_json("deadline_policy.json")["reminders"])
 
 
-class Reminder(Model):
+class Reminder(BaseModel):
     """One notice a run queues (or, dry, would queue): no personal data, so it can be printed and logged."""
 
     tracking_no: str
@@ -73,7 +72,7 @@ class Reminder(Model):
         return f"{self.tracking_no}:{self.kind}:{self.due_at.astimezone(UTC):%Y%m%dT%H%M%S}:{self.point}"
 
 
-class RunSummary(Model):
+class RunSummary(BaseModel):
     quiet_hours: bool = False
     due_soon: int = 0
     due_today: int = 0
@@ -231,7 +230,7 @@ def _cases_due(settings: Settings, store: CaseStore, now: datetime) -> Iterator[
         month = (month + timedelta(days=32)).replace(day=1)
 
 
-class SweepSummary(Model):
+class SweepSummary(BaseModel):
     swept: int = 0
     failed: int = 0
 

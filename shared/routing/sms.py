@@ -30,9 +30,10 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import quote, urlencode, urlsplit
 
+from pydantic import BaseModel
+
 from shared.core import secrets
 from shared.core.aws import client
-from shared.core.base import Model
 from shared.core.observability import count
 from shared.core.settings import Settings
 from shared.core.sms_text import Sms, render, templates
@@ -69,7 +70,7 @@ class SnsSmsSender:
 # --- Aliyun Dysms ------------------------------------------------------------------------------------------------
 
 
-class AliyunCredentials(Model):
+class AliyunCredentials(BaseModel):
     access_key_id: str
     access_key_secret: str
 
@@ -133,7 +134,7 @@ class AliyunSmsSender:
 # --- Tencent Cloud SMS -------------------------------------------------------------------------------------------
 
 
-class TencentCredentials(Model):
+class TencentCredentials(BaseModel):
     secret_id: str
     secret_key: str
 

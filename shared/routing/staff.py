@@ -22,11 +22,10 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from pydantic import ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.core import auth, errors, ratelimit, reference_data, roles
 from shared.core.auth import Principal, Role
-from shared.core.base import Model
 from shared.core.dal.staff import StaffStore
 from shared.core.errors import ApiError, from_validation_error
 from shared.core.http import StaffCall
@@ -135,7 +134,7 @@ def provisioning_uri(username: str, secret: str) -> str:
 # --- accounts -------------------------------------------------------------------------------------------------
 
 
-class StaffAccount(Model):
+class StaffAccount(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     username: str
@@ -192,7 +191,7 @@ def create_account(
 # --- login ----------------------------------------------------------------------------------------------------
 
 
-class LoginRequest(Model):
+class LoginRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     username: str = Field(min_length=1, max_length=64)
@@ -200,7 +199,7 @@ class LoginRequest(Model):
     totp: str = Field(min_length=1, max_length=16)
 
 
-class LoginAnswer(Model):
+class LoginAnswer(BaseModel):
     token: str
     expires_at: datetime
     name: str

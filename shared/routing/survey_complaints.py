@@ -8,11 +8,10 @@ notes the tracking number, so an answer is filed once.
 import hashlib
 from datetime import UTC, datetime
 
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.core import errors, filing
 from shared.core.auth import Principal, Role
-from shared.core.base import Model
 from shared.core.dal.surveys import SurveyStore
 from shared.core.errors import ApiError
 from shared.core.models import Channel
@@ -21,7 +20,7 @@ from shared.core.settings import Settings
 from shared.core.surveys import Answer
 
 
-class SurveyComplaintRequest(Model):
+class SurveyComplaintRequest(BaseModel):
     """The body: optionally the complaint as staff put it (default: the answer's text) and whom it is about."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)

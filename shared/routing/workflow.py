@@ -10,12 +10,11 @@ from datetime import datetime
 from functools import cache
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, ConfigDict, Field, StrictInt, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from shared.core import callbacks, text
 from shared.core.auth import Principal, Role
-from shared.core.base import Model
 from shared.core.changes import CaseChange, change_case
 from shared.core.errors import ApiError, FieldError
 from shared.core.models import KIND_NAMES, Case, CaseKind, DueKind, Extension, Rating, Status
@@ -37,7 +36,7 @@ Guard = Literal[
 ]
 
 
-class Rule(Model):
+class Rule(BaseModel):
     """One row of the transition table."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
@@ -52,7 +51,7 @@ class Rule(Model):
     field_roles: dict[str, frozenset[Role]] = Field(default_factory=dict)
 
 
-class Table(Model):
+class Table(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     followup_measures: frozenset[str]
@@ -71,7 +70,7 @@ def table() -> Table:
 Text = Annotated[str, Field(min_length=1, max_length=5000), AfterValidator(text.check_text)]
 
 
-class ActionBody(Model):
+class ActionBody(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     # The case version the caller saw: a stale one is refused (409), so no one overwrites unseen changes.

@@ -5,11 +5,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_core import to_jsonable_python
 
 from shared.core.aws import client
-from shared.core.base import Model
 from shared.core.changes import CaseChange
 from shared.core.dal.items import (
     Claim,
@@ -83,7 +82,7 @@ def event_item(event: AuditEvent) -> dict[str, Any]:
     return to_item(values)
 
 
-class LatestCase(Model):
+class LatestCase(BaseModel):
     """The newest case of a complainant: what an SMS needs to know whether it follows up on it."""
 
     tracking_no: str
