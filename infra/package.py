@@ -48,6 +48,12 @@ def vendor_font(service_dir: Path, settings: Settings) -> dict[str, str]:
     return {"REPORT_FONT_PATH": f"{FONT_DIR}/{source.name}", "REPORT_FONT_INDEX": str(settings.report_font_index)}
 
 
+# Where Lambda unpacks a function's zip.
+LAMBDA_TASK_ROOT = "/var/task"
+# The time of each bytecode file in the zip (zip's earliest): the bytecode's own time would make each build differ.
+FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
 def add_bytecode(zip_path: Path, runtime: str) -> int:
     """Compile every module of a deployment zip into it, as unchecked-hash .pyc files; how many were added.
 
@@ -64,13 +70,18 @@ def add_bytecode(zip_path: Path, runtime: str) -> int:
         present = set(archive.namelist())
         archive.extractall(unpacked)
         # A source that does not compile (a package's template, say) is left as it is, as pip's own compiling does.
+        # The file names compiled in are where Lambda unpacks the zip, not this temporary folder: the same sources
+        # give the same bytes, so the zip, and the asset CDK uploads for it, change only when the code does.
         compileall.compile_dir(
             unpacked,
+            ddir=LAMBDA_TASK_ROOT,
             quiet=2,
             invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
         )
         compiled = sorted(path.relative_to(unpacked).as_posix() for path in unpacked.rglob("*.pyc"))
         added = [name for name in compiled if name not in present]
         for name in added:
-            archive.write(unpacked / name, name)
+            entry = zipfile.ZipInfo(name, date_time=FIXED_ZIP_TIME)
+            entry.external_attr = 0o644 << 16
+            archive.writestr(entry, (unpacked / name).read_bytes(), zipfile.ZIP_DEFLATED)
     return len(added)

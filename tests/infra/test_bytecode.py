@@ -1,14 +1,17 @@
 """The bytecode added to a deployment zip (infra/package.py): read by Lambda's Python without compiling the source
 again, whatever the unpacked sources' times, and only for the runtime it was compiled for."""
 
+import marshal
+import shutil
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from infra.package import add_bytecode
+from infra.package import LAMBDA_TASK_ROOT, add_bytecode
 
 RUNTIME = f"python{sys.version_info.major}.{sys.version_info.minor}"
 TAG = sys.implementation.cache_tag
@@ -67,6 +70,22 @@ def test_the_unpacked_zip_runs_its_bytecode_not_its_source(deployment_zip: Path,
     # then it ran the zip's bytecode
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "1"
+
+
+def test_the_same_sources_give_the_same_zip(deployment_zip: Path, tmp_path: Path) -> None:
+    # given two copies of one zip
+    again = tmp_path / "again.zip"
+    shutil.copyfile(deployment_zip, again)
+    # when each gets its bytecode, in temporary folders of their own, further apart than a zip's two-second clock
+    add_bytecode(deployment_zip, RUNTIME)
+    time.sleep(2.1)
+    add_bytecode(again, RUNTIME)
+    # then the zips are byte for byte the same (so CDK's asset, hashed from them, changes only with the code), and
+    # the bytecode names its source where Lambda unpacks the zip
+    assert deployment_zip.read_bytes() == again.read_bytes()
+    with zipfile.ZipFile(again) as archive:
+        code = marshal.loads(archive.read(f"pkg/__pycache__/mod.{TAG}.pyc")[16:])
+    assert code.co_filename == f"{LAMBDA_TASK_ROOT}/pkg/mod.py"
 
 
 def test_bytecode_for_another_runtime_is_refused(deployment_zip: Path) -> None:
