@@ -159,14 +159,12 @@ def count_events(settings: Settings, messages: dict[str, Envelope]) -> set[str]:
         else:
             logger.error("case event without a tracking number", extra={"message_id": message_id})
             failed.add(message_id)
-    case_store, store = CaseStore(settings), StatsStore(settings)
-    cases = case_store.get_many(list(by_case))
+    store = StatsStore(settings)
+    cases = CaseStore(settings).get_many(list(by_case))
     contributions = store.contributions(list(by_case))
     for tracking_no, message_ids in by_case.items():
         try:
-            # Absent from the batch read: not found, or left unprocessed by DynamoDB.
-            case = cases.get(tracking_no) or case_store.get(tracking_no)
-            _count_case(store, tracking_no, case, contributions.get(tracking_no))
+            _count_case(store, tracking_no, cases.get(tracking_no), contributions.get(tracking_no))
         except Exception:
             logger.exception("counting failed", extra={"tracking_no": tracking_no})
             failed.update(message_ids)

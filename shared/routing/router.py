@@ -39,7 +39,7 @@ def route_complaint(settings: Settings, message: Envelope, now: datetime | None 
     if _carried_notices(settings, {message.id: message}):
         raise RuntimeError(f"notice carried by message {message.id} not queued")
     now = now or datetime.now(UTC)
-    case = _read(store, message, store.get(_tracking_no(message)))
+    case = _read(message, store.get(_tracking_no(message)))
     change = _routing_change(settings, message, case, now)
     routed = case if change is None else _write(store, change)
     announce(settings, routed, message.correlation_id)
@@ -64,8 +64,7 @@ def route_batch(settings: Settings, messages: dict[str, Envelope], now: datetime
     for message_id, message in messages.items():
         tracking_no = _tracking_no(message)
         try:
-            # Absent from the batch read: not found, or left unprocessed by DynamoDB.
-            case = _read(store, message, cases.get(tracking_no) or store.get(tracking_no))
+            case = _read(message, cases.get(tracking_no))
             change = _routing_change(settings, message, case, now)
         except Exception:
             logger.exception("routing failed", extra={"message_id": message_id, "tracking_no": tracking_no})
@@ -114,7 +113,7 @@ def _tracking_no(message: Envelope) -> str:
     return str(message.data["tracking_no"])
 
 
-def _read(store: CaseStore, message: Envelope, case: Case | None) -> Case:
+def _read(message: Envelope, case: Case | None) -> Case:
     if case is None:
         raise CaseNotFound(_tracking_no(message))
     return case

@@ -12,6 +12,7 @@ from shared.core.aws import client
 from shared.core.changes import CaseChange
 from shared.core.dal.items import (
     Claim,
+    batch_get,
     claim_delivery,
     dump,
     finish_delivery,
@@ -154,23 +155,18 @@ class CaseStore:
         return Case.model_validate(from_item(item)) if item else None
 
     def get_many(self, tracking_nos: list[str]) -> dict[str, Case]:
-        """The cases of up to 100 tracking numbers in one BatchGetItem (consistent), by tracking number. A case not
-        found, or one DynamoDB left unprocessed, is absent: the caller reads it on its own (`get`)."""
-        items = self._batch_get([case_key(tracking_no) for tracking_no in dict.fromkeys(tracking_nos)])
-        cases = (Case.model_validate(item) for item in items)
+        """The cases of many tracking numbers (BatchGetItem, consistent), by tracking number; a case not found is
+        absent."""
+        keys = [case_key(tracking_no) for tracking_no in dict.fromkeys(tracking_nos)]
+        cases = (Case.model_validate(item) for item in batch_get(self._table, keys, ConsistentRead=True))
         return {case.tracking_no: case for case in cases}
 
     def complainants(self, tracking_nos: list[str]) -> dict[str, Complainant]:
-        """The complainants of up to 100 cases in one BatchGetItem (consistent), by tracking number; absent as in
-        `get_many` (the caller reads those with `complainant`)."""
+        """The complainants of many cases (BatchGetItem, consistent), by tracking number; a case without one is
+        absent."""
         keys = [complainant_key(tracking_no) for tracking_no in dict.fromkeys(tracking_nos)]
-        return {str(item["pk"]).removeprefix("CASE#"): _complainant(item) for item in self._batch_get(keys)}
-
-    def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        if not keys:
-            return []
-        response = client("dynamodb").batch_get_item(RequestItems={self._table: {"Keys": keys, "ConsistentRead": True}})
-        return [from_item(item) for item in response["Responses"].get(self._table, [])]
+        items = batch_get(self._table, keys, ConsistentRead=True)
+        return {str(item["pk"]).removeprefix("CASE#"): _complainant(item) for item in items}
 
     def transition(self, before: Case, after: Case, event: AuditEvent) -> None:
         """Replace the case and append its audit event in one transaction, guarded by the version read."""

@@ -99,6 +99,18 @@ def query(table: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
             yield from_item(item)
 
 
+def batch_get(table: str, keys: list[dict[str, Any]], **options: Any) -> Iterator[dict[str, Any]]:
+    """The items of `keys` (in DynamoDB's form) that exist, in no particular order: BatchGetItem, 100 keys a request,
+    the keys DynamoDB leaves unprocessed asked again. `options`: ConsistentRead, a projection."""
+    for start in range(0, len(keys), 100):
+        request: dict[str, Any] = {table: {"Keys": keys[start : start + 100], **options}}
+        while request:
+            response = client("dynamodb").batch_get_item(RequestItems=request)
+            for item in response["Responses"].get(table, []):
+                yield from_item(item)
+            request = response.get("UnprocessedKeys") or {}
+
+
 # What a write meets when others write the same items at once: DynamoDB cancels all but one of concurrent
 # transactions on an item (TransactionConflict) and throttles a hot partition. botocore retries throttled single
 # writes itself, never a cancelled transaction: those are retried here, with jittered exponential backoff.

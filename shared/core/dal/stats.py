@@ -5,7 +5,7 @@ import zlib
 from typing import Any
 
 from shared.core.aws import client
-from shared.core.dal.items import from_item, query, to_item, write_if
+from shared.core.dal.items import batch_get, from_item, query, to_item, write_if
 from shared.core.models import Contribution
 from shared.core.settings import Settings
 
@@ -76,21 +76,9 @@ class StatsStore:
 
     def contributions(self, numbers: list[str]) -> dict[str, Contribution]:
         """The stored contributions of many cases (BatchGetItem, 100 keys a request); absent ones left out."""
-        found: dict[str, Contribution] = {}
-        for start in range(0, len(numbers), 100):
-            request: dict[str, Any] = {
-                self._table: {
-                    "Keys": [to_item(self._contribution_key(no)) for no in numbers[start : start + 100]],
-                    "ConsistentRead": True,
-                }
-            }
-            while request:
-                response = client("dynamodb").batch_get_item(RequestItems=request)
-                for item in response["Responses"].get(self._table, []):
-                    contribution = self._contribution_of(from_item(item))
-                    found[contribution.tracking_no] = contribution
-                request = response.get("UnprocessedKeys") or {}
-        return found
+        keys = [to_item(self._contribution_key(no)) for no in numbers]
+        contributions = (self._contribution_of(item) for item in batch_get(self._table, keys, ConsistentRead=True))
+        return {contribution.tracking_no: contribution for contribution in contributions}
 
     def apply(self, old: Contribution | None, new: Contribution) -> bool:
         """Count `new` instead of `old` (the stored contribution read, None if none): one transaction of the
@@ -183,16 +171,8 @@ class StatsStore:
         all_keys = [
             {"pk": f"STATS#{key}", "sk": f"DEPT#{department}{shard}"} for key in period_keys for shard in shards
         ]
-        for start in range(0, len(all_keys), 100):
-            keys = all_keys[start : start + 100]
-            request: dict[str, Any] = {
-                self._table: {"Keys": [to_item(key) for key in keys], **self._projection(counters)}
-            }
-            while request:
-                response = client("dynamodb").batch_get_item(RequestItems=request)
-                for item in map(from_item, response["Responses"].get(self._table, [])):
-                    _add(found, str(item["pk"]).removeprefix("STATS#"), self._counters(item))
-                request = response.get("UnprocessedKeys") or {}
+        for item in batch_get(self._table, [to_item(key) for key in all_keys], **self._projection(counters)):
+            _add(found, str(item["pk"]).removeprefix("STATS#"), self._counters(item))
         return found
 
     @staticmethod
