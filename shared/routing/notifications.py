@@ -54,20 +54,20 @@ def deadline_sms(notice: DeadlineNotice) -> Sms:
 
 
 class Complainants:
-    """Whom complainant notices go to: the cases of a batch's notices and their complainants read at once (one
-    BatchGetItem each), any the batch read left out read one by one."""
+    """Whom complainant notices go to: the cases of a batch's notices and their complainants, read at once (one
+    BatchGetItem each)."""
 
     def __init__(self, settings: Settings, tracking_nos: list[str]) -> None:
-        self._store = CaseStore(settings)
-        self._cases = self._store.get_many(tracking_nos)
-        self._complainants = self._store.complainants([no for no, case in self._cases.items() if _reachable(case)])
+        store = CaseStore(settings)
+        self._cases = store.get_many(tracking_nos)
+        self._complainants = store.complainants([no for no, case in self._cases.items() if _reachable(case)])
 
     def to_tell(self, tracking_no: str) -> Complainant | None:
-        """The complainant of the case, when there is one to tell."""
-        case = self._cases.get(tracking_no) or self._store.get(tracking_no)
+        """The complainant of the case (one of those read), when there is one to tell."""
+        case = self._cases.get(tracking_no)
         if case is None or not _reachable(case):
             return None
-        return self._complainants.get(tracking_no) or self._store.complainant(tracking_no)
+        return self._complainants.get(tracking_no)
 
 
 def send_notifications(
@@ -280,7 +280,7 @@ def send_complainant_notice(
     now = now or datetime.now(UTC)
     notice = ComplainantNotice.model_validate(message.data)
     store = CaseStore(settings)
-    complainant = (complainants or Complainants(settings, [])).to_tell(notice.tracking_no)
+    complainant = (complainants or Complainants(settings, [notice.tracking_no])).to_tell(notice.tracking_no)
     if complainant is None:
         logger.info("notice not sent: no complainant to tell", extra={"notice_id": message.id})
         return 0
