@@ -51,9 +51,12 @@ class RequestCounter:
         self.counts[(service, operation)] += 1
 
     def _before(self, event_name: str, params: dict[str, Any], **kwargs: Any) -> None:
+        self._request = None
+        if not self.counting:  # the items of an uncounted request are not looked up
+            return
         operation = event_name.rsplit(".", 1)[-1]
         sizes = [self._size(table, key) for table, key, _ in _written(operation, params)]
-        self._request = (operation, params, sizes) if self.counting else None
+        self._request = (operation, params, sizes)
 
     def _after(self, parsed: dict[str, Any], **kwargs: Any) -> None:
         if self._request is None:
