@@ -1,6 +1,9 @@
 """The process environment of the in-process benchmarks: moto in memory, never a real account."""
 
 import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -26,3 +29,20 @@ def put_straight(table: Any, item: dict[str, Any]) -> None:
     stored = Item(key, sort, {})
     dict.update(stored.attrs, {name: DynamoType(value) for name, value in item.items()})
     table.items[key][sort] = stored
+
+
+@contextmanager
+def round_trips(milliseconds: float) -> Iterator[None]:
+    """Every DynamoDB request of the code's client waits `milliseconds` first, as a round trip in region does (moto
+    in memory answers at once). The wait lets other threads run, so reads sent together wait together."""
+    from shared.core.aws import client
+
+    def wait(**kwargs: Any) -> None:
+        time.sleep(milliseconds / 1000)
+
+    events = client("dynamodb").meta.events
+    events.register("before-call.dynamodb", wait, unique_id="bench-round-trip")
+    try:
+        yield
+    finally:
+        events.unregister("before-call.dynamodb", unique_id="bench-round-trip")

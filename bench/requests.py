@@ -6,6 +6,7 @@ make it cheaper). The sizes are those of the items in moto's tables (in this pro
 DynamoDB's: names and values in bytes."""
 
 import math
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,8 +26,10 @@ class RequestCounter:
         self.counts: Counter[tuple[str, str]] = Counter()
         self.units = {"write": 0.0, "read": 0.0}  # request units of DynamoDB
         self.counting = True
-        # The DynamoDB request being made: its operation, parameters and the sizes of the items it writes, before.
-        self._request: tuple[str, dict[str, Any], list[int]] | None = None
+        # The DynamoDB request each thread is making (a report sends its reads together from several): its
+        # operation, parameters and the sizes of the items it writes, before.
+        self._making = threading.local()
+        self._lock = threading.Lock()
         for service in SERVICES:
             client(service).meta.events.register(f"before-call.{service}", self._count)
         dynamodb = client("dynamodb")
@@ -48,21 +51,27 @@ class RequestCounter:
         if not self.counting:
             return
         _, service, operation = event_name.split(".")
-        self.counts[(service, operation)] += 1
+        with self._lock:
+            self.counts[(service, operation)] += 1
 
     def _before(self, event_name: str, params: dict[str, Any], **kwargs: Any) -> None:
-        self._request = None
+        self._making.request = None
         if not self.counting:  # the items of an uncounted request are not looked up
             return
         operation = event_name.rsplit(".", 1)[-1]
         sizes = [self._size(table, key) for table, key, _ in _written(operation, params)]
-        self._request = (operation, params, sizes)
+        self._making.request = (operation, params, sizes)
 
     def _after(self, parsed: dict[str, Any], **kwargs: Any) -> None:
-        if self._request is None:
+        request: tuple[str, dict[str, Any], list[int]] | None = getattr(self._making, "request", None)
+        if request is None:
             return
-        operation, params, before = self._request
-        self._request = None
+        operation, params, before = request
+        self._making.request = None
+        with self._lock:
+            self._add_units(operation, params, before, parsed)
+
+    def _add_units(self, operation: str, params: dict[str, Any], before: list[int], parsed: dict[str, Any]) -> None:
         for (table, key, factor), size in zip(_written(operation, params), before, strict=True):
             self.units["write"] += factor * max(1, math.ceil(max(size, self._size(table, key)) / 1024))
         consistent = 1.0 if params.get("ConsistentRead") else 0.5

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 from shared.core import reference_data
 from shared.core.auth import Principal, Role
 from shared.core.campaign import load_campaign
+from shared.core.concurrent_reads import Reads
 from shared.core.errors import ApiError, FieldError
 from shared.core.pages import Page
 from shared.core.roles import COUNTY_WIDE_ROLES, require_role
@@ -315,8 +316,11 @@ def build(
     county_wide = principal.role in COUNTY_WIDE_ROLES
     department = None if county_wide else principal.department
     scope = department or COUNTY_SCOPE
-    rows = stats.department_rows(settings, period.key, [department] if department else None)
-    ranked = hotspots.summaries(settings, period.start, period.end, department)
+    with Reads() as reads:
+        counted = reads.start(stats.department_rows, settings, period.key, [department] if department else None)
+        listed = reads.start(hotspots.summaries, settings, period.start, period.end, department)
+        trend = reads.start(_weeks, settings, period, today, department)
+    rows, ranked = counted.result(), listed.result()
     choices = period_choices(today)
     if all(period.key != choice.key for group in choices for choice in group.choices):
         choices.insert(0, ChoiceGroup(label="所选期间", choices=[Choice(key=period.key, label=period.label)]))
@@ -329,7 +333,7 @@ def build(
         hotspots=_hotspots(ranked[: config().top_hotspots]),
         hotspots_total=len(ranked),
         categories=_categories(rows, scope),
-        weeks=_weeks(settings, period, today, department),
+        weeks=trend.result(),
         overdue=_overdue(rows),
         satisfaction=_satisfaction(rows),
     )

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.core import objects, reference_data, roles
 from shared.core.auth import Principal, Role
 from shared.core.campaign import load_campaign
+from shared.core.concurrent_reads import Reads
 from shared.core.dal.campaign import CampaignStore
 from shared.core.dal.publications import PublicationStore
 from shared.core.errors import ApiError, parse_model
@@ -117,10 +118,17 @@ def scopes() -> list[str]:
 
 
 def build_document(settings: Settings, period: Period, scope: str, now: datetime, report_id: str) -> ReportDocument:
-    departments = None if scope == COUNTY_SCOPE else [scope]
-    rows = stats.department_rows(settings, period.key, departments)
-    # The campaign's material submissions and surveys: one Query of its partition for both.
-    listed = CampaignStore(settings).read(periods.campaign_id())
+    code = None if scope == COUNTY_SCOPE else scope
+    departments = [code] if code else None
+    # The reads of the document's parts depend on none of each other: sent at once, they wait one round trip.
+    with Reads() as reads:
+        counted = reads.start(stats.department_rows, settings, period.key, departments)
+        # The campaign's material submissions and surveys: one Query of its partition for both.
+        campaign_items = reads.start(CampaignStore(settings).read, periods.campaign_id())
+        ranked = reads.start(hotspots.summaries, settings, period.start, period.end, department=code)
+        typical = reads.start(_typical_cases, settings, period, scope)
+        trend = reads.start(stats.weekly, settings, period.start, period.end, code)
+    rows, listed = counted.result(), campaign_items.result()
     county = reference_data.county()
     department = None if scope == COUNTY_SCOPE else reference_data.department(scope)
     campaign = load_campaign()
@@ -137,15 +145,13 @@ def build_document(settings: Settings, period: Period, scope: str, now: datetime
         totals=_totals(rows),
         categories={c.code: c.name for c in reference_data.categories()},
         channels={c.code: c.name for c in reference_data.channels()},
-        hotspots=hotspots.summaries(
-            settings, period.start, period.end, department=departments[0] if departments else None
-        ),
-        typical_cases=_typical_cases(settings, period, scope),
+        hotspots=ranked.result(),
+        typical_cases=typical.result(),
         assessment=assessment.assess(
             [row for row in rows if row.department != UNROUTED],
             materials.materials_status(settings, period.end, listed.submissions),
         ),
-        weekly=stats.weekly(settings, period.start, period.end, None if scope == COUNTY_SCOPE else scope),
+        weekly=trend.result(),
         surveys=surveys.section(settings, period.start, period.end, departments, listed.survey_ids),
         source_counts={"counter_rows": len(rows), "cases": sum(row.received for row in rows)},
     )

@@ -1,0 +1,56 @@
+"""Independent reads sent at once: they wait together, each answers (or fails) on its own, and none outlives the
+block that started it."""
+
+import threading
+import time
+
+import pytest
+
+from shared.core.concurrent_reads import THREADS, Reads
+
+
+def test_reads_started_together_wait_together() -> None:
+    # given as many reads as the threads, each of which returns only once all of them have started
+    started = threading.Barrier(THREADS, timeout=5)
+
+    def read(number: int) -> int:
+        started.wait()
+        return number * 10
+
+    # when they are started in one block
+    with Reads() as reads:
+        answers = [reads.start(read, number) for number in range(THREADS)]
+    # then every one ran at the same time as the others (one after the other, the first would wait for ever)
+    # and each answers its own
+    assert [answer.result() for answer in answers] == [number * 10 for number in range(THREADS)]
+
+
+def test_a_failed_read_raises_its_error_where_its_answer_is_asked_for() -> None:
+    # given one read that fails and one that answers
+    def failing() -> int:
+        raise LookupError("no such partition")
+
+    # when both are started
+    with Reads() as reads:
+        failed = reads.start(failing)
+        answered = reads.start(lambda: "rows")
+    # then the other read still answers, and the failed one's error comes with its result
+    assert answered.result() == "rows"
+    with pytest.raises(LookupError, match="no such partition"):
+        failed.result()
+
+
+def test_leaving_the_block_waits_for_every_read_started() -> None:
+    # given a slow read whose answer nobody asks for
+    finished = threading.Event()
+
+    def slow() -> None:
+        time.sleep(0.05)
+        finished.set()
+
+    # when the block is left, even by an error
+    with pytest.raises(RuntimeError), Reads() as reads:
+        reads.start(slow)
+        raise RuntimeError("the caller failed")
+    # then the read had finished by then: none runs on after its caller
+    assert finished.is_set()
