@@ -7,6 +7,7 @@ from bench.environment import use_moto_in_process
 use_moto_in_process()
 
 from bench import (  # noqa: E402
+    case_list,
     classifier_accuracy,
     import_time,
     intake_latency,
@@ -24,6 +25,7 @@ for benchmark in (
     lifecycle_cost,
     reminders_scale,
     report_generation,
+    case_list,
 ):
     benchmark.main()
     print()

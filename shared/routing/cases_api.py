@@ -3,7 +3,8 @@
 Every function takes the verified Principal and checks role and department scope itself. Lists read an
 index partition at a time, never Scan: gsi1 (a department's queue of one status, by due time) when a
 department is given or implied by the caller's role, gsi2 (one status county-wide, by receipt) otherwise.
-Several statuses are read partition after partition; the opaque cursor says which one and where in it.
+Several statuses are read partition after partition, in waves: the first one alone, then, while the page is not
+full, the next two at once, four...; the opaque cursor says which one and where in it.
 """
 
 import base64
@@ -19,6 +20,7 @@ from pydantic_core import to_jsonable_python
 
 from shared.core import outbox
 from shared.core.auth import Principal, Role
+from shared.core.concurrent_reads import Reads
 from shared.core.dal.cases import CaseStore
 from shared.core.dal.items import ConditionFailed
 from shared.core.errors import ApiError, from_validation_error
@@ -114,16 +116,40 @@ def _page(store: CaseStore, query: CaseQuery) -> dict:
         filters["due_at_before"] = due_before
     fingerprint = hashlib.sha256(json.dumps([index, partitions, filters]).encode()).hexdigest()[:16]
     position, start = _read_cursor(query.cursor, fingerprint, index, partitions)
+    # In gsi1 the sort key starts with the due time: the key condition narrows, the filter drops the rest.
+    sort_before = due_before if index == "gsi1" else None
+
+    def read(at: int, after: dict[str, Any] | None, wanted: int) -> tuple[list[Case], dict[str, Any] | None]:
+        return store.page(index, partitions[at], wanted, after, sort_before, filters)
+
     items: list[Case] = []
-    for _ in range(MAX_READS):
-        if len(items) >= query.limit or position >= len(partitions):
-            break
-        # In gsi1 the sort key starts with the due time: the key condition narrows, the filter drops the rest.
-        sort_before = due_before if index == "gsi1" else None
-        cases, start = store.page(index, partitions[position], query.limit - len(items), start, sort_before, filters)
-        items += cases
-        if start is None:
-            position += 1
+    reads, width = 0, 1
+    # In waves: the partition the page starts in alone (on a busy queue it fills the page), then the next two at
+    # once, then four... each asked for the rest of the page and taken in order. A short queue's page waits a few
+    # round trips, not one per status, and a page that fills early has read at most one wave it did not need.
+    while len(items) < query.limit and reads < MAX_READS and position < len(partitions):
+        wanted = query.limit - len(items)
+        wave = range(position, min(len(partitions), position + width, position + MAX_READS - reads))
+        if len(wave) == 1:
+            answers = [read(position, start, wanted)]
+        else:
+            with Reads() as together:
+                started = [together.start(read, at, None, wanted) for at in wave]
+            answers = [answer.result() for answer in started]
+        reads, width = reads + len(wave), 2 * width
+        for at, (cases, last) in zip(wave, answers, strict=True):
+            room = query.limit - len(items)
+            if room == 0:
+                break
+            items += cases[:room]
+            if len(cases) > room:  # the page is full inside this answer: go on after its last case taken
+                position, start = at, store.page_key(index, cases[room - 1])
+                break
+            # A partition read on (a filter may leave a read with few items) is read on alone.
+            position, start = (at, last) if last else (at + 1, None)
+            if last:
+                width = 1
+                break
     cursor = _write_cursor(fingerprint, position, start) if position < len(partitions) else None
     return {"items": [summary(case) for case in items], "cursor": cursor}
 

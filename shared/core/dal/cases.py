@@ -243,6 +243,11 @@ class CaseStore:
         last = response.get("LastEvaluatedKey")
         return cases, (from_item(last) if last else None)
 
+    def page_key(self, index: str, case: Case) -> dict[str, Any]:
+        """Where a page of `index` that ends with `case` goes on: its keys, as `page` gives them."""
+        stored = from_item(case_item(case))
+        return {name: stored[name] for name in ("pk", "sk", f"{index}pk", f"{index}sk")}
+
     def events(self, tracking_no: str) -> list[AuditEvent]:
         items = self._query(
             KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",

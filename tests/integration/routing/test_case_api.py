@@ -7,11 +7,15 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import pytest
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.dynamodb.models import dynamodb_backends
 
+from bench.environment import put_straight
+from bench.report_generation import synthetic_cases
 from shared.core import auth, queues
 from shared.core.auth import Principal, Role
 from shared.core.aws import client
-from shared.core.dal.cases import CaseStore, due_shard
+from shared.core.dal.cases import CaseStore, case_item, due_shard
 from shared.core.errors import ApiError
 from shared.core.messages import Envelope
 from shared.core.models import DueKind, Status
@@ -259,6 +263,44 @@ def test_queues_page_through_the_index_with_an_opaque_cursor_never_a_scan(http, 
     assert get(http, f"/?status=routed&limit=2&cursor={first[:-4]}AAAA", officer)[0] == 400
 
 
+def test_a_queue_of_several_statuses_is_paged_in_status_order_its_later_statuses_read_together(
+    http, aws: Settings, monkeypatch
+) -> None:
+    # given a department's cases in three statuses: two routed, two accepted, one investigating
+    numbers = [routed(aws) for _ in range(5)]
+    officer = bearer(aws, Role.dept_officer, "JJDD")
+    for number in numbers[2:]:
+        assert act(http, officer, number, "accept", 2)[0] == 200
+    assert act(http, officer, numbers[4], "start_investigation", 3)[0] == 200
+    # and the threads that read the index
+    threads: list[str] = []
+    page = CaseStore.page
+
+    def recorded(self: CaseStore, *args, **kwargs):
+        threads.append(threading.current_thread().name)
+        return page(self, *args, **kwargs)
+
+    monkeypatch.setattr(CaseStore, "page", recorded)
+    # when the department's whole queue is read three at a time
+    pages, cursor = [], None
+    while True:
+        status, body = get(http, "/?limit=3" + (f"&cursor={cursor}" if cursor else ""), officer)
+        assert status == 200
+        pages.append([(item["tracking_no"], item["status"]) for item in body["items"]])
+        cursor = body["cursor"]
+        if not cursor:
+            break
+    # then every case comes once, by status in the workflow's order, in pages of three until the last
+    listed = [item for page in pages for item in page]
+    assert sorted(number for number, _ in listed) == sorted(numbers)
+    order = [status.value for status in Status]
+    assert [status for _, status in listed] == sorted((status for _, status in listed), key=order.index)
+    assert [len(page) for page in pages[:-1]] == [3] * (len(pages) - 1)
+    # and each page read the partition it starts in on its own, and the following ones in waves sent together
+    on_their_own = [name for name in threads if not name.startswith("read")]
+    assert len(on_their_own) == len(pages) < len(threads)
+
+
 def test_filters_narrow_the_queue(http, aws: Settings) -> None:
     # given a traffic case and a market supervision case
     traffic = routed(aws)
@@ -360,3 +402,45 @@ def test_bad_requests_get_clear_answers(http, aws: Settings) -> None:
     assert no_version.status_code == 422
     assert no_case[0] == 404
     assert CaseStore(aws).get(number).version == 2
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 5, 8, 50])
+@pytest.mark.parametrize(
+    ("viewer", "params"),
+    [
+        (Principal(subject="t", name="测试", role=Role.dept_officer, department="GAJ"), {}),
+        (Principal(subject="t", name="测试", role=Role.county_admin), {}),
+        # A filter leaves reads with fewer cases than asked for, and partitions to read on.
+        (Principal(subject="t", name="测试", role=Role.county_admin), {"category": "penalty"}),
+    ],
+)
+def test_paging_in_waves_lists_every_case_once_in_the_order_of_one_partition_after_the_other(
+    aws: Settings, limit: int, viewer: Principal, params: dict
+) -> None:
+    # given the cases of a small county in every status, stored as the workflow leaves them
+    table = dynamodb_backends[DEFAULT_ACCOUNT_ID][client("dynamodb").meta.region_name].get_table(aws.cases_table)
+    for case in synthetic_cases(120, datetime(2026, 10, 20, tzinfo=UTC)):
+        put_straight(table, case_item(case))
+    # and what reading the viewer's partitions one after the other, each whole, finds
+    store, index = CaseStore(aws), "gsi1" if viewer.department else "gsi2"
+    statuses = [status for status in Status if not viewer.department or status != Status.received]
+    partitions = [f"DEPT#{viewer.department}#{s}" if viewer.department else f"STATUS#{s}" for s in statuses]
+    expected = [
+        case.tracking_no
+        for partition in partitions
+        for case in store.page(index, partition, 1000, filters={"category": params["category"]} if params else None)[0]
+    ]
+    # when the list is paged through
+    listed, cursor, pages = [], None, 0
+    while True:
+        page = cases_api.list_cases(
+            aws, viewer, {**params, "limit": str(limit), **({"cursor": cursor} if cursor else {})}
+        )
+        listed += [item["tracking_no"] for item in page["items"]]
+        pages += 1
+        assert len(page["items"]) <= limit
+        cursor = page["cursor"]
+        if not cursor:
+            break
+    # then it lists the same cases in the same order, each once
+    assert listed == expected and pages >= len(expected) / limit > 0
