@@ -218,7 +218,12 @@ def get_case(settings: Settings, principal: Principal, tracking_no: str, now: da
     store = CaseStore(settings)
     case = _load(store, tracking_no)
     require_case_scope(principal, case.department)
-    complainant = store.complainant(tracking_no) if case.has_complainant else None
+    # Read once the caller may see the case, and together: they depend on each other no more than on the case.
+    with Reads() as reads:
+        stored_complainant = reads.start(store.complainant, tracking_no) if case.has_complainant else None
+        events = reads.start(store.events, tracking_no)
+        notices = reads.start(store.notices, tracking_no)
+    complainant = stored_complainant.result() if stored_complainant else None
     revealable = complainant is not None and confidentiality.reveal_rule(principal, case, complainant) is not None
     return {
         "case": case.model_dump(mode="json", exclude={"verification_hash", "reminders_sent", "enqueued_at"}),
@@ -226,9 +231,9 @@ def get_case(settings: Settings, principal: Principal, tracking_no: str, now: da
         "complainant": mask(complainant).model_dump(mode="json") if complainant else None,
         "complainant_revealable": revealable,
         "deadlines": deadlines(case, now),
-        "timeline": [event.model_dump(mode="json") for event in store.events(tracking_no)],
+        "timeline": [event.model_dump(mode="json") for event in events.result()],
         # What the complainant was told and how it went (kind, channel, state, provider message id or error).
-        "notices": store.notices(tracking_no),
+        "notices": notices.result(),
         "allowed_actions": workflow.allowed_actions(principal, case, now),
     }
 

@@ -444,3 +444,26 @@ def test_paging_in_waves_lists_every_case_once_in_the_order_of_one_partition_aft
             break
     # then it lists the same cases in the same order, each once
     assert listed == expected and pages >= len(expected) / limit > 0
+
+
+def test_a_case_is_read_first_then_its_complainant_timeline_and_notices_together(
+    http, aws: Settings, monkeypatch
+) -> None:
+    # given a routed case with a complainant, and the threads its reads are made in
+    number = routed(aws)
+    threads: dict[str, str] = {}
+    for name in ("get", "complainant", "events", "notices"):
+        original = getattr(CaseStore, name)
+
+        def recorded(self: CaseStore, *args, _name: str = name, _original=original, **kwargs):
+            threads[_name] = threading.current_thread().name
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(CaseStore, name, recorded)
+    # when the department opens it
+    status, body = get(http, f"/{number}", bearer(aws, Role.dept_officer, "JJDD"))
+    # then the case was read by the request itself (its scope is checked on it), and the rest sent together after
+    assert status == 200 and body["complainant"]["name"] == "王*" and body["timeline"]
+    assert not threads.pop("get").startswith("read")
+    assert sorted(threads) == ["complainant", "events", "notices"]
+    assert all(thread.startswith("read") for thread in threads.values())
