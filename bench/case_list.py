@@ -11,15 +11,14 @@ makes, and the round trips it waits for one after the other (a read on its own, 
 
 import os
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
 from bench.environment import put_straight, round_trips, use_moto_in_process
-from bench.stats import line, summary
+from bench.stats import line, summary, timed
 
 CASES = int(os.environ.get("BENCH_LIST_CASES", "400"))
 RUNS = int(os.environ.get("BENCH_LIST_RUNS", "20"))
@@ -58,15 +57,6 @@ def counting_reads() -> Iterator[dict[str, int]]:
     finally:
         CaseStore.page = page  # type: ignore[method-assign]
         cases_api.Reads = Reads  # type: ignore[misc]
-
-
-def timed(action: Callable[[], Any]) -> list[float]:
-    samples = []
-    for _ in range(RUNS):
-        started = time.perf_counter()
-        action()
-        samples.append(time.perf_counter() - started)
-    return samples
 
 
 def main() -> None:
@@ -114,14 +104,14 @@ def main() -> None:
             f"{ROUND_TRIP_MS} ms added to every DynamoDB request as a round trip in region"
         )
         with round_trips(ROUND_TRIP_MS):
-            baseline = timed(bare_query)
+            baseline = timed(bare_query, RUNS)
             base = summary(baseline)["median"]
             print(line(f"bare Query DEPT#{DEPARTMENT}#accepted", baseline))
             for label, principal in viewers.items():
                 first_page = partial(list_cases, settings, principal, {})
                 shown = len(first_page()["items"])  # and warm
                 with counting_reads() as reads:
-                    taken = timed(first_page)
+                    taken = timed(first_page, RUNS)
                 print(line(label, taken, baseline=base))
                 print(
                     f"  {shown} cases on the page; {reads['reads'] / RUNS:.0f} index reads a page, in "

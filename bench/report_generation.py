@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.environment import put_straight, round_trips, use_moto_in_process
-from bench.stats import line, summary
+from bench.stats import line, summary, timed
 
 SIZES = [int(size) for size in os.environ.get("BENCH_REPORT_CASES", "1000,100000").split(",")]
 RUNS = int(os.environ.get("BENCH_REPORT_RUNS", "5"))
@@ -289,15 +289,6 @@ def restore(settings: Any, seeded: dict[str, Any]) -> None:
 
 
 # --- measuring ------------------------------------------------------------------------------------------------
-
-
-def timed(action: Callable[[], Any], runs: int) -> list[float]:
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        action()
-        samples.append(time.perf_counter() - started)
-    return samples
 
 
 class RequestClock:

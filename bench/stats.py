@@ -1,6 +1,19 @@
 """Summaries printed by every benchmark."""
 
 import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+
+def timed(action: Callable[[], Any], runs: int) -> list[float]:
+    """The seconds each of `runs` calls of `action` took."""
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        action()
+        samples.append(time.perf_counter() - started)
+    return samples
 
 
 def summary(samples: list[float]) -> dict[str, float]:
