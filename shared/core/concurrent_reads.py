@@ -5,10 +5,11 @@ In region every AWS request is a round trip of 5-10 ms, most of it waiting. Read
 instead of one after the other. boto3's clients are thread-safe; the threads are few and kept for the process, so
 a warm Lambda reuses them.
 
-A read started here must not start reads of its own here: with every thread waiting for reads queued behind it,
-none would finish.
+A read that starts reads of its own (a report's part that reads in batches) runs them at once, one after the
+other, in its own thread: queued behind it, with every thread waiting like it, none would ever run.
 """
 
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from functools import cache
@@ -22,9 +23,26 @@ T = TypeVar("T")
 THREADS = 8
 
 
+# Set in the pool's own threads.
+_pooled = threading.local()
+
+
+def _mark_pooled() -> None:
+    _pooled.thread = True
+
+
 @cache
 def _threads() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="read")
+    return ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="read", initializer=_mark_pooled)
+
+
+def _run_here(read: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+    done: Future[T] = Future()
+    try:
+        done.set_result(read(*args, **kwargs))
+    except Exception as error:  # handed to whoever asks for the result, as the pool does
+        done.set_exception(error)
+    return done
 
 
 class Reads:
@@ -35,6 +53,8 @@ class Reads:
         self._started: list[Future[Any]] = []
 
     def start(self, read: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        if getattr(_pooled, "thread", False):
+            return _run_here(read, *args, **kwargs)
         future = _threads().submit(read, *args, **kwargs)
         self._started.append(future)
         return future

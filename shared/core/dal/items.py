@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
 from shared.core.aws import client
+from shared.core.concurrent_reads import Reads
 
 _serializer = TypeSerializer()
 
@@ -101,14 +102,26 @@ def query(table: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
 
 def batch_get(table: str, keys: list[dict[str, Any]], **options: Any) -> Iterator[dict[str, Any]]:
     """The items of `keys` (in DynamoDB's form) that exist, in no particular order: BatchGetItem, 100 keys a request,
-    the keys DynamoDB leaves unprocessed asked again. `options`: ConsistentRead, a projection."""
-    for start in range(0, len(keys), 100):
-        request: dict[str, Any] = {table: {"Keys": keys[start : start + 100], **options}}
-        while request:
-            response = client("dynamodb").batch_get_item(RequestItems=request)
-            for item in response["Responses"].get(table, []):
-                yield from_item(item)
-            request = response.get("UnprocessedKeys") or {}
+    the requests of more keys sent together, the keys DynamoDB leaves unprocessed asked again. `options`:
+    ConsistentRead, a projection."""
+    chunks = [keys[start : start + 100] for start in range(0, len(keys), 100)]
+    if len(chunks) == 1:
+        yield from _batch_get_chunk(table, chunks[0], options)
+        return
+    with Reads() as reads:
+        answers = [reads.start(_batch_get_chunk, table, chunk, options) for chunk in chunks]
+    for answer in answers:
+        yield from answer.result()
+
+
+def _batch_get_chunk(table: str, keys: list[dict[str, Any]], options: dict[str, Any]) -> list[dict[str, Any]]:
+    found = []
+    request: dict[str, Any] = {table: {"Keys": keys, **options}}
+    while request:
+        response = client("dynamodb").batch_get_item(RequestItems=request)
+        found += [from_item(item) for item in response["Responses"].get(table, [])]
+        request = response.get("UnprocessedKeys") or {}
+    return found
 
 
 # What a write meets when others write the same items at once: DynamoDB cancels all but one of concurrent

@@ -54,3 +54,47 @@ def test_leaving_the_block_waits_for_every_read_started() -> None:
         raise RuntimeError("the caller failed")
     # then the read had finished by then: none runs on after its caller
     assert finished.is_set()
+
+
+def test_reads_started_by_reads_run_in_their_thread_so_none_waits_for_ever() -> None:
+    # given as many reads as the threads, each of which starts two reads of its own and waits for them
+    def inner(number: int) -> int:
+        return number + 1
+
+    def outer(number: int) -> list[int]:
+        with Reads() as reads:
+            started = [reads.start(inner, number), reads.start(inner, number * 10)]
+        return [answer.result() for answer in started]
+
+    # when they are started together, every thread then busy with one of them (watched from a thread of the test's
+    # own, so that reads waiting for ever fail the test instead of hanging it)
+    answered: list[list[int]] = []
+
+    def started_together() -> None:
+        with Reads() as reads:
+            answers = [reads.start(outer, number) for number in range(THREADS)]
+        answered.extend(answer.result() for answer in answers)
+
+    watched = threading.Thread(target=started_together, daemon=True)
+    watched.start()
+    watched.join(timeout=5)
+    # then each has its answers: its own reads ran in its thread instead of queueing behind it
+    assert answered == [[n + 1, n * 10 + 1] for n in range(THREADS)]
+
+
+def test_a_failed_read_started_by_a_read_fails_where_its_answer_is_asked_for() -> None:
+    # given a read that starts a read which fails
+    def failing() -> None:
+        raise KeyError("gone")
+
+    def outer() -> str:
+        with Reads() as reads:
+            failed = reads.start(failing)
+        with pytest.raises(KeyError):
+            failed.result()
+        return "handled"
+
+    # when it runs, then the inner error reached it through the result, not through the start
+    with Reads() as reads:
+        answer = reads.start(outer)
+    assert answer.result(timeout=5) == "handled"
