@@ -19,7 +19,7 @@ from typing import Any, ParamSpec, TypeVar
 P = ParamSpec("P")
 T = TypeVar("T")
 
-# More than any caller starts at once; a report starts six.
+# More than a report or a dashboard starts at once (five reads, three); more wait for a free thread.
 THREADS = 8
 
 
