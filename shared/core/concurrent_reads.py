@@ -5,8 +5,9 @@ In region every AWS request is a round trip of 5-10 ms, most of it waiting. Read
 instead of one after the other. boto3's clients are thread-safe; the threads are few and kept for the process, so
 a warm Lambda reuses them.
 
-A read that starts reads of its own (a report's part that reads in batches) runs them at once, one after the
-other, in its own thread: queued behind it, with every thread waiting like it, none would ever run.
+A read that starts reads of its own (a dashboard's trend, read in batches of keys) sends them to threads of a
+second pool: queued in its own pool, behind it and every thread waiting like it, they might never run. A read in
+the second pool runs the reads it starts itself, one after the other.
 """
 
 import threading
@@ -23,17 +24,17 @@ T = TypeVar("T")
 THREADS = 8
 
 
-# Set in the pool's own threads.
-_pooled = threading.local()
-
-
-def _mark_pooled() -> None:
-    _pooled.thread = True
+# Reads a caller starts go to pool 0, those they start to pool 1; a read in pool 1 runs those it starts itself.
+POOLS = 2
+_pooled = threading.local()  # the pool a thread belongs to
 
 
 @cache
-def _threads() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="read", initializer=_mark_pooled)
+def _threads(level: int) -> ThreadPoolExecutor:
+    def mark() -> None:
+        _pooled.level = level
+
+    return ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix=f"read{level}", initializer=mark)
 
 
 def _run_here(read: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Future[T]:
@@ -53,9 +54,10 @@ class Reads:
         self._started: list[Future[Any]] = []
 
     def start(self, read: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Future[T]:
-        if getattr(_pooled, "thread", False):
+        level = getattr(_pooled, "level", -1) + 1
+        if level == POOLS:
             return _run_here(read, *args, **kwargs)
-        future = _threads().submit(read, *args, **kwargs)
+        future = _threads(level).submit(read, *args, **kwargs)
         self._started.append(future)
         return future
 

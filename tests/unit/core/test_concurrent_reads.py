@@ -56,19 +56,24 @@ def test_leaving_the_block_waits_for_every_read_started() -> None:
     assert finished.is_set()
 
 
-def test_reads_started_by_reads_run_in_their_thread_so_none_waits_for_ever() -> None:
-    # given as many reads as the threads, each of which starts two reads of its own and waits for them
-    def inner(number: int) -> int:
-        return number + 1
+def test_reads_started_by_reads_go_to_a_second_pool_so_none_waits_for_ever() -> None:
+    # given as many reads as the threads, each of which starts two reads of its own, one of which starts another
+    def innermost(number: int) -> tuple[int, str]:
+        return number, threading.current_thread().name
 
-    def outer(number: int) -> list[int]:
+    def inner(number: int) -> tuple[int, str, tuple[int, str]]:
+        with Reads() as reads:
+            deeper = reads.start(innermost, number)
+        return number + 1, threading.current_thread().name, deeper.result()
+
+    def outer(number: int) -> list[tuple[int, str, tuple[int, str]]]:
         with Reads() as reads:
             started = [reads.start(inner, number), reads.start(inner, number * 10)]
         return [answer.result() for answer in started]
 
-    # when they are started together, every thread then busy with one of them (watched from a thread of the test's
-    # own, so that reads waiting for ever fail the test instead of hanging it)
-    answered: list[list[int]] = []
+    # when they are started together, every thread of the first pool then busy with one of them (watched from a
+    # thread of the test's own, so that reads waiting for ever fail the test instead of hanging it)
+    answered: list[list[tuple[int, str, tuple[int, str]]]] = []
 
     def started_together() -> None:
         with Reads() as reads:
@@ -78,8 +83,11 @@ def test_reads_started_by_reads_run_in_their_thread_so_none_waits_for_ever() -> 
     watched = threading.Thread(target=started_together, daemon=True)
     watched.start()
     watched.join(timeout=5)
-    # then each has its answers: its own reads ran in its thread instead of queueing behind it
-    assert answered == [[n + 1, n * 10 + 1] for n in range(THREADS)]
+    # then each has its answers: the reads it started ran in the second pool, and those they started in their thread
+    assert [[value for value, _, _ in pair] for pair in answered] == [[n + 1, n * 10 + 1] for n in range(THREADS)]
+    for pair in answered:
+        for _, thread, (_, deeper_thread) in pair:
+            assert thread.startswith("read1") and deeper_thread == thread
 
 
 def test_a_failed_read_started_by_a_read_fails_where_its_answer_is_asked_for() -> None:
