@@ -130,7 +130,7 @@ def build_document(settings: Settings, period: Period, scope: str, now: datetime
         trend = reads.start(stats.weekly, settings, period.start, period.end, code)
     rows, listed = counted.result(), campaign_items.result()
     county = reference_data.county()
-    department = None if scope == COUNTY_SCOPE else reference_data.department(scope)
+    department = reference_data.department(code) if code else None
     campaign = load_campaign()
     return ReportDocument(
         report_id=report_id,
