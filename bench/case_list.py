@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from bench.environment import put_straight, round_trips, use_moto_in_process
+from bench.environment import cases_table, put_straight, round_trips, use_moto_in_process
 from bench.stats import line, summary, timed
 
 CASES = int(os.environ.get("BENCH_LIST_CASES", "400"))
@@ -62,8 +62,6 @@ def counting_reads() -> Iterator[dict[str, int]]:
 def main() -> None:
     use_moto_in_process()
     from moto import mock_aws
-    from moto.core import DEFAULT_ACCOUNT_ID
-    from moto.dynamodb.models import dynamodb_backends
 
     from bench.report_generation import synthetic_cases
     from infra import moto_patches
@@ -80,7 +78,7 @@ def main() -> None:
     with mock_aws():
         settings = get_settings()
         provision(settings)
-        table = dynamodb_backends[DEFAULT_ACCOUNT_ID][os.environ["AWS_DEFAULT_REGION"]].get_table(settings.cases_table)
+        table = cases_table(settings)
         for case in synthetic_cases(CASES, now):
             put_straight(table, case_item(case))
         viewers = {

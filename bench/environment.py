@@ -19,6 +19,17 @@ def use_moto_in_process() -> None:
     os.environ.pop("AWS_ENDPOINT_URL", None)
 
 
+def cases_table(settings: Any) -> Any:
+    """moto's in-process table of the cases (mock_aws started), in the region of the code's DynamoDB client: for
+    `put_straight`."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
+    from shared.core.aws import client
+
+    return dynamodb_backends[DEFAULT_ACCOUNT_ID][client("dynamodb").meta.region_name].get_table(settings.cases_table)
+
+
 def put_straight(table: Any, item: dict[str, Any]) -> None:
     """Write an item (typed attribute values, as shared/core/dal/ builds them) straight into moto's in-process table:
     what its put_item ends with, minus its checks, whose item-size bookkeeping costs more than a millisecond an

@@ -18,7 +18,7 @@ from typing import Any
 
 from moto import mock_aws
 
-from bench.environment import put_straight, use_moto_in_process
+from bench.environment import cases_table, put_straight, use_moto_in_process
 from bench.stats import line
 
 DUE_CASES = 100
@@ -29,8 +29,6 @@ GOAL_QUERIES, GOAL_PER_DUE_CASE = 10, 2
 
 def main() -> None:
     use_moto_in_process()
-    from moto.core import DEFAULT_ACCOUNT_ID
-    from moto.dynamodb.models import dynamodb_backends
 
     from infra import moto_patches
     from infra.provision import provision
@@ -72,7 +70,7 @@ def main() -> None:
     with mock_aws():
         settings = get_settings()
         provision(settings)
-        table = dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].get_table(settings.cases_table)
+        table = cases_table(settings)
 
         def put(stored: Case) -> None:
             put_straight(table, case_item(stored))

@@ -42,7 +42,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench.environment import put_straight, round_trips, use_moto_in_process
+from bench.environment import cases_table, put_straight, round_trips, use_moto_in_process
 from bench.stats import line, summary, timed
 
 SIZES = [int(size) for size in os.environ.get("BENCH_REPORT_CASES", "1000,100000").split(",")]
@@ -235,9 +235,6 @@ def detection_days(today: date) -> set[str]:
 def seed(settings: Any, count: int, now: datetime) -> dict[str, Any]:
     """Write the counters of `count` cases (and open their hotspots if asked); what was written, and how long
     it took."""
-    from moto.core import DEFAULT_ACCOUNT_ID
-    from moto.dynamodb.models import dynamodb_backends
-
     from shared.core.dal.hotspots import HotspotStore
     from shared.core.dal.items import to_item  # to_item: the stored form, to write it directly
     from shared.core.dal.stats import StatsStore
@@ -260,7 +257,7 @@ def seed(settings: Any, count: int, now: datetime) -> dict[str, Any]:
     }
     if not WITH_HOTSPOTS:
         return seeded
-    table = dynamodb_backends[DEFAULT_ACCOUNT_ID][os.environ["AWS_DEFAULT_REGION"]].get_table(settings.cases_table)
+    table = cases_table(settings)
     read_days = detection_days(periods.county_day(now))
     cluster_items = 0
     for (day, key), cases in clusters.items():

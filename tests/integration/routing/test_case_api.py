@@ -7,10 +7,8 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import pytest
-from moto.core import DEFAULT_ACCOUNT_ID
-from moto.dynamodb.models import dynamodb_backends
 
-from bench.environment import put_straight
+from bench.environment import cases_table, put_straight
 from bench.report_generation import synthetic_cases
 from shared.core import auth, queues
 from shared.core.auth import Principal, Role
@@ -418,7 +416,7 @@ def test_paging_in_waves_lists_every_case_once_in_the_order_of_one_partition_aft
     aws: Settings, limit: int, viewer: Principal, params: dict
 ) -> None:
     # given the cases of a small county in every status, stored as the workflow leaves them
-    table = dynamodb_backends[DEFAULT_ACCOUNT_ID][client("dynamodb").meta.region_name].get_table(aws.cases_table)
+    table = cases_table(aws)
     for case in synthetic_cases(120, datetime(2026, 10, 20, tzinfo=UTC)):
         put_straight(table, case_item(case))
     # and what reading the viewer's partitions one after the other, each whole, finds
