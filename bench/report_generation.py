@@ -358,7 +358,7 @@ def measure_size(count: int, now: datetime, folder: Path, full: bool) -> float:
         baseline = timed(bare_query(settings, campaign.key), 20)
         base = summary(baseline)["median"]
         print(line(f"bare Query STATS#{campaign.key}", baseline))
-        county_workbook(settings, now)  # warm-up: xlsxwriter imported, reference data cached
+        county_workbook(settings, now)  # warm-up: reference data cached
         clock.reset()
         totals, builds, xlsx = [], [], []
         for _ in range(RUNS):
@@ -449,13 +449,12 @@ def _rss_mb() -> float:
 def memory_child(path: Path) -> None:
     """Seed from the file, then generate the county workbook once (peak RSS) and once more under tracemalloc."""
     use_moto_in_process()
-    import xlsxwriter  # noqa: F401  (imported by to_xlsx: part of the baseline, like every other import)
     from moto import mock_aws
 
     from infra import moto_patches
     from infra.provision import provision
     from shared.core.settings import get_settings
-    from shared.reporting import reports  # noqa: F401  (imported by county_workbook)
+    from shared.reporting import reports, workbook  # noqa: F401  (imported by county_workbook)
 
     imported = _rss_mb()
     seeded = json.loads(path.read_text())

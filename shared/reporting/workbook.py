@@ -6,17 +6,14 @@ on-time rate, a hotspot's rise) is a `_Computed` cell: its formula goes into the
 stored result for viewers that do not recalculate, and its value into the CSV. Sheet names, titles and labels are
 the county's, in `shared/data/report_table.json`.
 
-The workbook is written with XlsxWriter, a writer only: a cell is kept as its value and a shared format until the
-file is written, not as an object that can be read back and restyled, which makes a county workbook several times
-quicker to write than with openpyxl. It is imported inside `to_xlsx` only: it takes tens of milliseconds to import,
-and most invocations of the reporting Lambda never render a workbook.
+The workbook is written by shared/reporting/xlsx.py, which renders each cell's XML as it is written.
 """
 
 import csv
 import io
 import itertools
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import cache
 from typing import Any, Literal
@@ -26,6 +23,7 @@ from pydantic import BaseModel, model_validator
 from shared.core import reference_data
 from shared.core.text import safe_cell, spreadsheet_text
 from shared.reporting.report_document import COUNT_FIELDS, SATISFACTION_FIELDS, DepartmentRow, ReportDocument
+from shared.reporting.xlsx import Sheet, Style, Workbook
 
 # Rows of every sheet: 1 title, 2 unit / period / date, 3 and 4 headers, then the table.
 FIRST_ROW = 5
@@ -452,71 +450,59 @@ def _info(document: ReportDocument) -> list[str]:
 
 def to_xlsx(document: ReportDocument) -> bytes:
     """One workbook for the document's scope, a sheet per table, formatted for printing on A4 landscape."""
-    from xlsxwriter import Workbook
-
-    buffer = io.BytesIO()
-    # in_memory: no temporary files. Text is written with write_string only; turning off XlsxWriter's conversions
-    # of text into formulas and links keeps a complainant's text a string even if a plain write() ever meets it.
-    options = {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
-    workbook = Workbook(buffer, options)
-    workbook.set_properties({"title": document.title, "author": document.unit})
+    book = Workbook(document.title, document.unit, document.generated_at)
     info = _info(document)
-    formats = _Formats(workbook)
+    formats = _Formats(book)
     for table in _tables(document):
-        _write_sheet(workbook.add_worksheet(table.sheet), table, info, formats)
-    workbook.close()
-    return buffer.getvalue()
+        _write_sheet(book.add_sheet(table.sheet), table, info, formats)
+    return book.to_bytes()
 
 
 class _Formats:
-    """The workbook's cell formats, each added once and shared by every cell that has it."""
+    """The workbook's cell styles, by the number its cells name them with."""
 
-    def __init__(self, workbook: Any) -> None:
-        self.workbook = workbook
-        self.added: dict[tuple[tuple[str, Any], ...], Any] = {}
-        self.properties: dict[Any, dict[str, Any]] = {}  # by format, to derive its quoted twin
+    def __init__(self, book: Workbook) -> None:
+        self.book = book
+        self.styles: dict[int, Style] = {}  # to derive a style's quoted twin
 
-    def __call__(self, **properties: Any) -> Any:
-        key = tuple(sorted(properties.items()))
-        if key not in self.added:
-            made = self.workbook.add_format(properties)
-            self.added[key] = made
-            self.properties[made] = properties
-        return self.added[key]
+    def __call__(self, style: Style) -> int:
+        number = self.book.style(style)
+        self.styles[number] = style
+        return number
 
-    def table(self, *, bold: bool, text: bool = False, number_format: str | None = None) -> Any:
+    def table(self, *, bold: bool, text: bool = False, number_format: str | None = None) -> int:
         """A table cell: thin borders, wrapped, free text left-aligned and the rest centred."""
-        properties = {"font_name": BODY_FONT, "font_size": 10, "bold": bold, "border": 1}
-        properties |= {"align": "left" if text else "center", "valign": "vcenter", "text_wrap": True}
-        return self(**properties, num_format=number_format or "General")
+        horizontal = "left" if text else "center"
+        number_format = number_format or "General"
+        return self(Style(BODY_FONT, 10, bold, horizontal, "center", True, border=True, number_format=number_format))
 
-    def quoted(self, cell_format: Any) -> Any:
-        """The same format with the quote prefix, which keeps text that looks like a formula text when edited."""
-        return self(**self.properties[cell_format], quote_prefix=True)
+    def quoted(self, style: int) -> int:
+        """The same style with the quote prefix, which keeps text that looks like a formula text when edited."""
+        return self(replace(self.styles[style], quote_prefix=True))
 
 
-def _write_sheet(sheet: Any, table: _Table, info: list[str], formats: _Formats) -> None:
-    # XlsxWriter counts rows and columns from 0: the sheet's row n, as the formulas name it, is n - 1 here.
+def _write_sheet(sheet: Sheet, table: _Table, info: list[str], formats: _Formats) -> None:
+    # Rows and columns are counted from 0 here: the sheet's row n, as the formulas name it, is n - 1.
     width = len(table.columns)
     top = FIRST_ROW - 1
-    title = formats(font_name=TITLE_FONT, font_size=18, bold=True, align="center", valign="vcenter")
+    title = formats(Style(TITLE_FONT, 18, bold=True, horizontal="center", vertical="center"))
     _merge(sheet, 0, 0, 0, width - 1, table.title, title, formats)
-    sheet.set_row(0, 36)
+    sheet.row_height(0, 36)
     # Unit on the left, period in the middle, date on the right, each over a third of the width.
     bounds = [0, width // 3, 2 * width // 3, width]
     spans = itertools.pairwise(bounds)
     for text, (start, end), horizontal in zip(info, spans, ("left", "center", "right"), strict=True):
-        line = formats(font_name=BODY_FONT, font_size=11, align=horizontal, valign="vcenter")
+        line = formats(Style(BODY_FONT, 11, horizontal=horizontal, vertical="center"))
         _merge(sheet, 1, start, 1, end - 1, text, line, formats)
-    sheet.set_row(1, 22)
+    sheet.row_height(1, 22)
     _write_headers(sheet, table, formats)
     body, totals = (
         [formats.table(bold=bold, text=column.text, number_format=column.number_format) for column in table.columns]
         for bold in (False, table.has_totals)
     )
-    # Merged before the rows are written: merge_range blanks the range, the rows then fill its first cell.
+    # Merged before the rows are written: the merge blanks the range, the rows then fill its first cell.
     for spanned, first, last in table.merged_down:
-        sheet.merge_range(top + first, spanned, top + last, spanned, "", body[spanned])
+        sheet.merge(top + first, spanned, top + last, spanned, body[spanned])
     last_index = len(table.rows) - 1
     for index, row in enumerate(table.rows):
         cell_formats = totals if index == last_index else body
@@ -524,24 +510,15 @@ def _write_sheet(sheet: Any, table: _Table, info: list[str], formats: _Formats) 
             _put(sheet, top + index, column, value, cell_format, formats)
     if table.note:
         note_row = top + len(table.rows) + 1
-        _merge(sheet, note_row, 0, note_row, width - 1, table.note, formats(font_name=BODY_FONT, font_size=11), formats)
+        note = formats(Style(BODY_FONT, 11))
+        _merge(sheet, note_row, 0, note_row, width - 1, table.note, note, formats)
     for column, spec in enumerate(table.columns):
-        # The widths are Excel's stored widths, which it draws as 7 pixels a character (Calibri 11, the default
-        # font); set_column would add the cell padding to them.
-        sheet.set_column_pixels(column, column, round(7 * spec.width))
-    sheet.freeze_panes(top, table.frozen_columns)
-    sheet.repeat_rows(2, top - 1)  # the two header rows on every page
-    sheet.set_landscape()
-    sheet.set_paper(9)  # A4
-    sheet.fit_to_pages(1, 0)  # one page wide, as many pages down as the rows need
-    sheet.center_horizontally()
-    # Left and right 0.4 inch; top, bottom, header and footer as Excel's default (XlsxWriter's are narrower).
-    sheet.set_margins(left=0.4, right=0.4, top=1, bottom=1)
-    sheet.set_header(margin=0.5)
-    sheet.set_footer(margin=0.5)
+        sheet.column_width(column, spec.width)
+    sheet.freeze(top, table.frozen_columns)
+    sheet.title_rows = (2, top - 1)  # the two header rows on every printed page
 
 
-def _write_headers(sheet: Any, table: _Table, formats: _Formats) -> None:
+def _write_headers(sheet: Sheet, table: _Table, formats: _Formats) -> None:
     """Row 3 holds group titles over their columns' labels in row 4; a column without a group spans both rows."""
     header = formats.table(bold=True)
     numbered = enumerate(table.columns)
@@ -555,44 +532,43 @@ def _write_headers(sheet: Any, table: _Table, formats: _Formats) -> None:
         _merge(sheet, 2, first, 2, last, group, header, formats)
         for number, column in members:
             _put(sheet, 3, number, column.label, header, formats)
-    sheet.set_row(2, 24)
-    sheet.set_row(3, 42)
+    sheet.row_height(2, 24)
+    sheet.row_height(3, 42)
 
 
 def _merge(
-    sheet: Any,
+    sheet: Sheet,
     first_row: int,
     first_column: int,
     last_row: int,
     last_column: int,
     value: Cell,
-    cell_format: Any,
+    style: int,
     formats: _Formats,
 ) -> None:
     """Merge a range as one cell holding `value`; Excel cannot merge a single cell, which is just written."""
     if (first_row, first_column) != (last_row, last_column):
-        # Merged blank, then the value put in its first cell: merge_range would write it with the untyped write().
-        sheet.merge_range(first_row, first_column, last_row, last_column, "", cell_format)
-    _put(sheet, first_row, first_column, value, cell_format, formats)
+        sheet.merge(first_row, first_column, last_row, last_column, style)
+    _put(sheet, first_row, first_column, value, style, formats)
 
 
-def _put(sheet: Any, row: int, column: int, value: Cell, cell_format: Any, formats: _Formats) -> None:
+def _put(sheet: Sheet, row: int, column: int, value: Cell, style: int, formats: _Formats) -> None:
     """Formulas only where the table computes one; text that looks like a formula stays text."""
     if isinstance(value, _Computed):
-        sheet.write_formula(row, column, value.formula, cell_format, value.value)
+        sheet.formula(row, column, value.formula, style, value.value)
     elif isinstance(value, str):
         # Control characters (which XML cannot hold) dropped first, then the check on what the cell holds.
         text, formula = spreadsheet_text(value)
         if not text:
             # An empty cell, not a string of nothing (which Excel's COUNTA would count).
-            sheet.write_blank(row, column, None, cell_format)
+            sheet.blank(row, column, style)
         else:
             # A string cell is never evaluated, and the quote prefix keeps it text when someone edits it.
-            sheet.write_string(row, column, text, formats.quoted(cell_format) if formula else cell_format)
+            sheet.string(row, column, text, formats.quoted(style) if formula else style)
     elif value is None:
-        sheet.write_blank(row, column, None, cell_format)
+        sheet.blank(row, column, style)
     else:
-        sheet.write_number(row, column, value, cell_format)
+        sheet.number(row, column, value, style)
 
 
 def to_csv(document: ReportDocument) -> bytes:
