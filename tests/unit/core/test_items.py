@@ -1,9 +1,10 @@
-"""Items in DynamoDB's typed form: the direct conversion gives exactly what boto3's serializer gives."""
+"""Items in DynamoDB's typed form: the direct conversions give exactly what boto3's serializer and deserializer
+give."""
 
 from decimal import Decimal
 
 import pytest
-from boto3.dynamodb.types import TypeSerializer
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from shared.core.dal.items import decimals, from_item, to_item
 
@@ -41,3 +42,16 @@ def test_a_number_dynamodb_cannot_store_is_refused() -> None:
     # then it is refused before any request, as boto3 refuses it
     with pytest.raises(Exception, match=r"Inexact|Rounded"):
         to_item({"too_precise": Decimal("1." + "1" * 40)})
+
+
+def test_an_item_reads_as_boto3_reads_it() -> None:
+    # given an item of every kind of value DynamoDB holds, numbers at the edges of what it keeps among them
+    numbers = {"big": Decimal("9" * 38), "tiny": Decimal("1E-130"), "huge": Decimal("-1.5E+125"), "zero": Decimal(0)}
+    item = to_item({**VALUES, **numbers, "sets": [{1, 2}, {b"\x01"}]})
+    # when it is read
+    read = from_item(item)
+    # then every value, and its type, is what boto3's deserializer gives
+    expected = {name: TypeDeserializer().deserialize(value) for name, value in item.items()}
+    assert read == expected
+    assert [type(read[name]) for name in expected] == [type(value) for value in expected.values()]
+    assert {name: str(read[name]) for name in numbers} == {name: str(expected[name]) for name in numbers}
