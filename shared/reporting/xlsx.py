@@ -112,8 +112,9 @@ class Sheet:
         self._put(row, column, f'<c r="{reference}" s="{style}" t="s"><v>{index}</v></c>')
 
     def number(self, row: int, column: int, value: int | float, style: int) -> None:
-        reference = f"{column_name(column)}{row + 1}"
-        self._put(row, column, f'<c r="{reference}" s="{style}"><v>{_number(value)}</v></c>')
+        # Most cells of a report are counts: an int is written without the checks a float needs.
+        shown = str(value) if type(value) is int else _number(value)
+        self._put(row, column, f'<c r="{column_name(column)}{row + 1}" s="{style}"><v>{shown}</v></c>')
 
     def blank(self, row: int, column: int, style: int) -> None:
         self._put(row, column, f'<c r="{column_name(column)}{row + 1}" s="{style}"/>')
