@@ -2,7 +2,7 @@
 
 Every sheet is first laid out as a `_Table` (columns under their group headers, rows of cells); the workbook and
 the CSV render the same tables, so both show the same figures. A figure the workbook computes (totals, the
-on-time rate, a hotspot's rise) is a `_Computed` cell: its formula goes into the workbook, with its value as the
+on-time rate, a hotspot's rise) is a `Formula` cell: its formula goes into the workbook, with its value as the
 stored result for viewers that do not recalculate, and its value into the CSV. Sheet names, titles and labels are
 the county's, in `shared/data/report_table.json`.
 
@@ -23,7 +23,7 @@ from pydantic import BaseModel, model_validator
 from shared.core import reference_data
 from shared.core.text import safe_cell, spreadsheet_text
 from shared.reporting.report_document import COUNT_FIELDS, SATISFACTION_FIELDS, DepartmentRow, ReportDocument
-from shared.reporting.xlsx import Sheet, Style, Workbook
+from shared.reporting.xlsx import Formula, Sheet, Style, Value, Workbook
 
 # Rows of every sheet: 1 title, 2 unit / period / date, 3 and 4 headers, then the table.
 FIRST_ROW = 5
@@ -118,13 +118,7 @@ def _layout() -> _Layout:
     return _Layout.model_validate(reference_data.load_json("report_table.json"))
 
 
-@dataclass(frozen=True)
-class _Computed:
-    formula: str  # for the workbook
-    value: int | float | str  # what the formula gives, for the CSV
-
-
-Cell = int | float | str | _Computed | None
+Cell = Value  # a number, text, None for an empty cell, or a Formula
 
 
 @dataclass(frozen=True)
@@ -158,22 +152,22 @@ def _letter(column: int) -> str:
 
 
 def _value(cell: Cell) -> Any:
-    return cell.value if isinstance(cell, _Computed) else cell
+    return cell.value if isinstance(cell, Formula) else cell
 
 
-def _column_sum(rows: list[list[Cell]], column: int) -> _Computed:
+def _column_sum(rows: list[list[Cell]], column: int) -> Formula:
     """SUM over the data rows of a 0-based column (the totals row comes right after them)."""
     name = _letter(column + 1)
     last = FIRST_ROW + len(rows) - 1
     total = sum(_value(row[column]) or 0 for row in rows)
-    return _Computed(f"=SUM({name}{FIRST_ROW}:{name}{last})", total) if rows else _Computed("=0", 0)
+    return Formula(f"=SUM({name}{FIRST_ROW}:{name}{last})", total) if rows else Formula("=0", 0)
 
 
-def _ratio(part: str, whole: str, part_count: int, whole_count: int) -> _Computed:
+def _ratio(part: str, whole: str, part_count: int, whole_count: int) -> Formula:
     """part / whole as a formula (`part` may be a sum, e.g. F5+G5), the dash when whole is 0."""
     numerator = f"({part})" if "+" in part else part
     value = part_count / whole_count if whole_count else NO_RATE
-    return _Computed(f'=IF({whole}=0,"{NO_RATE}",{numerator}/{whole})', value)
+    return Formula(f'=IF({whole}=0,"{NO_RATE}",{numerator}/{whole})', value)
 
 
 def _local_date(moment: datetime | date | None) -> str:
@@ -252,7 +246,7 @@ def _breakdown(document: ReportDocument, kind: Literal["categories", "channels"]
     for index, department in enumerate(document.rows):
         counts = [getattr(department, counts_of).get(code, 0) for code in names]
         row_number = FIRST_ROW + index
-        total = _Computed(f"=SUM({first}{row_number}:{last}{row_number})", sum(counts))
+        total = Formula(f"=SUM({first}{row_number}:{last}{row_number})", sum(counts))
         rows.append([index + 1, department.name, *counts, total])
     totals: list[Cell] = [None, layout.totals_label, *[_column_sum(rows, c) for c in range(2, len(columns))]]
     title = sheet.title.format(scope=document.scope_name)
@@ -286,7 +280,7 @@ def _hotspots(document: ReportDocument) -> _Table:
                 hotspot.window_days,
                 hotspot.count,
                 hotspot.previous_count,
-                _Computed(f"=E{row_number}-F{row_number}", hotspot.count - hotspot.previous_count),
+                Formula(f"=E{row_number}-F{row_number}", hotspot.count - hotspot.previous_count),
                 sheet.statuses.get(hotspot.status, hotspot.status),
                 _local_date(hotspot.opened_at),
                 "、".join(hotspot.cases),
@@ -398,7 +392,7 @@ def _satisfaction(document: ReportDocument) -> _Table:
     total = computed_totals(document)
     totals_row: list[Cell] = [None, layout.totals_label]
     for position, cell in enumerate(cells(total, FIRST_ROW + len(rows)), start=2):
-        totals_row.append(cell if isinstance(cell, _Computed) else _column_sum(rows, position))
+        totals_row.append(cell if isinstance(cell, Formula) else _column_sum(rows, position))
     title = sheet.title.format(scope=document.scope_name)
     return _Table(sheet.sheet, title, columns, [*rows, totals_row], frozen_columns=2, has_totals=True)
 
@@ -505,9 +499,8 @@ def _write_sheet(sheet: Sheet, table: _Table, info: list[str], formats: _Formats
         sheet.merge(top + first, spanned, top + last, spanned, body[spanned])
     last_index = len(table.rows) - 1
     for index, row in enumerate(table.rows):
-        cell_formats = totals if index == last_index else body
-        for column, (value, cell_format) in enumerate(zip(row, cell_formats, strict=True)):
-            _put(sheet, top + index, column, value, cell_format, formats)
+        styles = totals if index == last_index else body
+        sheet.write(top + index, 0, [_cell(value, style, formats) for value, style in zip(row, styles, strict=True)])
     if table.note:
         note_row = top + len(table.rows) + 1
         note = formats(Style(BODY_FONT, 11))
@@ -553,22 +546,20 @@ def _merge(
 
 
 def _put(sheet: Sheet, row: int, column: int, value: Cell, style: int, formats: _Formats) -> None:
+    sheet.write(row, column, [_cell(value, style, formats)])
+
+
+def _cell(value: Cell, style: int, formats: _Formats) -> tuple[Value, int]:
     """Formulas only where the table computes one; text that looks like a formula stays text."""
-    if isinstance(value, _Computed):
-        sheet.formula(row, column, value.formula, style, value.value)
-    elif isinstance(value, str):
-        # Control characters (which XML cannot hold) dropped first, then the check on what the cell holds.
-        text, formula = spreadsheet_text(value)
-        if not text:
-            # An empty cell, not a string of nothing (which Excel's COUNTA would count).
-            sheet.blank(row, column, style)
-        else:
-            # A string cell is never evaluated, and the quote prefix keeps it text when someone edits it.
-            sheet.string(row, column, text, formats.quoted(style) if formula else style)
-    elif value is None:
-        sheet.blank(row, column, style)
-    else:
-        sheet.number(row, column, value, style)
+    if not isinstance(value, str):
+        return value, style
+    # Control characters (which XML cannot hold) dropped first, then the check on what the cell holds.
+    text, formula = spreadsheet_text(value)
+    if not text:
+        # An empty cell, not a string of nothing (which Excel's COUNTA would count).
+        return None, style
+    # A string cell is never evaluated, and the quote prefix keeps it text when someone edits it.
+    return text, formats.quoted(style) if formula else style
 
 
 def to_csv(document: ReportDocument) -> bytes:
@@ -589,7 +580,7 @@ def to_csv(document: ReportDocument) -> bytes:
 
 
 def _csv_cell(cell: Cell, column: _Column) -> object:
-    if isinstance(cell, _Computed):
+    if isinstance(cell, Formula):
         # Our own values: a rate as the workbook shows it, the dash for no rate left as it is.
         return f"{cell.value:.1%}" if column.number_format == PERCENT and isinstance(cell.value, float) else cell.value
     if isinstance(cell, str):

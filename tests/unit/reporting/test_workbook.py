@@ -15,6 +15,7 @@ from shared.core import reference_data
 from shared.core.text import FORMULA_STARTS, spreadsheet_text
 from shared.reporting import workbook
 from shared.reporting.report_document import COUNTY_SCOPE
+from shared.reporting.xlsx import Formula
 from tests.report_sample import FORMULA_CORPUS, sample_document
 
 DEPARTMENT = "JJDD"
@@ -118,7 +119,7 @@ def _own_formulas(scope: str) -> set[tuple[str, int, int]]:
         for table in workbook._tables(sample_document(scope, corpus=FORMULA_CORPUS))
         for index, row in enumerate(table.rows)
         for column, cell in enumerate(row, start=1)
-        if isinstance(cell, workbook._Computed)
+        if isinstance(cell, Formula)
     }
 
 

@@ -10,7 +10,7 @@ from xml.etree import ElementTree
 import pytest
 from openpyxl import load_workbook
 
-from shared.reporting.xlsx import Style, Workbook, column_name
+from shared.reporting.xlsx import Formula, Style, Workbook, column_name
 
 CREATED = datetime(2026, 10, 20, 14, 0, tzinfo=UTC)
 
@@ -22,20 +22,19 @@ def _sample() -> Workbook:
     quoted = book.style(Style("宋体", 10, quote_prefix=True))
     sheet = book.add_sheet("开展情况统计表")
     sheet.merge(0, 0, 0, 3, bordered)
-    sheet.string(0, 0, '标题 <&> "引号"', bordered)
-    sheet.number(4, 1, 12, bordered)
-    sheet.number(5, 1, 0.125, percent)
-    sheet.formula(6, 1, "=SUM(B5:B6)", bordered, 12.125)
-    sheet.formula(7, 1, '=IF(B5=0,"-",B6/B5)', bordered, "-")
-    sheet.string(8, 2, '=HYPERLINK("http://x")', quoted)
-    sheet.blank(9, 3, bordered)
+    sheet.write(0, 0, [('标题 <&> "引号"', bordered)])
+    sheet.write(4, 1, [(12, bordered)])
+    sheet.write(5, 1, [(0.125, percent)])
+    row = [(Formula("=SUM(B5:B6)", 12.125), bordered), (None, bordered), ('=HYPERLINK("http://x")', quoted)]
+    sheet.write(6, 1, row)
+    sheet.write(7, 1, [(Formula('=IF(B5=0,"-",B6/B5)', "-"), bordered)])
     sheet.row_height(0, 36)
     sheet.column_width(0, 5)
     sheet.column_width(1, 12.5)
     sheet.freeze(4, 2)
     sheet.title_rows = (2, 3)
     other = book.add_sheet("O'Brien 表")
-    other.string(0, 0, "第二张", bordered)
+    other.write(0, 0, [("第二张", bordered)])
     other.freeze(4, 0)
     other.title_rows = (2, 3)
     return book
@@ -51,7 +50,8 @@ def test_what_is_written_reads_back_as_written() -> None:
     assert sheet["A1"].value == '标题 <&> "引号"'
     assert (sheet["B5"].value, sheet["B6"].value) == (12, 0.125)
     assert sheet["B7"].value == "=SUM(B5:B6)" and sheet["B8"].value == '=IF(B5=0,"-",B6/B5)'
-    assert (sheet["C9"].value, sheet["C9"].data_type, sheet["C9"].quotePrefix) == ('=HYPERLINK("http://x")', "s", True)
+    assert (sheet["D7"].value, sheet["D7"].data_type, sheet["D7"].quotePrefix) == ('=HYPERLINK("http://x")', "s", True)
+    assert sheet["C7"].value is None and sheet["C7"].border.left.style == "thin"
     # And the styles, merges, heights, widths, panes and print settings
     assert sheet["A1"].font.name == "宋体" and sheet["A1"].font.b and sheet["A1"].font.sz == 10
     assert sheet["A1"].alignment.horizontal == "center" and sheet["A1"].alignment.wrap_text
@@ -98,14 +98,14 @@ def test_text_xml_cannot_hold_is_refused(text: str) -> None:
     book = Workbook("t", "a", CREATED)
     sheet = book.add_sheet("s")
     with pytest.raises(ValueError, match="XML cannot hold"):
-        sheet.string(0, 0, text, 0)
+        sheet.write(0, 0, [(text, 0)])
 
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), True])
 def test_a_number_a_cell_cannot_hold_is_refused(value: float) -> None:
     sheet = Workbook("t", "a", CREATED).add_sheet("s")
     with pytest.raises(ValueError, match="not a number"):
-        sheet.number(0, 0, value, 0)
+        sheet.write(0, 0, [(value, 0)])
 
 
 def test_columns_are_named_as_spreadsheets_name_them() -> None:
