@@ -508,7 +508,7 @@ def _write_sheet(sheet: Sheet, table: _Table, info: list[str], formats: _Formats
     for column, spec in enumerate(table.columns):
         sheet.column_width(column, spec.width)
     sheet.freeze(top, table.frozen_columns)
-    sheet.title_rows = (2, top - 1)  # the two header rows on every printed page
+    sheet.repeat_rows(2, top - 1)  # the two header rows on every printed page
 
 
 def _write_headers(sheet: Sheet, table: _Table, formats: _Formats) -> None:

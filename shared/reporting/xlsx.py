@@ -115,8 +115,9 @@ class Sheet:
         self._heights: dict[int, float] = {}
         self._widths: dict[int, float] = {}
         self._merged: list[str] = []
+        self._in_merged: set[tuple[int, int]] = set()
         self._frozen = (0, 0)
-        self.title_rows: tuple[int, int] | None = None  # first and last row printed on every page
+        self.title_rows: tuple[int, int] | None = None  # first and last row printed on every page (repeat_rows)
 
     def write(self, row: int, first_column: int, cells: Iterable[tuple[Value, int]]) -> None:
         """Cells from `first_column` on, each a value and the number of its style (`Workbook.style`): a number, text,
@@ -148,6 +149,13 @@ class Sheet:
         afterwards."""
         if (first_row, first_column) == (last_row, last_column):
             raise ValueError("a single cell cannot be merged")
+        # Excel repairs a file whose merged ranges overlap (dropping them): refused here instead.
+        cells = {
+            (row, column) for row in range(first_row, last_row + 1) for column in range(first_column, last_column + 1)
+        }
+        if cells & self._in_merged:
+            raise ValueError("merged ranges overlap")
+        self._in_merged |= cells
         blanks = [(None, style)] * (last_column - first_column + 1)
         for row in range(first_row, last_row + 1):
             self.write(row, first_column, blanks)
@@ -160,6 +168,10 @@ class Sheet:
     def column_width(self, column: int, characters: float) -> None:
         """The width Excel stores: characters of the default font's digits (7 pixels each)."""
         self._widths[column] = characters
+
+    def repeat_rows(self, first_row: int, last_row: int) -> None:
+        """Print these rows at the top of every page."""
+        self.title_rows = (first_row, last_row)
 
     def freeze(self, rows: int, columns: int) -> None:
         """Keep the first `rows` rows and `columns` columns in view when scrolling."""

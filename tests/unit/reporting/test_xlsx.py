@@ -32,11 +32,11 @@ def _sample() -> Workbook:
     sheet.column_width(0, 5)
     sheet.column_width(1, 12.5)
     sheet.freeze(4, 2)
-    sheet.title_rows = (2, 3)
+    sheet.repeat_rows(2, 3)
     other = book.add_sheet("O'Brien 表")
     other.write(0, 0, [("第二张", bordered)])
     other.freeze(4, 0)
-    other.title_rows = (2, 3)
+    other.repeat_rows(2, 3)
     return book
 
 
@@ -110,3 +110,10 @@ def test_a_number_a_cell_cannot_hold_is_refused(value: float) -> None:
 
 def test_columns_are_named_as_spreadsheets_name_them() -> None:
     assert [column_name(n) for n in (0, 25, 26, 51, 52, 701, 702)] == ["A", "Z", "AA", "AZ", "BA", "ZZ", "AAA"]
+
+
+def test_merged_ranges_that_overlap_are_refused() -> None:
+    sheet = Workbook("t", "a", CREATED).add_sheet("s")
+    sheet.merge(2, 0, 3, 0, 0)
+    with pytest.raises(ValueError, match="overlap"):
+        sheet.merge(3, 0, 3, 4, 0)
