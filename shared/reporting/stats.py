@@ -318,8 +318,8 @@ def weeks_partition(week: Period) -> str:
 
 def weekly(settings: Settings, start: date, end: date, department: str | None = None) -> list[WeekPoint]:
     """Received and closed per ISO week overlapping start..end, county-wide (one Query per ISO year, of its weeks'
-    partition) or of one department (one BatchGetItem); like every figure, by week of receipt. Only those two
-    counters are read."""
+    partition, which holds only those two counters) or of one department (one BatchGetItem of its week rows, only
+    those two of their counters); like every figure, by week of receipt."""
     store = StatsStore(settings)
     weeks = periods.weeks_between(start, end)
     chosen: dict[str, list[dict[str, int]]]
@@ -329,7 +329,7 @@ def weekly(settings: Settings, start: date, end: date, department: str | None = 
     else:
         found = {}
         for partition in dict.fromkeys(weeks_partition(week) for week in weeks):
-            found |= store.period_rows(partition, TREND_COUNTERS)
+            found |= store.period_rows(partition)
         chosen = {week.key: [found.get(week.key, {})] for week in weeks}
     return [
         WeekPoint(

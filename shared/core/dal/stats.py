@@ -147,14 +147,12 @@ class StatsStore:
 
     # --- reading ---
 
-    def period_rows(self, period_key: str, counters: tuple[str, ...] = ()) -> dict[str, dict[str, int]]:
-        """Department code -> counter -> amount, of one period (one Query, the shards summed); only `counters`
-        when given."""
+    def period_rows(self, period_key: str) -> dict[str, dict[str, int]]:
+        """Department code -> counter -> amount, of one period (one Query, the shards summed)."""
         items = query(
             self._table,
             KeyConditionExpression="pk = :pk",
             ExpressionAttributeValues=to_item({":pk": f"STATS#{period_key}"}),
-            **self._projection(counters),
         )
         rows: dict[str, dict[str, int]] = {}
         for item in items:
