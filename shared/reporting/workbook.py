@@ -466,9 +466,18 @@ class _Formats:
 
     def table(self, *, bold: bool, text: bool = False, number_format: str | None = None) -> int:
         """A table cell: thin borders, wrapped, free text left-aligned and the rest centred."""
-        horizontal = "left" if text else "center"
-        number_format = number_format or "General"
-        return self(Style(BODY_FONT, 10, bold, horizontal, "center", True, border=True, number_format=number_format))
+        return self(
+            Style(
+                BODY_FONT,
+                10,
+                bold=bold,
+                horizontal="left" if text else "center",
+                vertical="center",
+                wrap=True,
+                border=True,
+                number_format=number_format or "General",
+            )
+        )
 
     def quoted(self, style: int) -> int:
         """The same style with the quote prefix, which keeps text that looks like a formula text when edited."""
