@@ -23,7 +23,7 @@ from pydantic import BaseModel, model_validator
 from shared.core import reference_data
 from shared.core.text import safe_cell, spreadsheet_text
 from shared.reporting.report_document import COUNT_FIELDS, SATISFACTION_FIELDS, DepartmentRow, ReportDocument
-from shared.reporting.xlsx import Formula, Sheet, Style, Value, Workbook
+from shared.reporting.xlsx import Formula, Sheet, Style, Value, Workbook, column_name
 
 # Rows of every sheet: 1 title, 2 unit / period / date, 3 and 4 headers, then the table.
 FIRST_ROW = 5
@@ -142,22 +142,13 @@ class _Table:
     note: str = ""  # a line under the table
 
 
-def _letter(column: int) -> str:
-    """A 1-based column number as a spreadsheet column name (A, ..., Z, AA, ...), for the formulas."""
-    name = ""
-    while column:
-        column, remainder = divmod(column - 1, 26)
-        name = chr(ord("A") + remainder) + name
-    return name
-
-
 def _value(cell: Cell) -> Any:
     return cell.value if isinstance(cell, Formula) else cell
 
 
 def _column_sum(rows: list[list[Cell]], column: int) -> Formula:
     """SUM over the data rows of a 0-based column (the totals row comes right after them)."""
-    name = _letter(column + 1)
+    name = column_name(column)
     last = FIRST_ROW + len(rows) - 1
     total = sum(_value(row[column]) or 0 for row in rows)
     return Formula(f"=SUM({name}{FIRST_ROW}:{name}{last})", total) if rows else Formula("=0", 0)
@@ -195,7 +186,7 @@ def _statistics(document: ReportDocument) -> _Table:
             else:
                 columns.append(_Column(column.label, group.title))
     # Column names of the figures the rate is computed from (the statistics columns start at the third).
-    names = {name: _letter(position + 3) for position, name in enumerate(fields)}
+    names = {name: column_name(2 + position) for position, name in enumerate(fields)}
     rows: list[list[Cell]] = []
     for index, department in enumerate(document.rows):
         row_number = FIRST_ROW + index
@@ -241,7 +232,7 @@ def _breakdown(document: ReportDocument, kind: Literal["categories", "channels"]
         *[_Column(name, sheet.group, width=9) for name in names.values()],
         _Column(layout.totals_label),
     ]
-    first, last = _letter(3), _letter(2 + len(names))
+    first, last = column_name(2), column_name(1 + len(names))
     rows: list[list[Cell]] = []
     for index, department in enumerate(document.rows):
         counts = [getattr(department, counts_of).get(code, 0) for code in names]
@@ -372,7 +363,7 @@ def _satisfaction(document: ReportDocument) -> _Table:
     for name in SATISFACTION_COLUMNS:
         rate = name.endswith("_rate")
         columns.append(_Column(sheet.labels[name], sheet.group, width=9, number_format=PERCENT if rate else None))
-    asked, answered, _, satisfied, basically, _, _ = (_letter(3 + n) for n in range(len(SATISFACTION_COLUMNS)))
+    asked, answered, _, satisfied, basically, _, _ = (column_name(2 + n) for n in range(len(SATISFACTION_COLUMNS)))
 
     def cells(row: DepartmentRow, number: int) -> list[Cell]:
         good = row.satisfied + row.basically_satisfied
