@@ -3,10 +3,10 @@ as a round trip in region (moto in memory answers at once), beside a bare Query 
 
 The list reads one index partition per status. A queue holding few cases of each status fills no page from its
 first partition: the page then also waits for the next ones, read in waves of reads sent together (two, then
-four...). Measured: a department
-officer's queue (statuses but `received`, by due time) and the county-wide list (every status, by receipt), first
-pages of 50, over the cases of a small county, written straight into moto's table; the DynamoDB requests a page
-makes, and the round trips it waits for one after the other (a read on its own, or a wave).
+four...). Measured: a department officer's queue (statuses but `received`, by due time) and the county-wide list
+(every status, by receipt), first pages of 50, over the cases of a small county, written straight into moto's
+table; the DynamoDB requests a page makes, and the round trips it waits for one after the other (a read on its own,
+or a wave).
 """
 
 import os

@@ -23,7 +23,6 @@ T = TypeVar("T")
 # More than a report or a dashboard starts at once (five reads, three); more wait for a free thread.
 THREADS = 8
 
-
 # Reads a caller starts go to pool 0, those they start to pool 1; a read in pool 1 runs those it starts itself.
 POOLS = 2
 _pooled = threading.local()  # the pool a thread belongs to

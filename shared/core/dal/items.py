@@ -69,7 +69,7 @@ def from_item(item: dict[str, Any]) -> dict[str, Any]:
 
 def _untyped(value: dict[str, Any]) -> Any:
     """A value from DynamoDB's typed form, as boto3's deserializer gives it (numbers as Decimals). Text, numbers,
-    flags, lists and maps (most of every item) directly, at a third of the deserializer's cost; sets and binary by
+    flags, lists and maps (most of every item) directly, in about half the deserializer's time; sets and binary by
     the deserializer."""
     if "S" in value:
         return value["S"]
