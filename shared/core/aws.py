@@ -10,6 +10,7 @@ from functools import cache
 from typing import Any
 
 import boto3
+import botocore.handlers
 import botocore.loaders
 import botocore.session
 from botocore.config import Config
@@ -45,7 +46,13 @@ def _session() -> boto3.session.Session:
 def client(service: str, region: str | None = None) -> Any:
     """The service's client in the configured region, or in `region` (SES is not in every region)."""
     with _LOCK:  # a botocore session is not thread-safe; its clients are
-        return _session().client(service, region_name=region or None, config=_CONFIG)
+        made = _session().client(service, region_name=region or None, config=_CONFIG)
+    if service == "s3":
+        # botocore sends a PutObject's headers alone, waits for S3's "100 Continue", then sends the body: a round
+        # trip more for every payload we archive, all small (max_body_bytes), for a check that only pays off for
+        # large uploads refused early. Without the header, headers and body go in one send.
+        made.meta.events.unregister("before-call.s3", botocore.handlers.add_expect_header)
+    return made
 
 
 def reset_clients() -> None:

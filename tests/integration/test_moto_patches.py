@@ -89,6 +89,50 @@ def test_a_transaction_checks_each_condition_once_and_writes_after_it_check_thei
     assert read(aws, "B") == "x"
 
 
+def test_an_expression_parsed_once_is_checked_afresh_each_time(aws: Settings) -> None:
+    # given one counter update, its condition and update expression the same in every request
+    dynamodb = client("dynamodb")
+
+    def add_one(sk: str, limit: str, **extra: dict) -> dict:
+        return {
+            "TableName": aws.cases_table,
+            "Key": {"pk": {"S": "CASE#T"}, "sk": {"S": sk}},
+            "UpdateExpression": "ADD #hits :one SET expires_at = :expires",
+            "ConditionExpression": "attribute_not_exists(#hits) OR #hits < :limit",
+            "ExpressionAttributeNames": {"#hits": "hits", **extra.get("names", {})},
+            "ExpressionAttributeValues": {":one": {"N": "1"}, ":expires": {"N": "9"}, ":limit": {"N": limit}},
+        }
+
+    def hits(sk: str) -> str:
+        key = {"pk": {"S": "CASE#T"}, "sk": {"S": sk}}
+        return client("dynamodb").get_item(TableName=aws.cases_table, Key=key)["Item"]["hits"]["N"]
+
+    # when it counts on two items, alone and in transactions, up to a limit of 2, then with a limit of 3
+    outcomes = []
+    for sk, limit in [("A", "2"), ("B", "2"), ("A", "2"), ("A", "2"), ("A", "3")]:
+        try:
+            dynamodb.update_item(**add_one(sk, limit))
+            outcomes.append("counted")
+        except ClientError as error:
+            outcomes.append(error.response["Error"]["Code"])
+    with pytest.raises(ClientError) as cancelled:
+        dynamodb.transact_write_items(TransactItems=[{"Update": add_one("B", "1")}])
+    dynamodb.transact_write_items(TransactItems=[{"Update": add_one("B", "2")}])
+    # then each request was checked against its own item and its own values
+    assert outcomes == ["counted", "counted", "counted", "ConditionalCheckFailedException", "counted"]
+    assert cancelled.value.response["Error"]["Code"] == "TransactionCanceledException"
+    assert (hits("A"), hits("B")) == ("3", "2")
+    # and a name given but not used is refused every time, as an expression that does not parse
+    for _ in range(2):
+        with pytest.raises(ClientError) as unused:
+            dynamodb.update_item(**add_one("A", "9", names={"#other": "other"}))
+        assert unused.value.response["Error"]["Code"] == "ValidationException"
+        with pytest.raises(ClientError) as malformed:
+            dynamodb.update_item(**{**add_one("A", "9"), "UpdateExpression": "ADD #hits :one SET"})
+        assert malformed.value.response["Error"]["Code"] == "ValidationException"
+    assert hits("A") == "3"
+
+
 def test_concurrent_transactions_on_one_item_conflict_as_on_dynamodb(aws: Settings, monkeypatch) -> None:
     # given a transaction on item A held half-way (moto's own work paused)
     holding, release = threading.Event(), threading.Event()

@@ -59,3 +59,25 @@ def test_clients_made_after_a_reset_read_the_environment_afresh(
     assert unchanged is before
     assert after._request_signer._credentials.access_key == "second-key"
     assert after.meta.endpoint_url == "http://127.0.0.1:4002"
+
+
+class _Sent(Exception):
+    """Stops a request once its headers and body have been looked at."""
+
+
+def test_an_s3_put_sends_its_body_with_its_headers(fresh_clients: None) -> None:
+    # given the S3 client, and a hook that sees each request as it is about to go
+    s3 = client("s3")
+    seen: list[Any] = []
+
+    def capture(request: Any, **kwargs: Any) -> None:
+        seen.append(request)
+        raise _Sent
+
+    s3.meta.events.register("before-send.s3.PutObject", capture)
+    # when a payload is archived
+    with pytest.raises(_Sent):
+        s3.put_object(Bucket="hotspot-raw", Key="raw/web/x", Body="投诉".encode(), ContentType="application/json")
+    # then the request does not wait for a "100 Continue" before its body (a round trip more)
+    assert "Expect" not in seen[0].headers
+    assert seen[0].body.read() == "投诉".encode()
