@@ -2,10 +2,12 @@
 cancels concurrent transactions on one item as DynamoDB does; its faster reads, queries and queue counts give the
 same answers as moto's own."""
 
+import base64
 import threading
 
 import pytest
 from botocore.exceptions import ClientError
+from moto.core.parse import BaseJSONParser, JSONParser
 from moto.dynamodb.models.table import Table
 
 from infra import moto_patches
@@ -232,6 +234,41 @@ def test_every_kind_of_attribute_value_reads_back_as_it_was_written(aws: Setting
         }
 
     assert normalised(got) == normalised(batch[0]) == normalised(queried[0]) == normalised(written)
+
+
+def test_attribute_values_in_a_request_are_parsed_as_moto_parses_them(aws: Settings) -> None:
+    # given moto's parser of DynamoDB requests, and attribute values as they come over the wire: every type, nested,
+    # and values that are not well-formed (two types, an unknown type, no value, a bad member deep inside)
+    model = client("dynamodb").meta.service_model
+    parser = JSONParser(model.operation_model("PutItem"))
+    shape = model.shape_for("AttributeValue")
+
+    def wire(raw: bytes) -> str:
+        return base64.b64encode(raw).decode()
+
+    values = [
+        {"S": "县城管局"},
+        {"N": "12.50"},
+        {"B": wire(b"\x00\xffGB18030")},
+        {"BOOL": False},
+        {"NULL": True},
+        {"SS": ["甲", "乙"]},
+        {"NS": ["1", "2"]},
+        {"BS": [wire(b"\x01"), wire(b"\x02")]},
+        {"M": {"inner": {"L": [{"S": "列表"}, {"N": "3"}, {"M": {"deep": {"BOOL": True}}}, {"B": wire(b"\x03")}]}}},
+        {"L": []},
+        {"S": "x", "N": "1"},
+        {"Q": "1"},
+        {"S": None},
+        {"L": [{"S": "ok"}, {"Q": "1"}]},
+        {"M": {"bad": {"S": "x", "N": "1"}}},
+    ]
+    # when each is parsed by the patch and by moto's own walk through the model
+    # then both give the same
+    for value in values:
+        assert BaseJSONParser._parse_structure(parser, shape, value) == moto_patches._original_parse_structure(
+            parser, shape, value
+        ), value
 
 
 def _queries(settings: Settings) -> list[dict]:
