@@ -34,6 +34,10 @@ moto's Query sorts every item of the table, then keeps those of the partition as
 with its keys) and sorts them again: a Query of an empty partition took 20 ms among 1,000 counter items. Here a
 Query of the table reads only its partition, and a Query of an index goes through the items unsorted; both sort
 what they keep as before, so the same items come back in the same order, and a Query costs what it returns.
+One patch corrects moto rather than its costs: it parses the body of any request with a form's content type as form
+fields, and a PUT's body is then gone. An S3 object put with `application/x-www-form-urlencoded` (the raw payload
+of a web form or of a Twilio text, archived as it came) was stored empty. No AWS API sends form fields in a PUT, so
+here a PUT's body is left as it is.
 Applied by the local stack's moto server (`infra/moto_server.py`), the integration tests and the benchmarks.
 """
 
@@ -45,6 +49,7 @@ from typing import Any
 
 import moto.dynamodb.models as dynamodb_models
 from moto.core.parse import BaseJSONParser
+from moto.core.request import Request as MotoRequest
 from moto.core.serialize import BaseJSONSerializer
 from moto.core.utils import unix_time_millis
 from moto.dynamodb.comparisons import ConditionExpressionParser
@@ -373,8 +378,14 @@ def _node_types(self: DepthFirstTraverser) -> tuple:
     return kept
 
 
+def _form_fields_parsed(self: MotoRequest) -> bool:
+    """werkzeug's rule (a body with a content type is parsed as form fields when it has a form's), but not for a
+    PUT, whose body is the object or resource it puts."""
+    return self.method != "PUT" and bool(self.environ.get("CONTENT_TYPE"))
+
+
 def apply() -> None:
-    """Idempotent: patch moto's DynamoDB and SQS backends in this process."""
+    """Idempotent: patch moto in this process (DynamoDB, SQS, and the request handling of every service)."""
     dynamodb_models.copy = _CopyWithoutTables  # type: ignore[assignment]
     DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
     for name in _original_writes:
@@ -387,6 +398,7 @@ def apply() -> None:
     BaseJSONSerializer._serialize_type_structure = _serialize_structure  # type: ignore[method-assign]
     BaseJSONParser._parse_structure = _parse_structure  # type: ignore[method-assign]
     DepthFirstTraverser.nodes_to_be_processed = _node_types  # type: ignore[method-assign]
+    MotoRequest.want_form_data_parsed = property(_form_fields_parsed)  # type: ignore[method-assign,assignment]
     Queue.messages = property(_queue_messages)  # type: ignore[method-assign,assignment]
     Queue.approximate_number_of_messages_delayed = property(_count_delayed)  # type: ignore[method-assign,assignment]
     Queue.approximate_number_of_messages_not_visible = property(_count_not_visible)  # type: ignore[method-assign,assignment]

@@ -271,6 +271,18 @@ def test_attribute_values_in_a_request_are_parsed_as_moto_parses_them(aws: Setti
         ), value
 
 
+def test_an_object_put_with_a_form_content_type_keeps_its_body(aws: Settings) -> None:
+    # given a web form's body, as the intake archives it
+    body = "description=县城管局乱罚款&who=anonymous".encode()
+    s3 = client("s3")
+    # when it is put with the form's content type, and read back
+    s3.put_object(Bucket=aws.raw_bucket, Key="raw/web/form", Body=body, ContentType="application/x-www-form-urlencoded")
+    stored = s3.get_object(Bucket=aws.raw_bucket, Key="raw/web/form")
+    # then it is stored as it came, with its content type
+    assert stored["Body"].read() == body
+    assert stored["ContentType"] == "application/x-www-form-urlencoded"
+
+
 def _queries(settings: Settings) -> list[dict]:
     """Queries of the cases table's partitions and of an index (ranges, both directions, a filter, pages of two)
     and of the idempotency table, which has no sort key."""

@@ -2,6 +2,7 @@
 
 import json
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 
 import pytest
 
@@ -43,6 +44,18 @@ def test_a_replayed_payload_is_filed_once_as_of_when_it_came(aws: Settings) -> N
     # and the quarantine entry names the complaint it became
     [listed] = [item for item in quarantine.month(aws, month()) if item.raw_key == entry.raw_key]
     assert listed.replayed_as == first.body["tracking_no"]
+
+
+def test_a_quarantined_web_form_is_replayed_from_its_archived_fields(aws: Settings) -> None:
+    # given a web form quarantined by a check that has since been fixed, archived with the form's content type
+    form = urlencode({"description": COMPLAINT["description"], "who": "person", "phone": "13912345678"}).encode()
+    reference = quarantined(aws, Channel.web, form, replay.FORM, "check_bug")
+    # when it is replayed
+    answer = replay.replay(aws, replay.find(aws, month(), reference), mail_sender(aws), datetime.now(UTC))
+    # then the complaint is filed from the fields as they were sent
+    assert answer.status == 201
+    case = CaseStore(aws).get(answer.body["tracking_no"])
+    assert case is not None and case.description == COMPLAINT["description"] and case.has_complainant
 
 
 def test_a_payload_still_not_acceptable_is_quarantined_again(aws: Settings) -> None:

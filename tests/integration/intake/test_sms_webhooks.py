@@ -122,7 +122,8 @@ def test_a_twilio_text_becomes_a_complaint_answered_in_twiml(http, aws: Settings
         TableName=aws.cases_table, Key={"pk": {"S": f"CASE#{tracking_no}"}, "sk": {"S": "COMPLAINANT"}}
     )["Item"]
     assert person["phone"]["S"] == "13912345678"
-    assert len(raw_objects(aws)) == 1
+    archived = client("s3").get_object(Bucket=aws.raw_bucket, Key=case.raw_key)["Body"].read()
+    assert raw_objects(aws) == [case.raw_key] and archived == urlencode(twilio_params()).encode()
     # and the code it carries opens the status page
     assert http.get(f"/complaints/{tracking_no}?code={code}").status_code == 200
     # and nothing is queued for sending: Twilio sends the TwiML reply itself

@@ -102,7 +102,8 @@ def test_a_form_post_stores_the_complaint_and_answers_with_the_numbers(http, aws
     case = CaseStore(aws).get(number)
     assert case is not None and case.channel == Channel.web and case.has_complainant and not case.anonymous
     assert case.description == DESCRIPTION
-    assert len(raw_keys(aws)) == 1
+    archived = client("s3").get_object(Bucket=aws.raw_bucket, Key=case.raw_key)["Body"].read()
+    assert raw_keys(aws) == [case.raw_key] and archived == urlencode(list(fields.items())).encode()
 
 
 def test_the_same_form_sent_twice_is_one_complaint(http, aws: Settings) -> None:
