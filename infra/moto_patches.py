@@ -21,15 +21,14 @@ members tried for each value): about 2 ms for ten small cases read, more than th
 are already in their wire form, so here they are written as they are, binary values base64-encoded as moto does.
 Its request parser does the same walk for every attribute value a request sends (a new case's 23, in the transaction
 that files it); here a well-formed value is taken as it is, binary values decoded as moto does, and anything else
-goes through moto's own walk. And the check of an update expression, ten walks of its tree, worked out which nodes
-each walk processes again at every node (building the walk's map of node types and handlers each time); here once
-per walk.
+goes through moto's own walk.
 moto parses an expression again wherever it looks at it: an update expression in the request's check, the
 transaction's check and the write; a condition in the request's check and the write (a rate-limit counter's UpdateItem,
 ADD and SET under a condition, took twice the time of a PutItem). A parse depends only on the expression's text (and,
 for a condition, the names and values it names), and what is parsed is only read afterwards (the write validates a
 deep copy of an update's tree), so here each is parsed once and its tree shared; one that does not parse raises as
-before, every time.
+before, every time. The check of an update walks its tree ten times, and each walk worked out again at every node
+which node types it processes (building its map of node types and handlers each time); here once per walk.
 moto's Query sorts every item of the table, then keeps those of the partition asked for (or, for an index, those
 with its keys) and sorts them again: a Query of an empty partition took 20 ms among 1,000 counter items. Here a
 Query of the table reads only its partition, and a Query of an index goes through the items unsorted; both sort
