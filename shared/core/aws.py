@@ -49,8 +49,8 @@ def client(service: str, region: str | None = None) -> Any:
         made = _session().client(service, region_name=region or None, config=_CONFIG)
     if service == "s3":
         # botocore sends a PutObject's headers alone, waits for S3's "100 Continue", then sends the body: a round
-        # trip more for every payload we archive, all small (max_body_bytes), for a check that only pays off for
-        # large uploads refused early. Without the header, headers and body go in one send.
+        # trip more for every object we put (archived payloads, generated reports), for a check that only pays off
+        # for large uploads refused early. Without the header, headers and body go in one send.
         made.meta.events.unregister("before-call.s3", botocore.handlers.add_expect_header)
     return made
 
