@@ -378,9 +378,9 @@ def _node_types(self: DepthFirstTraverser) -> tuple:
 
 
 def _form_fields_parsed(self: MotoRequest) -> bool:
-    """werkzeug's rule (a body with a content type is parsed as form fields when it has a form's), but not for a
-    PUT, whose body is the object or resource it puts."""
-    return self.method != "PUT" and bool(self.environ.get("CONTENT_TYPE"))
+    """werkzeug's rule (a body with a form's content type is parsed as form fields), but not for a PUT, whose body is
+    the object or resource it puts."""
+    return self.method != "PUT" and super(MotoRequest, self).want_form_data_parsed
 
 
 def apply() -> None:
