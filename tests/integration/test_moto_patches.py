@@ -3,12 +3,17 @@ cancels concurrent transactions on one item as DynamoDB does; its faster reads, 
 same answers as moto's own."""
 
 import base64
+import copy
 import threading
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 from moto.core.parse import BaseJSONParser, JSONParser
+from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
+from moto.dynamodb.parsing.ast_nodes import Node  # type: ignore[attr-defined]  # untyped in moto
+from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]  # untyped in moto
 
 from infra import moto_patches
 from shared.core.aws import client
@@ -133,6 +138,73 @@ def test_an_expression_parsed_once_is_checked_afresh_each_time(aws: Settings) ->
             dynamodb.update_item(**{**add_one("A", "9"), "UpdateExpression": "ADD #hits :one SET"})
         assert malformed.value.response["Error"]["Code"] == "ValidationException"
     assert hits("A") == "3"
+
+
+UPDATES = [
+    "ADD #hits :one SET expires_at = :expires",
+    "SET a = if_not_exists(a, :zero) + :one, b[1].c = list_append(b, :l) REMOVE x[2], y DELETE s :v",
+    "SET #a = :b - :c, d.e.f = :g",
+]
+
+
+def test_an_update_tree_is_copied_as_deepcopy_copies_it() -> None:
+    def shape(node: Any, copied: dict[int, Any]) -> Any:
+        """A node's class, attributes and children, its parent given as the position it was met at."""
+        if not isinstance(node, Node):
+            return node
+        copied.setdefault(id(node), len(copied))
+        children = [shape(child, copied) for child in node.children or []]
+        parent = copied.get(id(node.parent)) if node.parent is not None else None
+        return (type(node), node.type, parent, children)
+
+    def nodes(node: Any) -> list[Any]:
+        if not isinstance(node, Node):
+            return []
+        return [node, *(member for child in node.children or [] for member in nodes(child))]
+
+    for expression in UPDATES:
+        # given a parsed update
+        tree = UpdateExpressionParser.make(expression)
+        # when the check copies it
+        twin = moto_patches._deep_copy(tree)
+        # then the copy is what deepcopy gives, and shares no node with the tree
+        assert shape(twin, {}) == shape(tree, {}) == shape(copy.deepcopy(tree), {})
+        assert not {id(node) for node in nodes(twin)} & {id(node) for node in nodes(tree)}
+    # and anything else is deep-copied by deepcopy
+    value = DynamoType({"L": [{"S": "a"}]})
+    assert moto_patches._deep_copy(value) == value and moto_patches._deep_copy(value).value is not value.value
+
+
+def test_an_update_is_refused_by_its_shape_every_time_whatever_passed_before(aws: Settings) -> None:
+    dynamodb = client("dynamodb")
+
+    def update(table: str, key: dict, expression: str, names: dict) -> str:
+        values = {f":{n}": {"S": n} for n in ("x", "y") if f":{n}" in expression}
+        try:
+            dynamodb.update_item(
+                TableName=table,
+                Key=key,
+                UpdateExpression=expression,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as error:
+            return str(error.response["Error"]["Code"])
+        return "updated"
+
+    case = {"pk": {"S": "CASE#T"}, "sk": {"S": "A"}}
+    counter = {"key": {"S": "rate:T"}}
+    outcomes = []
+    # given one expression that passes with some names, on the cases table
+    for _ in range(2):
+        outcomes.append(update(aws.cases_table, case, "SET #a = :x, #b = :y", {"#a": "one", "#b": "two"}))
+        outcomes.append(update(aws.cases_table, case, "SET #k = :x", {"#k": "key"}))
+        # when the same expression names one attribute twice, or a key attribute of its table
+        outcomes.append(update(aws.cases_table, case, "SET #a = :x, #b = :y", {"#a": "one", "#b": "one"}))
+        outcomes.append(update(aws.cases_table, case, "SET #k = :x", {"#k": "pk"}))
+        outcomes.append(update(aws.idempotency_table, counter, "SET #k = :x", {"#k": "key"}))
+    # then it is refused each time, and what passed passes again
+    assert outcomes == ["updated", "updated", "ValidationException", "ValidationException", "ValidationException"] * 2
 
 
 def test_concurrent_transactions_on_one_item_conflict_as_on_dynamodb(aws: Settings, monkeypatch) -> None:
