@@ -33,34 +33,33 @@ class ConditionFailed(Exception):
 
 
 def to_item(values: dict[str, Any]) -> dict[str, Any]:
-    return {name: _typed(decimals(value)) for name, value in values.items() if value is not None}
+    return {name: _typed(value) for name, value in values.items() if value is not None}
+
+
+# DynamoDB keeps 38 significant digits: an int below this is stored exactly, as the serializer writes it.
+_EXACT_INT = 10**38
 
 
 def _typed(value: Any) -> dict[str, Any]:
-    """A value in DynamoDB's typed form. Text, flags, lists and maps (most of every item) directly; numbers, sets
-    and binary by boto3's serializer, which also refuses a number DynamoDB cannot store."""
+    """A value in DynamoDB's typed form. Text, flags, ints, lists and maps (most of every item) directly; other
+    numbers (floats as exact decimals), sets and binary by boto3's serializer, which also refuses a number DynamoDB
+    cannot store."""
     if isinstance(value, str):
         return {"S": value}
     if isinstance(value, bool):
         return {"BOOL": value}
     if value is None:
         return {"NULL": True}
+    if type(value) is int and -_EXACT_INT < value < _EXACT_INT:
+        return {"N": str(value)}
     if isinstance(value, list):
         return {"L": [_typed(member) for member in value]}
     if isinstance(value, dict):
         return {"M": {name: _typed(member) for name, member in value.items()}}
-    return _serializer.serialize(value)
-
-
-def decimals(value: Any) -> Any:
-    # DynamoDB numbers are Decimals; floats are refused by the serializer.
     if isinstance(value, float):
-        return Decimal(str(value))
-    if isinstance(value, dict):
-        return {key: decimals(inner) for key, inner in value.items()}
-    if isinstance(value, list):
-        return [decimals(inner) for inner in value]
-    return value
+        # DynamoDB numbers are Decimals; the serializer refuses floats.
+        return _serializer.serialize(Decimal(str(value)))
+    return _serializer.serialize(value)
 
 
 def from_item(item: dict[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-from shared.core.dal.items import decimals, from_item, to_item
+from shared.core.dal.items import from_item, to_item
 
 VALUES = {
     "text": "县城管局：乱罚款",
@@ -18,9 +18,21 @@ VALUES = {
     "exact": Decimal("12.50"),
     "nested": [1, "二", [True, None], {"deep": {"list": [], "map": {}}}],
     "record": {"k": "v", "n": 3, "l": [0.5]},
+    "widest_int": -(10**38 - 1),
     "tags": {"甲", "乙"},
     "raw": b"\x00\xff",
 }
+
+
+def decimals(value: object) -> object:
+    """Floats as the exact decimals DynamoDB stores."""
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {key: decimals(inner) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [decimals(inner) for inner in value]
+    return value
 
 
 def test_an_item_is_typed_as_boto3_types_it() -> None:
@@ -40,8 +52,9 @@ def test_a_number_dynamodb_cannot_store_is_refused() -> None:
     # given a number with more digits than DynamoDB keeps
     # when it is made into an item
     # then it is refused before any request, as boto3 refuses it
-    with pytest.raises(Exception, match=r"Inexact|Rounded"):
-        to_item({"too_precise": Decimal("1." + "1" * 40)})
+    for too_precise in (Decimal("1." + "1" * 40), 10**38 + 1, -(10**38)):
+        with pytest.raises(Exception, match=r"Inexact|Rounded"):
+            to_item({"too_precise": too_precise})
 
 
 def test_an_item_reads_as_boto3_reads_it() -> None:
