@@ -76,7 +76,11 @@ def _environment() -> "Environment":
     # Imported here: Jinja2 takes about 60 ms to import, which only the page routes should pay on a cold start.
     from jinja2 import Environment, FileSystemLoader
 
-    environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    # auto_reload off: templates ship with the code and change only with it, so a page need not stat its files each
+    # time it is rendered (the local stack is restarted for a change, as for one of the code).
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True, lstrip_blocks=True, auto_reload=False
+    )
     environment.filters["local_time"] = _local_time
     return environment
 
