@@ -29,7 +29,7 @@ for a condition, the names and values it names), and what is parsed is only read
 deep copy of an update's tree), so here each is parsed once and its tree shared; one that does not parse raises as
 before, every time. The check of an update walks its tree ten times, and each walk worked out again at every node
 which node types it processes (building its map of node types and handlers each time); here once per walk. The
-check works on a deep copy of the tree, which copy.deepcopy made through its generic protocol at every node (a third
+check works on a deep copy of the tree, which copy.deepcopy made through its generic protocol at every node (a fifth
 of a counter's check); here the nodes are copied directly, with the same result. Its first three walks (one action
 of a kind, no path set twice, no key attribute set) read only the tree, the names and the table's keys, and change
 nothing; here they are left out once they have passed for that tree with those names and keys.
