@@ -19,7 +19,7 @@ from infra.resources import dead_letter_queue
 from shared.core.auth import Principal, Role
 from shared.core.aws import client
 from shared.core.errors import ApiError
-from shared.core.observability import record
+from shared.core.observability import logger, record
 from shared.core.settings import SecretsNotConfigured, Settings, get_settings
 
 T = TypeVar("T")
@@ -230,6 +230,9 @@ def _run(args: argparse.Namespace) -> int:
     # Warnings from libraries, and a line per request and handler invocation from the local stack.
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     local_stack.log.setLevel(logging.INFO)
+    # The product's lines are written once, as JSON, as on Lambda: not again through the handler just added (the
+    # logger was made at import, before it, so Powertools could not keep its lines from reaching it).
+    logging.getLogger(logger.name).propagate = False
     try:
         local_stack.run(args.host, args.port, args.moto_port, args.fire_schedules_now, args.smtp_port, args.pollers)
     except (RuntimeError, OSError) as error:

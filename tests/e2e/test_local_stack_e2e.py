@@ -2,6 +2,7 @@
 a report generated and downloaded, the schedules fired at start-up, and a clean stop on Ctrl-C."""
 
 import base64
+import json
 import signal
 import subprocess
 import sys
@@ -162,6 +163,17 @@ def test_schedules_fired_at_start_up(stack: Stack) -> None:
     # then the routing reminders and the reporting schedule each fired successfully
     assert any("schedule routing.remind_deadlines: ok" in line for line in schedule_lines), schedule_lines
     assert any("schedule reporting." in line and ": ok" in line for line in schedule_lines), schedule_lines
+
+
+def test_the_product_logs_each_line_once_as_json(
+    stack: Stack, routed: list[tuple[dict[str, Any], dict[str, Any]]]
+) -> None:
+    # given the sample complaints received and routed
+    # when the stack's log is read for their receipts
+    lines = [line for line in stack.log().splitlines() if "complaint received" in line]
+    # then each was logged once, as the JSON line Lambda would send to CloudWatch
+    received = [json.loads(line)["tracking_no"] for line in lines]
+    assert sorted(received) == sorted(answer["tracking_no"] for _, answer in routed)
 
 
 def test_the_stack_stops_on_ctrl_c(stack: Stack) -> None:
