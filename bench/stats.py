@@ -1,5 +1,6 @@
 """Summaries printed by every benchmark."""
 
+import random
 import statistics
 import time
 from collections.abc import Callable
@@ -31,3 +32,21 @@ def line(
     if baseline:
         text += f"   x{result['median'] / baseline:.2f} of baseline"
     return text
+
+
+def ratio_interval(numerators: list[float], denominators: list[float], draws: int = 1000) -> tuple[float, float]:
+    """A 95% bootstrap interval of median(numerators) / median(denominators), for samples taken in the same turns
+    (the n-th of each in the n-th turn): turns are drawn with replacement, both samples of a turn together, so that
+    a slower moment of the machine weighs on both as it did in the run. It says how far another run of the same code
+    may land from this one."""
+    if len(numerators) != len(denominators):
+        raise ValueError("samples of the same turns expected")
+    # A resampling of a benchmark's numbers, not a secret: a plain pseudo-random generator, seeded, is right here.
+    draw = random.Random(14)  # nosec B311
+    turns = range(len(numerators))
+    ratios = sorted(
+        statistics.median(numerators[turn] for turn in chosen)
+        / statistics.median(denominators[turn] for turn in chosen)
+        for chosen in (draw.choices(turns, k=len(turns)) for _ in range(draws))
+    )
+    return ratios[round(0.025 * (draws - 1))], ratios[round(0.975 * (draws - 1))]
