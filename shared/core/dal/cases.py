@@ -45,8 +45,20 @@ def _complainant(values: dict[str, Any]) -> Complainant:
     )
 
 
+def _empty_by_default(default: Any) -> bool:
+    return default is False or (type(default) is list and not default)
+
+
+# The case's flags and lists whose default is off or empty: left out of its item while they are (a sparse item, as
+# DynamoDB allows), because most cases never set most of them and every write would pay for their names; a case
+# read back gets them as their defaults. None of them is in a key or a condition as a value that must be there.
+SPARSE_FIELDS = frozenset(
+    name for name, field in Case.model_fields.items() if _empty_by_default(field.get_default(call_default_factory=True))
+)
+
+
 def case_item(case: Case) -> dict[str, Any]:
-    values = dump(case)
+    values = {name: value for name, value in dump(case).items() if not (name in SPARSE_FIELDS and not value)}
     values.update(pk=f"CASE#{case.tracking_no}", sk="CASE")
     values.update(gsi2pk=f"STATUS#{case.status}", gsi2sk=f"{values['received_at']}#{case.tracking_no}")
     if case.department:
