@@ -51,7 +51,8 @@ def _empty_by_default(default: Any) -> bool:
 
 # The case's flags and lists whose default is off or empty: left out of its item while they are (a sparse item, as
 # DynamoDB allows), because most cases never set most of them and every write would pay for their names; a case
-# read back gets them as their defaults. None of them is in a key or a condition as a value that must be there.
+# read back gets them as their defaults. None is in a key; the one condition naming one, a reminder's
+# `NOT contains(reminders_sent, ...)`, holds on an absent list as on an empty one.
 SPARSE_FIELDS = frozenset(
     name for name, field in Case.model_fields.items() if _empty_by_default(field.get_default(call_default_factory=True))
 )
