@@ -32,7 +32,11 @@ which node types it processes (building its map of node types and handlers each 
 check works on a deep copy of the tree, which copy.deepcopy made through its generic protocol at every node (a fifth
 of a counter's check); here the nodes are copied directly, with the same result. Its first three walks (one action
 of a kind, no path set twice, no key attribute set) read only the tree, the names and the table's keys, and change
-nothing; here they are left out once they have passed for that tree with those names and keys.
+nothing; here they are left out once they have passed for that tree with those names and keys. An update whose
+every action sets or adds a value of the request to a top-level attribute (a rate-limit counter's) reads nothing of
+the item in its check, whose outcome then depends only on the tree, the names, the values and the table: here the
+checked tree is kept, and the same update with the same names and values gets a copy of it (the write keeps the
+values it sets) instead of the ten walks. A counter's update in a transaction took 0.28 ms, and 0.12 ms with this.
 moto's Query sorts every item of the table, then keeps those of the partition asked for (or, for an index, those
 with its keys) and sorts them again: a Query of an empty partition took 20 ms among 1,000 counter items. Here a
 Query of the table reads only its partition, and a Query of an index goes through the items unsorted; both sort
@@ -47,7 +51,7 @@ Applied by the local stack's moto server (`infra/moto_server.py`), the integrati
 import base64
 import copy
 import threading
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -63,7 +67,21 @@ from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.models.utilities import bytesize
 from moto.dynamodb.parsing import validators as dynamodb_validators
-from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, Node  # type: ignore[attr-defined]  # untyped in moto
+from moto.dynamodb.parsing.ast_nodes import (  # type: ignore[attr-defined]  # untyped in moto
+    DepthFirstTraverser,
+    ExpressionAttribute,
+    ExpressionAttributeName,
+    ExpressionAttributeValue,
+    Node,
+    UpdateExpression,
+    UpdateExpressionAddAction,
+    UpdateExpressionAddActions,
+    UpdateExpressionAddClause,
+    UpdateExpressionSetAction,
+    UpdateExpressionSetActions,
+    UpdateExpressionSetClause,
+    UpdateExpressionValue,
+)
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]  # untyped in moto
 from moto.sqs.models import Message, Queue
 
@@ -305,17 +323,24 @@ def _copied_node(node: Node, memo: dict[int, Any]) -> Any:
 
 
 def _copied_member(value: Any, memo: dict[int, Any]) -> Any:
-    if type(value) in (str, int) or value is None:
+    kind: type = type(value)
+    if kind in (str, int) or value is None:
         return value  # immutable: deepcopy gives it back as it is
-    if isinstance(value, Node):
-        return _copied_node(value, memo)
-    if type(value) is list:  # a node's children
+    if kind is list:  # a node's children
         twin = memo.get(id(value))
         if twin is None:
             twin = memo[id(value)] = []
-            twin.extend(_copied_member(member, memo) for member in value)
+            twin.extend([_copied_member(member, memo) for member in value])
         return twin
+    if _is_node(kind):
+        return _copied_node(value, memo)
     return copy.deepcopy(value, memo)
+
+
+@cache
+def _is_node(kind: type) -> bool:
+    """Whether a class is a node's (isinstance would go through Node's abstract base class checks every time)."""
+    return issubclass(kind, Node)
 
 
 _SHAPE_CHECKS = (
@@ -325,24 +350,84 @@ _SHAPE_CHECKS = (
 )
 # The update trees whose shape checks passed, with the names and the table keys they passed with.
 _shapes_passed: WeakKeyDictionary[Node, set[tuple[str, tuple[str, ...]]]] = WeakKeyDictionary()
-_original_validator_init = dynamodb_validators.UpdateExpressionValidator.__init__
+# The nodes an update's tree is made of when its check reads nothing of the item (`_reads_no_item`).
+_ASSIGNMENTS = (UpdateExpressionSetAction, UpdateExpressionAddAction)
+_GROUPS = frozenset(
+    {
+        UpdateExpression,
+        UpdateExpressionSetClause,
+        UpdateExpressionSetActions,
+        UpdateExpressionAddClause,
+        UpdateExpressionAddActions,
+    }
+)
+_TOP_LEVEL_NAMES = (ExpressionAttribute, ExpressionAttributeName)
+# Whether an update's tree reads nothing of the item, by tree.
+_item_free: WeakKeyDictionary[Node, bool] = WeakKeyDictionary()
+# The checked tree of an update that reads nothing of the item, by its tree, the table's keys and attribute types, and
+# the names and values given; emptied when full (timestamps in values make many of them used once).
+_checked_updates: dict[tuple, Node] = {}
+_UPDATES_KEPT = 4096
 
 
-def _validator_init(self: Any, expression: Node, *args: Any, **kwargs: Any) -> None:
-    _original_validator_init(self, expression, *args, **kwargs)
-    self.parsed_tree = expression  # the tree parsed once (above), which the check copies
+def _validator_init(
+    self: Any,
+    expression: Node,
+    expression_attribute_names: dict,
+    expression_attribute_values: dict,
+    item: Any,
+    table: Table,
+) -> None:
+    """moto's Validator.__init__, without the copy of the tree and the walks it sets up: the check makes them when it
+    walks the tree (`_validate_update`)."""
+    self.expression_attribute_names = expression_attribute_names
+    self.expression_attribute_values = expression_attribute_values
+    self.item = item
+    self.table = table
+    self.parsed_tree = expression  # parsed once (above): never changed, the check walks a copy
+
+
+def _reads_no_item(node: Node) -> bool:
+    """Whether every action of an update sets or adds one placeholder's value to a top-level attribute (a rate-limit
+    counter's `ADD #c0 :one SET expires_at = :expires`): its check then depends on the names, the values and the
+    table, not on the item (a top-level attribute can always be created; no path, function or sum is read)."""
+    if isinstance(node, _ASSIGNMENTS):
+        target, value = node.children
+        if type(value) is UpdateExpressionValue and len(value.children) == 1:
+            value = value.children[0]  # SET's value: one operand, no sum
+        return (
+            len(target.children) == 1
+            and isinstance(target.children[0], _TOP_LEVEL_NAMES)
+            and type(value) is ExpressionAttributeValue
+        )
+    return type(node) in _GROUPS and all(_reads_no_item(child) for child in node.children)
 
 
 def _validate_update(self: Any) -> Any:
-    """moto's check of an update, leaving out the shape checks that have passed for its tree, names and keys."""
-    shape = (repr(self.expression_attribute_names), tuple(self.table.table_key_attrs))
-    passed = _shapes_passed.setdefault(self.parsed_tree, set())
-    checked = shape in passed
-    node = self.node_to_validate
-    for processor in self.processors:
-        if not (checked and isinstance(processor, _SHAPE_CHECKS)):
+    """moto's check of an update: for one that reads nothing of the item, a copy of its checked tree when it has been
+    checked with the same names, values and table; otherwise leaving out the shape checks that have passed for its
+    tree, names and keys. A check that fails raises every time: only checked trees are kept."""
+    tree, table, names = self.parsed_tree, self.table, repr(self.expression_attribute_names)
+    if (item_free := _item_free.get(tree)) is None:
+        item_free = _item_free[tree] = _reads_no_item(tree)
+    key = None
+    if item_free:
+        values = repr(self.expression_attribute_values)
+        key = (tree, table.name, repr(table.attr), tuple(table.attribute_keys), names, values)
+        if (checked := _checked_updates.get(key)) is not None:
+            return _deep_copy(checked)  # the write keeps the values it sets: a copy, as the check would make
+    shape = (names, tuple(table.table_key_attrs))
+    passed = _shapes_passed.setdefault(tree, set())
+    shape_passed = shape in passed
+    node = _deep_copy(tree)
+    for processor in self.get_ast_processors():
+        if not (shape_passed and isinstance(processor, _SHAPE_CHECKS)):
             node = processor.traverse(node)
     passed.add(shape)
+    if key is not None:
+        if len(_checked_updates) >= _UPDATES_KEPT:
+            _checked_updates.clear()
+        _checked_updates[key] = _deep_copy(node)
     return node
 
 
@@ -463,7 +548,6 @@ def apply() -> None:
     BaseJSONSerializer._serialize_type_structure = _serialize_structure  # type: ignore[method-assign]
     BaseJSONParser._parse_structure = _parse_structure  # type: ignore[method-assign]
     DepthFirstTraverser.nodes_to_be_processed = _node_types  # type: ignore[method-assign]
-    dynamodb_validators.deepcopy = _deep_copy  # type: ignore[assignment]
     dynamodb_validators.UpdateExpressionValidator.__init__ = _validator_init  # type: ignore[method-assign]
     dynamodb_validators.UpdateExpressionValidator.validate = _validate_update  # type: ignore[method-assign]
     MotoRequest.want_form_data_parsed = property(_form_fields_parsed)  # type: ignore[method-assign,assignment]

@@ -207,6 +207,44 @@ def test_an_update_is_refused_by_its_shape_every_time_whatever_passed_before(aws
     assert outcomes == ["updated", "updated", "ValidationException", "ValidationException", "ValidationException"] * 2
 
 
+def test_only_an_update_that_sets_placeholders_on_top_level_attributes_reads_no_item() -> None:
+    # given updates that set or add values given in the request, and updates that read the item or a path in it
+    item_free = ["ADD #hits :one SET expires_at = :expires", "SET #a = :x, b = :y ADD c :one", "SET a = :x"]
+    reading = [*UPDATES[1:], "SET a = b", "SET a = :x + :y", "SET a.b = :x", "SET a[0] = :x", "REMOVE a", "DELETE s :v"]
+    # then only the first kind is checked without the item
+    assert all(moto_patches._reads_no_item(UpdateExpressionParser.make(text)) for text in item_free)
+    assert not any(moto_patches._reads_no_item(UpdateExpressionParser.make(text)) for text in reading)
+
+
+def test_an_update_checked_once_sets_its_own_values_on_each_item(aws: Settings) -> None:
+    dynamodb = client("dynamodb")
+
+    def update(sk: str, expression: str, values: dict) -> None:
+        dynamodb.update_item(
+            TableName=aws.cases_table,
+            Key={"pk": {"S": "CASE#T"}, "sk": {"S": sk}},
+            UpdateExpression=expression,
+            ExpressionAttributeNames={"#t": "tags"},
+            ExpressionAttributeValues=values,
+        )
+
+    def stored(sk: str) -> dict:
+        key = {"pk": {"S": "CASE#T"}, "sk": {"S": sk}}
+        return dynamodb.get_item(TableName=aws.cases_table, Key=key)["Item"]
+
+    # given a set written on one item twice by the same update (the second time, as it was checked the first)
+    update("A", "SET #t = :s, seen = :at", {":s": {"SS": ["a"]}, ":at": {"N": "1"}})
+    update("A", "SET #t = :s, seen = :at", {":s": {"SS": ["a"]}, ":at": {"N": "1"}})
+    # when that item's set grows in place, and the update sets the other item, then with another value
+    update("A", "ADD #t :s", {":s": {"SS": ["b"]}})
+    update("B", "SET #t = :s, seen = :at", {":s": {"SS": ["a"]}, ":at": {"N": "1"}})
+    update("C", "SET #t = :s, seen = :at", {":s": {"SS": ["a"]}, ":at": {"N": "2"}})
+    # then each item has the values its request gave, none shared with another item
+    assert sorted(stored("A")["tags"]["SS"]) == ["a", "b"]
+    assert (stored("B")["tags"], stored("B")["seen"]) == ({"SS": ["a"]}, {"N": "1"})
+    assert stored("C")["seen"] == {"N": "2"}
+
+
 def test_concurrent_transactions_on_one_item_conflict_as_on_dynamodb(aws: Settings, monkeypatch) -> None:
     # given a transaction on item A held half-way (moto's own work paused)
     holding, release = threading.Event(), threading.Event()
