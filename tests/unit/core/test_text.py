@@ -1,5 +1,7 @@
 """Checks on free text: control characters, invisible-only text, names that are markup or formulas."""
 
+import unicodedata
+
 import pytest
 from pydantic_core import PydanticCustomError
 
@@ -24,6 +26,22 @@ def test_control_characters_and_invisible_text_are_refused(written: str, code: s
     with pytest.raises(PydanticCustomError) as refused:
         text.check_text(written)
     assert refused.value.type == code
+
+
+def test_every_control_character_but_tab_and_line_breaks_is_refused() -> None:
+    controls = [chr(code) for code in range(0x110000) if unicodedata.category(chr(code)) == "Cc"]
+    refused = []
+    for char in controls:
+        try:
+            text.check_text(f"罚款{char}")
+        except PydanticCustomError:
+            refused.append(char)
+    assert set(controls) - set(refused) == {"\t", "\n", "\r"}
+
+
+def test_a_long_text_that_shows_something_passes() -> None:
+    written = "\u200b" * 3 + "罚款" + "不开票。" * 2000
+    assert text.check_text(written) == written
 
 
 @pytest.mark.parametrize("name", ["<b>张三</b>", "=cmd|' /C calc'!A0", "@SUM(1)", "+86", "{{7*7}}"])
