@@ -365,9 +365,10 @@ _TOP_LEVEL_NAMES = (ExpressionAttribute, ExpressionAttributeName)
 # Whether an update's tree reads nothing of the item, by tree.
 _item_free: WeakKeyDictionary[Node, bool] = WeakKeyDictionary()
 # The checked tree of an update that reads nothing of the item, by its tree, the table's keys and attribute types, and
-# the names and values given; emptied when full (timestamps in values make many of them used once).
+# the names and values given; emptied when full (timestamps in values make many of them used once). A counter's
+# tree takes 3.4 KB: a thousand of them, a few MB.
 _checked_updates: dict[tuple, Node] = {}
-_UPDATES_KEPT = 4096
+_UPDATES_KEPT = 1024
 
 
 def _validator_init(
