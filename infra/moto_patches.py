@@ -401,7 +401,7 @@ def _reads_no_item(node: Node) -> bool:
             and isinstance(target.children[0], _TOP_LEVEL_NAMES)
             and type(value) is ExpressionAttributeValue
         )
-    return type(node) in _GROUPS and all(_reads_no_item(child) for child in node.children)
+    return type(node) in _GROUPS and all(_reads_no_item(child) for child in node.children or ())
 
 
 def _validate_update(self: Any) -> Any:
