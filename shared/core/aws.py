@@ -15,7 +15,17 @@ import botocore.loaders
 import botocore.session
 from botocore.config import Config
 
-_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=10)
+from shared.core.concurrent_reads import POOLS, THREADS
+
+# A connection for each thread that may send at once: the request's own and those of the concurrent reads. With
+# botocore's default of 10, a report's reads overflowed the pool and each connection over it was closed after its
+# request ("Connection pool is full, discarding connection"), to be opened again, TLS and all, by the next read.
+_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 3},
+    connect_timeout=2,
+    read_timeout=10,
+    max_pool_connections=1 + POOLS * THREADS,
+)
 
 
 _LOCK = threading.Lock()

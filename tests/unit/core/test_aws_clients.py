@@ -1,13 +1,18 @@
 """The process's boto3 clients: made on first use, one botocore session for all of them (a cold start sets one up,
 not one per service), and made afresh, with the environment's credentials and endpoint, after reset_clients()."""
 
+import threading
+import time
 from collections.abc import Iterator
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
 
 import botocore.session
 import pytest
 
 from shared.core.aws import client, reset_clients
+from shared.core.concurrent_reads import POOLS, THREADS
 
 
 @pytest.fixture
@@ -81,3 +86,51 @@ def test_an_s3_put_sends_its_body_with_its_headers(fresh_clients: None) -> None:
     # then the request does not wait for a "100 Continue" before its body (a round trip more)
     assert "Expect" not in seen[0].headers
     assert seen[0].body.read() == "投诉".encode()
+
+
+class _SlowDynamoDB(BaseHTTPRequestHandler):
+    """Answers every request as DynamoDB answers a GetItem that finds nothing, a little late, on a kept connection."""
+
+    protocol_version = "HTTP/1.1"
+    connections: ClassVar[set[tuple[str, int]]] = set()  # each by its client's address and port
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).connections.add(self.client_address)
+        time.sleep(0.05)  # every thread's request in flight at once
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-amz-json-1.0")
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args: Any) -> None:
+        """Quiet."""
+
+
+def test_every_thread_that_sends_at_once_keeps_its_connection(
+    fresh_clients: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a DynamoDB endpoint on loopback, and as many threads as may send at once (a request's and the concurrent
+    # reads' pools)
+    _SlowDynamoDB.connections = set()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowDynamoDB)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{server.server_address[1]}")
+    reset_clients()
+    senders = 1 + POOLS * THREADS
+
+    def read_together() -> None:
+        dynamodb = client("dynamodb")
+        with ThreadPoolExecutor(senders) as pool:
+            list(pool.map(lambda n: dynamodb.get_item(TableName="t", Key={"pk": {"S": str(n)}}), range(senders)))
+
+    try:
+        # when they read together twice
+        read_together()
+        read_together()
+    finally:
+        server.shutdown()
+        server.server_close()
+    # then the second time reuses the connections of the first: none was closed for want of room in the pool
+    assert len(_SlowDynamoDB.connections) == senders
