@@ -9,10 +9,11 @@ import unicodedata
 
 from pydantic_core import PydanticCustomError
 
-# Unicode's control characters (category Cc: C0, DEL and C1), but tab and line breaks.
-_REFUSED_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # C0 control characters and DEL, but tab and line breaks: nothing a person writes, and XML 1.0 cannot hold most.
-_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_C0_AND_DEL = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
+_CONTROLS = re.compile(f"[{_C0_AND_DEL}]")
+# Those and the C1 controls: every character of Unicode's category Cc but tab and line breaks.
+_REFUSED_CONTROLS = re.compile(f"[{_C0_AND_DEL}\\x80-\\x9f]")
 # Spreadsheet programs run a cell that starts with one of these as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
