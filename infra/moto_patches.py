@@ -52,7 +52,7 @@ import base64
 import copy
 import threading
 from functools import cache, lru_cache
-from typing import Any
+from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
 import moto.dynamodb.models as dynamodb_models
@@ -96,6 +96,8 @@ _original_query = Table.query
 _original_all_items = Table.all_items
 # Set while this thread runs a transaction whose operations' conditions moto has checked before each write.
 _transacting = threading.local()
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 class _CopyWithoutTables:
@@ -364,11 +366,25 @@ _GROUPS = frozenset(
 _TOP_LEVEL_NAMES = (ExpressionAttribute, ExpressionAttributeName)
 # Whether an update's tree reads nothing of the item, by tree.
 _item_free: WeakKeyDictionary[Node, bool] = WeakKeyDictionary()
+
+
+class _EmptiedWhenFull(dict[K, V]):
+    """A cache of parses or checks by the text, names and values they were made with: timestamps in values make
+    many of them used once, so it is emptied when full rather than grown."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def keep(self, key: K, value: V) -> None:
+        if len(self) >= self.size:
+            self.clear()
+        self[key] = value
+
+
 # The checked tree of an update that reads nothing of the item, by its tree, the table's keys and attribute types, and
-# the names and values given; emptied when full (timestamps in values make many of them used once). A counter's
-# tree takes 3.4 KB: a thousand of them, a few MB.
-_checked_updates: dict[tuple, Node] = {}
-_UPDATES_KEPT = 1024
+# the names and values given. A counter's tree takes 3.4 KB: a thousand of them, a few MB.
+_checked_updates: _EmptiedWhenFull[tuple, Node] = _EmptiedWhenFull(1024)
 
 
 def _validator_init(
@@ -426,17 +442,14 @@ def _validate_update(self: Any) -> Any:
             node = processor.traverse(node)
     passed.add(shape)
     if key is not None:
-        if len(_checked_updates) >= _UPDATES_KEPT:
-            _checked_updates.clear()
-        _checked_updates[key] = _deep_copy(node)
+        _checked_updates.keep(key, _deep_copy(node))
     return node
 
 
 _original_parse_condition = ConditionExpressionParser.parse
 # A condition's tree, and the names and values it uses (which the request's check reads off the parser), by its text
-# and the names and values given; emptied when full (timestamps in values make many of them used once).
-_parsed_conditions: dict[tuple[str, str, str], tuple[Any, list[str], list[str]]] = {}
-_CONDITIONS_KEPT = 4096
+# and the names and values given.
+_parsed_conditions: _EmptiedWhenFull[tuple[str, str, str], tuple[Any, list[str], list[str]]] = _EmptiedWhenFull(4096)
 
 
 def _parse_condition(self: ConditionExpressionParser) -> Any:
@@ -447,9 +460,7 @@ def _parse_condition(self: ConditionExpressionParser) -> Any:
     parsed = _parsed_conditions.get(key)
     if parsed is None:
         tree = _original_parse_condition(self)
-        if len(_parsed_conditions) >= _CONDITIONS_KEPT:
-            _parsed_conditions.clear()
-        _parsed_conditions[key] = (tree, list(self.expr_attr_names_found), list(self.expr_attr_values_found))
+        _parsed_conditions.keep(key, (tree, list(self.expr_attr_names_found), list(self.expr_attr_values_found)))
         return tree
     tree, names, values = parsed
     self.expr_attr_names_found.extend(names)
